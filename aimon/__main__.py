@@ -1,0 +1,3 @@
+from aimon.cli import main
+
+main()

@@ -1,0 +1,66 @@
+"""aimon ingest: load log files into the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from aimon.analysis.window import parse_time
+from aimon.cli import app
+from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption
+from aimon.render import FrameBlock, emit, err_console
+from aimon.render.ingest import summary_blocks, summary_data
+from aimon.render.progress import file_progress
+from aimon.store.connection import DEFAULT_MEMORY_LIMIT, opened
+from aimon.store.ingest import ingest as run_ingest
+from aimon.store.shapes import all_shapes
+
+
+def _shapes_help() -> str:
+    lines = ["[bold]Shapes[/] (detected from each file's first records; --shape forces one):", ""]
+    for shape in all_shapes():
+        lines.append(f"  [bold]{shape.name}[/] ({shape.table}): {shape.summary}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+@app.command(epilog=_shapes_help())
+def ingest(
+    paths: Annotated[list[str], typer.Argument(
+        help="Log files, directories (searched recursively) or glob patterns: .jsonl, .json "
+             "(array or lines), .jsonl.gz, .parquet.", show_default=False)],
+    feedback: Annotated[bool, typer.Option(
+        "--feedback", help="The files are feedback logs: load them into the feedback table.")] = False,
+    shape: Annotated[str | None, typer.Option(
+        "--shape", help="Read every file as this shape instead of detecting it (see below).")] = None,
+    default_time: Annotated[str | None, typer.Option(
+        "--default-time", help="Time for records that carry none (bare Anthropic message bodies); "
+                               "without it such records are rejected.")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Load request logs (or --feedback logs) into the database.
+
+    One run is one transaction: interrupted, it leaves the database as it was.
+    Records that cannot be loaded go to the [bold]rejects[/] table with file, line and
+    reason while the rest loads; re-ingesting a file adds nothing.
+
+    Example: [bold]aimon ingest logs/ --db prod.duckdb[/]
+    """
+    when: datetime | None = None
+    if default_time:
+        when = parse_time(default_time, anchor=None, option="--default-time")
+    with opened(db, write=True, memory_limit=DEFAULT_MEMORY_LIMIT) as con, file_progress() as on_file:
+        summary = run_ingest(con, paths, table="feedback" if feedback else "requests",
+                             shape=shape, default_time=when, on_file=on_file)
+    blocks = summary_blocks(summary)
+    emit(fmt, None, data=summary_data(summary), blocks=blocks,
+         csv_frame=next(b.frame for b in blocks if isinstance(b, FrameBlock)))
+    if summary.rejected and fmt == "table":
+        db_flag = "" if db == DEFAULT_DB else f" --db {db}"
+        err_console.print(
+            f"{summary.rejected:,} record(s) rejected; see them with: aimon sql{db_flag} "
+            "\"SELECT source_file, source_line, reason FROM rejects ORDER BY ingested_at DESC\"",
+            style="yellow", highlight=False, markup=False)

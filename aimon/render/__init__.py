@@ -1,0 +1,301 @@
+"""Turning results into text: rich tables, Markdown, JSON and CSV, in one place.
+
+Commands hand a result to :func:`emit`; nothing here queries the database. A result
+is shown as a list of *blocks* (headings, key figures, tables of polars frames,
+notes) that every format knows how to draw, while JSON comes from the result's own
+data so scripts get every figure with stable keys.
+
+stdout carries only data; progress, warnings and errors go to :data:`err_console`.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+import math
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from aimon.errors import UsageError
+
+FORMATS = ("table", "markdown", "json", "csv")
+
+
+class Format(str, Enum):
+    """Output formats; one switch for every command."""
+
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+    csv = "csv"
+
+
+err_console = Console(stderr=True, highlight=False)
+
+
+# --------------------------------------------------------------------------- blocks
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 1
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Key figures shown as 'label: value' pairs (a small two-column table)."""
+
+    items: Sequence[tuple[str, Any]]
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class FrameBlock:
+    """A table: a polars DataFrame (or a list of dicts) with an optional title."""
+
+    frame: Any
+    title: str | None = None
+    # Column name -> format spec (",.0f", ".1%", "$,.4f") used for table and Markdown.
+    formats: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    style: str = ""
+
+
+Block = Heading | Figures | FrameBlock | Note
+
+
+# --------------------------------------------------------------------------- values
+
+def format_value(value: Any, spec: str | None = None) -> str:
+    """A cell as text: numbers with thousands separators, times in ISO form, '' for null."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if spec:
+        if spec.startswith("$"):
+            return "$" + format(value, spec[1:])
+        return format(value, spec)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if abs(value) >= 100:
+            return f"{value:,.1f}"
+        if abs(value) >= 1:
+            return f"{value:,.2f}"
+        return f"{value:.4g}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _rows(frame: Any) -> tuple[list[str], list[list[Any]]]:
+    if hasattr(frame, "columns") and hasattr(frame, "iter_rows"):
+        return list(frame.columns), [list(r) for r in frame.iter_rows()]
+    records = list(frame)
+    columns: list[str] = []
+    for rec in records:
+        for key in rec:
+            if key not in columns:
+                columns.append(key)
+    return columns, [[rec.get(c) for c in columns] for rec in records]
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "to_dicts") and hasattr(value, "columns"):
+        return [_jsonable(r) for r in value.to_dicts()]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def to_json(value: Any) -> str:
+    """Stable, pretty JSON for scripts: NaN becomes null, times ISO 8601."""
+    return json.dumps(_jsonable(value), indent=2, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- formats
+
+def frame_table(frame: Any, title: str | None = None, formats: Mapping[str, str] | None = None) -> Table:
+    """A rich Table for a frame; numbers right-aligned."""
+    columns, rows = _rows(frame)
+    formats = formats or {}
+    table = Table(title=title, title_justify="left", header_style="bold")
+    numeric = {c for i, c in enumerate(columns)
+               if any(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) for r in rows)}
+    for c in columns:
+        table.add_column(c, justify="right" if c in numeric else "left", overflow="fold")
+    for r in rows:
+        table.add_row(*(Text(format_value(v, formats.get(c))) for c, v in zip(columns, r, strict=True)))
+    return table
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def frame_markdown(frame: Any, formats: Mapping[str, str] | None = None) -> str:
+    """A GitHub-flavoured Markdown table."""
+    columns, rows = _rows(frame)
+    formats = formats or {}
+    if not columns:
+        return "_(no rows)_\n"
+    numeric = [any(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) for r in rows)
+               for i in range(len(columns))]
+    lines = ["| " + " | ".join(_md_cell(c) for c in columns) + " |",
+             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join(_md_cell(format_value(v, formats.get(c)))
+                                       for c, v in zip(columns, r, strict=True)) + " |")
+    if not rows:
+        lines.append("| " + " | ".join("" for _ in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def frame_csv(frame: Any) -> str:
+    """CSV with a header row; values unformatted so scripts can parse them."""
+    columns, rows = _rows(frame)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for r in rows:
+        writer.writerow(["" if v is None else (_jsonable(v) if not isinstance(v, str) else v) for v in r])
+    return buf.getvalue()
+
+
+def blocks_markdown(blocks: Iterable[Block]) -> str:
+    parts: list[str] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            parts.append("#" * b.level + " " + b.text + "\n")
+        elif isinstance(b, Figures):
+            if b.title:
+                parts.append(f"**{b.title}**\n")
+            parts.append("\n".join(f"- **{label}**: {format_value(v)}" for label, v in b.items) + "\n")
+        elif isinstance(b, FrameBlock):
+            if b.title:
+                parts.append(f"**{b.title}**\n")
+            parts.append(frame_markdown(b.frame, b.formats))
+        elif isinstance(b, Note):
+            parts.append(b.text + "\n")
+        else:  # pragma: no cover - a new block type must be drawn here
+            raise TypeError(f"cannot draw {type(b).__name__} as Markdown")
+    return "\n".join(parts)
+
+
+def blocks_console(blocks: Iterable[Block], console: Console) -> None:
+    for b in blocks:
+        if isinstance(b, Heading):
+            console.print(Text(b.text, style="bold underline" if b.level == 1 else "bold"))
+        elif isinstance(b, Figures):
+            table = Table(title=b.title, title_justify="left", show_header=False, box=None, padding=(0, 2, 0, 0))
+            table.add_column(style="bold")
+            table.add_column()
+            for label, value in b.items:
+                table.add_row(label, format_value(value))
+            console.print(table)
+        elif isinstance(b, FrameBlock):
+            console.print(frame_table(b.frame, b.title, b.formats))
+        elif isinstance(b, Note):
+            console.print(Text(b.text, style=b.style))
+        else:  # pragma: no cover
+            raise TypeError(f"cannot draw {type(b).__name__} in the terminal")
+
+
+# --------------------------------------------------------------------------- output
+
+def write(text: str, output: Path | None) -> None:
+    """Write to the file, or to stdout."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+
+def console_for(output: Path | None) -> tuple[Console, io.StringIO | None]:
+    """A console drawing to stdout, or to a buffer when the output goes to a file."""
+    if output is None:
+        return Console(highlight=False, soft_wrap=False), None
+    buf = io.StringIO()
+    return Console(file=buf, highlight=False, width=120, color_system=None), buf
+
+
+def emit(
+    fmt: Format | str,
+    output: Path | None,
+    *,
+    data: Any,
+    blocks: Sequence[Block] | None = None,
+    csv_frame: Any | None = None,
+) -> None:
+    """Write a result in the chosen format.
+
+    ``data`` is what JSON shows; ``blocks`` what table and Markdown draw (defaults to
+    one table of ``data``); ``csv_frame`` the single table CSV can hold.
+    """
+    fmt = Format(fmt)
+    if fmt is Format.json:
+        write(to_json(data), output)
+        return
+    if fmt is Format.csv:
+        frame = csv_frame
+        if frame is None and blocks:
+            tables = [b.frame for b in blocks if isinstance(b, FrameBlock)]
+            if len(tables) == 1:
+                frame = tables[0]
+            elif len(tables) > 1:
+                raise UsageError("this result holds several tables and CSV can hold one; "
+                                 "use --format json or markdown")
+        if frame is None:
+            raise UsageError("this result is not a table; use --format json, markdown or table")
+        write(frame_csv(frame), output)
+        return
+    blocks = list(blocks) if blocks is not None else [FrameBlock(data)]
+    if fmt is Format.markdown:
+        write(blocks_markdown(blocks), output)
+        return
+    console, buf = console_for(output)
+    blocks_console(blocks, console)
+    if buf is not None:
+        write(buf.getvalue(), output)

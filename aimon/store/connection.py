@@ -1,0 +1,124 @@
+"""Opening the aimon DuckDB file: locking, schema checks and session settings.
+
+Every command goes through :func:`open_db`, so driver errors are translated once,
+where they enter: a locked file, a file that is not a database, a database written
+by a newer aimon each become one line that names the file and the next step.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from aimon.errors import DatabaseInUse, InputError
+from aimon.store import schema
+
+DEFAULT_DB = "aimon.duckdb"
+
+# Ingest keeps its memory under this budget whatever the file size; DuckDB spills
+# to a temporary directory beside the database beyond it.
+DEFAULT_MEMORY_LIMIT = "1500MB"
+
+_LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def default_db_path() -> Path:
+    """The database used when no --db is given: $AIMON_DB, else ./aimon.duckdb."""
+    return Path(os.environ.get("AIMON_DB") or DEFAULT_DB)
+
+
+def _translate(exc: duckdb.Error, path: Path) -> Exception:
+    text = str(exc)
+    lock = _LOCK_RE.search(text)
+    if lock or "Could not set lock" in text:
+        pid = f" (PID {lock['pid']})" if lock else ""
+        return DatabaseInUse(
+            f"database is in use by another process{pid}: {path}; "
+            "wait for it to finish, or use another --db"
+        )
+    if "not a valid DuckDB database" in text:
+        return InputError(f"{path} is not a DuckDB database; pass the aimon database with --db")
+    if "database does not exist" in text:
+        return InputError(
+            f"no database at {path}; load logs first with 'aimon ingest FILE --db {path}'"
+        )
+    first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return InputError(f"cannot open {path}: {first_line}")
+
+
+def _configure(con: duckdb.DuckDBPyConnection, tz: str, memory_limit: str | None) -> None:
+    # Date buckets follow the session zone; never let them follow the machine's.
+    con.execute(f"SET TimeZone = '{_checked_zone(con, tz)}'")
+    con.execute("SET enable_progress_bar = false")
+    if memory_limit:
+        con.execute("SET memory_limit = $m", {"m": memory_limit})
+
+
+def _checked_zone(con: duckdb.DuckDBPyConnection, tz: str) -> str:
+    row = con.execute(
+        "SELECT name FROM pg_timezone_names() WHERE lower(name) = lower($tz) LIMIT 1", {"tz": tz}
+    ).fetchone()
+    if row is None:
+        raise InputError(f"unknown time zone {tz!r}; use an IANA name such as UTC or Europe/Berlin")
+    return row[0]
+
+
+def connect(
+    path: Path | str,
+    *,
+    write: bool = False,
+    tz: str = "UTC",
+    memory_limit: str | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the aimon database at ``path``, migrated to this aimon's schema.
+
+    ``write=False`` opens read-only (several readers may run at once) and refuses a
+    missing file; ``write=True`` takes the single-writer lock and creates the file if
+    needed.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"--db {path} is a directory; give a file path such as {path / DEFAULT_DB}")
+    if not write and str(path) != ":memory:" and not path.exists():
+        raise InputError(
+            f"no database at {path}; load logs first with 'aimon ingest FILE --db {path}'"
+        )
+    try:
+        con = duckdb.connect(str(path), read_only=not write)
+    except duckdb.Error as exc:
+        raise _translate(exc, path) from exc
+    try:
+        _configure(con, tz, memory_limit)
+        if write:
+            schema.migrate(con, str(path))
+        else:
+            schema.check_known(con, str(path))
+            if schema.pending(con):
+                # Upgrading aimon should not make every report fail until someone runs a
+                # write command: migrate once with a short write lock, then read.
+                con.close()
+                connect(path, write=True).close()
+                con = duckdb.connect(str(path), read_only=True)
+                _configure(con, tz, memory_limit)
+    except duckdb.Error as exc:
+        con.close()
+        raise _translate(exc, path) from exc
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+@contextmanager
+def opened(path: Path | str, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``connect`` as a context manager that always closes the file."""
+    con = connect(path, **kwargs)
+    try:
+        yield con
+    finally:
+        con.close()

@@ -1,0 +1,449 @@
+"""Loading log files into the canonical tables.
+
+The whole run is one transaction: killed midway, the database holds all of it or none
+of it. Each file is read by DuckDB and mapped in SQL (``aimon.store.mapping``); no
+Python loop touches the records. Per file:
+
+1. *verdict*: map every record, note its id and why it cannot load (``_batch``);
+2. *duplicates*: an id seen before (in the table, or earlier in the file) is compared
+   by a hash of its canonical content: identical is a duplicate, different is a
+   conflicting duplicate and goes to ``rejects``, never a silent overwrite;
+3. *load*: insert the records that passed, with file and line;
+4. *rejects*: every record that did not load, with file, line, raw text and reason.
+
+Record numbers cost speed: DuckDB reads a JSON-lines file in parallel only when it is
+not asked to number the records. So the verdict pass reads unnumbered and relies on
+the order-preserving insert into ``_batch`` (its rowid is the record number), and the
+load pass joins records to their verdict by id. Only records whose id occurs more than
+once in the file need the slower numbered read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from aimon.errors import InputError
+from aimon.store import macros, reader
+from aimon.store.mapping import ID_COLUMN, Source, parsed_sql, verdict_shape
+from aimon.store.reader import LogFile
+from aimon.store.shapes import (
+    TABLE_COLUMNS,
+    Shape,
+    all_shapes,
+    compile_shape,
+    detect_shape,
+    get_shape,
+    sql_str,
+)
+
+SAMPLE_RECORDS = 200
+_TEMP_TABLES = ("_batch0", "_batch", "_ids", "_known", "_hashed", "_status", "_load", "_shift",
+                "_broken", "_conflict_raw")
+_TEMP_VIEWS = ("_verdict", "_parsed", "_parsed_n")
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file's records."""
+
+    path: str
+    shape: str
+    records: int
+    loaded: int
+    duplicates: int
+    rejected: int
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """Every record of every file, accounted for: records = loaded + duplicates + rejected."""
+
+    table: str
+    files: tuple[FileResult, ...]
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.files)
+
+    @property
+    def loaded(self) -> int:
+        return sum(f.loaded for f in self.files)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    def by_shape(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for f in self.files:
+            row = out.setdefault(f.shape, {"files": 0, "records": 0, "loaded": 0,
+                                           "duplicates": 0, "rejected": 0})
+            row["files"] += 1
+            for key in ("records", "loaded", "duplicates", "rejected"):
+                row[key] += getattr(f, key)
+        return out
+
+    def reject_reasons(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.reject_reasons)
+        return dict(total.most_common())
+
+
+@dataclass(frozen=True)
+class _Plan:
+    file: LogFile
+    shape: Shape
+    seen_keys: frozenset[str]
+    # Why a JSON array or document file cannot be split into records at all.
+    unreadable: str | None = None
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    paths: Sequence[str | Path],
+    *,
+    table: str = "requests",
+    shape: str | None = None,
+    default_time: datetime | None = None,
+    on_file: Callable[[int, int, LogFile], None] | None = None,
+) -> IngestSummary:
+    """Load ``paths`` into ``table`` ("requests" or "feedback") in one transaction."""
+    if table not in TABLE_COLUMNS:
+        raise ValueError(f"unknown table {table}")
+    files = reader.expand(paths)
+    macros.install(con)
+    forced = _forced_shape(shape, table)
+    plans = [_plan(con, f, table, forced) for f in files]
+    ingested_at = datetime.now(UTC)
+    results: list[FileResult] = []
+    # Every join below names its small side (keys, ids) on the right; DuckDB cannot
+    # estimate how many records a file holds and would otherwise build its hash table
+    # from the records themselves, text and all.
+    con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for i, plan in enumerate(plans):
+            if on_file:
+                on_file(i, len(plans), plan.file)
+            results.append(_ingest_file(con, plan, table, default_time, ingested_at))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        _drop_temp(con)
+        con.execute("RESET disabled_optimizers")
+    return IngestSummary(table, tuple(results))
+
+
+# --------------------------------------------------------------------------- planning
+
+def _forced_shape(name: str | None, table: str) -> Shape | None:
+    if name is None:
+        return None
+    try:
+        found = get_shape(name)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+    if found.table != table:
+        hint = "drop --feedback" if table == "feedback" else "add --feedback"
+        raise InputError(f"--shape {name} reads {found.table} logs, not {table}; {hint}")
+    return found
+
+
+def _json_reader(f: LogFile, numbered: bool) -> str:
+    """SQL giving ``doc`` (and ``rec_no`` when numbered): one JSON value per record."""
+    fmt = {"lines": "newline_delimited", "array": "array", "documents": "unstructured"}[f.layout]
+    ignore = ", ignore_errors = true" if f.layout == "lines" else ""
+    call = (f"read_json_objects({sql_str(str(f.path))}, format = '{fmt}', "
+            f"maximum_object_size = {reader.MAX_RECORD_BYTES}{ignore})")
+    if numbered:
+        return f"SELECT ordinality AS rec_no, json AS doc FROM {call} WITH ORDINALITY"
+    return f"SELECT json AS doc FROM {call}"
+
+
+def _parquet_reader(f: LogFile) -> str:
+    return (f"SELECT file_row_number + 1 AS rec_no, * EXCLUDE (file_row_number) "
+            f"FROM read_parquet({sql_str(str(f.path))}, file_row_number = true)")
+
+
+def _sample(con: duckdb.DuckDBPyConnection, f: LogFile) -> list[dict]:
+    if f.layout == "parquet":
+        rel = con.execute(f"SELECT * FROM read_parquet({sql_str(str(f.path))}) LIMIT {SAMPLE_RECORDS}")
+        names = [d[0] for d in rel.description]
+        return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
+    try:
+        rows = con.execute(f"SELECT doc FROM ({_json_reader(f, numbered=False)}) WHERE doc IS NOT NULL "
+                           f"LIMIT {SAMPLE_RECORDS}").fetchall()
+    except duckdb.Error:
+        return []  # an unparseable array or document: the file is rejected whole below
+    out = []
+    for (doc,) in rows:
+        try:
+            value = json.loads(doc)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out
+
+
+def _plan(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape | None) -> _Plan:
+    if f.layout in ("array", "documents"):
+        # A parse error would abort the ingest transaction, so find it first: such a
+        # file cannot be split into records and is rejected whole.
+        try:
+            con.execute(f"SELECT count(*) FROM ({_json_reader(f, numbered=False)})").fetchone()
+        except duckdb.InvalidInputException as exc:
+            fallback = get_shape("flat" if table == "requests" else "flat_feedback")
+            text = str(exc).strip()
+            return _Plan(f, forced or fallback, frozenset(), text.splitlines()[0] if text else "unreadable")
+    samples = _sample(con, f)
+    seen = frozenset(k for rec in samples for k in rec)
+    if f.layout == "parquet":
+        seen = frozenset(r[0] for r in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({sql_str(str(f.path))})").fetchall())
+    if forced is not None:
+        return _Plan(f, forced, seen)
+    found = detect_shape(samples, table)
+    if found is not None:
+        return _Plan(f, found, seen)
+    if not samples:
+        # Nothing readable to judge by: every record is rejected (or the file is empty),
+        # and the shape only names the file in the summary.
+        return _Plan(f, get_shape("flat" if table == "requests" else "flat_feedback"), seen)
+    keys = ", ".join(list(samples[0])[:12])
+    names = ", ".join(s.name for s in all_shapes() if s.table == table)
+    what = "feedback" if table == "feedback" else "request"
+    raise InputError(
+        f"{f.path}: cannot tell which {what} log shape this is (first record's keys: {keys}); "
+        f"pass --shape, one of: {names}"
+    )
+
+
+# --------------------------------------------------------------------------- one file
+
+def _ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    plan: _Plan,
+    table: str,
+    default_time: datetime | None,
+    ingested_at: datetime,
+) -> FileResult:
+    f, shape = plan.file, plan.shape
+    if plan.unreadable is not None:
+        return _reject_whole_file(con, f, shape, plan.unreadable, ingested_at)
+    compiled = compile_shape(shape)
+    columns = list(TABLE_COLUMNS[table])
+    id_col = ID_COLUMN[table]
+    # By-id joins need an unnumbered parallel read; formats that nest records in a line
+    # and Parquet (numbered for free) read numbered throughout.
+    by_id = f.layout == "lines" and shape.records is None
+    if f.layout == "parquet":
+        cols = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {_parquet_reader(f)}) "
+                                f"WHERE column_name <> 'rec_no'").fetchall())
+        numbered_src = Source(_parquet_reader(f), True, cols, plan.seen_keys)
+        parallel_src = numbered_src
+    else:
+        numbered_src = Source(_json_reader(f, True), True, None, plan.seen_keys)
+        parallel_src = Source(_json_reader(f, False), False, None, plan.seen_keys) if by_id else numbered_src
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed_n AS {parsed_sql(compiled, numbered_src, table, default_time)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed AS {parsed_sql(compiled, parallel_src, table, default_time)}")
+    verdict = compile_shape(verdict_shape(shape))
+    verdict_src = parallel_src if by_id else numbered_src
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _verdict AS "
+                f"{parsed_sql(verdict, verdict_src, table, default_time, with_extra=False)}")
+
+    # 1. verdict, while Python counts the file's lines for line numbers.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        physical = pool.submit(reader.count_lines, f.path) if f.layout == "lines" else None
+        if by_id:
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch0 AS
+                SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN doc END AS raw
+                FROM _verdict""")
+            # Inserts keep their source order, so rowid order is record order.
+            con.execute("""CREATE OR REPLACE TEMP TABLE _batch AS
+                SELECT rec_no, 1 AS sub_no, rec_no AS line, id, reason, raw
+                FROM (SELECT row_number() OVER (ORDER BY rowid) AS rec_no, * FROM _batch0)""")
+        else:
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch AS
+                SELECT rec_no, sub_no, rec_no AS line, {id_col} AS id, reason,
+                       CASE WHEN reason IS NOT NULL THEN doc END AS raw
+                FROM _verdict""")
+        if physical is not None:
+            _number_lines(con, f, physical.result())
+
+    # 2. duplicates: ids already in the table, or occurring more than once in the file.
+    con.execute("""CREATE OR REPLACE TEMP TABLE _ids AS
+        SELECT rec_no, sub_no, line, id, reason IS NULL AS valid,
+               row_number() OVER (PARTITION BY id, reason IS NULL ORDER BY rec_no, sub_no) AS occurrence,
+               count(*) OVER (PARTITION BY id) AS copies
+        FROM _batch WHERE id IS NOT NULL""")
+    content = ", ".join(columns) + ", extra"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _known AS
+        SELECT t.{id_col} AS id, any_value(hash({', '.join('t.' + c for c in columns)}, t.extra)) AS h,
+               any_value(t.source_file) AS source_file, any_value(t.source_line) AS source_line
+        FROM {table} t SEMI JOIN (SELECT id FROM _ids WHERE valid) b ON t.{id_col} = b.id
+        GROUP BY t.{id_col}""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _hashed (rec_no BIGINT, sub_no BIGINT, h UBIGINT)")
+    # Records to compare: valid ones whose id is known, or that share their id.
+    candidates = """SELECT rec_no, sub_no, id FROM _ids
+        WHERE valid AND (copies > 1 OR id IN (SELECT id FROM _known))"""
+    if con.execute(f"SELECT count(*) FROM ({candidates})").fetchone()[0]:
+        _select_rows(con, "_hashed", candidates, f"hash({content}) AS h", by_id, id_col)
+
+    con.execute("""CREATE OR REPLACE TEMP TABLE _status AS
+        SELECT i.rec_no, i.sub_no, i.line, i.id,
+               CASE WHEN NOT i.valid THEN 'rejected'
+                    WHEN k.id IS NULL AND i.occurrence = 1 THEN 'load'
+                    WHEN coalesce(k.h, first.h) = x.h THEN 'duplicate'
+                    ELSE 'conflict' END AS status,
+               CASE WHEN k.id IS NOT NULL THEN k.source_file || ':' || coalesce(k.source_line::VARCHAR, '?')
+                    ELSE 'line ' || firsti.line || ' of this file' END AS first_seen,
+               i.copies
+        FROM _ids i
+        LEFT JOIN _known k ON k.id = i.id AND i.valid
+        LEFT JOIN _hashed x ON x.rec_no = i.rec_no AND x.sub_no = i.sub_no
+        LEFT JOIN _ids firsti ON firsti.id = i.id AND firsti.valid AND firsti.occurrence = 1 AND i.valid
+        LEFT JOIN _hashed first ON first.rec_no = firsti.rec_no AND first.sub_no = firsti.sub_no""")
+    records, invalid, duplicates, conflicts, loaded = con.execute("""SELECT
+            (SELECT count(*) FROM _batch),
+            (SELECT count(*) FROM _batch WHERE reason IS NOT NULL),
+            count(*) FILTER (WHERE status = 'duplicate'),
+            count(*) FILTER (WHERE status = 'conflict'),
+            count(*) FILTER (WHERE status = 'load')
+        FROM _status""").fetchone()
+
+    # 3. load
+    if loaded:
+        loads = "SELECT rec_no, sub_no, id, line, copies FROM _status WHERE status = 'load'"
+        lineage = f"{sql_str(str(f.path))}, k.line, {sql_str(shape.name)}, TIMESTAMPTZ {sql_str(ingested_at.isoformat())}"
+        _select_rows(con, table, loads, f"{', '.join('p.' + c for c in columns)}, p.extra, {lineage}", by_id,
+                     id_col, insert_columns=f"{', '.join(columns)}, extra, source_file, source_line, source_format, ingested_at")
+
+    # 4. rejects
+    reasons: dict[str, int] = {}
+    if invalid or conflicts:
+        reasons = _write_rejects(con, f, id_col, by_id, conflicts, ingested_at)
+    return FileResult(str(f.path), shape.name, records, loaded, duplicates, invalid + conflicts, reasons)
+
+
+def _select_rows(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    keys_sql: str,
+    select: str,
+    by_id: bool,
+    id_col: str,
+    insert_columns: str | None = None,
+) -> None:
+    """Insert into ``target`` a SELECT over the mapped records named by ``keys_sql``
+    (rec_no, sub_no, id[, line]), reading in parallel by id where the id is unique."""
+    into = f"INSERT INTO {target}" + (f" ({insert_columns})" if insert_columns else "")
+    if insert_columns is None:
+        select = f"k.rec_no, k.sub_no, {select}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS {keys_sql}")
+    if by_id:
+        single = "(SELECT * FROM _keys WHERE id IN (SELECT id FROM _ids GROUP BY id HAVING max(copies) = 1))"
+        multi = "(SELECT * FROM _keys WHERE id NOT IN (SELECT id FROM _ids GROUP BY id HAVING max(copies) = 1))"
+        con.execute(f"{into} SELECT {select} FROM _parsed p JOIN {single} k ON p.{id_col} = k.id")
+        if con.execute(f"SELECT count(*) FROM {multi}").fetchone()[0]:
+            con.execute(f"{into} SELECT {select} FROM _parsed_n p JOIN {multi} k "
+                        f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no")
+    else:
+        con.execute(f"{into} SELECT {select} FROM _parsed_n p JOIN _keys k "
+                    f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no")
+    con.execute("DROP TABLE _keys")
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, f: LogFile, physical: int) -> None:
+    """Turn record numbers into line numbers when the file has blank lines.
+
+    DuckDB's reader skips blank lines, so record k sits on line k + (blank lines
+    before it); the shifts are a small table joined with ASOF.
+    """
+    records = con.execute("SELECT coalesce(max(rec_no), 0) FROM _batch").fetchone()[0]
+    if physical == records:
+        return
+    blanks = reader.blank_lines(f.path)
+    # The first record after the i-th blank line (on line b) is record b - i + 1.
+    shifts: dict[int, int] = {}
+    for i, line in enumerate(blanks, start=1):
+        shifts[line - i + 1] = i
+    con.execute("CREATE OR REPLACE TEMP TABLE _shift (rec_from BIGINT, shift BIGINT)")
+    if shifts:
+        con.executemany("INSERT INTO _shift VALUES (?, ?)", list(shifts.items()))
+    con.execute("""UPDATE _batch SET line = _batch.rec_no + coalesce(m.shift, 0)
+        FROM (SELECT b.rec_no, s.shift FROM _batch b ASOF LEFT JOIN _shift s ON b.rec_no >= s.rec_from) m
+        WHERE m.rec_no = _batch.rec_no""")
+
+
+def _write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, ingested_at: datetime) -> dict[str, int]:
+    """Rejects for invalid and conflicting records; a rerun adds no second copy."""
+    file_lit = sql_str(str(f.path))
+    _fill_broken_raw(con, f)
+    con.execute("""CREATE OR REPLACE TEMP TABLE _conflict_raw (rec_no BIGINT, sub_no BIGINT, raw VARCHAR)""")
+    if conflicts:
+        _select_rows(con, "_conflict_raw", "SELECT rec_no, sub_no, id FROM _status WHERE status = 'conflict'",
+                     "p.doc", by_id, id_col)
+    rows = f"""
+        SELECT b.line, b.raw, b.reason FROM _batch b WHERE b.reason IS NOT NULL
+        UNION ALL
+        SELECT s.line, c.raw,
+               'conflicting duplicate: {id_col} ' || s.id || ' was already loaded from ' || s.first_seen
+               || ' with different content'
+        FROM _status s JOIN _conflict_raw c USING (rec_no, sub_no) WHERE s.status = 'conflict'"""
+    con.execute(f"""INSERT INTO rejects (source_file, source_line, raw, reason, ingested_at)
+        SELECT {file_lit}, x.line, x.raw, x.reason, $at FROM ({rows}) x
+        WHERE NOT EXISTS (SELECT 1 FROM rejects r WHERE r.source_file = {file_lit}
+                          AND r.source_line IS NOT DISTINCT FROM x.line AND r.raw IS NOT DISTINCT FROM x.raw)""",
+                {"at": ingested_at})
+    return dict(con.execute(f"""SELECT split_part(reason, ':', 1) AS kind, count(*) FROM ({rows})
+        GROUP BY kind ORDER BY count(*) DESC, kind""").fetchall())
+
+
+def _fill_broken_raw(con: duckdb.DuckDBPyConnection, f: LogFile) -> None:
+    """Broken lines have no parsed value: take their raw text from the file itself."""
+    if f.layout != "lines":
+        return
+    lines = [r[0] for r in con.execute(
+        "SELECT line FROM _batch WHERE reason = 'broken JSON' AND raw IS NULL").fetchall()]
+    if not lines:
+        return
+    raw = reader.raw_lines(f.path, lines)
+    con.execute("CREATE OR REPLACE TEMP TABLE _broken (line BIGINT, raw VARCHAR)")
+    con.executemany("INSERT INTO _broken VALUES (?, ?)", [(n, raw.get(n)) for n in lines])
+    con.execute("UPDATE _batch SET raw = _broken.raw FROM _broken WHERE _batch.line = _broken.line "
+                "AND _batch.reason = 'broken JSON'")
+
+
+def _reject_whole_file(con, f: LogFile, shape: Shape, first: str, ingested_at: datetime) -> FileResult:
+    kind = f"broken JSON {f.layout}"
+    file_lit = sql_str(str(f.path))
+    con.execute(f"""INSERT INTO rejects (source_file, source_line, raw, reason, ingested_at)
+        SELECT {file_lit}, NULL, $raw, $reason, $at
+        WHERE NOT EXISTS (SELECT 1 FROM rejects WHERE source_file = {file_lit} AND source_line IS NULL
+                          AND raw = $raw)""",
+                {"raw": reader.head_text(f.path), "reason": f"{kind}: {first}", "at": ingested_at})
+    return FileResult(str(f.path), shape.name, 1, 0, 0, 1, {kind: 1})
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    for name in _TEMP_VIEWS:
+        con.execute(f"DROP VIEW IF EXISTS {name}")
+    for name in (*_TEMP_TABLES, "_keys"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")

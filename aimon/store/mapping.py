@@ -1,0 +1,292 @@
+"""The SQL that maps one file's records onto a canonical table.
+
+:func:`parsed_sql` builds one SELECT per file that yields, for every record, the
+canonical columns converted to their types, ``extra`` (what no column consumed) and
+``reason`` (why the record cannot load, or NULL). Nothing here runs a query.
+
+Two kinds of source feed it:
+
+- JSON: one JSON text per record (``doc``); every path a shape reads is extracted with
+  one parse per record (``json_extract_string(doc, [paths])``).
+- Parquet: typed columns; paths become column references, and ``extra`` is the JSON of
+  the columns no shape path consumed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from aimon.store.shapes import TABLE_COLUMNS, CompiledShape, Shape, sql_str
+
+NO_KEY = "__aimon_no_key__"
+TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
+                 "reasoning_tokens")
+ID_COLUMN = {"requests": "request_id", "feedback": "feedback_id"}
+_KIND_WORD = {"BIGINT": "a whole number", "DOUBLE": "a number", "BOOLEAN": "true or false"}
+_NESTED_TYPE = re.compile(r"^(STRUCT|MAP|UNION)\(|\[\d*\]$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one file's records come from, as SQL.
+
+    ``sql`` yields ``doc`` (JSON text, NULL for a broken record) for JSON sources, or
+    the file's own columns for Parquet; plus ``rec_no`` when ``numbered``.
+    """
+
+    sql: str
+    numbered: bool
+    # Parquet: column name -> DuckDB type. None for JSON.
+    columns: Mapping[str, str] | None = None
+    # Top-level keys seen in the sampled records (all columns for Parquet).
+    seen_keys: frozenset[str] | None = None
+
+
+def typed(kind: str, raw: str) -> str:
+    """Convert a mapped text value to a canonical column type (NULL when it does not fit)."""
+    if kind == "BIGINT":
+        return f"CAST(TRY_CAST({raw} AS DOUBLE) AS BIGINT)"
+    if kind == "DOUBLE":
+        return f"TRY_CAST({raw} AS DOUBLE)"
+    if kind == "BOOLEAN":
+        return f"aimon_bool({raw})"
+    if kind == "TIMESTAMPTZ":
+        return f"aimon_ts({raw})"
+    return f"CAST({raw} AS VARCHAR)"
+
+
+def raw(col: str) -> str:
+    """The mapped, not yet converted value of a column: text as the source gave it."""
+    return f'"r:{col}"'
+
+
+def reason_sql(table: str, skip: str | None) -> str:
+    """First problem that stops a mapped record from loading, or NULL.
+
+    Reasons read 'kind: detail' so that summaries can group them by kind.
+    """
+    columns = TABLE_COLUMNS[table]
+    checks = ["WHEN pre_reason IS NOT NULL THEN pre_reason"]
+    if skip:
+        checks.append(f"WHEN ({skip}) IS NOT NULL THEN 'not a model call: ' || ({skip})")
+    checks += [
+        f"WHEN {raw('ts')} IS NULL THEN 'missing timestamp'",
+        f"WHEN ts IS NULL THEN 'unparseable timestamp: ' || left({raw('ts')}, 60)",
+        "WHEN ts < TIMESTAMPTZ '2000-01-01 00:00:00+00' OR ts >= TIMESTAMPTZ '2100-01-01 00:00:00+00' "
+        f"THEN 'implausible timestamp: ' || left({raw('ts')}, 60) || ' (an epoch in the wrong unit?)'",
+    ]
+    for col, kind in columns.items():
+        if kind not in _KIND_WORD:
+            continue
+        r = raw(col)
+        checks.append(f"WHEN {r} IS NOT NULL AND {col} IS NULL "
+                      f"THEN '{col} is not {_KIND_WORD[kind]}: ' || left({r}, 40)")
+        if kind == "BIGINT":
+            checks.append(f"WHEN {r} IS NOT NULL AND TRY_CAST({r} AS DOUBLE) <> floor(TRY_CAST({r} AS DOUBLE)) "
+                          f"THEN '{col} is not a whole number: ' || left({r}, 40)")
+    if table == "requests":
+        for col in (*TOKEN_COLUMNS, "latency_ms", "ttft_ms", "cost_usd"):
+            checks.append(f"WHEN {col} < 0 THEN 'negative {col}: ' || {col}")
+        for small, big in (("cached_input_tokens", "input_tokens"),
+                           ("cache_write_tokens", "input_tokens"),
+                           ("reasoning_tokens", "output_tokens")):
+            checks.append(f"WHEN {small} > {big} THEN 'impossible token counts: {small} ' || {small} "
+                          f"|| ' > {big} ' || {big}")
+        both = "coalesce(cached_input_tokens, 0) + coalesce(cache_write_tokens, 0)"
+        checks.append(f"WHEN {both} > input_tokens THEN 'impossible token counts: cached_input_tokens "
+                      f"+ cache_write_tokens ' || ({both}) || ' > input_tokens ' || input_tokens")
+    else:
+        checks.append("WHEN feedback_type IS NULL OR feedback_type = '' THEN 'missing feedback_type'")
+    return "CASE " + "\n    ".join(checks) + " END"
+
+
+def _patch(doc: str, keys: list[str], conditional: list[str]) -> str:
+    if not keys and not conditional:
+        return doc
+    static = sql_str(json.dumps(dict.fromkeys(keys)))
+    dynamic = ", ".join(f"coalesce(nullif({d}, ''), '{NO_KEY}'), NULL" for d in conditional)
+    return f"json_merge_patch({doc}, {static}" + (f", json_object({dynamic})" if dynamic else "") + ")"
+
+
+def extra_sql(c: CompiledShape, doc: str, seen_keys: frozenset[str] | None) -> tuple[str, str]:
+    """The record minus what the columns consumed, NULL when nothing is left.
+
+    Returned in two steps: an expression over ``doc`` that removes the consumed top
+    keys, and one over its result (column ``extra0``) that removes nested paths.
+
+    Top-level keys go in one JSON merge patch. For alias groups the patch must remove
+    only the alias a row used; when the sampled records show at most one alias of
+    each group, a static patch does that for every row whose aliases were all seen,
+    and only the other rows pay for a per-row patch. Nested paths are removed only
+    where the record has them, then the containers they left empty; both folds use
+    list_reduce so the expression stays linear in the number of paths.
+    """
+    alias_keys = [k for keys, _ in c.alias_groups for k in keys]
+    per_row = [
+        "CASE " + " ".join(f"WHEN {r} IS NOT NULL THEN {sql_str(k)}" for k, r in zip(keys, refs, strict=True))
+        + " ELSE '' END"
+        for keys, refs in c.alias_groups
+    ]
+    slow = _patch(doc, c.static_keys, per_row + c.conditional_keys)
+    if c.alias_groups and seen_keys is not None:
+        seen_aliases = [k for k in dict.fromkeys(alias_keys) if k in seen_keys]
+        unusual = [f"({' + '.join(f'({r} IS NOT NULL)::INT' for r in refs)}) > 1"
+                   for keys, refs in c.alias_groups if len(refs) > 1]
+        unusual += [f"{r} IS NOT NULL" for keys, refs in c.alias_groups
+                    for k, r in zip(keys, refs, strict=True) if k not in seen_keys]
+        fast = _patch(doc, list(dict.fromkeys(c.static_keys + seen_aliases)), c.conditional_keys)
+        expr = f"CASE WHEN {' OR '.join(unusual)} THEN {slow} ELSE {fast} END" if unusual else fast
+    else:
+        expr = slow
+    if c.nested_paths:
+        present = ", ".join(f"CASE WHEN {slot_ref(c, p)} IS NOT NULL THEN {sql_str(p)} END"
+                            for p in c.nested_paths)
+        any_present = " OR ".join(f"{slot_ref(c, p)} IS NOT NULL" for p in c.nested_paths)
+        removed = (f"list_reduce(list_filter([{present}], lambda p: p IS NOT NULL), "
+                   f"lambda acc, p: json_remove(acc, p), CAST(x AS JSON))")
+        ancestors: dict[str, list[str]] = {}
+        for path in c.nested_paths:
+            for parent in _ancestors(path):
+                ancestors.setdefault(parent, []).append(slot_ref(c, path))
+        if ancestors:
+            deepest_first = sorted(ancestors, key=lambda p: -(p.count(".") + p.count("[")))
+            candidates = ", ".join(
+                "CASE WHEN " + " OR ".join(f"{r} IS NOT NULL" for r in dict.fromkeys(ancestors[p]))
+                + f" THEN {sql_str(p)} END" for p in deepest_first)
+            removed = (f"list_reduce(list_filter([{candidates}], lambda p: p IS NOT NULL), "
+                       f"lambda acc, p: CASE WHEN CAST(json_extract(acc, p) AS VARCHAR) IN ('{{}}', '[]') "
+                       f"THEN json_remove(acc, p) ELSE acc END, {removed})")
+        # Most records have none of the nested paths: skip the folds for them.
+        finish = (f"CASE WHEN {any_present} THEN CAST({removed.replace('CAST(x AS JSON)', 'CAST(extra0 AS JSON)')} AS VARCHAR) "
+                  f"ELSE extra0 END")
+    else:
+        finish = "extra0"
+    return f"CAST({expr} AS VARCHAR)", f"nullif({finish}, '{{}}')"
+
+
+def slot_ref(c: CompiledShape, path: str) -> str:
+    if path in c.text_paths:
+        return f"v[{c.text_paths.index(path) + 1}]"
+    return f"vj[{c.json_paths.index(path) + 1}]"
+
+
+def _ancestors(path: str) -> list[str]:
+    """'$.a.b[0].c' -> ['$.a.b[0]', '$.a.b', '$.a'] (not '$')."""
+    parts = re.findall(r'\.(?:"(?:[^"\\]|\\.)*"|[^.\[]+)|\[[^\]]*\]', path[1:])
+    return ["$" + "".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+
+
+def _split_path(path: str) -> tuple[str, str] | None:
+    """'$.a.b' -> ('a', '$.b'); '$."x.y"' -> ('x.y', '$'). None for '$' or '$[0]'."""
+    m = re.match(r'\$\.(?:"((?:[^"\\]|\\.)*)"|([^.\[]+))(.*)$', path)
+    if not m:
+        return None
+    key = m.group(1) if m.group(1) is not None else m.group(2)
+    return key, "$" + m.group(3)
+
+
+def _column_value(path: str, columns: Mapping[str, str], as_json: bool) -> str:
+    """A Parquet column (or a path inside one) standing in for a JSON path."""
+    split = _split_path(path)
+    if split is None or split[0] not in columns:
+        return "NULL"
+    key, rest = split
+    ref = f"p.{_quote_ident(key)}"
+    kind = columns[key]
+    nested = bool(_NESTED_TYPE.search(kind)) or kind == "JSON"
+    if rest == "$":
+        if as_json:
+            return f"CAST(to_json({ref}) AS VARCHAR)"
+        return f"CAST(to_json({ref}) AS VARCHAR)" if nested else f"CAST({ref} AS VARCHAR)"
+    if not nested:
+        return "NULL"
+    fn = "json_extract" if as_json else "json_extract_string"
+    return f"CAST({fn}(to_json({ref}), {sql_str(rest)}) AS VARCHAR)"
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def verdict_shape(shape: Shape) -> Shape:
+    """The shape reduced to what deciding whether a record loads needs: its id, time and
+    every column that is validated (numbers, booleans), so the verdict pass reads fewer
+    paths."""
+    needed = {col for col, kind in TABLE_COLUMNS[shape.table].items() if kind != "VARCHAR"}
+    needed |= {ID_COLUMN[shape.table], "feedback_type"}
+    return replace(shape, columns={k: v for k, v in shape.columns.items() if k in needed},
+                   consume_if={}, drop=())
+
+
+def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datetime | None,
+               with_extra: bool = True) -> str:
+    """SELECT [rec_no, sub_no,] doc, <canonical columns>, extra, reason FROM the source."""
+    shape = c.shape
+    columns = TABLE_COLUMNS[table]
+    id_col = ID_COLUMN[table]
+    number = "rec_no, sub_no, " if source.numbered else ""
+    # The reader trims values, so an object starts with '{'; only other values pay for
+    # json_type.
+    not_object = ("CASE WHEN doc IS NULL THEN 'broken JSON' WHEN left(doc, 1) = '{' THEN NULL "
+                  "WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object: ' || lower(json_type(doc)) END")
+    if source.columns is not None:
+        cols = source.columns
+        text = ", ".join(_column_value(p, cols, False) for p in c.text_paths) or "NULL"
+        jsn = ", ".join(_column_value(p, cols, True) for p in c.json_paths) or "NULL"
+        rest = [k for k in cols if k not in c.static_keys]
+        doc_for_extra = (f"CAST(json_strip_nulls(to_json(struct_pack("
+                         + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in rest)
+                         + "))) AS VARCHAR)") if rest else "'{}'"
+        whole = "to_json(struct_pack(" + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in cols) + "))"
+        base = (f"WITH e AS (SELECT rec_no, 1 AS sub_no, CAST({whole} AS VARCHAR) AS doc, "
+                f"{doc_for_extra} AS extra_doc, NULL::VARCHAR AS pre_reason, "
+                f"[{text}]::VARCHAR[] AS v, [{jsn}]::JSON[] AS vj FROM ({source.sql}) p)")
+        extra_doc = "extra_doc"
+    else:
+        text_list = "[" + ", ".join(sql_str(p) for p in c.text_paths) + "]" if c.text_paths else None
+        json_list = "[" + ", ".join(sql_str(p) for p in c.json_paths) + "]" if c.json_paths else None
+        if shape.records:
+            items = (f"SELECT rec_no, unnest(r) AS doc, generate_subscripts(r, 1) AS sub_no "
+                     f"FROM (SELECT rec_no, {shape.records} AS r FROM lines WHERE pre_reason IS NULL)")
+            s = (f"WITH lines AS (SELECT rec_no, doc, {not_object} AS pre_reason FROM ({source.sql})), "
+                 f"s AS (SELECT rec_no, 1 AS sub_no, doc, pre_reason FROM lines "
+                 f"WHERE pre_reason IS NOT NULL OR coalesce(len({shape.records}), 0) = 0 "
+                 f"UNION ALL SELECT rec_no, sub_no, CAST(doc AS VARCHAR), NULL FROM ({items}))")
+        else:
+            sub = ", 1 AS sub_no" if source.numbered else ""
+            rec = "rec_no, " if source.numbered else ""
+            s = f"WITH s AS (SELECT {rec}doc{sub}, {not_object} AS pre_reason FROM ({source.sql}))"
+        v = (f"CASE WHEN pre_reason IS NULL THEN json_extract_string(doc, {text_list}) END AS v"
+             if text_list else "NULL::VARCHAR[] AS v")
+        vj = (f"CASE WHEN pre_reason IS NULL THEN json_extract(doc, {json_list}) END AS vj"
+              if json_list else "NULL::JSON[] AS vj")
+        base = f"{s}, e AS (SELECT {number}CAST(doc AS VARCHAR) AS doc, pre_reason, {v}, {vj} FROM s)"
+        extra_doc = "doc"
+    raw_cols = []
+    for col in columns:
+        expr = c.columns.get(col, "NULL")
+        if col == "ts" and default_time is not None:
+            expr = f"coalesce({expr}, {sql_str(default_time.isoformat())})"
+        if col == id_col:
+            # The source's id, or a hash of the record itself: the same record always
+            # gets the same id, so loading it twice is caught as a duplicate.
+            expr = f"coalesce(nullif(trim(CAST({expr} AS VARCHAR)), ''), md5(doc))"
+        raw_cols.append(f"CAST({expr} AS VARCHAR) AS {raw(col)}")
+    typed_cols = [f"{typed(kind, raw(col))} AS {col}" for col, kind in columns.items() if col != "status"]
+    if table == "requests":
+        typed_cols.append(f"CASE WHEN lower({raw('status')}) IN ('error', 'failed', 'failure', 'fail') "
+                          f"OR {raw('error_type')} IS NOT NULL THEN 'error' ELSE 'ok' END AS status")
+    top, finish = extra_sql(c, extra_doc, source.seen_keys) if with_extra else ("NULL", "NULL")
+    return f"""{base},
+m AS (SELECT {number}doc, pre_reason, v, vj,
+    {', '.join(raw_cols)},
+    CASE WHEN pre_reason IS NULL THEN {top} END AS extra0
+  FROM e),
+t AS (SELECT *, {finish} AS extra, {', '.join(typed_cols)} FROM m)
+SELECT {number}doc, {', '.join(columns)}, extra,
+  {reason_sql(table, c.skip)} AS reason
+FROM t"""

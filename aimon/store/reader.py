@@ -1,0 +1,161 @@
+"""Finding log files and reading them as numbered records.
+
+DuckDB's JSON reader does the parsing, in parallel. It skips blank lines and gives
+each broken line a NULL, so record numbers equal line numbers unless the file has
+blank lines; Python counts newlines (a C-speed scan) to tell, and only then walks the
+lines to find the blank ones. Raw text of broken lines is fetched the same way, only
+when there are some.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aimon.errors import InputError
+
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+SUPPORTED_SUFFIXES = (*JSON_SUFFIXES, *(s + ".gz" for s in JSON_SUFFIXES), ".parquet")
+
+# A single record larger than this is reported as broken rather than read.
+MAX_RECORD_BYTES = 32 * 1024 * 1024
+_CHUNK = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """One input file and how to read it."""
+
+    path: Path
+    # "lines": one JSON value per line; "array": a JSON array of records;
+    # "documents": concatenated (pretty-printed) JSON values; "parquet".
+    layout: str
+
+    @property
+    def gzipped(self) -> bool:
+        return self.path.name.endswith(".gz")
+
+
+def _supported(path: Path) -> bool:
+    return path.name.lower().endswith(SUPPORTED_SUFFIXES)
+
+
+def expand(args: Sequence[str | Path]) -> list[LogFile]:
+    """Files named by ``args`` (files, directories searched recursively, globs), in order,
+    each once. Raises InputError naming the first argument that matches nothing."""
+    found: list[Path] = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_dir():
+            matches = sorted(p for p in path.rglob("*") if p.is_file() and _supported(p))
+            if not matches:
+                raise InputError(f"{arg}: no log files in this directory "
+                                 f"(looked for {', '.join(SUPPORTED_SUFFIXES)})")
+            found.extend(matches)
+        elif path.is_file():
+            if not _supported(path):
+                raise InputError(f"{arg}: unsupported file type; aimon reads "
+                                 f"{', '.join(SUPPORTED_SUFFIXES)}")
+            found.append(path)
+        elif glob.has_magic(str(arg)):
+            matches = sorted(Path(p) for p in glob.glob(str(arg), recursive=True)
+                             if Path(p).is_file() and _supported(Path(p)))
+            if not matches:
+                raise InputError(f"{arg}: the pattern matches no log files")
+            found.extend(matches)
+        else:
+            raise InputError(f"{arg}: no such file or directory")
+    unique: dict[Path, None] = {}
+    for p in found:
+        unique.setdefault(p.resolve(), None)
+    return [LogFile(p, _layout(p)) for p in unique]
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+
+
+def _layout(path: Path) -> str:
+    if path.name.lower().endswith(".parquet"):
+        return "parquet"
+    try:
+        with _open(path) as fh:
+            head = fh.read(1 << 20)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from exc
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not path.name.lower().removesuffix(".gz").endswith(".json"):
+        return "lines"
+    if text.startswith(b"["):
+        return "array"
+    first_line = text.split(b"\n", 1)[0]
+    try:
+        json.loads(first_line)
+        return "lines"
+    except ValueError:
+        # A pretty-printed document spans lines; a broken first line in a JSON-lines
+        # file is also caught here, and 'documents' would then fail the whole file,
+        # so only call it a document when it parses as one.
+        return "documents" if _parses_as_documents(head) else "lines"
+
+
+def _parses_as_documents(head: bytes) -> bool:
+    decoder = json.JSONDecoder()
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    try:
+        decoder.raw_decode(text)
+        return True
+    except ValueError:
+        return len(head) >= (1 << 20)  # a document longer than the peek: trust the reader
+
+
+def count_lines(path: Path) -> int:
+    """Physical lines in the file (a last line without newline counts)."""
+    n = 0
+    last = b"\n"
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    with _open(path) as fh:
+        while size := fh.readinto(buf):
+            n += buf.count(b"\n", 0, size) if size < _CHUNK else buf.count(b"\n")
+            last = bytes(view[size - 1:size])
+    return n + (0 if last == b"\n" else 1)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with _open(path) as fh:
+        for number, line in enumerate(fh, start=1):
+            yield number, line
+
+
+def blank_lines(path: Path) -> list[int]:
+    """Numbers of the lines that hold only whitespace (DuckDB's reader skips them)."""
+    return [n for n, line in _lines(path) if not line.strip(b" \t\r\n\xef\xbb\xbf")]
+
+
+def raw_lines(path: Path, wanted: Iterable[int]) -> dict[int, str]:
+    """The text of the given line numbers, decoded leniently, without the line ending."""
+    todo = set(wanted)
+    out: dict[int, str] = {}
+    if not todo:
+        return out
+    last = max(todo)
+    for number, line in _lines(path):
+        if number in todo:
+            text = line.rstrip(b"\r\n")
+            if number == 1:
+                text = text.removeprefix(b"\xef\xbb\xbf")
+            out[number] = text.decode("utf-8", errors="replace")
+        if number >= last:
+            break
+    return out
+
+
+def head_text(path: Path, limit: int = 64 * 1024) -> str:
+    """The start of a file, for the reject record of a file that cannot be parsed at all."""
+    with _open(path) as fh:
+        return fh.read(limit).decode("utf-8", errors="replace")

@@ -1,0 +1,108 @@
+"""Shared fixtures: a real DuckDB per test, log files written in the test, no leaks.
+
+Tests never see the developer's machine: AIMON_DB and the working directory point
+into tmp_path, and the time zone is pinned.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from aimon.cli import app
+from aimon.store.connection import connect
+
+REAL_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "real-samples"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIMON_DB", str(tmp_path / "aimon.duckdb"))
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.delenv("AIMON_DEBUG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "aimon.duckdb"
+
+
+@pytest.fixture
+def con():
+    """A migrated in-memory database."""
+    connection = connect(":memory:", write=True)
+    yield connection
+    connection.close()
+
+
+def request(**overrides: Any) -> dict[str, Any]:
+    """A flat app-log request record with sensible values; override any field."""
+    rec = {
+        "timestamp": "2026-11-01T10:00:00.000Z",
+        "request_id": "req-1",
+        "user_id": "u1",
+        "session_id": "s1",
+        "endpoint": "/chat",
+        "model": "gpt-4o",
+        "prompt": "What is the refund policy?",
+        "response": "You can ask for a refund within 30 days.",
+        "prompt_tokens": 120,
+        "completion_tokens": 40,
+        "cost_usd": 0.0007,
+        "latency_ms": 850.0,
+        "ttft_ms": 210.0,
+        "status": "ok",
+    }
+    rec.update(overrides)
+    return {k: v for k, v in rec.items() if v is not ...}
+
+
+@pytest.fixture
+def write_jsonl(tmp_path: Path) -> Callable[..., Path]:
+    """Write records (dicts, or raw strings written as they are) as one line each."""
+
+    def write(name: str, records: Iterable[Any], *, newline: str = "\n", bom: bool = False) -> Path:
+        path = tmp_path / name
+        lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
+        data = (newline.join(lines) + newline).encode("utf-8")
+        if bom:
+            data = b"\xef\xbb\xbf" + data
+        if name.endswith(".gz"):
+            data = gzip.compress(data, mtime=0)
+        path.write_bytes(data)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def cli() -> Callable[..., Any]:
+    """Run the aimon CLI in-process: cli("ingest", "x.jsonl") -> click Result."""
+    runner = CliRunner()
+
+    def run(*args: str, **kwargs: Any):
+        return runner.invoke(app, [str(a) for a in args], **kwargs)
+
+    return run
+
+
+def rows(connection, sql: str, params: dict | None = None) -> list[tuple]:
+    return connection.execute(sql, params or {}).fetchall()
+
+
+def real_sample(name: str) -> Path:
+    path = REAL_SAMPLES / name
+    if not path.exists():
+        pytest.skip(f"real samples not present: {path}")
+    return path
+
+
+os.environ.setdefault("TZ", "UTC")

@@ -1,0 +1,108 @@
+"""The canonical schema is a contract: exact columns and types, numbered migrations."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from aimon.errors import InputError, SchemaError
+from aimon.store import schema
+from aimon.store.connection import connect
+
+REQUESTS = [
+    ("request_id", "VARCHAR"), ("ts", "TIMESTAMP WITH TIME ZONE"), ("user_id", "VARCHAR"),
+    ("session_id", "VARCHAR"), ("endpoint", "VARCHAR"), ("provider", "VARCHAR"), ("model", "VARCHAR"),
+    ("model_version", "VARCHAR"), ("prompt_version", "VARCHAR"), ("system_prompt", "VARCHAR"),
+    ("prompt", "VARCHAR"), ("response", "VARCHAR"), ("input_tokens", "BIGINT"),
+    ("output_tokens", "BIGINT"), ("cached_input_tokens", "BIGINT"), ("cache_write_tokens", "BIGINT"),
+    ("reasoning_tokens", "BIGINT"), ("cost_usd", "DOUBLE"), ("latency_ms", "DOUBLE"),
+    ("ttft_ms", "DOUBLE"), ("status", "VARCHAR"), ("error_type", "VARCHAR"),
+    ("error_message", "VARCHAR"), ("cache_hit", "BOOLEAN"), ("experiment", "VARCHAR"),
+    ("variant", "VARCHAR"), ("success", "BOOLEAN"), ("temperature", "DOUBLE"),
+    ("user_tier", "VARCHAR"), ("jurisdiction", "VARCHAR"), ("consent", "BOOLEAN"),
+    ("feedback", "VARCHAR"), ("extra", "JSON"), ("source_file", "VARCHAR"),
+    ("source_line", "BIGINT"), ("source_format", "VARCHAR"), ("ingested_at", "TIMESTAMP WITH TIME ZONE"),
+]
+FEEDBACK = [
+    ("feedback_id", "VARCHAR"), ("request_id", "VARCHAR"), ("ts", "TIMESTAMP WITH TIME ZONE"),
+    ("user_id", "VARCHAR"), ("feedback_type", "VARCHAR"), ("feedback_category", "VARCHAR"),
+    ("feedback_text", "VARCHAR"), ("extra", "JSON"), ("source_file", "VARCHAR"),
+    ("source_line", "BIGINT"), ("source_format", "VARCHAR"), ("ingested_at", "TIMESTAMP WITH TIME ZONE"),
+]
+REJECTS = [
+    ("source_file", "VARCHAR"), ("source_line", "BIGINT"), ("raw", "VARCHAR"), ("reason", "VARCHAR"),
+    ("ingested_at", "TIMESTAMP WITH TIME ZONE"),
+]
+
+
+def columns(con, table: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {table}").fetchall()]
+
+
+@pytest.mark.parametrize(("table", "expected"), [("requests", REQUESTS), ("feedback", FEEDBACK),
+                                                  ("rejects", REJECTS)])
+def test_fresh_database_has_exactly_the_documented_columns(con, table, expected):
+    assert columns(con, table) == expected
+
+
+def test_migrations_are_recorded_and_applied_once(tmp_path):
+    path = tmp_path / "m.duckdb"
+    connect(path, write=True).close()
+    with duckdb.connect(str(path)) as raw:
+        names = [r[0] for r in raw.execute("SELECT name FROM _aimon_migrations ORDER BY name").fetchall()]
+    assert names == [m.__name__ for m in schema.MIGRATIONS]
+    con = connect(path, write=True)
+    assert schema.pending(con) == []
+    assert schema.migrate(con) == 0
+    assert schema.schema_version(con) == len(schema.MIGRATIONS)
+    con.close()
+
+
+def test_read_only_open_of_an_older_database_migrates_it_first(tmp_path):
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as raw:
+        raw.execute(schema.MIGRATIONS_TABLE_SQL)
+        schema.m001_requests(raw)
+        raw.execute("INSERT INTO _aimon_migrations (name) VALUES ('m001_requests')")
+    con = connect(path, write=False)
+    assert schema.schema_version(con) == len(schema.MIGRATIONS)
+    con.close()
+
+
+def test_a_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
+    path = tmp_path / "f.duckdb"
+
+    def m004_broken(c):
+        c.execute("CREATE TABLE half_done (a INT)")
+        c.execute("SELECT * FROM no_such_table")
+
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, m004_broken])
+    with pytest.raises(InputError, match="no_such_table"):
+        connect(path, write=True)
+    with duckdb.connect(str(path)) as raw:
+        tables = {r[0] for r in raw.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        recorded = {r[0] for r in raw.execute("SELECT name FROM _aimon_migrations").fetchall()}
+    assert "half_done" not in tables
+    assert "m004_broken" not in recorded
+    assert "m003_rejects" in recorded
+
+
+def test_database_from_a_newer_aimon_is_refused_clearly(tmp_path, cli):
+    path = tmp_path / "new.duckdb"
+    connect(path, write=True).close()
+    with duckdb.connect(str(path)) as raw:
+        raw.execute("INSERT INTO _aimon_migrations (name) VALUES ('m999_from_the_future')")
+    with pytest.raises(SchemaError, match="newer aimon"):
+        connect(path, write=False)
+    result = cli("db", "info", "--db", path)
+    assert result.exit_code == 2
+    assert "newer aimon" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_file_that_is_not_a_database_is_a_clear_error(tmp_path, cli):
+    path = tmp_path / "notes.duckdb"
+    path.write_text("just some text, not a database\n" * 100)
+    result = cli("db", "info", "--db", path)
+    assert result.exit_code == 2
+    assert "not a DuckDB database" in result.stderr
