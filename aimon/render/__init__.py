@@ -76,7 +76,56 @@ class Note:
     style: str = ""
 
 
-Block = Heading | Figures | FrameBlock | Note
+@dataclass(frozen=True)
+class Chart:
+    """Series over a shared x axis: sparklines in the terminal, a Mermaid xychart in
+    Markdown (GitHub draws it). One chart per series in Markdown, since series of
+    different units (requests, milliseconds, dollars) do not share a y axis."""
+
+    title: str
+    x: Sequence[Any]
+    series: Mapping[str, Sequence[float | None]]
+    kind: str = "line"  # or "bar"
+
+
+Block = Heading | Figures | FrameBlock | Note | Chart
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    """A one-line picture of a series; gaps (None) are spaces."""
+    present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not present:
+        return ""
+    low, high = min(present), max(present)
+    span = high - low
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            out.append(" ")
+        else:
+            out.append(SPARK[0 if span == 0 else min(len(SPARK) - 1, int((v - low) / span * (len(SPARK) - 1) + 0.5))])
+    return "".join(out)
+
+
+def _mermaid_label(value: Any) -> str:
+    text = format_value(value) if not isinstance(value, str) else value
+    return '"' + text.replace('"', "'") + '"'
+
+
+def chart_mermaid(chart: Chart) -> str:
+    """Mermaid xychart-beta blocks, one per series."""
+    parts = []
+    xs = ", ".join(_mermaid_label(x) for x in chart.x)
+    for name, values in chart.series.items():
+        clean = [0 if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
+        ys = ", ".join(f"{v:.6g}" for v in clean)
+        parts.append("```mermaid\nxychart-beta\n"
+                     f'    title "{chart.title}: {name}"\n'
+                     f"    x-axis [{xs}]\n"
+                     f"    {'bar' if chart.kind == 'bar' else 'line'} [{ys}]\n```\n")
+    return "\n".join(parts)
 
 
 # --------------------------------------------------------------------------- values
@@ -215,6 +264,8 @@ def blocks_markdown(blocks: Iterable[Block]) -> str:
             parts.append(frame_markdown(b.frame, b.formats))
         elif isinstance(b, Note):
             parts.append(b.text + "\n")
+        elif isinstance(b, Chart):
+            parts.append(chart_mermaid(b))
         else:  # pragma: no cover - a new block type must be drawn here
             raise TypeError(f"cannot draw {type(b).__name__} as Markdown")
     return "\n".join(parts)
@@ -235,6 +286,16 @@ def blocks_console(blocks: Iterable[Block], console: Console) -> None:
             console.print(frame_table(b.frame, b.title, b.formats))
         elif isinstance(b, Note):
             console.print(Text(b.text, style=b.style))
+        elif isinstance(b, Chart):
+            table = Table(title=b.title, title_justify="left", show_header=False, box=None, padding=(0, 2, 0, 0))
+            table.add_column(style="bold")
+            table.add_column()
+            table.add_column(justify="right", style="dim")
+            for name, values in b.series.items():
+                present = [v for v in values if v is not None]
+                span = f"{format_value(min(present))} .. {format_value(max(present))}" if present else ""
+                table.add_row(name, sparkline(values), span)
+            console.print(table)
         else:  # pragma: no cover
             raise TypeError(f"cannot draw {type(b).__name__} in the terminal")
 
