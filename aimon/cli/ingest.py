@@ -13,7 +13,7 @@ from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption
 from aimon.render import FrameBlock, emit, err_console
 from aimon.render.ingest import summary_blocks, summary_data
 from aimon.render.progress import file_progress
-from aimon.store.connection import DEFAULT_MEMORY_LIMIT, opened
+from aimon.store.connection import memory_budget, opened
 from aimon.store.ingest import ingest as run_ingest
 from aimon.store.shapes import all_shapes
 
@@ -52,7 +52,7 @@ def ingest(
     when: datetime | None = None
     if default_time:
         when = parse_time(default_time, anchor=None, option="--default-time")
-    with opened(db, write=True, memory_limit=DEFAULT_MEMORY_LIMIT) as con, file_progress() as on_file:
+    with opened(db, write=True, memory_limit=memory_budget()) as con, file_progress() as on_file:
         summary = run_ingest(con, paths, table="feedback" if feedback else "requests",
                              shape=shape, default_time=when, on_file=on_file)
     blocks = summary_blocks(summary)

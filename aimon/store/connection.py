@@ -21,8 +21,14 @@ from aimon.store import schema
 DEFAULT_DB = "aimon.duckdb"
 
 # Ingest keeps its memory under this budget whatever the file size; DuckDB spills
-# to a temporary directory beside the database beyond it.
+# to a temporary directory beside the database beyond it. AIMON_MEMORY_LIMIT
+# changes it (e.g. 500MB on a small container).
 DEFAULT_MEMORY_LIMIT = "1500MB"
+
+
+def memory_budget() -> str:
+    """The memory budget for heavy commands: $AIMON_MEMORY_LIMIT or the default."""
+    return os.environ.get("AIMON_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
 
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>.*?) \(PID (?P<pid>\d+)\)")
 

@@ -21,9 +21,12 @@ once in the file need the slower numbered read.
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,7 +130,24 @@ def ingest(
     files = reader.expand(paths)
     macros.install(con)
     forced = _forced_shape(shape, table)
-    plans = [_plan(con, f, table, forced) for f in files]
+    with _interruptible(con) as interrupted:
+        try:
+            plans = [_plan(con, f, table, forced) for f in files]
+        except (RuntimeError, duckdb.InterruptException) as exc:
+            raise _interrupt_or(exc) from None
+        if interrupted():
+            raise KeyboardInterrupt
+        return _load(con, plans, table, default_time, on_file, interrupted)
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    plans: list[_Plan],
+    table: str,
+    default_time: datetime | None,
+    on_file: Callable[[int, int, LogFile], None] | None,
+    interrupted: Callable[[], bool],
+) -> IngestSummary:
     ingested_at = datetime.now(UTC)
     results: list[FileResult] = []
     # Every join below names its small side (keys, ids) on the right; DuckDB cannot
@@ -140,7 +160,12 @@ def ingest(
             if on_file:
                 on_file(i, len(plans), plan.file)
             results.append(_ingest_file(con, plan, table, default_time, ingested_at))
+            if interrupted():
+                raise KeyboardInterrupt
         con.execute("COMMIT")
+    except (RuntimeError, duckdb.InterruptException) as exc:
+        con.execute("ROLLBACK")
+        raise _interrupt_or(exc) from None
     except BaseException:
         con.execute("ROLLBACK")
         raise
@@ -148,6 +173,34 @@ def ingest(
         _drop_temp(con)
         con.execute("RESET disabled_optimizers")
     return IngestSummary(table, tuple(results))
+
+
+def _interrupt_or(exc: Exception) -> BaseException:
+    """DuckDB reports Ctrl-C as RuntimeError('Query interrupted') during a query, or as
+    InterruptException on the statement after an interrupt."""
+    if isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc).lower():
+        return KeyboardInterrupt()
+    return exc
+
+
+@contextmanager
+def _interruptible(con: duckdb.DuckDBPyConnection) -> Iterator[Callable[[], bool]]:
+    """Ctrl-C interrupts the running query and is remembered, so the transaction is
+    rolled back even when DuckDB's own check misses it between statements."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    seen = threading.Event()
+
+    def handler(signum, frame):
+        seen.set()
+        con.interrupt()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # --------------------------------------------------------------------------- planning
