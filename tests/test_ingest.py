@@ -305,3 +305,36 @@ def test_one_ingest_is_one_transaction(con, write_jsonl, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         ingest(con, [good, second])
     assert rows(con, "SELECT count(*) FROM requests") == [(0,)]
+
+
+def test_line_numbers_hold_in_a_file_read_in_parallel(con, tmp_path):
+    """Large enough for DuckDB to read in several threads; blank lines sprinkled in."""
+    path = tmp_path / "many.jsonl"
+    duckdb.sql(f"""COPY (SELECT '2026-11-01T00:00:00Z' AS timestamp, 'line-' || i AS request_id,
+                        'gpt-4o' AS model, repeat('text ', (i % 50)::INT) AS prompt
+                 FROM range(1, 120001) t(i)) TO '{path}' (FORMAT json)""")
+    lines = path.read_text().splitlines()
+    for at in (5_000, 60_000, 60_001, 119_000):  # blank lines shift everything after them
+        lines.insert(at, "")
+    path.write_text("\n".join(lines) + "\n")
+    summary = load(con, path)
+    assert summary.loaded == 120_000
+    wrong = rows(con, """SELECT count(*) FROM requests
+        WHERE source_line <> (SELECT list_position($lines, request_id))""",
+                 {"lines": [json.loads(x)["request_id"] if x else "" for x in lines]})
+    assert wrong == [(0,)]
+
+
+def test_feedback_file_among_request_logs_goes_to_feedback(con, write_jsonl, tmp_path):
+    (tmp_path / "logs").mkdir()
+    write_jsonl("logs/requests.jsonl", [request(request_id="r1")])
+    write_jsonl("logs/feedback.jsonl", [{"request_id": "r1", "timestamp": "2026-11-01T10:05:00Z",
+                                         "feedback_type": "thumbs_up"}])
+    (tmp_path / "logs" / "settings.json").write_text('{"theme": "dark"}')
+    summary = ingest(con, [tmp_path / "logs"])
+    assert {(f.path.rsplit("/", 1)[-1], f.table, f.loaded) for f in summary.files} == {
+        ("requests.jsonl", "requests", 1), ("feedback.jsonl", "feedback", 1)}
+    assert [(p.rsplit("/", 1)[-1], why) for p, why in summary.skipped] == [
+        ("settings.json", "not a log of a shape aimon knows")]
+    with pytest.raises(InputError, match="cannot tell"):
+        ingest(con, [tmp_path / "logs" / "settings.json"])

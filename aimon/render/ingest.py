@@ -21,25 +21,42 @@ def summary_data(summary: IngestSummary) -> dict[str, Any]:
         "rejected": summary.rejected,
         "by_shape": summary.by_shape(),
         "reject_reasons": summary.reject_reasons(),
+        "skipped_files": [{"path": path, "reason": why} for path, why in summary.skipped],
         "per_file": [
-            {"path": f.path, "shape": f.shape, "records": f.records, "loaded": f.loaded,
+            {"path": f.path, "table": f.table, "shape": f.shape, "records": f.records, "loaded": f.loaded,
              "duplicates": f.duplicates, "rejected": f.rejected, "reject_reasons": f.reject_reasons}
             for f in summary.files
         ],
     }
 
 
+def _short(path: str) -> str:
+    """The path as the user would type it: relative to the working directory when inside it."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
 def summary_blocks(summary: IngestSummary) -> list[Block]:
-    rows = [{"file": f.path, "shape": f.shape, "records": f.records, "loaded": f.loaded,
-             "duplicates": f.duplicates, "rejected": f.rejected} for f in summary.files]
+    mixed = len({f.table for f in summary.files}) > 1
+    rows = [{"file": _short(f.path), **({"table": f.table} if mixed else {}), "shape": f.shape,
+             "records": f.records, "loaded": f.loaded, "duplicates": f.duplicates, "rejected": f.rejected}
+            for f in summary.files]
     if len(rows) > 1:
-        rows.append({"file": "total", "shape": "", "records": summary.records, "loaded": summary.loaded,
+        rows.append({"file": "total", **({"table": ""} if mixed else {}), "shape": "",
+                     "records": summary.records, "loaded": summary.loaded,
                      "duplicates": summary.duplicates, "rejected": summary.rejected})
-    blocks: list[Block] = [FrameBlock(rows, title=f"Ingested into {summary.table}")]
+    tables = " and ".join(sorted({f.table for f in summary.files})) or summary.table
+    blocks: list[Block] = [FrameBlock(rows, title=f"Ingested into {tables}")]
     reasons = summary.reject_reasons()
     if reasons:
         blocks.append(FrameBlock([{"reason": k, "records": v} for k, v in reasons.items()],
                                  title="Rejected records by reason"))
     elif summary.records == 0:
         blocks.append(Note("The files hold no records."))
+    for path, why in summary.skipped:
+        blocks.append(Note(f"Skipped {_short(path)}: {why}", style="yellow"))
     return blocks

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,6 +64,7 @@ class FileResult:
     duplicates: int
     rejected: int
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    table: str = "requests"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class IngestSummary:
 
     table: str
     files: tuple[FileResult, ...]
+    # Files found in a directory or by a pattern that are not logs: (path, why).
+    skipped: tuple[tuple[str, str], ...] = ()
 
     @property
     def records(self) -> int:
@@ -124,20 +127,33 @@ def ingest(
     default_time: datetime | None = None,
     on_file: Callable[[int, int, LogFile], None] | None = None,
 ) -> IngestSummary:
-    """Load ``paths`` into ``table`` ("requests" or "feedback") in one transaction."""
+    """Load ``paths`` into ``table`` ("requests" or "feedback") in one transaction.
+
+    Loading requests, a file that is plainly a feedback log goes to ``feedback``.
+    """
     if table not in TABLE_COLUMNS:
         raise ValueError(f"unknown table {table}")
     files = reader.expand(paths)
     macros.install(con)
     forced = _forced_shape(shape, table)
     with _interruptible(con) as interrupted:
-        try:
-            plans = [_plan(con, f, table, forced) for f in files]
-        except (RuntimeError, duckdb.InterruptException) as exc:
-            raise _interrupt_or(exc) from None
+        plans: list[_Plan] = []
+        skipped: list[tuple[str, str]] = []
+        for f in files:
+            try:
+                plans.append(_plan(con, f, table, forced))
+            except (RuntimeError, duckdb.InterruptException) as exc:
+                raise _interrupt_or(exc) from None
+            except InputError as exc:
+                # A file the user named must load; one met in a directory may be
+                # something else (a config, a report) and is listed as skipped.
+                if f.explicit:
+                    raise
+                skipped.append((str(f.path), "not a log of a shape aimon knows"))
         if interrupted():
             raise KeyboardInterrupt
-        return _load(con, plans, table, default_time, on_file, interrupted)
+        summary = _load(con, plans, table, default_time, on_file, interrupted)
+        return replace(summary, skipped=tuple(skipped))
 
 
 def _load(
@@ -159,7 +175,7 @@ def _load(
         for i, plan in enumerate(plans):
             if on_file:
                 on_file(i, len(plans), plan.file)
-            results.append(_ingest_file(con, plan, table, default_time, ingested_at))
+            results.append(_ingest_file(con, plan, plan.shape.table, default_time, ingested_at))
             if interrupted():
                 raise KeyboardInterrupt
         con.execute("COMMIT")
@@ -273,6 +289,10 @@ def _plan(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape 
     if forced is not None:
         return _Plan(f, forced, seen)
     found = detect_shape(samples, table)
+    if found is None and table == "requests":
+        # A feedback log among request logs (a whole directory given): load it where
+        # it belongs; the summary names the table of every file.
+        found = detect_shape(samples, "feedback")
     if found is not None:
         return _Plan(f, found, seen)
     if not samples:
@@ -392,7 +412,7 @@ def _ingest_file(
     reasons: dict[str, int] = {}
     if invalid or conflicts:
         reasons = _write_rejects(con, f, id_col, by_id, conflicts, ingested_at)
-    return FileResult(str(f.path), shape.name, records, loaded, duplicates, invalid + conflicts, reasons)
+    return FileResult(str(f.path), shape.name, records, loaded, duplicates, invalid + conflicts, reasons, table)
 
 
 def _select_rows(
@@ -492,7 +512,7 @@ def _reject_whole_file(con, f: LogFile, shape: Shape, first: str, ingested_at: d
         WHERE NOT EXISTS (SELECT 1 FROM rejects WHERE source_file = {file_lit} AND source_line IS NULL
                           AND raw = $raw)""",
                 {"raw": reader.head_text(f.path), "reason": f"{kind}: {first}", "at": ingested_at})
-    return FileResult(str(f.path), shape.name, 1, 0, 0, 1, {kind: 1})
+    return FileResult(str(f.path), shape.name, 1, 0, 0, 1, {kind: 1}, shape.table)
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:

@@ -34,6 +34,8 @@ class LogFile:
     # "lines": one JSON value per line; "array": a JSON array of records;
     # "documents": concatenated (pretty-printed) JSON values; "parquet".
     layout: str
+    # Named on the command line, rather than found in a directory or by a pattern.
+    explicit: bool = True
 
     @property
     def gzipped(self) -> bool:
@@ -47,7 +49,7 @@ def _supported(path: Path) -> bool:
 def expand(args: Sequence[str | Path]) -> list[LogFile]:
     """Files named by ``args`` (files, directories searched recursively, globs), in order,
     each once. Raises InputError naming the first argument that matches nothing."""
-    found: list[Path] = []
+    found: list[tuple[Path, bool]] = []
     for arg in args:
         path = Path(arg)
         if path.is_dir():
@@ -55,24 +57,25 @@ def expand(args: Sequence[str | Path]) -> list[LogFile]:
             if not matches:
                 raise InputError(f"{arg}: no log files in this directory "
                                  f"(looked for {', '.join(SUPPORTED_SUFFIXES)})")
-            found.extend(matches)
+            found.extend((m, False) for m in matches)
         elif path.is_file():
             if not _supported(path):
                 raise InputError(f"{arg}: unsupported file type; aimon reads "
                                  f"{', '.join(SUPPORTED_SUFFIXES)}")
-            found.append(path)
+            found.append((path, True))
         elif glob.has_magic(str(arg)):
             matches = sorted(Path(p) for p in glob.glob(str(arg), recursive=True)
                              if Path(p).is_file() and _supported(Path(p)))
             if not matches:
                 raise InputError(f"{arg}: the pattern matches no log files")
-            found.extend(matches)
+            found.extend((m, False) for m in matches)
         else:
             raise InputError(f"{arg}: no such file or directory")
-    unique: dict[Path, None] = {}
-    for p in found:
-        unique.setdefault(p.resolve(), None)
-    return [LogFile(p, _layout(p)) for p in unique]
+    unique: dict[Path, bool] = {}
+    for p, explicit in found:
+        key = p.resolve()
+        unique[key] = unique.get(key, False) or explicit
+    return [LogFile(p, _layout(p), explicit) for p, explicit in unique.items()]
 
 
 def _open(path: Path):
