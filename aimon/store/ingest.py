@@ -35,7 +35,7 @@ import duckdb
 
 from aimon.errors import InputError
 from aimon.store import macros, reader
-from aimon.store.mapping import ID_COLUMN, Source, parsed_sql, verdict_shape
+from aimon.store.mapping import ID_COLUMN, Source, parsed_sql, raw_text, verdict_shape
 from aimon.store.reader import LogFile
 from aimon.store.shapes import (
     TABLE_COLUMNS,
@@ -346,7 +346,7 @@ def _ingest_file(
         physical = pool.submit(reader.count_lines, f.path) if f.layout == "lines" else None
         if by_id:
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch0 AS
-                SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN doc END AS raw
+                SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN {raw_text(verdict_src, 'doc')} END AS raw
                 FROM _verdict""")
             # Inserts keep their source order, so rowid order is record order.
             con.execute("""CREATE OR REPLACE TEMP TABLE _batch AS
@@ -355,7 +355,7 @@ def _ingest_file(
         else:
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch AS
                 SELECT rec_no, sub_no, rec_no AS line, {id_col} AS id, reason,
-                       CASE WHEN reason IS NOT NULL THEN doc END AS raw
+                       CASE WHEN reason IS NOT NULL THEN {raw_text(verdict_src, 'doc')} END AS raw
                 FROM _verdict""")
         if physical is not None:
             _number_lines(con, f, physical.result())
@@ -411,7 +411,7 @@ def _ingest_file(
     # 4. rejects
     reasons: dict[str, int] = {}
     if invalid or conflicts:
-        reasons = _write_rejects(con, f, id_col, by_id, conflicts, ingested_at)
+        reasons = _write_rejects(con, f, id_col, by_id, conflicts, ingested_at, raw_text(numbered_src, "p.doc"))
     return FileResult(str(f.path), shape.name, records, loaded, duplicates, invalid + conflicts, reasons, table)
 
 
@@ -427,6 +427,9 @@ def _select_rows(
     """Insert into ``target`` a SELECT over the mapped records named by ``keys_sql``
     (rec_no, sub_no, id[, line]), reading in parallel by id where the id is unique."""
     into = f"INSERT INTO {target}" + (f" ({insert_columns})" if insert_columns else "")
+    # Rows carry their own line numbers, so their order on disk does not matter, and
+    # not keeping it lets DuckDB write without holding whole row groups per thread.
+    con.execute("SET preserve_insertion_order = false")
     if insert_columns is None:
         select = f"k.rec_no, k.sub_no, {select}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS {keys_sql}")
@@ -441,6 +444,7 @@ def _select_rows(
         con.execute(f"{into} SELECT {select} FROM _parsed_n p JOIN _keys k "
                     f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no")
     con.execute("DROP TABLE _keys")
+    con.execute("RESET preserve_insertion_order")
 
 
 def _number_lines(con: duckdb.DuckDBPyConnection, f: LogFile, physical: int) -> None:
@@ -465,14 +469,15 @@ def _number_lines(con: duckdb.DuckDBPyConnection, f: LogFile, physical: int) -> 
         WHERE m.rec_no = _batch.rec_no""")
 
 
-def _write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, ingested_at: datetime) -> dict[str, int]:
+def _write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, ingested_at: datetime,
+                   raw_sql: str) -> dict[str, int]:
     """Rejects for invalid and conflicting records; a rerun adds no second copy."""
     file_lit = sql_str(str(f.path))
     _fill_broken_raw(con, f)
     con.execute("""CREATE OR REPLACE TEMP TABLE _conflict_raw (rec_no BIGINT, sub_no BIGINT, raw VARCHAR)""")
     if conflicts:
         _select_rows(con, "_conflict_raw", "SELECT rec_no, sub_no, id FROM _status WHERE status = 'conflict'",
-                     "p.doc", by_id, id_col)
+                     raw_sql, by_id, id_col)
     rows = f"""
         SELECT b.line, b.raw, b.reason FROM _batch b WHERE b.reason IS NOT NULL
         UNION ALL

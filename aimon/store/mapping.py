@@ -14,6 +14,7 @@ Two kinds of source feed it:
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -222,6 +223,11 @@ def verdict_shape(shape: Shape) -> Shape:
                    consume_if={}, drop=())
 
 
+def raw_text(source: Source, doc: str) -> str:
+    """A record as JSON text (for generated ids and rejects), from the view's doc column."""
+    return f"CAST(to_json({doc}) AS VARCHAR)" if source.columns is not None else f"CAST({doc} AS VARCHAR)"
+
+
 def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datetime | None,
                with_extra: bool = True) -> str:
     """SELECT [rec_no, sub_no,] doc, <canonical columns>, extra, reason FROM the source."""
@@ -237,15 +243,29 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
         cols = source.columns
         text = ", ".join(_column_value(p, cols, False) for p in c.text_paths) or "NULL"
         jsn = ", ".join(_column_value(p, cols, True) for p in c.json_paths) or "NULL"
-        rest = [k for k in cols if k not in c.static_keys]
+        # The columns are known, so an alias group with one of its aliases in the file is
+        # consumed outright; only groups with several present need the per-row patch.
+        consumed = list(c.static_keys)
+        several = []
+        for keys, refs in c.alias_groups:
+            present = [(k, r) for k, r in zip(keys, refs, strict=True) if k in cols]
+            if len(present) <= 1:
+                consumed += [k for k, _ in present]
+            else:
+                several.append((tuple(k for k, _ in present), tuple(r for _, r in present)))
+        rest = [k for k in cols if k not in consumed]
         doc_for_extra = (f"CAST(json_strip_nulls(to_json(struct_pack("
                          + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in rest)
                          + "))) AS VARCHAR)") if rest else "'{}'"
-        whole = "to_json(struct_pack(" + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in cols) + "))"
-        base = (f"WITH e AS (SELECT rec_no, 1 AS sub_no, CAST({whole} AS VARCHAR) AS doc, "
+        # The row itself stays a struct (no copy); it becomes JSON text only where a
+        # record needs it: a generated id or a reject's raw text.
+        whole = "struct_pack(" + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in cols) + ")"
+        base = (f"WITH e AS (SELECT rec_no, 1 AS sub_no, {whole} AS doc, "
                 f"{doc_for_extra} AS extra_doc, NULL::VARCHAR AS pre_reason, "
                 f"[{text}]::VARCHAR[] AS v, [{jsn}]::JSON[] AS vj FROM ({source.sql}) p)")
         extra_doc = "extra_doc"
+        c = copy.copy(c)
+        c.static_keys, c.alias_groups = [], several
     else:
         text_list = "[" + ", ".join(sql_str(p) for p in c.text_paths) + "]" if c.text_paths else None
         json_list = "[" + ", ".join(sql_str(p) for p in c.json_paths) + "]" if c.json_paths else None
@@ -274,7 +294,7 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
         if col == id_col:
             # The source's id, or a hash of the record itself: the same record always
             # gets the same id, so loading it twice is caught as a duplicate.
-            expr = f"coalesce(nullif(trim(CAST({expr} AS VARCHAR)), ''), md5(doc))"
+            expr = f"coalesce(nullif(trim(CAST({expr} AS VARCHAR)), ''), md5({raw_text(source, 'doc')}))"
         raw_cols.append(f"CAST({expr} AS VARCHAR) AS {raw(col)}")
     typed_cols = [f"{typed(kind, raw(col))} AS {col}" for col, kind in columns.items() if col != "status"]
     if table == "requests":
