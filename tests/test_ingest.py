@@ -338,3 +338,49 @@ def test_feedback_file_among_request_logs_goes_to_feedback(con, write_jsonl, tmp
         ("settings.json", "not a log of a shape aimon knows")]
     with pytest.raises(InputError, match="cannot tell"):
         ingest(con, [tmp_path / "logs" / "settings.json"])
+
+
+@pytest.mark.parametrize("text", [
+    # one blank line and no newline at the end: as many bytes as a clean file would have
+    '{"timestamp": "2026-11-01T00:00:00Z", "request_id": "a"}\n\n'
+    '{"timestamp": "2026-11-01T00:00:01Z", "request_id": "b", "input_tokens": -1}',
+    # clean, ending with a newline
+    '{"timestamp": "2026-11-01T00:00:00Z", "request_id": "a"}\n'
+    '{"timestamp": "2026-11-01T00:00:01Z", "request_id": "b", "input_tokens": -1}\n',
+])
+def test_reject_line_numbers_with_and_without_blank_lines(con, tmp_path, text):
+    path = tmp_path / "edge.jsonl"
+    path.write_bytes(text.encode())
+    summary = load(con, path)
+    assert (summary.loaded, summary.rejected) == (1, 1)
+    expected = 3 if "\n\n" in text else 2
+    assert rows(con, "SELECT source_line, reason FROM rejects") == [(expected, "negative input_tokens: -1")]
+
+
+def test_invalid_copies_of_an_id_are_rejected_and_a_valid_copy_loads(con, write_jsonl):
+    """Validity is learnt while mapping whole records: an invalid first copy of an id
+    must not make its valid second copy a duplicate, nor load itself."""
+    path = write_jsonl("copies.jsonl", [
+        request(request_id="x", input_tokens=-5),
+        request(request_id="x"),
+        request(request_id="y", timestamp="not a time"),
+    ])
+    summary = load(con, path)
+    assert (summary.records, summary.loaded, summary.duplicates, summary.rejected) == (3, 1, 0, 2)
+    assert rows(con, "SELECT request_id, source_line FROM requests") == [("x", 2)]
+    again = load(con, path)
+    assert (again.loaded, again.duplicates, again.rejected) == (0, 1, 2)
+    assert rows(con, "SELECT count(*) FROM rejects") == [(2,)]
+
+
+def test_parquet_row_without_id_gets_a_stable_one(con, tmp_path):
+    path = tmp_path / "noid.parquet"
+    duckdb.sql(f"""COPY (SELECT CASE WHEN i = 2 THEN NULL ELSE 'p' || i END AS request_id,
+                 TIMESTAMP '2026-11-01 10:00:00' + INTERVAL (i) MINUTE AS timestamp, 'gpt-4o' AS model
+               FROM range(1, 4) t(i)) TO '{path}' (FORMAT parquet)""")
+    first = load(con, path)
+    assert (first.loaded, first.rejected) == (3, 0)
+    (generated,), = rows(con, "SELECT request_id FROM requests WHERE source_line = 2")
+    assert len(generated) == 32  # md5 of the record
+    again = load(con, path)
+    assert (again.loaded, again.duplicates) == (0, 3)

@@ -19,7 +19,7 @@ import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from aimon.errors import UsageError
 FORMATS = ("table", "markdown", "json", "csv")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output formats; one switch for every command."""
 
     table = "table"
@@ -86,6 +86,8 @@ class Chart:
     x: Sequence[Any]
     series: Mapping[str, Sequence[float | None]]
     kind: str = "line"  # or "bar"
+    # Series of one unit (P50/P95/P99 in ms) share one Markdown chart, in the order given.
+    shared_axis: bool = False
 
 
 Block = Heading | Figures | FrameBlock | Note | Chart
@@ -118,6 +120,14 @@ def chart_mermaid(chart: Chart) -> str:
     """Mermaid xychart-beta blocks, one per series."""
     parts = []
     xs = ", ".join(_mermaid_label(x) for x in chart.x)
+    if chart.shared_axis:
+        lines = "".join(
+            f"    {'bar' if chart.kind == 'bar' else 'line'} ["
+            + ", ".join(f"{0 if v is None or (isinstance(v, float) and math.isnan(v)) else v:.6g}" for v in values)
+            + "]\n" for values in chart.series.values())
+        return ("```mermaid\nxychart-beta\n"
+                f'    title "{chart.title}: {", ".join(chart.series)}"\n'
+                f"    x-axis [{xs}]\n{lines}```\n")
     for name, values in chart.series.items():
         clean = [0 if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
         ys = ", ".join(f"{v:.6g}" for v in clean)
@@ -209,10 +219,16 @@ def frame_table(frame: Any, title: str | None = None, formats: Mapping[str, str]
     table = Table(title=title, title_justify="left", header_style="bold")
     numeric = {c for i, c in enumerate(columns)
                if any(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) for r in rows)}
-    for c in columns:
-        table.add_column(c, justify="right" if c in numeric else "left", overflow="fold")
-    for r in rows:
-        table.add_row(*(Text(format_value(v, formats.get(c))) for c, v in zip(columns, r, strict=True)))
+    cells = [[format_value(v, formats.get(c)) for c, v in zip(columns, r, strict=True)] for r in rows]
+    for i, c in enumerate(columns):
+        if c in numeric:
+            # A number broken over lines misreads: text columns (and headings) give way.
+            width = max([1, *(len(row[i]) for row in cells)])
+            table.add_column(c, justify="right", min_width=width)
+        else:
+            table.add_column(c, justify="left", overflow="fold")
+    for row in cells:
+        table.add_row(*(Text(v) for v in row))
     return table
 
 

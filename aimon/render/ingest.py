@@ -40,17 +40,34 @@ def _short(path: str) -> str:
         return path
 
 
+def _file_names(paths: list[str]) -> tuple[list[str], str | None]:
+    """Short names for the table: relative to the working directory, or else to the
+    files' common folder (returned, to name it once in the title)."""
+    import os
+    from pathlib import Path
+
+    short = [_short(p) for p in paths]
+    if not paths or not any(Path(s).is_absolute() for s in short):
+        return short, None
+    base = Path(os.path.commonpath(paths))
+    if len(paths) == 1 or base == Path(paths[0]):
+        base = Path(paths[0]).parent
+    return [str(Path(p).relative_to(base)) for p in paths], str(base)
+
+
 def summary_blocks(summary: IngestSummary) -> list[Block]:
     mixed = len({f.table for f in summary.files}) > 1
-    rows = [{"file": _short(f.path), **({"table": f.table} if mixed else {}), "shape": f.shape,
+    names, folder = _file_names([f.path for f in summary.files])
+    rows = [{"file": name, **({"table": f.table} if mixed else {}), "shape": f.shape,
              "records": f.records, "loaded": f.loaded, "duplicates": f.duplicates, "rejected": f.rejected}
-            for f in summary.files]
+            for name, f in zip(names, summary.files, strict=True)]
     if len(rows) > 1:
         rows.append({"file": "total", **({"table": ""} if mixed else {}), "shape": "",
                      "records": summary.records, "loaded": summary.loaded,
                      "duplicates": summary.duplicates, "rejected": summary.rejected})
     tables = " and ".join(sorted({f.table for f in summary.files})) or summary.table
-    blocks: list[Block] = [FrameBlock(rows, title=f"Ingested into {tables}")]
+    where = f" (files in {folder})" if folder else ""
+    blocks: list[Block] = [FrameBlock(rows, title=f"Ingested into {tables}{where}")]
     reasons = summary.reject_reasons()
     if reasons:
         blocks.append(FrameBlock([{"reason": k, "records": v} for k, v in reasons.items()],

@@ -22,8 +22,9 @@ DEFAULT_DB = "aimon.duckdb"
 
 # Ingest keeps its memory under this budget whatever the file size; DuckDB spills
 # to a temporary directory beside the database beyond it. AIMON_MEMORY_LIMIT
-# changes it (e.g. 500MB on a small container).
-DEFAULT_MEMORY_LIMIT = "1500MB"
+# changes it (e.g. 500MB on a small container). Measured on 1M-record files: at
+# 1500MB the load ran 10-25% slower than at 1800MB, where peak RSS stays under 1.8 GB.
+DEFAULT_MEMORY_LIMIT = "1800MB"
 
 
 def memory_budget() -> str:
@@ -63,6 +64,7 @@ def _configure(con: duckdb.DuckDBPyConnection, tz: str, memory_limit: str | None
     con.execute("SET enable_progress_bar = false")
     if memory_limit:
         con.execute("SET memory_limit = $m", {"m": memory_limit})
+
 
 
 def _checked_zone(con: duckdb.DuckDBPyConnection, tz: str) -> str:

@@ -35,7 +35,7 @@ import duckdb
 
 from aimon.errors import InputError
 from aimon.store import macros, reader
-from aimon.store.mapping import ID_COLUMN, Source, parsed_sql, raw_text, verdict_shape
+from aimon.store.mapping import ID_COLUMN, Source, id_shape, parsed_sql, raw_text, verdict_shape
 from aimon.store.reader import LogFile
 from aimon.store.shapes import (
     TABLE_COLUMNS,
@@ -49,7 +49,7 @@ from aimon.store.shapes import (
 
 SAMPLE_RECORDS = 200
 _TEMP_TABLES = ("_batch0", "_batch", "_ids", "_known", "_hashed", "_status", "_load", "_shift",
-                "_broken", "_conflict_raw")
+                "_broken", "_conflict_raw", "_late")
 _TEMP_VIEWS = ("_verdict", "_parsed", "_parsed_n")
 
 
@@ -144,7 +144,7 @@ def ingest(
                 plans.append(_plan(con, f, table, forced))
             except (RuntimeError, duckdb.InterruptException) as exc:
                 raise _interrupt_or(exc) from None
-            except InputError as exc:
+            except InputError:
                 # A file the user named must load; one met in a directory may be
                 # something else (a config, a report) and is listed as skipped.
                 if f.explicit:
@@ -336,48 +336,74 @@ def _ingest_file(
         parallel_src = Source(_json_reader(f, False), False, None, plan.seen_keys) if by_id else numbered_src
     con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed_n AS {parsed_sql(compiled, numbered_src, table, default_time)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed AS {parsed_sql(compiled, parallel_src, table, default_time)}")
-    verdict = compile_shape(verdict_shape(shape))
+    # Whether a record is valid takes its whole mapping. Where a record is one line or
+    # row, the verdict pass maps only its id, and the passes that map whole records
+    # anyway (hashing candidate duplicates, loading) learn which records are invalid:
+    # one full read of a clean file instead of two.
+    late = shape.records is None
     verdict_src = parallel_src if by_id else numbered_src
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _verdict AS "
-                f"{parsed_sql(verdict, verdict_src, table, default_time, with_extra=False)}")
+    if late:
+        ids = compile_shape(id_shape(shape))
+        verdict_view = parsed_sql(ids, verdict_src, table, default_time, with_extra=False, ids_only=True)
+        if f.layout == "parquet":
+            # Typed columns: when every row has its id, the verdict reads that column alone.
+            bare_ids = parsed_sql(ids, verdict_src, table, default_time, with_extra=False, ids_only=True,
+                                  id_fallback=False)
+            if not con.execute(f"SELECT count(*) FROM ({bare_ids}) WHERE {id_col} IS NULL").fetchone()[0]:
+                verdict_view = bare_ids
+    else:
+        verdict_view = parsed_sql(compile_shape(verdict_shape(shape)), verdict_src, table, default_time,
+                                  with_extra=False)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _verdict AS {verdict_view}")
+    record_raw = raw_text(verdict_src, "p.doc")
 
-    # 1. verdict, while Python counts the file's lines for line numbers.
+    # 1. verdict. Line numbers: DuckDB skips blank lines, so Python counts the file's
+    # lines alongside, unless the records' bytes show they fill a plain file exactly.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        physical = pool.submit(reader.count_lines, f.path) if f.layout == "lines" else None
+        count_now = f.layout == "lines" and (not by_id or f.gzipped)
+        physical = pool.submit(reader.count_lines, f.path) if count_now else None
         if by_id:
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch0 AS
-                SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN {raw_text(verdict_src, 'doc')} END AS raw
+                SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN {raw_text(verdict_src, 'doc')} END AS raw,
+                       strlen(doc) AS bytes
                 FROM _verdict""")
             # Inserts keep their source order, so rowid order is record order.
             con.execute("""CREATE OR REPLACE TEMP TABLE _batch AS
                 SELECT rec_no, 1 AS sub_no, rec_no AS line, id, reason, raw
                 FROM (SELECT row_number() OVER (ORDER BY rowid) AS rec_no, * FROM _batch0)""")
         else:
+            # Typed columns cannot be broken records: an id-only verdict has no reason
+            # yet, and leaving the record's text out lets DuckDB read only the id.
+            raw = ("NULL::VARCHAR" if late and verdict_src.columns is not None
+                   else f"CASE WHEN reason IS NOT NULL THEN {raw_text(verdict_src, 'doc')} END")
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch AS
-                SELECT rec_no, sub_no, rec_no AS line, {id_col} AS id, reason,
-                       CASE WHEN reason IS NOT NULL THEN {raw_text(verdict_src, 'doc')} END AS raw
+                SELECT rec_no, sub_no, rec_no AS line, {id_col} AS id, reason, {raw} AS raw
                 FROM _verdict""")
         if physical is not None:
             _number_lines(con, f, physical.result())
+        elif f.layout == "lines":
+            _number_lines(con, f, _exact_lines(con, f))
 
     # 2. duplicates: ids already in the table, or occurring more than once in the file.
-    con.execute("""CREATE OR REPLACE TEMP TABLE _ids AS
-        SELECT rec_no, sub_no, line, id, reason IS NULL AS valid,
-               row_number() OVER (PARTITION BY id, reason IS NULL ORDER BY rec_no, sub_no) AS occurrence,
-               count(*) OVER (PARTITION BY id) AS copies
-        FROM _batch WHERE id IS NOT NULL""")
+    _number_ids(con)
     content = ", ".join(columns) + ", extra"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _known AS
         SELECT t.{id_col} AS id, any_value(hash({', '.join('t.' + c for c in columns)}, t.extra)) AS h,
                any_value(t.source_file) AS source_file, any_value(t.source_line) AS source_line
         FROM {table} t SEMI JOIN (SELECT id FROM _ids WHERE valid) b ON t.{id_col} = b.id
         GROUP BY t.{id_col}""")
-    con.execute("CREATE OR REPLACE TEMP TABLE _hashed (rec_no BIGINT, sub_no BIGINT, h UBIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _hashed (rec_no BIGINT, sub_no BIGINT, h UBIGINT, "
+                "reason VARCHAR, raw VARCHAR)")
     # Records to compare: valid ones whose id is known, or that share their id.
     candidates = """SELECT rec_no, sub_no, id FROM _ids
         WHERE valid AND (copies > 1 OR id IN (SELECT id FROM _known))"""
     if con.execute(f"SELECT count(*) FROM ({candidates})").fetchone()[0]:
-        _select_rows(con, "_hashed", candidates, f"hash({content}) AS h", by_id, id_col)
+        _select_rows(con, "_hashed", candidates,
+                     f"hash({content}) AS h, p.reason, CASE WHEN p.reason IS NOT NULL THEN {record_raw} END",
+                     by_id, id_col)
+        if late and _mark_invalid(con, "_hashed"):
+            # Which copy of an id comes first counts only valid copies.
+            _number_ids(con)
 
     con.execute("""CREATE OR REPLACE TEMP TABLE _status AS
         SELECT i.rec_no, i.sub_no, i.line, i.id,
@@ -393,6 +419,29 @@ def _ingest_file(
         LEFT JOIN _hashed x ON x.rec_no = i.rec_no AND x.sub_no = i.sub_no
         LEFT JOIN _ids firsti ON firsti.id = i.id AND firsti.valid AND firsti.occurrence = 1 AND i.valid
         LEFT JOIN _hashed first ON first.rec_no = firsti.rec_no AND first.sub_no = firsti.sub_no""")
+
+    # 3. load the valid records; with a late verdict, the load shows whether any
+    # record it was given is invalid, and only then are they read once more.
+    to_load = con.execute("SELECT count(*) FROM _status WHERE status = 'load'").fetchone()[0]
+    if to_load:
+        loads = "SELECT rec_no, sub_no, id, line, copies FROM _status WHERE status = 'load'"
+        lineage = f"{sql_str(str(f.path))}, k.line, {sql_str(shape.name)}, TIMESTAMPTZ {sql_str(ingested_at.isoformat())}"
+        inserted = _select_rows(
+            con, table, loads, f"{', '.join('p.' + c for c in columns)}, p.extra, {lineage}", by_id, id_col,
+            insert_columns=f"{', '.join(columns)}, extra, source_file, source_line, source_format, ingested_at",
+            where="p.reason IS NULL")
+        if inserted < to_load:
+            con.execute("CREATE OR REPLACE TEMP TABLE _late (rec_no BIGINT, sub_no BIGINT, reason VARCHAR, "
+                        "raw VARCHAR)")
+            late_rejects = _select_rows(con, "_late", loads, f"p.reason, {record_raw}", by_id, id_col,
+                                        where="p.reason IS NOT NULL")
+            if inserted + late_rejects != to_load:
+                # The passes disagree about a record's id: never lose one quietly.
+                raise InputError(f"{f.path}: {to_load - inserted - late_rejects} record(s) read differently "
+                                 "by two passes over the file; nothing was written (please report this)")
+            _mark_invalid(con, "_late")
+            con.execute("""UPDATE _status SET status = 'rejected' FROM _late x
+                WHERE x.rec_no = _status.rec_no AND x.sub_no = _status.sub_no""")
     records, invalid, duplicates, conflicts, loaded = con.execute("""SELECT
             (SELECT count(*) FROM _batch),
             (SELECT count(*) FROM _batch WHERE reason IS NOT NULL),
@@ -401,18 +450,30 @@ def _ingest_file(
             count(*) FILTER (WHERE status = 'load')
         FROM _status""").fetchone()
 
-    # 3. load
-    if loaded:
-        loads = "SELECT rec_no, sub_no, id, line, copies FROM _status WHERE status = 'load'"
-        lineage = f"{sql_str(str(f.path))}, k.line, {sql_str(shape.name)}, TIMESTAMPTZ {sql_str(ingested_at.isoformat())}"
-        _select_rows(con, table, loads, f"{', '.join('p.' + c for c in columns)}, p.extra, {lineage}", by_id,
-                     id_col, insert_columns=f"{', '.join(columns)}, extra, source_file, source_line, source_format, ingested_at")
-
     # 4. rejects
     reasons: dict[str, int] = {}
     if invalid or conflicts:
         reasons = _write_rejects(con, f, id_col, by_id, conflicts, ingested_at, raw_text(numbered_src, "p.doc"))
     return FileResult(str(f.path), shape.name, records, loaded, duplicates, invalid + conflicts, reasons, table)
+
+
+def _number_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """Each record with an id: whether it is (so far) valid, which valid copy of its id
+    it is, and how many records share the id."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE _ids AS
+        SELECT rec_no, sub_no, line, id, reason IS NULL AS valid,
+               row_number() OVER (PARTITION BY id, reason IS NULL ORDER BY rec_no, sub_no) AS occurrence,
+               count(*) OVER (PARTITION BY id) AS copies
+        FROM _batch WHERE id IS NOT NULL""")
+
+
+def _mark_invalid(con: duckdb.DuckDBPyConnection, found: str) -> int:
+    """Record in ``_batch`` the reasons (and raw text) that a full mapping found."""
+    n = con.execute(f"SELECT count(*) FROM {found} WHERE reason IS NOT NULL").fetchone()[0]
+    if n:
+        con.execute(f"""UPDATE _batch SET reason = x.reason, raw = x.raw FROM {found} x
+            WHERE x.rec_no = _batch.rec_no AND x.sub_no = _batch.sub_no AND x.reason IS NOT NULL""")
+    return n
 
 
 def _select_rows(
@@ -423,28 +484,48 @@ def _select_rows(
     by_id: bool,
     id_col: str,
     insert_columns: str | None = None,
-) -> None:
+    where: str | None = None,
+) -> int:
     """Insert into ``target`` a SELECT over the mapped records named by ``keys_sql``
-    (rec_no, sub_no, id[, line]), reading in parallel by id where the id is unique."""
+    (rec_no, sub_no, id[, line]) that meet ``where``, reading in parallel by id where
+    the id is unique. Returns the number of rows inserted."""
     into = f"INSERT INTO {target}" + (f" ({insert_columns})" if insert_columns else "")
+    cond = f" WHERE {where}" if where else ""
     # Rows carry their own line numbers, so their order on disk does not matter, and
     # not keeping it lets DuckDB write without holding whole row groups per thread.
     con.execute("SET preserve_insertion_order = false")
     if insert_columns is None:
         select = f"k.rec_no, k.sub_no, {select}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS {keys_sql}")
+    inserted = 0
     if by_id:
         single = "(SELECT * FROM _keys WHERE id IN (SELECT id FROM _ids GROUP BY id HAVING max(copies) = 1))"
         multi = "(SELECT * FROM _keys WHERE id NOT IN (SELECT id FROM _ids GROUP BY id HAVING max(copies) = 1))"
-        con.execute(f"{into} SELECT {select} FROM _parsed p JOIN {single} k ON p.{id_col} = k.id")
+        inserted += con.execute(f"{into} SELECT {select} FROM _parsed p JOIN {single} k ON p.{id_col} = k.id"
+                                f"{cond}").fetchone()[0]
         if con.execute(f"SELECT count(*) FROM {multi}").fetchone()[0]:
-            con.execute(f"{into} SELECT {select} FROM _parsed_n p JOIN {multi} k "
-                        f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no")
+            inserted += con.execute(f"{into} SELECT {select} FROM _parsed_n p JOIN {multi} k "
+                                    f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no{cond}").fetchone()[0]
     else:
-        con.execute(f"{into} SELECT {select} FROM _parsed_n p JOIN _keys k "
-                    f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no")
+        inserted += con.execute(f"{into} SELECT {select} FROM _parsed_n p JOIN _keys k "
+                                f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no{cond}").fetchone()[0]
     con.execute("DROP TABLE _keys")
     con.execute("RESET preserve_insertion_order")
+    return inserted
+
+
+def _exact_lines(con: duckdb.DuckDBPyConnection, f: LogFile) -> int:
+    """The file's line count when its records fill it exactly, one per line and
+    nothing else (no blank lines, CR, BOM or broken line); else counted by reading it."""
+    records, total = con.execute("SELECT count(*), sum(bytes) FROM _batch0").fetchone()
+    size = f.path.stat().st_size
+    if records and total is not None and size:
+        with open(f.path, "rb") as fh:
+            fh.seek(size - 1)
+            newline_at_end = fh.read(1) == b"\n"
+        if total + records - (0 if newline_at_end else 1) == size:
+            return records
+    return reader.count_lines(f.path)
 
 
 def _number_lines(con: duckdb.DuckDBPyConnection, f: LogFile, physical: int) -> None:

@@ -223,14 +223,29 @@ def verdict_shape(shape: Shape) -> Shape:
                    consume_if={}, drop=())
 
 
+def id_shape(shape: Shape) -> Shape:
+    """The shape reduced to the record's id: enough to number records and find
+    duplicates. Whether the record is valid is learnt later, in the pass that loads it."""
+    id_col = ID_COLUMN[shape.table]
+    return replace(shape, columns={k: v for k, v in shape.columns.items() if k == id_col},
+                   consume_if={}, drop=(), skip=None)
+
+
 def raw_text(source: Source, doc: str) -> str:
     """A record as JSON text (for generated ids and rejects), from the view's doc column."""
     return f"CAST(to_json({doc}) AS VARCHAR)" if source.columns is not None else f"CAST({doc} AS VARCHAR)"
 
 
 def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datetime | None,
-               with_extra: bool = True) -> str:
-    """SELECT [rec_no, sub_no,] doc, <canonical columns>, extra, reason FROM the source."""
+               with_extra: bool = True, ids_only: bool = False, id_fallback: bool = True) -> str:
+    """SELECT [rec_no, sub_no,] doc, <canonical columns>, extra, reason FROM the source.
+
+    ``ids_only`` (with a shape from :func:`id_shape`): the reason covers only what the
+    reader sees (broken JSON, not an object); the mapping's checks are left to the
+    passes that map the whole record. ``id_fallback=False`` leaves a record without an
+    id NULL rather than hashing the record, so that a reader of typed columns reads only
+    the id's.
+    """
     shape = c.shape
     columns = TABLE_COLUMNS[table]
     id_col = ID_COLUMN[table]
@@ -254,7 +269,7 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
             else:
                 several.append((tuple(k for k, _ in present), tuple(r for _, r in present)))
         rest = [k for k in cols if k not in consumed]
-        doc_for_extra = (f"CAST(json_strip_nulls(to_json(struct_pack("
+        doc_for_extra = ("CAST(json_strip_nulls(to_json(struct_pack("
                          + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in rest)
                          + "))) AS VARCHAR)") if rest else "'{}'"
         # The row itself stays a struct (no copy); it becomes JSON text only where a
@@ -294,7 +309,8 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
         if col == id_col:
             # The source's id, or a hash of the record itself: the same record always
             # gets the same id, so loading it twice is caught as a duplicate.
-            expr = f"coalesce(nullif(trim(CAST({expr} AS VARCHAR)), ''), md5({raw_text(source, 'doc')}))"
+            fallback = f"md5({raw_text(source, 'doc')})" if id_fallback else "NULL"
+            expr = f"coalesce(nullif(trim(CAST({expr} AS VARCHAR)), ''), {fallback})"
         raw_cols.append(f"CAST({expr} AS VARCHAR) AS {raw(col)}")
     typed_cols = [f"{typed(kind, raw(col))} AS {col}" for col, kind in columns.items() if col != "status"]
     if table == "requests":
@@ -308,5 +324,5 @@ m AS (SELECT {number}doc, pre_reason, v, vj,
   FROM e),
 t AS (SELECT *, {finish} AS extra, {', '.join(typed_cols)} FROM m)
 SELECT {number}doc, {', '.join(columns)}, extra,
-  {reason_sql(table, c.skip)} AS reason
+  {"pre_reason" if ids_only else reason_sql(table, c.skip)} AS reason
 FROM t"""

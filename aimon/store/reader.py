@@ -131,8 +131,7 @@ def count_lines(path: Path) -> int:
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
     with _open(path) as fh:
-        for number, line in enumerate(fh, start=1):
-            yield number, line
+        yield from enumerate(fh, start=1)
 
 
 def blank_lines(path: Path) -> list[int]:
