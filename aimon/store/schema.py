@@ -103,10 +103,242 @@ def m003_rejects(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(M003_REJECTS_SQL)
 
 
+# The price snapshot (written by aimon.store.prices.refresh_prices): for each
+# (provider, model) as logged, the prices in force over non-overlapping periods. A row
+# applies to a request when its ts is in [valid_from, valid_to) (NULL: an open end), its
+# UTC second of day in [day_from_s, day_to_s) (time-of-day prices), and its input_tokens
+# in [min_input_tokens, max_input_tokens] (long-context tiers). Prices are USD per
+# million tokens; NULL input_mtok means "no price known". batch_* are the prices of
+# batch requests when the source knows a batch discount. version identifies the
+# snapshot's content: it changes when, and only when, a price in it changes.
+M004_PRICES_SQL = """
+CREATE TABLE prices (
+    provider               VARCHAR,
+    model                  VARCHAR NOT NULL,
+    valid_from             TIMESTAMPTZ,
+    valid_to               TIMESTAMPTZ,
+    day_from_s             INTEGER NOT NULL DEFAULT 0,
+    day_to_s               INTEGER NOT NULL DEFAULT 86400,
+    min_input_tokens       BIGINT NOT NULL DEFAULT 0,
+    max_input_tokens       BIGINT NOT NULL DEFAULT 9223372036854775807,
+    input_mtok             DOUBLE,
+    output_mtok            DOUBLE,
+    cache_read_mtok        DOUBLE,
+    cache_write_mtok       DOUBLE,
+    batch_input_mtok       DOUBLE,
+    batch_output_mtok      DOUBLE,
+    batch_cache_read_mtok  DOUBLE,
+    batch_cache_write_mtok DOUBLE,
+    matched_provider       VARCHAR,
+    matched_model          VARCHAR,
+    source                 VARCHAR NOT NULL,
+    note                   VARCHAR,
+    version                VARCHAR NOT NULL,
+    snapshot_at            TIMESTAMPTZ NOT NULL
+)
+"""
+
+# The effective cost of every request: the logged cost when present, else its tokens
+# priced at the price in force at its ts. Input is billed as uncached input + cache
+# reads + cache writes, each at its own price (a missing cache price falls back to the
+# input price); output (reasoning included) at the output price. With no logged cost,
+# a response-cache hit, a call with 0 input and 0 output tokens, and a failed call that
+# reports no usage cost nothing. Batch requests (a *batch* source shape, or extra
+# marking service_tier/processing 'batch' or batch = true) use the batch prices.
+# Neither a price nor token counts: cost_usd NULL, cost_source 'unpriced' (never $0).
+M005_REQUEST_COSTS_SQL = [
+    # Every request with its cost: the requests columns, cost_usd replaced by the
+    # effective cost (the logged one is kept as logged_cost_usd). Reports that group by
+    # requests columns read this view directly instead of joining request_costs back.
+    """
+CREATE VIEW costed_requests AS
+WITH price_rows AS (
+    -- Each price row twice: as a standard request pays it, and as a batch request does
+    -- (the batch prices where known, else the standard ones), missing cache prices
+    -- resolved to the input price; so each request needs one join and no per-row CASE.
+    SELECT provider, model, coalesce(valid_from, '-infinity'::TIMESTAMPTZ) AS valid_from,
+           coalesce(valid_to, 'infinity'::TIMESTAMPTZ) AS valid_to, day_from_s, day_to_s,
+           min_input_tokens, max_input_tokens, false AS batch, source,
+           input_mtok AS p_in, output_mtok AS p_out,
+           coalesce(cache_read_mtok, input_mtok) AS p_read,
+           coalesce(cache_write_mtok, input_mtok) AS p_write
+    FROM prices
+    UNION ALL
+    SELECT provider, model, coalesce(valid_from, '-infinity'::TIMESTAMPTZ),
+           coalesce(valid_to, 'infinity'::TIMESTAMPTZ), day_from_s, day_to_s,
+           min_input_tokens, max_input_tokens, true AS batch, source,
+           coalesce(batch_input_mtok, input_mtok),
+           CASE WHEN batch_input_mtok IS NOT NULL THEN batch_output_mtok ELSE output_mtok END,
+           CASE WHEN batch_input_mtok IS NOT NULL THEN coalesce(batch_cache_read_mtok, batch_input_mtok)
+                ELSE coalesce(cache_read_mtok, input_mtok) END,
+           CASE WHEN batch_input_mtok IS NOT NULL THEN coalesce(batch_cache_write_mtok, batch_input_mtok)
+                ELSE coalesce(cache_write_mtok, input_mtok) END
+    FROM prices
+), flagged AS (
+    SELECT *,
+        coalesce(source_format ILIKE '%batch%', false)
+        OR (extra IS NOT NULL AND contains(CAST(extra AS VARCHAR), 'batch') AND (
+            coalesce(json_extract_string(extra, '$.service_tier') = 'batch', false)
+            OR coalesce(json_extract_string(extra, '$.processing') = 'batch', false)
+            OR coalesce(lower(json_extract_string(extra, '$.batch')) = 'true', false)))
+        AS batch
+    FROM requests
+), rated AS (
+    SELECT r.*, p.source AS _price_source, p.p_in AS _p_in, p.p_out AS _p_out,
+           p.p_read AS _p_read, p.p_write AS _p_write
+    FROM flagged AS r
+    LEFT JOIN price_rows AS p
+      ON p.model = r.model
+     AND p.batch = r.batch
+     AND p.provider IS NOT DISTINCT FROM r.provider
+     AND r.ts >= p.valid_from AND r.ts < p.valid_to
+     AND (epoch_us(r.ts) // 1000000) % 86400 >= p.day_from_s
+     AND (epoch_us(r.ts) // 1000000) % 86400 < p.day_to_s
+     AND coalesce(r.input_tokens, 0) >= p.min_input_tokens
+     AND coalesce(r.input_tokens, 0) <= p.max_input_tokens
+), tokened AS (
+    SELECT *,
+        -- NULL when no price matched (_p_in is NULL) or no token counts were logged.
+        CASE WHEN (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)
+                  AND (_p_out IS NOT NULL OR coalesce(output_tokens, 0) = 0)
+             THEN (greatest(coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0)
+                            - coalesce(cache_write_tokens, 0), 0) * _p_in
+                   + coalesce(cached_input_tokens, 0) * _p_read
+                   + coalesce(cache_write_tokens, 0) * _p_write
+                   + coalesce(output_tokens, 0) * coalesce(_p_out, 0)) / 1e6
+        END AS token_cost_usd
+    FROM rated
+), computed AS (
+    SELECT *,
+        CASE WHEN coalesce(cache_hit, false) THEN 0.0
+             -- No tokens used (both logged as 0), or a failed call that reports no usage:
+             -- nothing was billed, whatever the model's price.
+             WHEN coalesce(input_tokens, 0) = 0 AND coalesce(output_tokens, 0) = 0
+                  AND (status = 'error' OR (input_tokens IS NOT NULL AND output_tokens IS NOT NULL))
+             THEN 0.0
+             ELSE token_cost_usd END AS computed_cost_usd
+    FROM tokened
+)
+SELECT * EXCLUDE (cost_usd, _price_source, _p_in, _p_out, _p_read, _p_write),
+    cost_usd AS logged_cost_usd,
+    coalesce(cost_usd, computed_cost_usd) AS cost_usd,
+    CASE WHEN cost_usd IS NOT NULL THEN 'logged'
+         WHEN computed_cost_usd IS NOT NULL THEN 'computed'
+         ELSE 'unpriced' END AS cost_source,
+    CASE WHEN token_cost_usd IS NOT NULL
+         THEN coalesce(cached_input_tokens, 0) * (_p_in - _p_read) / 1e6 END AS cache_read_saving_usd,
+    CASE WHEN _p_in IS NOT NULL THEN _price_source END AS price_source
+FROM computed
+""",
+    # The contract other reports join on: FROM requests r LEFT JOIN request_costs c USING (request_id).
+    """
+CREATE VIEW request_costs AS
+SELECT request_id, ts, cost_usd, cost_source, computed_cost_usd, token_cost_usd,
+       cache_read_saving_usd, batch, price_source
+FROM costed_requests
+""",
+]
+
+
+def m004_prices(con: duckdb.DuckDBPyConnection) -> None:
+    """The price snapshot: prices in force per (provider, model) over periods."""
+    con.execute(M004_PRICES_SQL)
+
+
+def m005_request_costs(con: duckdb.DuckDBPyConnection) -> None:
+    """The effective cost of every request, and where it came from (two views)."""
+    for sql in M005_REQUEST_COSTS_SQL:
+        con.execute(sql)
+
+
+# Alert incidents for `aimon alerts check` (aimon.analysis.alerts): one row per rule,
+# split key and incident, so a cron job pages once per incident. Times opened_at,
+# last_fired_at and resolved_at are data time (the --at of the check); notified_at is
+# the wall clock when the page went out.
+M006_ALERT_STATE_SQL = """
+CREATE TABLE alert_state (
+    rule          VARCHAR NOT NULL,
+    key           VARCHAR NOT NULL,
+    severity      VARCHAR NOT NULL,
+    opened_at     TIMESTAMPTZ NOT NULL,
+    last_fired_at TIMESTAMPTZ NOT NULL,
+    resolved_at   TIMESTAMPTZ,
+    notified_at   TIMESTAMPTZ NOT NULL,
+    checks        BIGINT NOT NULL,
+    value         DOUBLE,
+    threshold     DOUBLE
+)
+"""
+
+
+def m006_alert_state(con: duckdb.DuckDBPyConnection) -> None:
+    """Alert incidents: what fired when, for the cooldown of `aimon alerts check`."""
+    con.execute(M006_ALERT_STATE_SQL)
+
+
+# PII findings of `aimon audit pii` (aimon.analysis.pii): where an entity is, never its
+# value. start/end are 0-based character offsets into the field's text, end exclusive
+# ("end" is a reserved word: quote it). ts is the request's ts. Rejected look-alikes
+# are kept with validated = false and the reason. pii_scanned records which request
+# fields a detector version has scanned, so reports scan only what is new.
+M007_PII_FINDINGS_SQL = [
+    """
+CREATE TABLE pii_findings (
+    request_id       VARCHAR NOT NULL,
+    field            VARCHAR NOT NULL,
+    entity_type      VARCHAR NOT NULL,
+    start            INTEGER NOT NULL,
+    "end"            INTEGER NOT NULL,
+    validated        BOOLEAN NOT NULL,
+    ts               TIMESTAMPTZ NOT NULL,
+    reason           VARCHAR,
+    detector_version INTEGER NOT NULL
+)
+""",
+    """
+CREATE TABLE pii_scanned (
+    request_id       VARCHAR NOT NULL,
+    field            VARCHAR NOT NULL,
+    detector_version INTEGER NOT NULL,
+    scanned_at       TIMESTAMPTZ NOT NULL
+)
+""",
+]
+
+# What `aimon forget` and `aimon purge` deleted (aimon.store.forget): when, which
+# action, how many rows per table. Never the data, never the user id.
+M008_AUDIT_LOG_SQL = """
+CREATE TABLE audit_log (
+    logged_at     TIMESTAMPTZ NOT NULL,
+    action        VARCHAR NOT NULL,
+    criteria      VARCHAR NOT NULL,
+    rows_deleted  BIGINT NOT NULL,
+    tables        JSON NOT NULL,
+    aimon_version VARCHAR NOT NULL
+)
+"""
+
+
+def m007_pii_findings(con: duckdb.DuckDBPyConnection) -> None:
+    """PII findings (positions, never values) and which request fields were scanned."""
+    for sql in M007_PII_FINDINGS_SQL:
+        con.execute(sql)
+
+
+def m008_audit_log(con: duckdb.DuckDBPyConnection) -> None:
+    """The record of deletions made by forget and purge."""
+    con.execute(M008_AUDIT_LOG_SQL)
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m001_requests,
     m002_feedback,
     m003_rejects,
+    m004_prices,
+    m005_request_costs,
+    m006_alert_state,
+    m007_pii_findings,
+    m008_audit_log,
 ]
 
 MIGRATIONS_TABLE_SQL = """
