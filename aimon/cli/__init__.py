@@ -7,9 +7,11 @@ aimon error prints one line on stderr and exits with its code (see
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.text import Text
 from typer.core import TyperGroup
@@ -23,8 +25,34 @@ def _debug() -> bool:
     return os.environ.get("AIMON_DEBUG", "") not in ("", "0", "false")
 
 
+def _one_line_summaries(cmd: click.Command) -> None:
+    """Give each command a summary for the command lists: its help's first paragraph
+    on one line (typer's rich lists keep the docstring's line breaks)."""
+    if cmd.short_help is None and cmd.help:
+        first = inspect.cleandoc(cmd.help).split("\n\n")[0]
+        cmd.short_help = " ".join(first.split())
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _one_line_summaries(sub)
+
+
 class AimonGroup(TyperGroup):
     """The root group: every command runs inside its ``invoke``, so errors map here."""
+
+    # The order a new user meets the commands in: load, the daily questions, then
+    # compliance and housekeeping.
+    ORDER = ("ingest", "report", "cost", "alerts", "incident", "abtest", "audit", "redact",
+             "forget", "purge", "sql", "db")
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: (self.ORDER.index(n) if n in self.ORDER else len(self.ORDER), n))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None:
+            _one_line_summaries(cmd)
+        return cmd
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -71,7 +99,12 @@ def _root(
 
 def _register() -> None:
     # Importing the command modules attaches their commands to ``app``.
-    from aimon.cli import db, ingest, sql  # noqa: F401
+    from aimon.cli import (  # noqa: F401
+        cost,
+        db,
+        ingest,
+        sql,
+    )
 
 
 _register()

@@ -1,0 +1,361 @@
+"""aimon cost: prices, breakdowns, reconciliation, forecasts, anomalies, budget gates, routing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aimon.cli import app
+from aimon.cli.options import (
+    DEFAULT_DB,
+    DbOption,
+    FormatOption,
+    OutputOption,
+    SinceOption,
+    TzOption,
+    UntilOption,
+)
+from aimon.errors import GateFailed, UsageError
+
+cost_app = typer.Typer(
+    help="What the logs cost: prices in effect, breakdowns, logged-vs-computed reconciliation, "
+         "forecasts with intervals, spend anomalies, budget gates and routing opportunities. "
+         "Unpriced requests are always their own bucket, never $0.",
+    no_args_is_help=True,
+)
+app.add_typer(cost_app, name="cost")
+
+PricesOption = Annotated[
+    Path | None,
+    typer.Option("--prices", help="A TOML prices file ([models.\"name\"] with input_mtok, output_mtok, "
+                                  "cache_read_mtok, cache_write_mtok and optional [[...periods]] with "
+                                  "valid_from) that overrides genai-prices; the price snapshot in the "
+                                  "database is refreshed with it first.", dir_okay=False),
+]
+
+
+@contextmanager
+def _costs(db: Path, tz: str, prices: Path | None) -> Iterator:
+    """A read-only connection; with --prices, a write one that re-snapshots prices first."""
+    from aimon.render import err_console
+    from aimon.store.connection import opened
+    from aimon.store.prices import load_user_prices, refresh_prices
+
+    if prices is None:
+        with opened(db, write=False, tz=tz) as con:
+            yield con
+        return
+    user = load_user_prices(prices)
+    with opened(db, write=True, tz=tz) as con:
+        summary = refresh_prices(con, user)
+        err_console.print(f"prices refreshed from {summary.source}: {summary.priced} of "
+                          f"{summary.models} model(s) priced", style="dim")
+        yield con
+
+
+def _window(con, since: str | None, until: str | None, tz: str):
+    from aimon.analysis.window import resolve
+
+    return resolve(con, since, until, tz=tz)
+
+
+def _warn_stale(con) -> None:
+    from aimon.analysis.cost import missing_from_snapshot
+    from aimon.render import err_console
+
+    stale = missing_from_snapshot(con)
+    if not stale.is_empty():
+        err_console.print(f"{stale.height} model(s) were loaded after the last price snapshot and count as "
+                          "unpriced; refresh with: aimon cost prices --refresh", style="yellow")
+
+
+def _days(text: str, option: str) -> int:
+    from aimon.analysis.window import parse_span
+
+    raw = text.strip()
+    if raw.isdigit():
+        return int(raw)
+    span = parse_span(raw)
+    if span is None or span < timedelta(days=1) or span % timedelta(days=1):
+        raise UsageError(f"{option} {text!r}: give whole days such as 30d, 4w or 30")
+    return span // timedelta(days=1)
+
+
+@cost_app.command("prices")
+def prices_cmd(
+    refresh: Annotated[bool, typer.Option("--refresh", help="Re-resolve every model in the database from "
+                                          "the installed genai-prices data and aimon.toml first (after "
+                                          "upgrading aimon or editing prices).")] = False,
+    all_periods: Annotated[bool, typer.Option("--all", help="Every price period, not only those in force "
+                                              "while each model was used.")] = False,
+    prices: PricesOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    tz: TzOption = "UTC",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """The prices in effect for the models in the database, and every model with no price.
+
+    Prices come from the genai-prices data installed with aimon (never fetched at run
+    time), overridden by a prices file: [bold]--prices FILE[/] or the [models] table of
+    aimon.toml, for example:
+
+        [models."acme-large"]
+        input_mtok = 3.0
+        output_mtok = 15.0
+        cache_read_mtok = 0.3
+        [[models."acme-large".periods]]
+        valid_from = 2025-06-01
+        input_mtok = 2.0
+
+    Example: [bold]aimon cost prices --prices prices.toml[/]
+    """
+    from aimon.analysis.cost import prices_in_effect
+    from aimon.render import emit
+    from aimon.render.cost import prices_blocks, prices_data
+    from aimon.store.connection import opened
+    from aimon.store.prices import load_user_prices, refresh_prices
+
+    if refresh and prices is None:
+        user = load_user_prices(None)
+        with opened(db, write=True, tz=tz) as con:
+            refresh_prices(con, user)
+    with _costs(db, tz, prices) as con:
+        result = prices_in_effect(con, _window(con, None, None, tz), all_periods=all_periods)
+    emit(fmt, output, data=prices_data(result), blocks=prices_blocks(result), csv_frame=result.prices)
+
+
+@cost_app.command("breakdown")
+def breakdown_cmd(
+    by: Annotated[str, typer.Option("--by", help="One or several of model, provider, endpoint, user, day, "
+                                    "hour, prompt_version, variant, experiment, user_tier, comma-separated.")
+                  ] = "model",
+    limit: Annotated[int, typer.Option("--limit", help="Groups shown in table and Markdown output "
+                                       "(0: all); JSON and CSV carry every group.")] = 50,
+    approx_p95: Annotated[bool, typer.Option("--approx-p95", help="Approximate P95 cost per request "
+                                             "(faster on very large windows).")] = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    prices: PricesOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    tz: TzOption = "UTC",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Cost per group: requests, tokens, total, mean and P95 per request, cost per user per
+    day, token efficiency, cache hit rate and savings, share of total, and whether the
+    figures came from logged or computed cost. Unpriced requests are listed apart.
+
+    Example: [bold]aimon cost breakdown --by model,day --since 7d --format markdown[/]
+    """
+    from aimon.analysis.cost import breakdown, parse_by
+    from aimon.render import emit
+    from aimon.render.cost import breakdown_blocks, breakdown_csv, breakdown_data
+
+    groups = parse_by(by)
+    with _costs(db, tz, prices) as con:
+        _warn_stale(con)
+        result = breakdown(con, _window(con, since, until, tz), groups, approx_p95=approx_p95)
+    emit(fmt, output, data=breakdown_data(result), blocks=breakdown_blocks(result, limit or None),
+         csv_frame=breakdown_csv(result))
+
+
+@cost_app.command("reconcile")
+def reconcile_cmd(
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Relative difference that counts as a "
+                                             "mismatch (0.01 = 1%).")] = 0.01,
+    limit: Annotated[int, typer.Option("--limit", help="Mismatched requests to list.")] = 20,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    prices: PricesOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    tz: TzOption = "UTC",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Requests whose logged cost differs from their priced tokens by more than 1%.
+
+    A model whose logged cost is consistently off (median ratio far from 1) usually
+    means double-counted cached tokens, a missing batch discount, or a price change.
+
+    Example: [bold]aimon cost reconcile --tolerance 0.05[/]
+    """
+    from aimon.analysis.cost import reconcile
+    from aimon.render import emit
+    from aimon.render.cost import reconcile_blocks, reconcile_data
+
+    if limit < 0:
+        raise UsageError("--limit cannot be negative")
+    with _costs(db, tz, prices) as con:
+        result = reconcile(con, _window(con, since, until, tz), tolerance=tolerance, limit=limit)
+    emit(fmt, output, data=reconcile_data(result), blocks=reconcile_blocks(result), csv_frame=result.rows)
+
+
+@cost_app.command("forecast")
+def forecast_cmd(
+    horizon: Annotated[str, typer.Option("--horizon", help="How far ahead: days such as 30d, 4w or 30.")] = "30d",
+    by: Annotated[str | None, typer.Option("--by", help="'model': also forecast each of the top models.")] = None,
+    budget: Annotated[float | None, typer.Option("--budget", help="A monthly budget in USD: the date the "
+                                                 "month's spend would cross it.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    prices: PricesOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    tz: TzOption = "UTC",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Daily cost ahead with trend and weekly seasonality, 80% and 95% prediction
+    intervals, the projected month-end total and the date a budget would be crossed.
+
+    It backtests itself over the history (rolling origin) and prints its error (MAPE)
+    beside the naive method (mean of the last 7 days x days ahead). Needs at least 14
+    complete days of cost history.
+
+    Example: [bold]aimon cost forecast --horizon 30d --budget 5000[/]
+    """
+    from aimon.analysis.forecast import forecast
+    from aimon.render import emit
+    from aimon.render.cost import forecast_blocks, forecast_data
+
+    days = _days(horizon, "--horizon")
+    if by not in (None, "model"):
+        raise UsageError("--by: only 'model' is supported for forecasts")
+    if budget is not None and budget <= 0:
+        raise UsageError("--budget must be a positive amount of USD")
+    with _costs(db, tz, prices) as con:
+        _warn_stale(con)
+        result = forecast(con, _window(con, since, until, tz), horizon=days, monthly_budget=budget,
+                          by_model=by == "model")
+    emit(fmt, output, data=forecast_data(result), blocks=forecast_blocks(result), csv_frame=result.daily)
+
+
+@cost_app.command("anomalies")
+def anomalies_cmd(
+    by: Annotated[str, typer.Option("--by", help="Whose daily cost to watch: user, endpoint, model "
+                                    "(comma-separated).")] = "user,endpoint",
+    hour_factor: Annotated[float, typer.Option("--hour-factor", help="Flag hours costing more than this "
+                                               "times their day's hourly average.")] = 1.5,
+    hour_min_usd: Annotated[float, typer.Option("--hour-min-usd", help="Ignore flagged hours cheaper than "
+                                                "this.")] = 0.0,
+    z: Annotated[float, typer.Option("--z", help="Robust z-score (against the median and MAD of the "
+                                     "previous days) a daily jump must reach.")] = 3.5,
+    jump: Annotated[float, typer.Option("--jump", help="...and at least this multiple of the baseline.")] = 2.0,
+    min_usd: Annotated[float, typer.Option("--min-usd", help="...and at least this many USD above it.")] = 1.0,
+    baseline_days: Annotated[int, typer.Option("--baseline-days", help="Days in the trailing baseline.")] = 7,
+    limit: Annotated[int, typer.Option("--limit", help="Jumps listed per kind.")] = 50,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    prices: PricesOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    tz: TzOption = "UTC",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Spend anomalies: hours whose cost exceeds 150% of their day's hourly average, and
+    users or endpoints whose daily cost jumped against their own robust baseline.
+
+    Hours are listed most unusual for their hour of day first, so a runaway at night
+    stands out from the everyday afternoon peak.
+
+    Example: [bold]aimon cost anomalies --since 14d --by user[/]
+    """
+    from aimon.analysis.cost import AnomalySettings, anomalies
+    from aimon.render import emit
+    from aimon.render.cost import anomalies_blocks, anomalies_data
+
+    entities = [e.strip() for e in by.split(",") if e.strip()]
+    settings = AnomalySettings(hour_factor=hour_factor, hour_min_usd=hour_min_usd, z=z, jump=jump,
+                               min_usd=min_usd, baseline_days=baseline_days, limit=limit)
+    with _costs(db, tz, prices) as con:
+        result = anomalies(con, _window(con, since, until, tz), entities=entities, settings=settings)
+    emit(fmt, output, data=anomalies_data(result), blocks=anomalies_blocks(result), csv_frame=result.hours)
+
+
+@cost_app.command("check")
+def check_cmd(
+    daily_budget: Annotated[float | None, typer.Option("--daily-budget", help="USD per day (actual days in "
+                                                       "the window, and forecast days to month-end).")] = None,
+    monthly_budget: Annotated[float | None, typer.Option("--monthly-budget", help="USD per calendar month "
+                                                         "(month to date, and the projected month-end).")] = None,
+    fail_on_unpriced: Annotated[bool, typer.Option("--fail-on-unpriced", help="Fail when any request in the "
+                                                   "window cannot be priced.")] = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    prices: PricesOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    tz: TzOption = "UTC",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Budget gates for cron and CI: exit 1 when actual or forecast spend crosses a
+    budget (or, with --fail-on-unpriced, when unpriced requests exist), one line per
+    breach on stderr. The window defaults to the month of the newest request.
+
+    Example: [bold]aimon cost check --daily-budget 50 --monthly-budget 1200 --fail-on-unpriced[/]
+    """
+    from aimon.analysis.cost import check_budgets, month_to_date
+    from aimon.render import emit
+    from aimon.render.cost import check_blocks, check_data
+
+    with _costs(db, tz, prices) as con:
+        window = _window(con, since, until, tz)
+        if since is None:
+            window = month_to_date(con, window)
+        result = check_budgets(con, window, daily_budget=daily_budget, monthly_budget=monthly_budget,
+                               fail_on_unpriced=fail_on_unpriced)
+    emit(fmt, output, data=check_data(result), blocks=check_blocks(result), csv_frame=result.checks)
+    if result.breaches:
+        raise GateFailed("cost check failed:\n" + "\n".join(result.breaches))
+
+
+@cost_app.command("routing")
+def routing_cmd(
+    max_words: Annotated[int | None, typer.Option("--max-words", help="A simple prompt has at most this "
+                                                  "many words [default: 20].", show_default=False)] = None,
+    reasoning_words: Annotated[str | None, typer.Option(
+        "--reasoning-words", help="Comma-separated words or phrases that mark a prompt as needing reasoning "
+                                  "[default: analyze, analyse, compare, explain why, why, step by step, reason, "
+                                  "prove, evaluate].", show_default=False)] = None,
+    code_pattern: Annotated[str | None, typer.Option(
+        "--code-pattern", help="Regular expression that marks a prompt as containing code.",
+        show_default=False)] = None,
+    expensive_ratio: Annotated[float | None, typer.Option(
+        "--expensive-ratio", help="A model is expensive when its cost per token is at least this multiple "
+                                  "of the cheapest model in use [default: 3].", show_default=False)] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    prices: PricesOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    tz: TzOption = "UTC",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Routing opportunity: the share of requests to the most expensive models that look
+    simple (short, no code, no reasoning words), and the monthly saving if the cheapest
+    model in use answered them, with the assumption stated.
+
+    Defaults can also be set in aimon.toml under [cost.routing] (max_words,
+    reasoning_words = [...], code_pattern, expensive_ratio).
+
+    Example: [bold]aimon cost routing --max-words 30[/]
+    """
+    from aimon.analysis.cost import routing, routing_settings
+    from aimon.render import emit
+    from aimon.render.cost import routing_blocks, routing_data
+    from aimon.store.toml_config import config_path, read_section
+
+    path = config_path(None)
+    section = read_section(path, "cost").get("routing", {})
+    overrides = {"max_words": max_words, "expensive_ratio": expensive_ratio, "code_pattern": code_pattern,
+                 "reasoning_words": reasoning_words.split(",") if reasoning_words is not None else None}
+    settings = routing_settings(section, {k: v for k, v in overrides.items() if v is not None},
+                                source=f"{path} [cost.routing]")
+    with _costs(db, tz, prices) as con:
+        result = routing(con, _window(con, since, until, tz), settings)
+    emit(fmt, output, data=routing_data(result), blocks=routing_blocks(result), csv_frame=result.by_model)

@@ -1,0 +1,516 @@
+"""Per-token prices: resolving logged models to prices, and the snapshot in the database.
+
+Every distinct (provider, model) in ``requests`` is resolved to the prices in force
+over time, from the user's prices file when it names the model, else from the
+genai-prices data installed with aimon (read offline: its update functions are never
+called). The result is written to the ``prices`` table in one transaction, and the
+``request_costs`` view prices each request at the row in force at its timestamp, so
+history is never repriced at today's price.
+
+The prices file (``--prices FILE``, or ``[models]`` in aimon.toml: ``$AIMON_CONFIG`` or
+``./aimon.toml``)::
+
+    [models."acme-large"]
+    input_mtok = 3.0          # USD per million input tokens
+    output_mtok = 15.0        # output tokens, reasoning included
+    cache_read_mtok = 0.3     # replaces input_mtok for cached input tokens
+    cache_write_mtok = 3.75   # replaces input_mtok for cache-write tokens
+    # batch_input_mtok, batch_output_mtok, ...: prices of batch requests (optional)
+    # provider = "acme"       # only for requests logged with this provider (optional)
+
+    [[models."acme-large".periods]]
+    valid_from = 2025-06-01   # a price change; keys not given keep the previous value
+    input_mtok = 2.0
+    output_mtok = 10.0
+
+The entry's own prices apply before its first period (from the beginning of time);
+each period applies from its ``valid_from`` (UTC midnight for a date) to the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from aimon.errors import InputError
+from aimon.store.toml_config import config_path, read_toml
+
+PRICE_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+BATCH_KEYS = tuple(f"batch_{k}" for k in PRICE_KEYS)
+MAX_TOKENS = 9223372036854775807
+DAY_S = 86400
+# A request's price context when it was sent through a batch API (genai-prices' name).
+BATCH_CONTEXT = {"processing": "batch"}
+
+
+@dataclass(frozen=True)
+class PriceSet:
+    """USD per million tokens; None where no price is known."""
+
+    input_mtok: float | None = None
+    output_mtok: float | None = None
+    cache_read_mtok: float | None = None
+    cache_write_mtok: float | None = None
+
+    @property
+    def priced(self) -> bool:
+        return self.input_mtok is not None and self.output_mtok is not None
+
+    def values(self) -> tuple[float | None, ...]:
+        return tuple(getattr(self, k) for k in PRICE_KEYS)
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    """The prices in force for one slice of time (and time of day, and prompt size)."""
+
+    valid_from: datetime | None
+    valid_to: datetime | None
+    standard: PriceSet
+    batch: PriceSet | None = None
+    day_from_s: int = 0
+    day_to_s: int = DAY_S
+    min_input_tokens: int = 0
+    max_input_tokens: int = MAX_TOKENS
+
+    def content(self) -> tuple:
+        return (self.day_from_s, self.day_to_s, self.min_input_tokens, self.max_input_tokens,
+                self.standard, self.batch)
+
+
+@dataclass(frozen=True)
+class ModelPrices:
+    """How one logged (provider, model) resolved: its price rows, or why it has none."""
+
+    provider: str | None
+    model: str
+    rows: tuple[PriceRow, ...]
+    source: str
+    matched_provider: str | None = None
+    matched_model: str | None = None
+    note: str | None = None
+
+    @property
+    def priced(self) -> bool:
+        return any(r.standard.priced for r in self.rows)
+
+
+@dataclass(frozen=True)
+class UserModel:
+    """One ``[models."name"]`` entry of a prices file."""
+
+    name: str
+    provider: str | None
+    # (valid_from, standard, batch) in time order; the first may start at None.
+    periods: tuple[tuple[datetime | None, PriceSet, PriceSet | None], ...]
+
+
+@dataclass(frozen=True)
+class UserPrices:
+    """A user's prices file, parsed and checked."""
+
+    path: str
+    models: Mapping[str, UserModel] = field(default_factory=dict)
+
+    def find(self, provider: str | None, model: str) -> UserModel | None:
+        entry = self.models.get(model.lower())
+        if entry is None:
+            return None
+        if entry.provider is not None and (provider or "").lower() != entry.provider.lower():
+            return None
+        return entry
+
+
+@dataclass(frozen=True)
+class SnapshotSummary:
+    """What a refresh wrote."""
+
+    models: int
+    priced: int
+    unpriced: tuple[tuple[str | None, str], ...]
+    rows: int
+    source: str
+    version: str
+    snapshot_at: datetime
+
+
+# --------------------------------------------------------------------------- user file
+
+_ALLOWED_KEYS = set(PRICE_KEYS) | set(BATCH_KEYS)
+
+
+def _price(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{where}: expected a number of USD per million tokens, got {value!r}")
+    if value < 0 or value != value:
+        raise InputError(f"{where}: a price cannot be negative or NaN ({value!r})")
+    return float(value)
+
+
+def _instant(value: Any, where: str) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), UTC)
+    if isinstance(value, str):
+        try:
+            return _instant(datetime.fromisoformat(value.replace("Z", "+00:00")), where)
+        except ValueError:
+            pass
+    raise InputError(f"{where}: valid_from must be a date or time such as 2025-06-01, got {value!r}")
+
+
+def _price_sets(table: Mapping[str, Any], where: str, previous: tuple[PriceSet, PriceSet | None]
+                ) -> tuple[PriceSet, PriceSet | None]:
+    std, batch = previous
+    std_values = {k: getattr(std, k) for k in PRICE_KEYS}
+    batch_values = {k: getattr(batch, k) if batch else None for k in PRICE_KEYS}
+    for key, value in table.items():
+        if key in PRICE_KEYS:
+            std_values[key] = _price(value, f"{where}.{key}")
+        elif key in BATCH_KEYS:
+            batch_values[key.removeprefix("batch_")] = _price(value, f"{where}.{key}")
+    new_batch = PriceSet(**batch_values) if any(v is not None for v in batch_values.values()) else None
+    return PriceSet(**std_values), new_batch
+
+
+def parse_user_prices(data: Mapping[str, Any], path: str) -> UserPrices:
+    """Check and read the ``models`` table of a parsed prices file."""
+    models = data.get("models", {})
+    if not isinstance(models, Mapping):
+        raise InputError(f"{path}: 'models' must be a table of [models.\"name\"] entries")
+    out: dict[str, UserModel] = {}
+    for name, entry in models.items():
+        where = f'{path}: [models."{name}"]'
+        if not isinstance(entry, Mapping):
+            raise InputError(f"{where} must be a table of prices")
+        unknown = set(entry) - _ALLOWED_KEYS - {"periods", "provider"}
+        if unknown:
+            raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; expected "
+                             f"{', '.join(PRICE_KEYS)}, batch_*, provider or periods")
+        provider = entry.get("provider")
+        if provider is not None and not isinstance(provider, str):
+            raise InputError(f"{where}.provider must be text")
+        periods: list[tuple[datetime | None, PriceSet, PriceSet | None]] = []
+        base = _price_sets({k: v for k, v in entry.items() if k in _ALLOWED_KEYS}, where,
+                           (PriceSet(), None))
+        if base[0] != PriceSet() or base[1] is not None:
+            periods.append((None, *base))
+        raw_periods = entry.get("periods", [])
+        if not isinstance(raw_periods, list):
+            raise InputError(f'{where}.periods must be written as [[models."{name}".periods]]')
+        dated = []
+        for i, period in enumerate(raw_periods, 1):
+            pwhere = f"{where} period {i}"
+            if not isinstance(period, Mapping) or "valid_from" not in period:
+                raise InputError(f"{pwhere}: needs valid_from = YYYY-MM-DD and its prices")
+            unknown = set(period) - _ALLOWED_KEYS - {"valid_from"}
+            if unknown:
+                raise InputError(f"{pwhere}: unknown key(s) {', '.join(sorted(unknown))}")
+            dated.append((_instant(period["valid_from"], pwhere), period, pwhere))
+        dated.sort(key=lambda d: d[0])
+        for (a, _, _), (b, _, bwhere) in zip(dated, dated[1:], strict=False):
+            if a == b:
+                raise InputError(f"{bwhere}: two periods start at {b.isoformat()}")
+        previous = base
+        for start, period, pwhere in dated:
+            previous = _price_sets({k: v for k, v in period.items() if k != "valid_from"}, pwhere,
+                                   previous)
+            periods.append((start, *previous))
+        if not periods:
+            raise InputError(f"{where}: no prices given")
+        for start, std, _ in periods:
+            if std.input_mtok is None or std.output_mtok is None:
+                when = f"from {start.date().isoformat()}" if start else "before the first period"
+                raise InputError(f"{where}: input_mtok and output_mtok are both needed ({when})")
+        key = str(name).lower()
+        if key in out:
+            raise InputError(f"{where}: the model is named twice (names ignore case)")
+        out[key] = UserModel(str(name), provider, tuple(periods))
+    return UserPrices(path, out)
+
+
+def load_user_prices(path: Path | str | None = None) -> UserPrices | None:
+    """The prices file given with --prices, else the [models] of aimon.toml ($AIMON_CONFIG
+    or ./aimon.toml); None when neither names a model."""
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"--prices {path}: no such file")
+        data = read_toml(path)
+        if "models" not in data:
+            raise InputError(f'{path}: no [models."name"] entries; see aimon cost prices --help')
+        return parse_user_prices(data, str(path))
+    config = config_path(None)
+    if config is None:
+        return None
+    data = read_toml(config)
+    if "models" not in data:
+        return None
+    return parse_user_prices(data, str(config))
+
+
+def _user_model_prices(provider: str | None, model: str, entry: UserModel, source: str) -> ModelPrices:
+    rows = []
+    starts = [p[0] for p in entry.periods]
+    for i, (start, std, batch) in enumerate(entry.periods):
+        end = starts[i + 1] if i + 1 < len(starts) else None
+        rows.append(PriceRow(start, end, std, batch))
+    return ModelPrices(provider, model, tuple(rows), source, matched_provider=entry.provider,
+                       matched_model=entry.name)
+
+
+# --------------------------------------------------------------------------- genai-prices
+
+def genai_prices_version() -> str:
+    """The installed genai-prices version (its data ships with the package)."""
+    from importlib.metadata import version
+
+    return version("genai-prices")
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _price_at(value: Any, input_tokens: int) -> float | None:
+    """A price value at a prompt size: plain, or tiered by total input tokens (genai-prices'
+    cliff rule: every token pays the rate of the highest tier whose start it exceeds)."""
+    from genai_prices.types import TieredPrices
+
+    if isinstance(value, TieredPrices):
+        applicable = value.base
+        for tier in reversed(value.tiers):
+            if input_tokens > tier.start:
+                applicable = tier.price
+                break
+        return float(applicable)
+    return _float(value)
+
+
+def _tier_starts(prices: Iterable[Any]) -> list[int]:
+    from genai_prices.types import TieredPrices
+
+    starts: set[int] = set()
+    for mp in prices:
+        if mp is None:
+            continue
+        for key in PRICE_KEYS:
+            value = getattr(mp, key, None)
+            if isinstance(value, TieredPrices):
+                starts.update(t.start for t in value.tiers)
+    return sorted(starts)
+
+
+def _set_at(mp: Any, input_tokens: int) -> PriceSet:
+    return PriceSet(*(_price_at(getattr(mp, k, None), input_tokens) for k in PRICE_KEYS))
+
+
+def _seconds(t: time) -> int:
+    if t.tzinfo is not None:
+        t = datetime.combine(date(2000, 1, 1), t).astimezone(UTC).time()
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+def _genai_rows(provider: Any, model: Any) -> tuple[PriceRow, ...]:
+    """Every price row of a genai-prices model: date periods x time-of-day slots x tiers."""
+    from genai_prices.types import ModelPrice, StartDateConstraint, TimeOfDateConstraint
+
+    conditional = [] if isinstance(model.prices, ModelPrice) else list(model.prices)
+    # genai-prices applies request-context variants only to the provider's own models.
+    variants = [v for v in (model.price_variants or [])
+                if any(model is m for m in provider.models)
+                and all(BATCH_CONTEXT.get(k) == val for k, val in v.when.items())]
+    constraints = [c.constraint for c in conditional] + [v.constraint for v in variants]
+    dates = sorted({c.start_date for c in constraints if isinstance(c, StartDateConstraint)})
+    tods = {0, DAY_S}
+    for c in constraints:
+        if isinstance(c, TimeOfDateConstraint):
+            tods.update({_seconds(c.start_time) % DAY_S, _seconds(c.end_time) % DAY_S})
+    slots = sorted(tods)
+    bounds: list[date | None] = [None, *dates, None]
+    rows: list[PriceRow] = []
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        day = lo if lo is not None else (dates[0] - timedelta(days=1) if dates else date(2000, 1, 1))
+        start = datetime.combine(lo, time(0), UTC) if lo else None
+        end = datetime.combine(hi, time(0), UTC) if hi else None
+        for a, b in zip(slots, slots[1:], strict=False):
+            at = datetime.combine(day, time(0), UTC) + timedelta(seconds=a)
+            std = model.get_prices(at)
+            batch = model.get_prices(at, BATCH_CONTEXT) if variants else None
+            if batch is not None and batch == std:
+                batch = None
+            starts = _tier_starts([std, batch])
+            edges = [0, *[s + 1 for s in starts]]
+            for i, low in enumerate(edges):
+                high = edges[i + 1] - 1 if i + 1 < len(edges) else MAX_TOKENS
+                rows.append(PriceRow(start, end, _set_at(std, low),
+                                     _set_at(batch, low) if batch is not None else None,
+                                     a, b, low, high))
+    return _merged(rows)
+
+
+def _merged(rows: Sequence[PriceRow]) -> tuple[PriceRow, ...]:
+    """Join adjacent time-of-day slots, then adjacent periods, whose prices are the same."""
+    by_period: dict[tuple, list[PriceRow]] = {}
+    for r in rows:
+        by_period.setdefault((r.valid_from, r.valid_to), []).append(r)
+    periods = []
+    for key, group in by_period.items():
+        group.sort(key=lambda r: (r.min_input_tokens, r.day_from_s))
+        joined: list[PriceRow] = []
+        for r in group:
+            last = joined[-1] if joined else None
+            if (last and last.min_input_tokens == r.min_input_tokens and last.day_to_s == r.day_from_s
+                    and last.standard == r.standard and last.batch == r.batch):
+                joined[-1] = replace(last, day_to_s=r.day_to_s)
+            else:
+                joined.append(r)
+        periods.append((key, joined))
+    out: list[tuple[tuple, list[PriceRow]]] = []
+    for key, group in periods:
+        if out and [r.content() for r in out[-1][1]] == [r.content() for r in group] \
+                and out[-1][0][1] == key[0]:
+            prev_key, prev = out[-1]
+            out[-1] = ((prev_key[0], key[1]), [replace(r, valid_to=key[1]) for r in prev])
+        else:
+            out.append((key, group))
+    return tuple(r for _, group in out for r in group)
+
+
+def _genai_lookup(provider: str | None, model: str) -> tuple[Any, Any]:
+    """The genai-prices (provider, model) for a logged pair, resolved as genai-prices does:
+    the logged provider first, then the model name alone, then a ``provider/`` prefix."""
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    attempts: list[str | None] = [provider] if provider else []
+    attempts.append(None)
+    if "/" in model:
+        attempts.append("litellm")  # genai-prices splits "openai/gpt-4o" for this provider id
+    error: LookupError | None = None
+    for provider_id in attempts:
+        try:
+            return snapshot.find_provider_model(model, None, provider_id, None)
+        except LookupError as exc:
+            error = error or exc
+    raise LookupError(str(error) if error else f"no price for {model!r}")
+
+
+def resolve_model(provider: str | None, model: str, user: UserPrices | None = None) -> ModelPrices:
+    """The prices of one logged (provider, model): the user's file first, then genai-prices."""
+    if user is not None and (entry := user.find(provider, model)) is not None:
+        return _user_model_prices(provider, model, entry, f"prices file {user.path}")
+    source = f"genai-prices {genai_prices_version()}"
+    try:
+        gp_provider, gp_model = _genai_lookup(provider, model)
+    except LookupError:
+        return ModelPrices(provider, model, (), source,
+                           note="no price: genai-prices does not know this model; add it to "
+                                "aimon.toml or a --prices file")
+    rows = _genai_rows(gp_provider, gp_model)
+    notes = []
+    if not any(r.standard.priced for r in rows):
+        notes.append("no price: genai-prices has no per-token input and output price for it")
+    extra = _unmodelled_prices(gp_model)
+    if extra:
+        notes.append("not included: " + ", ".join(extra))
+    if any(r.day_to_s - r.day_from_s < DAY_S for r in rows):
+        notes.append("price depends on the time of day (UTC)")
+    if any(r.min_input_tokens > 0 for r in rows):
+        notes.append("long-context tier: a larger prompt pays a higher rate")
+    return ModelPrices(provider, model, rows, source, matched_provider=gp_provider.id,
+                       matched_model=gp_model.id, note="; ".join(notes) or None)
+
+
+# Price keys aimon's columns cannot carry, and how a note names them.
+_UNMODELLED = {"cache_write_1h_mtok": "1-hour cache writes (priced as 5-minute writes)",
+               "requests_kcount": "per-request fee",
+               "output_reasoning_mtok": "separate reasoning price (priced as output)"}
+
+
+def _unmodelled_prices(model: Any) -> list[str]:
+    from genai_prices.types import ModelPrice
+
+    sets = [model.prices] if isinstance(model.prices, ModelPrice) else [c.prices for c in model.prices]
+    return [label for key, label in _UNMODELLED.items()
+            if any(getattr(s, key, None) not in (None, Decimal(0)) for s in sets)]
+
+
+# --------------------------------------------------------------------------- snapshot
+
+DISTINCT_MODELS_SQL = """
+SELECT provider, model FROM requests WHERE model IS NOT NULL GROUP BY ALL ORDER BY model, provider
+"""
+
+INSERT_PRICE_SQL = """
+INSERT INTO prices (provider, model, valid_from, valid_to, day_from_s, day_to_s,
+                    min_input_tokens, max_input_tokens, input_mtok, output_mtok, cache_read_mtok,
+                    cache_write_mtok, batch_input_mtok, batch_output_mtok, batch_cache_read_mtok,
+                    batch_cache_write_mtok, matched_provider, matched_model, source, note, version,
+                    snapshot_at)
+VALUES ($1, $2, $3::TIMESTAMPTZ, $4::TIMESTAMPTZ, $5, $6, $7, $8, $9, $10, $11, $12,
+        $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+"""
+
+
+def _records(mp: ModelPrices) -> list[tuple]:
+    """The snapshot rows of one model, without the version and time of the snapshot."""
+    rows = mp.rows or (PriceRow(None, None, PriceSet()),)
+    out = []
+    for r in rows:
+        batch = r.batch.values() if r.batch else (None,) * 4
+        out.append((mp.provider, mp.model, r.valid_from, r.valid_to, r.day_from_s, r.day_to_s,
+                    r.min_input_tokens, r.max_input_tokens, *r.standard.values(), *batch,
+                    mp.matched_provider, mp.matched_model, mp.source, mp.note))
+    return out
+
+
+def snapshot_version(records: Sequence[tuple]) -> str:
+    """A short digest of a snapshot's content: the same prices give the same version, on
+    any machine and day; any changed price, period or model gives another."""
+    import hashlib
+
+    def text(v: Any) -> str:
+        if isinstance(v, datetime):
+            return v.astimezone(UTC).isoformat()
+        return repr(float(v)) if isinstance(v, Decimal) else repr(v)
+
+    lines = sorted("|".join(text(v) for v in rec) for rec in records)
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return f"p-{digest[:12]}"
+
+
+def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = None) -> SnapshotSummary:
+    """Resolve every (provider, model) in ``requests`` and replace the price snapshot,
+    in one transaction. Needs a write connection; never touches the network."""
+    pairs = con.execute(DISTINCT_MODELS_SQL).fetchall()
+    resolved = [resolve_model(p, m, user) for p, m in pairs]
+    snapshot_at = datetime.now(UTC)
+    records = [rec for mp in resolved for rec in _records(mp)]
+    version = snapshot_version(records)
+    source = f"genai-prices {genai_prices_version()}" + (f" + prices file {user.path}" if user else "")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM prices")
+        if records:
+            con.executemany(INSERT_PRICE_SQL, [(*rec, version, snapshot_at) for rec in records])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return SnapshotSummary(
+        models=len(resolved),
+        priced=sum(1 for mp in resolved if mp.priced),
+        unpriced=tuple((mp.provider, mp.model) for mp in resolved if not mp.priced),
+        rows=len(records),
+        source=source,
+        version=version,
+        snapshot_at=snapshot_at,
+    )

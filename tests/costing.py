@@ -1,0 +1,53 @@
+"""Helpers for the cost tests: canonical request rows inserted straight into a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+COLUMNS = ("request_id", "ts", "user_id", "session_id", "endpoint", "provider", "model",
+           "prompt_version", "prompt", "response", "input_tokens", "output_tokens",
+           "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "status",
+           "cache_hit", "variant", "extra", "source_format")
+
+DEFAULTS: dict[str, Any] = {
+    "ts": datetime(2026, 11, 2, 10, 0, tzinfo=UTC),
+    "user_id": "u1",
+    "session_id": "s1",
+    "endpoint": "/chat",
+    "provider": "openai",
+    "model": "gpt-4o",
+    "prompt_version": None,
+    "prompt": "hi",
+    "response": "hello",
+    "input_tokens": 1000,
+    "output_tokens": 100,
+    "cached_input_tokens": None,
+    "cache_write_tokens": None,
+    "reasoning_tokens": None,
+    "cost_usd": None,
+    "status": "ok",
+    "cache_hit": None,
+    "variant": None,
+    "extra": None,
+    "source_format": "flat",
+}
+
+INSERT_SQL = (f"INSERT INTO requests ({', '.join(COLUMNS)}, ingested_at) VALUES "
+              f"({', '.join('$' + c for c in COLUMNS)}, now())")
+
+
+def add(con, *rows: dict[str, Any]) -> None:
+    """Insert request rows (dicts overriding DEFAULTS); request ids default to r1, r2, ..."""
+    start = con.execute("SELECT count(*) FROM requests").fetchone()[0]
+    for i, row in enumerate(rows, start + 1):
+        rec = {**DEFAULTS, "request_id": f"r{i}", **row}
+        unknown = set(rec) - set(COLUMNS)
+        assert not unknown, unknown
+        con.execute(INSERT_SQL, rec)
+
+
+def cost_of(con, request_id: str) -> tuple[Any, ...]:
+    """(cost_usd, cost_source) of one request from the request_costs view."""
+    return con.execute("SELECT cost_usd, cost_source FROM request_costs WHERE request_id = $id",
+                       {"id": request_id}).fetchone()
