@@ -100,9 +100,11 @@ def _root(
 def _register() -> None:
     # Importing the command modules attaches their commands to ``app``.
     from aimon.cli import (  # noqa: F401
+        alerts,
         cost,
         db,
         ingest,
+        report,
         sql,
     )
 

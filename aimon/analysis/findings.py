@@ -1,0 +1,239 @@
+"""Highlights, concerns and recommendations: what a report's figures mean, by thresholds.
+
+The thresholds are data (:class:`Thresholds`), read from the ``[report]`` table of
+``aimon.toml``; the rules that apply them are plain functions over a report's figures,
+each producing findings with a stable ``code`` for scripts and a sentence for people.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aimon.analysis.proportion import wilson
+from aimon.errors import InputError
+
+if TYPE_CHECKING:
+    from aimon.analysis.daily import Report
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a figure becomes a highlight, a concern or a recommendation.
+
+    Rates are fractions (0.05 is 5%); changes are relative (0.5 is +50%).
+    """
+
+    error_rate: float = 0.05            # concern: error rate above this
+    p95_latency_ms: float = 5000.0      # concern: P95 latency above this
+    latency_regression: float = 0.5     # concern: P95 this much above its baseline
+    cost_spike: float = 0.5             # concern: cost this much above the previous period
+    cost_drop: float = 0.1              # highlight: cost this much below the previous period
+    traffic_drop: float = 0.5           # concern: requests this much below the baseline
+    satisfaction_high: float = 0.85     # highlight: satisfaction above this
+    satisfaction_low: float = 0.6       # concern: satisfaction below this
+    thumbs_down_rate: float = 0.2       # concern: thumbs-down rate above this
+    min_votes: int = 20                 # fewer thumbs than this: no verdict on satisfaction
+    cache_hit_high: float = 0.5         # highlight: cache hit rate above this
+    cache_hit_low: float = 0.3          # recommendation: consider caching below this
+    premium_share: float = 0.8          # recommendation: premium models serve more than this
+    premium_models: tuple[str, ...] = (
+        "gpt-4", "gpt-4-*", "gpt-4o", "gpt-4o-20*", "gpt-4.1", "gpt-4.1-20*", "gpt-5", "gpt-5-20*",
+        "claude-*opus*", "claude-*sonnet*", "o1", "o1-20*", "o3", "o3-20*",
+    )
+    error_type_share: float = 0.5       # recommendation: one error type is more than this of errors
+    endpoint_cost_share: float = 0.5    # recommendation: one endpoint spends more than this
+    gap_minutes: float = 10.0           # zero-traffic gaps at least this long are listed...
+    gap_min_expected: float = 10.0      # ...when the baseline expected this many requests in them
+    unpriced_share: float = 0.0         # concern: more than this share of requests has no price
+    traffic_growth: float = 0.15        # highlight: requests this much above the baseline
+    hotspot_min_requests: int = 20      # a model or hour needs this many requests to be called out
+    hour_cost_share: float = 0.25       # concern: one hour spends more than this share of the day
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], source: str = "aimon.toml [report]") -> Thresholds:
+        """Thresholds from a config table; unknown keys and wrong types are input errors."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in fields:
+                raise InputError(f"{source}: unknown threshold {key!r}; known: {', '.join(fields)}")
+            default = getattr(cls, key) if key != "premium_models" else cls.premium_models
+            if isinstance(default, tuple):
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise InputError(f"{source}: {key} must be a list of model names or patterns")
+                kwargs[key] = tuple(value)
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InputError(f"{source}: {key} must be a number, not {value!r}")
+            else:
+                kwargs[key] = type(default)(value)
+        return cls(**kwargs)
+
+    def is_premium(self, model: str) -> bool:
+        return any(fnmatch.fnmatchcase(model, pattern) for pattern in self.premium_models)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One sentence about the period, with a stable code."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Findings:
+    highlights: tuple[Finding, ...] = ()
+    concerns: tuple[Finding, ...] = ()
+    recommendations: tuple[Finding, ...] = ()
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def findings(report: Report, t: Thresholds) -> Findings:
+    """What stands out in ``report`` by the thresholds ``t``."""
+    fig = report.figures
+    highlights: list[Finding] = []
+    concerns: list[Finding] = []
+    recs: list[Finding] = []
+    span = "yesterday" if report.kind == "daily" else "the previous week"
+    baseline = "the 7-day baseline" if report.kind == "daily" else "the 4-week baseline"
+
+    def value(name: str) -> float | None:
+        f = fig.get(name)
+        return None if f is None else f.value
+
+    err = value("error_rate")
+    if err is not None and err > t.error_rate:
+        concerns.append(Finding("high_error_rate", f"High error rate: {_pct(err)} (threshold {_pct(t.error_rate)})"))
+    p95 = fig.get("latency_p95_ms")
+    if p95 is not None and p95.value is not None:
+        if p95.value > t.p95_latency_ms:
+            concerns.append(Finding("slow_p95", f"Slow P95 latency: {p95.value:,.0f} ms "
+                                                f"(threshold {t.p95_latency_ms:,.0f} ms)"))
+        change = p95.change_baseline_pct
+        if change is not None and change > t.latency_regression:
+            concerns.append(Finding("latency_regression",
+                                    f"P95 latency is {change:+.0%} against {baseline} "
+                                    f"({p95.baseline:,.0f} ms to {p95.value:,.0f} ms)"))
+    cost = fig.get("cost_usd")
+    if cost is not None and cost.value is not None and cost.change_previous_pct is not None:
+        if cost.change_previous_pct > t.cost_spike:
+            concerns.append(Finding("cost_spike", f"Cost spike: {cost.change_previous_pct:+.1%} against {span} "
+                                                  f"(${cost.previous:,.2f} to ${cost.value:,.2f})"))
+        elif cost.change_previous_pct < -t.cost_drop:
+            highlights.append(Finding("cost_reduction", f"Cost reduction: {-cost.change_previous_pct:.1%} "
+                                                        f"against {span}"))
+    req = fig.get("requests")
+    if req is not None and req.change_baseline_pct is not None and req.change_baseline_pct < -t.traffic_drop:
+        concerns.append(Finding("traffic_drop", f"Traffic is {req.change_baseline_pct:+.0%} against "
+                                                f"{baseline} ({req.baseline:,.0f} to {req.value:,.0f} requests)"))
+    votes = report.votes
+    sat = value("satisfaction")
+    if sat is not None and votes >= t.min_votes:
+        if sat > t.satisfaction_high:
+            highlights.append(Finding("high_satisfaction", f"High user satisfaction: {_pct(sat)} of {votes:,} votes"))
+        elif sat < t.satisfaction_low:
+            concerns.append(Finding("low_satisfaction", f"Low user satisfaction: {_pct(sat)} of {votes:,} votes"))
+    down = value("thumbs_down_rate")
+    if down is not None and votes >= t.min_votes and down > t.thumbs_down_rate:
+        concerns.append(Finding("thumbs_down", f"Thumbs-down rate {_pct(down)} is above {_pct(t.thumbs_down_rate)}"))
+    cache = value("cache_hit_rate")
+    if cache is not None:
+        if cache > t.cache_hit_high:
+            highlights.append(Finding("cache_performance", f"Excellent cache performance ({_pct(cache)} hit rate)"))
+        elif cache < t.cache_hit_low:
+            recs.append(Finding("consider_caching", f"Cache hit rate is {_pct(cache)}: consider semantic caching "
+                                                    "of repeated questions to cut cost and latency"))
+    unpriced = value("unpriced_requests")
+    requests = value("requests") or 0
+    if unpriced and requests and unpriced / requests > t.unpriced_share:
+        concerns.append(Finding("unpriced", f"{unpriced:,.0f} requests ({unpriced / requests:.1%}) have no price: "
+                                            "their spend is not in the cost figures"))
+        models = ", ".join(report.unpriced_models[:5]) or "unknown models"
+        recs.append(Finding("add_prices", f"Add prices for {models} (a prices file) so all spend is counted"))
+    mix = report.by_model
+    if mix.height and requests:
+        premium = sum(n for m, n in zip(mix["model"], mix["requests"], strict=True) if t.is_premium(m))
+        if premium / requests > t.premium_share:
+            recs.append(Finding("route_to_smaller_models",
+                                f"Premium models serve {premium / requests:.0%} of requests: review whether all "
+                                "need them and route simpler queries to a smaller model"))
+    top = report.top_errors
+    if top.height and top["errors"].sum() >= 10 and top["share"][0] > t.error_type_share:
+        kind = top["error_type"][0]
+        advice = {
+            "rate_limit": "raise the provider rate limit or add client-side backoff and queueing",
+            "timeout": "check provider status and lower max tokens or raise timeouts on slow endpoints",
+            "context_length": "trim conversation history or summarise long contexts before the call",
+            "validation": "tighten the output schema instructions or add a repair step",
+            "content_filter": "review the prompts that trip the provider's content filter",
+            "overloaded": "add a fallback model for overloaded periods",
+        }.get(kind, "look at the failing requests in this period")
+        recs.append(Finding("dominant_error", f"{kind} makes up {top['share'][0]:.0%} of errors: {advice}"))
+    ends = report.top_endpoints
+    total_cost = value("cost_usd")
+    if ends.height and total_cost and ends["cost_usd"][0] is not None and ends["cost_usd"][0] / total_cost > t.endpoint_cost_share:
+        recs.append(Finding("endpoint_cost", f"{ends['endpoint'][0]} accounts for "
+                                             f"{ends['cost_usd'][0] / total_cost:.0%} of spend: review its prompts, "
+                                             "context size and model choice first"))
+    concerns.extend(_hotspots(report, t, err))
+    if req is not None and req.change_baseline_pct is not None and req.change_baseline_pct > t.traffic_growth:
+        highlights.append(Finding("traffic_growth", f"Traffic is {req.change_baseline_pct:+.0%} against "
+                                                    f"{baseline} ({req.baseline:,.0f} to {req.value:,.0f} "
+                                                    "requests)"))
+    if report.gaps.height:
+        longest = report.gaps["minutes"].max()
+        concerns.append(Finding("traffic_gaps", f"{report.gaps.height} stretch(es) of {t.gap_minutes:g}+ minutes "
+                                                f"with no traffic where the baseline expected "
+                                                f"{t.gap_min_expected:g}+ requests (longest {longest:,.0f} min)"))
+    if err is not None and err <= t.error_rate / 5 and requests >= 100:
+        highlights.append(Finding("low_error_rate", f"Low error rate: {_pct(err)}"))
+    return Findings(tuple(highlights), tuple(concerns), tuple(recs))
+
+
+def _hotspots(report: Report, t: Thresholds, overall: float | None) -> list[Finding]:
+    """Where the errors and the spend sit: a model or an hour whose error rate is above
+    the threshold with its whole 95% interval, and an hour that spent a large share of
+    the day. (The hour with the worst P95 is not called out: with ~100 requests an
+    hour, it is 2x the day's P95 on ordinary days too.)"""
+    out: list[Finding] = []
+    mix = report.by_model
+    if mix.height:
+        for row in mix.sort("errors", descending=True).iter_rows(named=True):
+            n, k = row["requests"], row["errors"]
+            if n < t.hotspot_min_requests:
+                continue
+            low, high = wilson(k, n)
+            if low is not None and low > t.error_rate:
+                out.append(Finding("model_error_rate", f"{row['model']} failed {k / n:.1%} of its {n:,} requests "
+                                                       f"(95% CI {low:.1%} to {high:.1%}; all models "
+                                                       f"{_pct(overall or 0)})"))
+    series = report.series
+    if series.height and report.bucket_hours == 1:
+        busy = series.filter(series["requests"] >= t.hotspot_min_requests)
+        if busy.height:
+            worst = busy.sort("error_rate", descending=True, nulls_last=True).row(0, named=True)
+            low, high = wilson(worst["errors"], worst["requests"])
+            if low is not None and low > t.error_rate:
+                out.append(Finding("error_hour", f"Errors peaked at {_hour(worst['start'], report.tz)}: "
+                                                 f"{worst['error_rate']:.1%} of {worst['requests']:,} requests "
+                                                 f"(95% CI {low:.1%} to {high:.1%})"))
+        total = float(series["cost_usd"].sum())
+        dear = series.sort("cost_usd", descending=True).row(0, named=True)
+        if total > 0 and dear["cost_usd"] / total > t.hour_cost_share:
+            out.append(Finding("cost_hour", f"Spend peaked at {_hour(dear['start'], report.tz)}: "
+                                            f"${dear['cost_usd']:,.2f} in one hour, {dear['cost_usd'] / total:.0%} "
+                                            "of the period's spend"))
+    return out
+
+
+def _hour(start: Any, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return start.astimezone(ZoneInfo(tz)).strftime("%H:%M")

@@ -1,0 +1,92 @@
+"""Latency: total duration percentiles, time to first token, and output tokens per second.
+
+Percentiles are over successful requests (a rate-limited call that fails in 20 ms is
+not a fast answer). Output tokens per second is measured over the generation time,
+latency - TTFT in milliseconds, for requests that log both and produced visible output.
+Reasoning tokens are generated before the first visible token (inside TTFT), so they
+are left out of the numerator. It is given both as the aggregate throughput (visible
+output tokens / generation seconds) and as the median of the per-request rates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from aimon.analysis import dimensions
+from aimon.analysis.dimensions import Split
+from aimon.analysis.window import Window
+
+# Output tokens streamed after the first token (reasoning happens before it).
+VISIBLE_TOKENS = "(r.output_tokens - coalesce(r.reasoning_tokens, 0))"
+
+# A request whose generation speed can be measured.
+GENERATING = (f"r.status = 'ok' AND {VISIBLE_TOKENS} > 0 AND r.ttft_ms IS NOT NULL "
+              "AND r.latency_ms > r.ttft_ms")
+
+# Aggregate generation speed of the rows in a group, tokens per second.
+TOKENS_PER_S = (f"sum({VISIBLE_TOKENS}) FILTER (WHERE {GENERATING}) "
+                f"/ nullif(sum(r.latency_ms - r.ttft_ms) FILTER (WHERE {GENERATING}), 0) * 1000.0")
+
+LATENCY_SQL = """
+SELECT {split}
+       count(*) AS requests,
+       count(*) FILTER (WHERE r.status = 'ok' AND r.latency_ms IS NOT NULL) AS timed,
+       quantile_cont(r.latency_ms, 0.5) FILTER (WHERE r.status = 'ok') AS latency_p50_ms,
+       quantile_cont(r.latency_ms, 0.95) FILTER (WHERE r.status = 'ok') AS latency_p95_ms,
+       quantile_cont(r.latency_ms, 0.99) FILTER (WHERE r.status = 'ok') AS latency_p99_ms,
+       quantile_cont(r.ttft_ms, 0.5) FILTER (WHERE r.status = 'ok') AS ttft_p50_ms,
+       quantile_cont(r.ttft_ms, 0.95) FILTER (WHERE r.status = 'ok') AS ttft_p95_ms,
+       {tokens_per_s} AS tokens_per_s,
+       quantile_cont({visible} / ((r.latency_ms - r.ttft_ms) / 1000.0), 0.5)
+         FILTER (WHERE {generating}) AS tokens_per_s_p50
+FROM requests r
+WHERE r.ts >= $start AND r.ts < $end
+GROUP BY ALL
+ORDER BY requests DESC{order_tail}
+"""
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    """Latency percentiles (ms) and generation speed per split group."""
+
+    title: str
+    window: Window
+    by: tuple[Split, ...]
+    table: pl.DataFrame
+
+
+def latency(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[Split] = ()) -> LatencyResult:
+    """Latency P50/P95/P99, TTFT P50/P95 and tokens/s in ``window``, split by ``by``."""
+    by = tuple(by)
+    sql = LATENCY_SQL.format(split=dimensions.select_sql(by), generating=GENERATING, visible=VISIBLE_TOKENS,
+                             tokens_per_s=TOKENS_PER_S,
+                             order_tail="".join(f", {n}" for n in dimensions.names(by)))
+    table = con.sql(sql, params=window.params()).pl()
+    if not by and table.height == 1 and table["requests"][0] == 0:
+        table = table.clear()
+    return LatencyResult("Latency", window, by, table)
+
+
+LATENCY_SERIES_SQL = """
+SELECT (epoch_us(r.ts) - $origin_us) // $bucket_us AS bucket,
+       count(*) AS requests,
+       quantile_cont(r.latency_ms, 0.5) FILTER (WHERE r.status = 'ok') AS latency_p50_ms,
+       quantile_cont(r.latency_ms, 0.95) FILTER (WHERE r.status = 'ok') AS latency_p95_ms,
+       quantile_cont(r.latency_ms, 0.99) FILTER (WHERE r.status = 'ok') AS latency_p99_ms
+FROM requests r
+WHERE r.ts >= $start AND r.ts < $end
+GROUP BY ALL
+ORDER BY bucket
+"""
+
+
+def latency_series(con: duckdb.DuckDBPyConnection, window: Window, bucket_minutes: int = 60) -> pl.DataFrame:
+    """Latency percentiles per time bucket from the window's start (empty buckets absent)."""
+    origin_us = int(window.start.timestamp() * 1_000_000)
+    params = {**window.params(), "origin_us": origin_us, "bucket_us": bucket_minutes * 60_000_000}
+    return con.sql(LATENCY_SERIES_SQL, params=params).pl()

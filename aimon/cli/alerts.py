@@ -1,0 +1,172 @@
+"""aimon alerts: rules over trailing windows, for cron jobs and for tuning."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aimon.cli import app
+from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption, TzOption
+
+alerts_app = typer.Typer(help="Alert rules over trailing windows: check now (for cron), replay history "
+                              "(to tune), list the rules.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+class Severity(StrEnum):
+    P0 = "P0"
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+
+RulesOption = Annotated[
+    Path | None,
+    typer.Option("--rules", help="An alerts.toml with \\[\\[rules]] (see docs/alerts.md). Default: the "
+                                 "built-in rules (print them with 'aimon alerts rules --format toml').",
+                 dir_okay=False),
+]
+
+
+def _load_rules(path: Path | None):
+    from aimon.analysis.alerts import DEFAULT_RULES, rules_from_document
+    from aimon.store.toml_config import read_toml
+
+    if path is None:
+        return list(DEFAULT_RULES)
+    return rules_from_document(read_toml(path), str(path))
+
+
+@alerts_app.command("check")
+def check(
+    at: Annotated[str | None, typer.Option(
+        "--at", help="Evaluate windows ending at this time: ISO time, or a span before the newest request "
+                     "(30m). Default: just after the newest request.")] = None,
+    rules: RulesOption = None,
+    fail_on: Annotated[Severity | None, typer.Option(
+        "--fail-on", help="Exit 1 when a new alert of this severity or worse fires (P0 is the worst). "
+                          "Alerts inside their cooldown do not count again.", case_sensitive=False)] = None,
+    no_state: Annotated[bool, typer.Option(
+        "--no-state", help="Neither read nor record alert state (opens the database read-only); every "
+                           "firing alert counts as new.")] = False,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    tz: TzOption = "UTC",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Evaluate the alert rules once, as a cron job would every few minutes.
+
+    Firing alerts are recorded in the database: while an incident keeps firing within
+    a rule's cooldown it is reported as [bold]ongoing[/] and does not fail the check
+    again, so cron pages once per incident.
+
+    Example: [bold]*/5 * * * * aimon alerts check --fail-on P1 --format json || page-oncall[/]
+    """
+    from aimon.analysis.alerts import apply_state, newest
+    from aimon.analysis.alerts import check as run_check
+    from aimon.analysis.window import parse_time
+    from aimon.errors import GateFailed, InputError
+    from aimon.render import emit
+    from aimon.render.alerts import check_blocks, check_data, check_frame, metric_value
+    from aimon.store.connection import opened
+
+    rule_list = _load_rules(rules)
+    with opened(db, write=not no_state, tz=tz) as con:
+        last = newest(con)
+        if last is None:
+            raise InputError(f"{db} holds no requests; load logs first with 'aimon ingest FILE'")
+        when = last + timedelta(microseconds=1) if at is None else parse_time(at, anchor=last, tz=tz, option="--at")
+        result = run_check(con, rule_list, when)
+        if not no_state:
+            result = apply_state(con, result)
+    level = fail_on.value if fail_on else None
+    emit(fmt, output, data=check_data(result, level), blocks=check_blocks(result, level, tz),
+         csv_frame=check_frame(result))
+    if level:
+        paging = result.paging(level)
+        if paging:
+            raise GateFailed("\n".join(
+                f"{e.severity} {e.rule}{' [' + e.key + ']' if e.key else ''}: {e.metric} "
+                f"{metric_value(e.metric, e.value)} (bound {metric_value(e.metric, e.bound)})" for e in paging))
+
+
+@alerts_app.command("scan")
+def scan(
+    since: Annotated[str, typer.Option(
+        "--since", help="Start of the replay: a span before the newest request (7d, 24h) or an ISO time.")] = "7d",
+    until: Annotated[str | None, typer.Option(
+        "--until", help="End of the replay (same forms). Default: just after the newest request.")] = None,
+    rules: RulesOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    tz: TzOption = "UTC",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Replay the rules minute by minute over history and list when each would have paged.
+
+    Use it to tune thresholds before trusting them: an incident is one page, and firing
+    again within the rule's cooldown continues it. Nothing is written.
+
+    Example: [bold]aimon alerts scan --since 7d --rules alerts.toml[/]
+    """
+    from aimon.analysis.alerts import newest
+    from aimon.analysis.alerts import scan as run_scan
+    from aimon.analysis.window import parse_time
+    from aimon.errors import InputError
+    from aimon.render import emit
+    from aimon.render.alerts import scan_blocks, scan_data
+    from aimon.store.connection import opened
+
+    rule_list = _load_rules(rules)
+    with opened(db, write=False, tz=tz) as con:
+        last = newest(con)
+        if last is None:
+            raise InputError(f"{db} holds no requests; load logs first with 'aimon ingest FILE'")
+        end = last + timedelta(microseconds=1) if until is None else parse_time(until, anchor=last, tz=tz,
+                                                                                 option="--until")
+        # Evaluate on whole minutes (14:05, not 14:04:16.39): the replay's times read
+        # like a clock, and the default end still covers the newest request.
+        end, start = _ceil_minute(end), _ceil_minute(parse_time(since, anchor=last, tz=tz, option="--since"))
+        if start >= end:
+            raise InputError(f"--since {start.isoformat()} is not before --until {end.isoformat()}")
+        result = run_scan(con, rule_list, start, end)
+    emit(fmt, output, data=scan_data(result), blocks=scan_blocks(result, tz), csv_frame=result.incidents)
+
+
+def _ceil_minute(t):
+    floor = t.replace(second=0, microsecond=0)
+    return floor if floor == t else floor + timedelta(minutes=1)
+
+
+class RulesFormat(StrEnum):
+    table = "table"
+    json = "json"
+    toml = "toml"
+
+
+@alerts_app.command("rules")
+def list_rules(
+    rules: RulesOption = None,
+    fmt: Annotated[RulesFormat, typer.Option(
+        "--format", "-f", help="table, json, or toml (an alerts.toml to start editing from).",
+        case_sensitive=False)] = RulesFormat.table,
+    output: OutputOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Show the rules a check would use: the built-in ones, or those of --rules.
+
+    Example: [bold]aimon alerts rules --format toml > alerts.toml[/]
+    """
+    from aimon.analysis.alerts import rule_data
+    from aimon.render import emit, write
+    from aimon.render.alerts import rules_blocks, rules_toml
+
+    data = [rule_data(r) for r in _load_rules(rules)]
+    if fmt is RulesFormat.toml:
+        write(rules_toml(data), output)
+        return
+    emit(fmt.value, output, data={"rules": data}, blocks=rules_blocks(data))
