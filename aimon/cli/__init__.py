@@ -101,9 +101,12 @@ def _register() -> None:
     # Importing the command modules attaches their commands to ``app``.
     from aimon.cli import (  # noqa: F401
         alerts,
+        audit,
         cost,
         db,
+        forget,
         ingest,
+        redact,
         report,
         sql,
     )

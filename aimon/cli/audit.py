@@ -1,0 +1,164 @@
+"""aimon audit: PII and secrets in the logs, and the compliance report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from aimon.cli import app
+from aimon.cli.options import (
+    DEFAULT_DB,
+    DbOption,
+    FormatOption,
+    OutputOption,
+    SinceOption,
+    TzOption,
+    UntilOption,
+)
+from aimon.errors import GateFailed
+from aimon.render import emit
+from aimon.store.connection import opened
+
+if TYPE_CHECKING:
+    from aimon.analysis.pii import Field, ScanStats
+    from aimon.analysis.window import Window
+
+audit_app = typer.Typer(help="Audit the logs: PII and secrets (pii), compliance (compliance).",
+                        no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+FieldsOption = Annotated[str | None, typer.Option(
+    "--fields", help="Comma list of request text fields to scan: prompt, response, system_prompt, "
+                     "error_message.", show_default="prompt,response,system_prompt")]
+RescanOption = Annotated[bool, typer.Option(
+    "--rescan", help="Scan the window again even if it was scanned before (findings are cached).")]
+
+
+def scan_window(db: Path, since: str | None, until: str | None, tz: str, fields: tuple[Field, ...],
+                rescan: bool = False) -> tuple[Window, ScanStats | None]:
+    """Resolve the window and scan what is not scanned yet: a short write lock only when
+    there is something new, so repeated reports stay read-only."""
+    from aimon.analysis import pii
+    from aimon.render.pii import spinner
+
+    with opened(db, write=False, tz=tz) as con:
+        window = pii.window_for(con, since, until, tz=tz)
+        todo = 1 if rescan else pii.pending(con, window, fields)
+    if not todo:
+        return window, None
+    with opened(db, write=True, tz=tz) as con, spinner("scanning for PII and secrets"):
+        stats = pii.ensure_scanned(con, window, fields, rescan=rescan)
+    return window, stats
+
+
+@audit_app.command("pii")
+def audit_pii(
+    since: SinceOption = None,
+    until: UntilOption = None,
+    fields: FieldsOption = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 1 when any of these is found: 'any', 'pii', 'secret', or a comma list "
+                          "of entity types such as email,credit_card,openai_api_key.")] = None,
+    show_pii: Annotated[bool, typer.Option(
+        "--show-pii", help="Show the raw values in the samples (and unmasked user ids). Off by default: "
+                           "reports never print raw PII.")] = False,
+    samples: Annotated[int, typer.Option("--samples", min=0,
+                                         help="How many redacted context snippets to show (0: none).")] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many users to list.")] = 10,
+    rescan: RescanOption = False,
+    tz: TzOption = "UTC",
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Find PII and leaked secrets in prompts and responses: e-mails, phone numbers,
+    SSNs, payment cards, IP addresses, IBANs, dates of birth, passport and driver's
+    licence numbers, cloud and API keys, private keys and JWTs.
+
+    A vectorised DuckDB pass finds candidates; each one is validated
+    (Luhn, mod-97, SSN ranges, numbering plans, ipaddress, context words)
+    and look-alikes such as order numbers, versions, UUIDs and timestamps
+    are rejected. Findings are stored in pii_findings (positions, never
+    values). Samples are redacted unless --show-pii.
+
+    Example: [bold]aimon audit pii --since 7d --fail-on email,credit_card[/]
+    """
+    from aimon.analysis import pii
+    from aimon.render.pii import pii_blocks, pii_data
+
+    chosen = pii.parse_fields(fields)
+    gate_types = pii.parse_entity_types(fail_on) if fail_on else None
+    window, stats = scan_window(db, since, until, tz, chosen, rescan)
+    with opened(db, write=False, tz=tz) as con:
+        report = pii.pii_report(con, window, chosen, top=top, samples=samples, show_pii=show_pii)
+    emit(fmt, output, data=pii_data(report, stats), blocks=pii_blocks(report, stats),
+         csv_frame=report.by_entity)
+    if gate_types:
+        breaches = pii.gate(report, gate_types)
+        if breaches:
+            raise GateFailed("PII gate failed (--fail-on):\n" + "\n".join(f"  {b}" for b in breaches))
+
+
+def _as_of(value: str | None, tz: str) -> datetime | None:
+    from aimon.analysis.window import parse_time
+
+    return parse_time(value, anchor=None, tz=tz, option="--as-of") if value else None
+
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", envvar="AIMON_CONFIG", dir_okay=False,
+    help="aimon.toml with a [compliance] table (retention_days, consent_required).",
+    show_default="./aimon.toml when present")]
+
+
+@audit_app.command("compliance")
+def audit_compliance(
+    since: SinceOption = None,
+    until: UntilOption = None,
+    retention_days: Annotated[int | None, typer.Option(
+        "--retention-days", min=1, help="Retention policy in days (overrides the config file).",
+        show_default="90, or compliance.retention_days")] = None,
+    consent_required: Annotated[str | None, typer.Option(
+        "--consent-required", help="Comma list of jurisdictions where requests need consent, e.g. EU,UK,BR "
+                                   "(overrides the config file; EU and EEA include their member states).",
+        show_default="EU,EEA,UK,CH, or compliance.consent_required")] = None,
+    config: ConfigOption = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Count retention from this time instead of now (ISO date or time).")] = None,
+    rescan: RescanOption = False,
+    tz: TzOption = "UTC",
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """A compliance report: requests with PII in prompts and responses, content flags,
+    models and jurisdictions seen, requests without consent where the jurisdiction
+    requires it, rows kept past the retention policy, and the deletions done.
+
+    Counts only: no text, no PII. Which jurisdictions need consent and the
+    retention period come from the compliance section of aimon.toml or the
+    options.
+
+    Example: [bold]aimon audit compliance --since 30d -f markdown -o c.md[/]
+    """
+    from dataclasses import replace
+
+    from aimon.analysis import compliance
+
+    explicit = config is not None
+    cfg = compliance.load_config(config if explicit else Path("aimon.toml"), required=explicit)
+    if retention_days is not None:
+        cfg = replace(cfg, retention_days=retention_days)
+    if consent_required is not None:
+        cfg = replace(cfg, consent_required=compliance.parse_jurisdictions(consent_required))
+    when = _as_of(as_of, tz)
+    window, _ = scan_window(db, since, until, tz, compliance.COMPLIANCE_FIELDS, rescan)
+    with opened(db, write=False, tz=tz) as con:
+        report = compliance.compliance_report(con, window, cfg, as_of=when)
+    from aimon.render.pii import compliance_blocks, compliance_data
+
+    emit(fmt, output, data=compliance_data(report), blocks=compliance_blocks(report),
+         csv_frame=report.jurisdictions)

@@ -1,0 +1,98 @@
+"""aimon forget / aimon purge: delete personal data for good."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from aimon.cli import app
+from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, TzOption
+from aimon.render import emit
+from aimon.store.connection import opened
+
+DryRunOption = Annotated[bool, typer.Option(
+    "--dry-run", help="Count what would be deleted, per table, and change nothing.")]
+
+
+def _require_database(db) -> None:
+    """Deleting from a database that is not there would create an empty one: refuse."""
+    with opened(db, write=False):
+        pass
+
+
+def _finish(db, result, fmt) -> None:
+    from aimon.render.pii import deletion_blocks, deletion_data, spinner
+    from aimon.store.forget import compact_file
+
+    compaction = None
+    if not result.dry_run and result.rows_deleted:
+        with spinner("rewriting the database file"):
+            compaction = compact_file(db)
+    rows = [{"table": t.table, "rows": t.rows, "matched_by": t.rule} for t in result.tables]
+    emit(fmt, None, data=deletion_data(result, compaction), blocks=deletion_blocks(result, compaction),
+         csv_frame=rows)
+
+
+@app.command()
+def forget(
+    user: Annotated[list[str], typer.Option(
+        "--user", help="The user id to forget (repeat --user for several).", show_default=False)],
+    dry_run: DryRunOption = False,
+    fmt: FormatOption = "table",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Remove every row of a user from every table: requests, feedback, PII findings,
+    rejected records that mention the user or their requests, and any derived or
+    cache table keyed by user_id or request_id.
+
+    Records an entry in audit_log (when, how many rows per table; never
+    the data or the id) and rewrites the database file so the deleted
+    values are gone from disk, not only hidden. Re-ingesting the original
+    logs would load them again.
+
+    Example: [bold]aimon forget --user usr_6d814dc2 --dry-run[/]
+    """
+    from aimon.store.forget import forget_users
+
+    _require_database(db)
+    with opened(db, write=not dry_run) as con:
+        result = forget_users(con, user, dry_run=dry_run)
+    _finish(db, result, fmt)
+
+
+@app.command()
+def purge(
+    older_than: Annotated[str, typer.Option(
+        "--older-than", help="Delete what is older than this: a span such as 90d or 12w counted back from "
+                             "now (or --as-of), or an ISO date.", show_default=False)],
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Count the span back from this time instead of now (ISO date or time).")] = None,
+    dry_run: DryRunOption = False,
+    tz: TzOption = "UTC",
+    fmt: FormatOption = "table",
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Enforce a retention policy: delete requests older than the cutoff with every
+    row tied to them (feedback, PII findings, caches), feedback older than the cutoff,
+    and rejected records ingested before it.
+
+    Retention counts back from the clock, not from the newest request.
+    Records an entry in audit_log and rewrites the database file like
+    aimon forget.
+
+    Example: [bold]aimon purge --older-than 90d --dry-run[/]
+    """
+    from aimon.analysis.window import parse_span, parse_time
+    from aimon.store.forget import purge_older_than
+
+    anchor = parse_time(as_of, anchor=None, tz=tz, option="--as-of") if as_of else datetime.now(UTC)
+    span = parse_span(older_than)
+    cutoff = anchor - span if span is not None else parse_time(older_than, anchor=None, tz=tz,
+                                                               option="--older-than")
+    _require_database(db)
+    with opened(db, write=not dry_run) as con:
+        result = purge_older_than(con, cutoff, dry_run=dry_run,
+                                  label=f"--older-than {older_than}" if span is not None else None)
+    _finish(db, result, fmt)

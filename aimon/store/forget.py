@@ -1,0 +1,276 @@
+"""Deleting personal data: the right to be forgotten (``forget``) and retention (``purge``).
+
+Which rows go is decided per table, found generically so that tables added later
+(embedding caches, derived tables) are covered without touching this module:
+
+- a table with a ``user_id`` column: the rows of the forgotten users;
+- a table with a ``request_id`` column: the rows of the requests being deleted (the
+  users' requests; for purge, the requests older than the cutoff);
+- a table with a ``raw`` text column (``rejects``): records whose raw text holds a
+  forgotten user id or request id as a JSON string;
+- for purge, a table with a ``ts`` column that also has ``user_id`` or ``request_id``:
+  its rows older than the cutoff; ``rejects`` by ``ingested_at``;
+- a table that holds personal data under other keys registers a condition with
+  :func:`register_link`.
+
+``audit_log`` and ``_aimon_*`` tables are never touched; views hold no rows. Every
+other table is listed in the result as *not searched*, so nothing is silently skipped.
+
+The deletes and their audit entry are one transaction. DuckDB then still holds the
+deleted values in the database file: in freed blocks and in min/max statistics, even
+after ``CHECKPOINT`` (tests/test_forget.py shows it). :func:`compact_file` therefore
+rewrites the database into a new file with ``COPY FROM DATABASE`` and swaps it in
+atomically while holding the write lock, so the bytes are gone from disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from aimon import __version__
+from aimon.errors import UsageError
+from aimon.store.connection import connect
+
+PROTECTED = ("audit_log",)
+
+# table -> SQL condition over the temp tables _aimon_forget_users(user_id) and
+# _aimon_forget_requests(request_id), for tables linked to a person by other keys.
+FORGET_LINKS: dict[str, str] = {}
+# table -> SQL condition over _aimon_purge_requests(request_id) and the parameter $cutoff.
+PURGE_LINKS: dict[str, str] = {}
+
+
+def register_link(table: str, *, forget: str | None = None, purge: str | None = None) -> None:
+    """Tell forget/purge how to find a table's rows when it has no user_id/request_id."""
+    if forget:
+        FORGET_LINKS[table] = forget
+    if purge:
+        PURGE_LINKS[table] = purge
+
+
+@dataclass(frozen=True)
+class TableDeletion:
+    table: str
+    rows: int
+    rule: str
+
+
+@dataclass(frozen=True)
+class DeletionResult:
+    """What forget or purge deleted (or, with dry_run, would delete). No data, no ids."""
+
+    action: str
+    criteria: str
+    dry_run: bool
+    rows_deleted: int
+    tables: tuple[TableDeletion, ...]
+    not_searched: tuple[str, ...]
+    logged_at: datetime | None
+
+
+TABLES_SQL = """
+SELECT t.table_name, list(c.column_name ORDER BY c.column_index) AS columns
+FROM duckdb_tables() t
+JOIN duckdb_columns() c USING (database_name, schema_name, table_name)
+WHERE t.database_name = current_database() AND t.schema_name = 'main' AND NOT t.temporary
+GROUP BY ALL ORDER BY t.table_name
+"""
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    return {name: cols for name, cols in con.execute(TABLES_SQL).fetchall()
+            if name not in PROTECTED and not name.startswith("_aimon")}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _forget_rules(tables: dict[str, list[str]]) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    rules: dict[str, tuple[str, str]] = {}
+    unsearched = []
+    for table, cols in tables.items():
+        conds, names = [], []
+        if "user_id" in cols:
+            conds.append("user_id IN (SELECT user_id FROM _aimon_forget_users)")
+            names.append("user_id")
+        if "request_id" in cols:
+            conds.append("request_id IN (SELECT request_id FROM _aimon_forget_requests)")
+            names.append("request_id")
+        if "raw" in cols:
+            conds.append("EXISTS (SELECT 1 FROM _aimon_forget_tokens k WHERE contains(raw, k.token))")
+            names.append("raw text")
+        if table in FORGET_LINKS:
+            conds.append(f"({FORGET_LINKS[table]})")
+            names.append("registered link")
+        if conds:
+            rules[table] = (" OR ".join(conds), ", ".join(names))
+        else:
+            unsearched.append(table)
+    return rules, unsearched
+
+
+def _purge_rules(tables: dict[str, list[str]]) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    rules: dict[str, tuple[str, str]] = {}
+    unsearched = []
+    for table, cols in tables.items():
+        conds, names = [], []
+        personal = "user_id" in cols or "request_id" in cols
+        if "ts" in cols and personal:
+            conds.append("ts < $cutoff")
+            names.append("ts")
+        if "request_id" in cols and table != "requests":
+            conds.append("request_id IN (SELECT request_id FROM _aimon_purge_requests)")
+            names.append("request_id")
+        if "raw" in cols and "ingested_at" in cols:
+            conds.append("ingested_at < $cutoff")
+            names.append("ingested_at")
+        if table in PURGE_LINKS:
+            conds.append(f"({PURGE_LINKS[table]})")
+            names.append("registered link")
+        if conds:
+            rules[table] = (" OR ".join(conds), ", ".join(names))
+        else:
+            unsearched.append(table)
+    return rules, unsearched
+
+
+# Dependents first, requests last: later conditions read the temp tables, not requests,
+# but a stable order keeps the audit entry readable.
+def _order(rules: dict[str, tuple[str, str]]) -> list[str]:
+    return sorted(rules, key=lambda t: (t == "requests", t))
+
+
+def _used(params: dict, sql: str) -> dict:
+    """DuckDB refuses parameters a statement does not use."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+AUDIT_INSERT_SQL = """
+INSERT INTO audit_log (logged_at, action, criteria, rows_deleted, tables, aimon_version)
+VALUES ($at, $action, $criteria, $rows, $tables, $version)
+"""
+
+
+def _run(con: duckdb.DuckDBPyConnection, action: str, criteria: str, rules: dict[str, tuple[str, str]],
+         unsearched: list[str], params: dict, dry_run: bool) -> DeletionResult:
+    deletions = []
+    if dry_run:
+        for table in _order(rules):
+            cond, rule = rules[table]
+            n = con.execute(f"SELECT count(*) FROM {_quote(table)} WHERE {cond}", _used(params, cond)).fetchall()[0][0]
+            deletions.append(TableDeletion(table, int(n), rule))
+        return DeletionResult(action, criteria, True, sum(d.rows for d in deletions), tuple(deletions),
+                              tuple(unsearched), None)
+    at = datetime.now(UTC)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in _order(rules):
+            cond, rule = rules[table]
+            n = con.execute(f"DELETE FROM {_quote(table)} WHERE {cond}", _used(params, cond)).fetchall()[0][0]
+            deletions.append(TableDeletion(table, int(n), rule))
+        total = sum(d.rows for d in deletions)
+        con.execute(AUDIT_INSERT_SQL, {"at": at, "action": action, "criteria": criteria, "rows": total,
+                                       "tables": json.dumps({d.table: d.rows for d in deletions}),
+                                       "version": __version__})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("CHECKPOINT")
+    return DeletionResult(action, criteria, False, total, tuple(deletions), tuple(unsearched), at)
+
+
+def forget_users(con: duckdb.DuckDBPyConnection, user_ids: list[str], *, dry_run: bool = False) -> DeletionResult:
+    """Delete every row of these users from every table; record it in audit_log."""
+    users = sorted({u for u in user_ids if u})
+    if not users:
+        raise UsageError("forget needs a user id: --user ID")
+    con.execute("CREATE OR REPLACE TEMP TABLE _aimon_forget_users AS SELECT unnest($u::VARCHAR[]) AS user_id",
+                {"u": users})
+    con.execute("""CREATE OR REPLACE TEMP TABLE _aimon_forget_requests AS
+                   SELECT DISTINCT request_id FROM requests WHERE user_id IN (SELECT user_id FROM _aimon_forget_users)""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _aimon_forget_tokens AS
+                   SELECT '"' || user_id || '"' AS token FROM _aimon_forget_users
+                   UNION ALL SELECT '"' || request_id || '"' FROM _aimon_forget_requests""")
+    rules, unsearched = _forget_rules(_tables(con))
+    criteria = f"user_id of {len(users)} user(s) (ids not recorded)"
+    try:
+        return _run(con, "forget", criteria, rules, unsearched, {}, dry_run)
+    finally:
+        for t in ("_aimon_forget_users", "_aimon_forget_requests", "_aimon_forget_tokens"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def purge_older_than(con: duckdb.DuckDBPyConnection, cutoff: datetime, *, dry_run: bool = False,
+                     label: str | None = None) -> DeletionResult:
+    """Delete requests (and everything tied to them), feedback and rejects older than
+    ``cutoff``; record it in audit_log."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _aimon_purge_requests AS "
+                "SELECT request_id FROM requests WHERE ts < $cutoff", {"cutoff": cutoff})
+    rules, unsearched = _purge_rules(_tables(con))
+    criteria = f"older than {cutoff.astimezone(UTC).isoformat()}" + (f" ({label})" if label else "")
+    try:
+        return _run(con, "purge", criteria, rules, unsearched, {"cutoff": cutoff}, dry_run)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _aimon_purge_requests")
+
+
+@dataclass(frozen=True)
+class Compaction:
+    bytes_before: int
+    bytes_after: int
+
+
+def compact_file(path: Path | str) -> Compaction | None:
+    """Rewrite the database into a fresh file and swap it in, so that deleted values
+    no longer sit in freed blocks or statistics. Holds the write lock throughout;
+    interrupted, the original file is untouched (a leftover ``*.compact`` is removed next
+    time). None for an in-memory database."""
+    path = Path(path)
+    if str(path) == ":memory:" or not path.exists():
+        return None
+    tmp = path.with_name(path.name + ".compact")
+    for leftover in (tmp, Path(str(tmp) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    before = path.stat().st_size
+    con = connect(path, write=True)
+    try:
+        con.execute("CHECKPOINT")
+        name = con.execute("SELECT current_database()").fetchall()[0][0]
+        escaped = str(tmp).replace("'", "''")
+        con.execute(f"ATTACH '{escaped}' AS aimon_compact")
+        try:
+            con.execute(f"COPY FROM DATABASE {_quote(name)} TO aimon_compact")
+        finally:
+            con.execute("DETACH aimon_compact")
+        if Path(str(tmp) + ".wal").exists():  # pragma: no cover - DETACH checkpoints
+            raise OSError(f"compaction left a WAL beside {tmp}")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    return Compaction(before, path.stat().st_size)
+
+
+AUDIT_LOG_SQL = """
+SELECT logged_at, action, criteria, rows_deleted, tables::VARCHAR AS tables
+FROM audit_log ORDER BY logged_at
+"""
+
+
+def audit_entries(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Every recorded deletion, oldest first."""
+    return [{"logged_at": at, "action": action, "criteria": criteria, "rows_deleted": rows,
+             "tables": json.loads(tables)}
+            for at, action, criteria, rows, tables in con.execute(AUDIT_LOG_SQL).fetchall()]
