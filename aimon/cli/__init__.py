@@ -100,11 +100,13 @@ def _root(
 def _register() -> None:
     # Importing the command modules attaches their commands to ``app``.
     from aimon.cli import (  # noqa: F401
+        abtest,
         alerts,
         audit,
         cost,
         db,
         forget,
+        incident,
         ingest,
         redact,
         report,

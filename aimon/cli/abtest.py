@@ -1,0 +1,171 @@
+"""aimon abtest: list experiments, and analyse one with real statistics."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from aimon.cli import app
+from aimon.cli.options import (
+    DEFAULT_DB,
+    DbOption,
+    FormatOption,
+    OutputOption,
+    SinceOption,
+    TzOption,
+    UntilOption,
+)
+from aimon.errors import GateFailed, UsageError
+from aimon.render import emit, err_console
+
+abtest_app = typer.Typer(help="A/B experiments: variants, sizes and honest comparisons.",
+                         no_args_is_help=True)
+app.add_typer(abtest_app, name="abtest")
+
+GATES = ("srm", "regression", "no-winner", "none")
+
+
+class SuccessFrom(StrEnum):
+    auto = "auto"
+    logged = "logged"
+    thumbs = "thumbs"
+
+
+@abtest_app.command("list")
+def list_(
+    since: SinceOption = None,
+    until: UntilOption = None,
+    tz: TzOption = "UTC",
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Experiments with their variants, sizes (requests, users) and date ranges.
+
+    Example: [bold]aimon abtest list --since 30d[/]
+    """
+    from aimon.analysis.abtest import list_experiments
+    from aimon.analysis.window import resolve
+    from aimon.render.abtest import list_blocks, list_data
+    from aimon.store.connection import opened
+
+    with opened(db, write=False, tz=tz) as con:
+        result = list_experiments(con, resolve(con, since, until, tz=tz))
+    emit(fmt, output, data=list_data(result), blocks=list_blocks(result), csv_frame=result.table)
+
+
+def _gates(text: str) -> set[str]:
+    names = {g.strip() for g in text.split(",") if g.strip()}
+    unknown = names - set(GATES)
+    if unknown:
+        raise UsageError(f"--fail-on {', '.join(sorted(unknown))}: choose from {', '.join(GATES)}")
+    return set() if "none" in names else names
+
+
+def _min_effect(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--min-effect {text!r} is not a number (in the metric's unit; "
+                         "0.02 is 2 percentage points for success)") from None
+    if value <= 0:
+        raise UsageError("--min-effect must be positive")
+    return value
+
+
+@abtest_app.command("analyze")
+def analyze(
+    experiment: Annotated[str, typer.Option("--experiment", "-e", help="The experiment to analyse "
+                                            "(see 'aimon abtest list').", show_default=False)],
+    metric: Annotated[list[str] | None, typer.Option(
+        "--metric", "-m",
+        help="Metric(s) to compare; repeat or comma-separate. The first is primary (the verdict "
+             "uses it), the rest are guardrails. One of: success, thumbs_up, thumbs_down, "
+             "error_rate, latency_ms, ttft_ms, cost_usd, output_tokens, input_tokens. "
+             "Default: success (error_rate when no success or thumbs are logged).")] = None,
+    control: Annotated[str | None, typer.Option(
+        "--control", help="The control variant. Default: one named control/baseline/A, else the "
+                          "first by name.")] = None,
+    by_user: Annotated[bool, typer.Option(
+        "--by-user", help="One user is one unit: per-user ratios with the delta method, no "
+                          "pseudo-replication of heavy users.")] = False,
+    split: Annotated[str | None, typer.Option(
+        "--split", help="The intended split for the sample-ratio check: '50,50' in the order the "
+                        "variants are listed (by name), or 'control=90,treatment=10'. Default: equal.")] = None,
+    success_from: Annotated[SuccessFrom, typer.Option(
+        "--success-from", help="Where success comes from: the logged success field, thumbs "
+                               "feedback, or auto (logged when present, else thumbs).",
+        case_sensitive=False)] = SuccessFrom.auto,
+    alpha: Annotated[float, typer.Option("--alpha", min=1e-6, max=0.5,
+                                         help="Significance level for tests and intervals.")] = 0.05,
+    power: Annotated[float, typer.Option("--power", min=0.5, max=0.999,
+                                         help="Power for the MDE and sample-size figures.")] = 0.8,
+    min_effect: Annotated[str | None, typer.Option(
+        "--min-effect", help="Smallest difference worth knowing, in the primary metric's unit "
+                             "(0.02 = 2 pp). 'No detectable difference' needs the CI inside "
+                             "±this; default: the MDE at the current size.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (results repeat).")] = 0,
+    resamples: Annotated[int, typer.Option("--resamples", min=100, max=100_000,
+                                           help="Bootstrap resamples for the P95 interval.")] = 2000,
+    fail_on: Annotated[str, typer.Option(
+        "--fail-on", help="Exit 1 when: srm (a sample ratio mismatch, p < 0.001), regression (a "
+                          "variant significantly worse than control on any metric after Holm), "
+                          "no-winner (the verdict names no winning variant). Comma-separate; "
+                          "'none' never fails.")] = "srm",
+    since: SinceOption = None,
+    until: UntilOption = None,
+    tz: TzOption = "UTC",
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Compare an experiment's variants against control, with the statistics done right.
+    Per variant: units, requests, success rate (from [bold]success[/], else thumbs
+    feedback), latency mean/median/P95 and cost per request. Per comparison: the
+    difference with a 95% CI (Newcombe for proportions, Welch for means, delta method
+    with --by-user), its test, Holm-adjusted p, relative lift, Bayesian probability to
+    beat control, Mann-Whitney and a seeded bootstrap CI of the P95 for continuous
+    metrics, and power (MDE now, units needed). A sample ratio mismatch is flagged at
+    p < 0.001 and exits 1 (see --fail-on).
+
+    Example: [bold]aimon abtest analyze -e support-tone-2026-11 --by-user -m success,latency_ms[/]
+    """
+    gates = _gates(fail_on)
+    effect = _min_effect(min_effect)
+    from aimon.analysis import abtest
+    from aimon.analysis.window import resolve
+    from aimon.render.abtest import (
+        analyze_blocks,
+        analyze_data,
+        comparisons_csv,
+        p_is,
+        srm_warning,
+    )
+    from aimon.store.connection import opened
+
+    metrics = abtest.parse_metrics(metric)
+    with opened(db, write=False, tz=tz) as con:
+        window = resolve(con, since, until, tz=tz)
+        result = abtest.analyze(con, window, experiment, metrics=metrics, control=control,
+                                by_user=by_user, split=split, success_from=success_from.value,
+                                alpha=alpha, power=power, seed=seed, n_resamples=resamples,
+                                min_effect=effect)
+    if result.srm.mismatch:
+        err_console.print("aimon: warning: " + srm_warning(result), style="bold red", markup=False)
+    emit(fmt, output, data=analyze_data(result), blocks=analyze_blocks(result),
+         csv_frame=comparisons_csv(result))
+    breaches = []
+    if "srm" in gates and result.srm.mismatch:
+        breaches.append(f"sample ratio mismatch (chi-square {p_is(result.srm.p_value)}, "
+                        f"threshold {result.srm.threshold:g})")
+    if "regression" in gates:
+        breaches += [f"{c.variant} is worse than {c.control} on {c.metric} (Holm {p_is(c.p_adjusted)})"
+                     for c in result.comparisons if c.direction == "worse"]
+    if "no-winner" in gates and (result.verdict.kind != "winner" or result.verdict.winner == result.control):
+        breaches.append(f"no winning variant (verdict: {result.verdict.kind.replace('_', ' ')})")
+    if breaches:
+        raise GateFailed("\n".join(breaches))

@@ -1,0 +1,163 @@
+"""aimon incident: find incident windows, and write their post-mortems."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from aimon.cli import app
+from aimon.cli.options import (
+    DEFAULT_DB,
+    DbOption,
+    FormatOption,
+    OutputOption,
+    SinceOption,
+    TzOption,
+    UntilOption,
+)
+from aimon.errors import GateFailed, InputError, UsageError
+from aimon.render import emit
+
+incident_app = typer.Typer(help="Incidents: detect them in the logs and write post-mortems.",
+                           no_args_is_help=True)
+app.add_typer(incident_app, name="incident")
+
+SEVERITIES = ("P0", "P1", "P2", "P3")
+
+
+def _severity(text: str | None) -> str | None:
+    if text is None:
+        return None
+    value = text.strip().upper()
+    if value not in SEVERITIES:
+        raise UsageError(f"--fail-on {text!r}: choose a severity, one of {', '.join(SEVERITIES)}")
+    return value
+
+
+@incident_app.command("detect")
+def detect(
+    since: SinceOption = None,
+    until: UntilOption = None,
+    smooth: Annotated[int, typer.Option("--smooth", min=1, max=61,
+                                        help="Minutes in each rolling window (odd; centred).")] = 5,
+    threshold: Annotated[float, typer.Option("--threshold", min=1.0,
+                                             help="z-score a minute must reach to be flagged.")] = 4.0,
+    min_requests: Annotated[int, typer.Option("--min-requests", min=1,
+                                              help="Fewest requests in a rolling window to judge it.")] = 5,
+    min_bad: Annotated[int, typer.Option("--min-bad", min=1,
+                                         help="Minimum volume: fewest errors (or slow requests) in a flagged rolling window and in a reported incident.")] = 5,
+    merge_gap: Annotated[int, typer.Option("--merge-gap", min=0,
+                                           help="Merge flagged stretches less than this many minutes apart.")] = 10,
+    segments: Annotated[int, typer.Option(
+        "--segments", min=0, max=200,
+        help="Also score the busiest N model+endpoint pairs on their own (an outage of one model "
+             "hides in the total).")] = 20,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 1 when an incident of this severity or worse is found (P0..P3).")] = None,
+    tz: TzOption = "UTC",
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Find incident windows: error-rate and P95-latency anomalies per minute.
+    Each minute is scored on a centred rolling window against the baseline (the window
+    and the 24 hours before it), for all traffic and for each busy model+endpoint pair:
+    the smaller of a robust z-score and the exact binomial tail's z, on errors and on
+    requests slower than their model+endpoint P95. Flagged minutes merge
+    into windows whose edges are placed by change-point; a window is reported when it
+    holds at least --min-requests requests and --min-bad bad ones (minimum volume), with
+    a severity P0-P3, its start, end and peak. Default window: the last 7 days of the logs.
+
+    Example: [bold]aimon incident detect --since 7d --fail-on P1[/]
+    """
+    gate = _severity(fail_on)
+    from datetime import timedelta
+
+    from aimon.analysis import incident
+    from aimon.analysis.window import resolve
+    from aimon.render.incident import detect_blocks, detect_data, detect_rows
+    from aimon.store.connection import opened
+
+    settings = incident.DetectSettings(smooth=smooth, threshold=threshold, min_requests=min_requests,
+                                       min_bad=min_bad, merge_gap=merge_gap, segments=segments)
+    with opened(db, write=False, tz=tz) as con:
+        window = resolve(con, since, until, tz=tz, default_span=timedelta(days=7))
+        result = incident.detect(con, window, settings)
+    emit(fmt, output, data=detect_data(result), blocks=detect_blocks(result), csv_frame=detect_rows(result)
+         if result.incidents else result.table)
+    if gate is not None:
+        hits = [i for i in result.incidents if SEVERITIES.index(i.severity) <= SEVERITIES.index(gate)]
+        if hits:
+            raise GateFailed("\n".join(f"{i.severity} incident {i.id}: {i.start:%Y-%m-%d %H:%M} to "
+                                       f"{i.end:%H:%M} UTC, error rate {i.error_rate:.1%}" for i in hits))
+
+
+@incident_app.command("postmortem")
+def postmortem(
+    start: Annotated[str | None, typer.Option(
+        "--start", help="Start of the incident window (ISO time, or a span before the newest request).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="End of the incident window (exclusive).")] = None,
+    latest: Annotated[bool, typer.Option(
+        "--latest", help="Write the post-mortem of the newest incident 'incident detect' finds in "
+                         "--since (default: the last 7 days).")] = False,
+    since: SinceOption = None,
+    show_pii: Annotated[bool, typer.Option(
+        "--show-pii", help="Print prompts and error messages as logged (default: redacted).")] = False,
+    samples: Annotated[int, typer.Option("--samples", min=0, max=50,
+                                         help="How many bad requests to show.")] = 5,
+    history: Annotated[str, typer.Option(
+        "--history", help="How far back to look for similar past incidents.")] = "30d",
+    tz: TzOption = "UTC",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown (default), table or json.",
+                                     case_sensitive=False)] = "markdown",
+    output: OutputOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write the post-mortem of an incident window, in the shape of the incident runbook.
+    Compares the window with the 24 hours before it: requests, error rate and top error
+    types, latency percentiles, cost, thumbs-down rate, affected users, sessions and
+    endpoints; attributes bad requests to model, endpoint, prompt version, user tier and
+    error type (risk ratios with 95% CIs) and names the likely root cause; draws the
+    minute-by-minute timeline; lists the first and last bad request, redacted samples,
+    similar past incidents, contributing factors and follow-ups.
+
+    Example: [bold]aimon incident postmortem --latest -o postmortem.md[/]
+    """
+    from datetime import timedelta
+
+    from aimon.analysis import incident
+    from aimon.analysis.window import newest_request, parse_span, parse_time, resolve
+    from aimon.render import Format
+    from aimon.render.incident import postmortem_blocks, postmortem_data
+    from aimon.store.connection import opened
+
+    try:
+        out_format = Format(fmt.lower())
+    except ValueError:
+        raise UsageError(f"--format {fmt!r}: choose markdown, table or json") from None
+    if out_format is Format.csv:
+        raise UsageError("a post-mortem holds several tables and CSV can hold one; use --format markdown or json")
+    if latest and (start or end):
+        raise UsageError("give --start and --end, or --latest, not both")
+    if not latest and not (start and end):
+        raise UsageError("give the incident window with --start and --end, or use --latest")
+    span = parse_span(history)
+    if span is None:
+        raise UsageError(f"--history {history!r}: expected a span such as 30d or 12h")
+    with opened(db, write=False, tz=tz) as con:
+        if latest:
+            window = resolve(con, since, None, tz=tz, default_span=timedelta(days=7))
+            found = incident.detect(con, window).incidents
+            if not found:
+                raise InputError(f"no incident found between {window.start:%Y-%m-%d %H:%M} and "
+                                 f"{window.end:%Y-%m-%d %H:%M} UTC; widen --since or give --start and --end")
+            t0, t1 = found[-1].start, found[-1].end
+        else:
+            newest = newest_request(con)
+            t0 = parse_time(start, anchor=newest, tz=tz, option="--start")
+            t1 = parse_time(end, anchor=newest, tz=tz, option="--end")
+            if t0 >= t1:
+                raise UsageError(f"--start {t0:%Y-%m-%d %H:%M} is not before --end {t1:%Y-%m-%d %H:%M}")
+        result = incident.postmortem(con, t0, t1, show_pii=show_pii, history=span, samples=samples)
+    emit(out_format, output, data=postmortem_data(result), blocks=postmortem_blocks(result))

@@ -1,0 +1,327 @@
+"""How experiment results read: the JSON document, the tables, and the verdict sentence.
+
+Labels and units live here, not in the analysis: proportions show as percentages
+and their differences in percentage points (pp), latency in ms, cost in dollars.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from aimon.render import Figures, FrameBlock, Heading, Note
+
+PROPORTIONS = {"success", "thumbs_up", "thumbs_down", "error_rate"}
+
+
+# --------------------------------------------------------------------------- values
+
+def value_text(metric: str, value: float | None) -> str:
+    """A metric's value in its unit: 69.77%, 2,048 ms, $0.000603, 126.0 tokens."""
+    if value is None:
+        return ""
+    if metric in PROPORTIONS:
+        return f"{value:.2%}"
+    if metric.endswith("_ms"):
+        return f"{value:,.0f} ms"
+    if metric == "cost_usd":
+        return f"${value:,.6f}"
+    return f"{value:,.1f}"
+
+
+def diff_text(metric: str, value: float | None) -> str:
+    """A difference in the metric's unit, signed: +4.22 pp, -12 ms, +$0.000081."""
+    if value is None:
+        return ""
+    sign = "+" if value >= 0 else "-"
+    magnitude = abs(value)
+    if metric in PROPORTIONS:
+        return f"{sign}{magnitude * 100:.2f} pp"
+    if metric.endswith("_ms"):
+        return f"{sign}{magnitude:,.0f} ms"
+    if metric == "cost_usd":
+        return f"{sign}${magnitude:,.6f}"
+    return f"{sign}{magnitude:,.1f}"
+
+
+def _interval(metric: str, low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return ""
+    return f"{diff_text(metric, low)} to {diff_text(metric, high)}"
+
+
+def _pct_interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return ""
+    return f"{low:+.1%} to {high:+.1%}"
+
+
+def p_is(p: float | None) -> str:
+    """'p = 0.034' or 'p < 1e-12', for sentences."""
+    text = p_text(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def p_text(p: float | None) -> str:
+    """A p-value: 0.034, 0.00017, or < 1e-12."""
+    if p is None:
+        return ""
+    if p < 1e-12:
+        return "< 1e-12"
+    if p < 0.001:
+        return f"{p:.2g}"
+    return f"{p:.3f}"
+
+
+# --------------------------------------------------------------------------- list
+
+def list_data(result: Any) -> dict:
+    """JSON for ``abtest list``: experiments, each with its variants."""
+    experiments: dict[str, dict] = {}
+    for row in result.table.iter_rows(named=True):
+        exp = experiments.setdefault(row["experiment"], {
+            "experiment": row["experiment"], "first": row["first"], "last": row["last"],
+            "requests": 0, "users": 0, "variants": []})
+        exp["first"] = min(exp["first"], row["first"])
+        exp["last"] = max(exp["last"], row["last"])
+        exp["requests"] += row["requests"]
+        exp["users"] += row["users"]
+        exp["variants"].append({k: row[k] for k in
+                                ("variant", "requests", "users", "first", "last", "success_logged")})
+    return {"window": {"start": result.window.start, "end": result.window.end},
+            "experiments": list(experiments.values())}
+
+
+def list_blocks(result: Any) -> list:
+    """Tables for ``abtest list``."""
+    if result.table.height == 0:
+        return [Heading(result.title), Note("No experiments in the window: no request carries an "
+                                            "`experiment` value.")]
+    rows = [{
+        "experiment": r["experiment"], "variant": r["variant"], "requests": r["requests"], "users": r["users"],
+        "first": f"{r['first']:%Y-%m-%d %H:%M}", "last": f"{r['last']:%Y-%m-%d %H:%M}",
+        "success logged": r["success_logged"],
+    } for r in result.table.iter_rows(named=True)]
+    return [Heading(result.title),
+            FrameBlock(rows, title="One row per variant (a user may appear in several variants); "
+                                   "analyse one with: aimon abtest analyze -e NAME")]
+
+
+# --------------------------------------------------------------------------- analyze
+
+def verdict_text(result: Any) -> str:
+    """The one verdict line: never a winner by the raw maximum."""
+    v = result.verdict
+    metric = v.metric
+    main = [c for c in result.comparisons if c.metric == metric]
+    alpha = result.alpha
+    if v.kind == "invalid":
+        srm = result.srm
+        split = ", ".join(f"{name} {obs:,}" for name, obs in zip(srm.variants, srm.observed, strict=True))
+        intended = ":".join(f"{s:.0%}" for s in srm.split)
+        return (f"INVALID: sample ratio mismatch. {srm.unit.capitalize()}s per variant {split} against an "
+                f"intended {intended} split (chi-square {p_is(srm.p_value)}, threshold {srm.threshold:g}). "
+                "Assignment or logging is broken; do not trust any comparison until it is fixed.")
+
+    def describe(c) -> str:
+        return (f"{c.variant} {value_text(metric, c.value_variant)} vs {c.control} "
+                f"{value_text(metric, c.value_control)}, {diff_text(metric, c.diff)} "
+                f"(95% CI {_interval(metric, c.ci_low, c.ci_high)}), Holm-adjusted {p_is(c.p_adjusted)}")
+
+    watch = ""
+    if v.guardrails:
+        worse = [c for c in result.comparisons if f"{c.variant}:{c.metric}" in v.guardrails]
+        watch = " Watch: " + "; ".join(
+            f"{c.variant} is worse on {c.metric} ({diff_text(c.metric, c.diff)}, Holm {p_is(c.p_adjusted)})"
+            for c in worse) + "."
+    if v.kind == "winner" and v.winner == result.control:
+        return (f"CONTROL WINS on {metric}: every variant is worse. "
+                + "; ".join(describe(c) for c in main) + "." + watch)
+    if v.kind == "winner":
+        c = next(c for c in main if c.variant == v.winner)
+        return f"WINNER: {v.winner} on {metric}: {describe(c)}." + watch
+    if v.kind == "no_difference":
+        bounds = ", ".join(f"±{diff_text(metric, c.mde)[1:]}" for c in main if c.mde is not None)
+        return (f"NO DETECTABLE DIFFERENCE on {metric}: no Holm-adjusted p < {alpha:g}, and the 95% "
+                f"intervals rule out effects beyond the minimum detectable effect ({bounds})." + watch)
+    # inconclusive
+    if v.reason == "too little data":
+        return f"INCONCLUSIVE on {metric}: too little data for a test in some variant." + watch
+    if v.better:
+        return (f"INCONCLUSIVE on {metric}: {', '.join(v.better)} all beat control (Holm-adjusted), but "
+                "which of them is best is not tested; compare them directly with --control." + watch)
+    parts = []
+    for c in main:
+        need = ""
+        if c.n_needed_variant is not None:
+            need = (f"; about {max(c.n_needed_variant, c.n_needed_control):,} {c.unit}s per variant "
+                    "would detect a difference this size")
+        parts.append(f"{describe(c)}; MDE now {diff_text(metric, c.mde)[1:]}" + need)
+    lead = "some variants are worse and none better" if v.worse else \
+        "no significant difference, but the interval still allows effects as large as the MDE"
+    return f"INCONCLUSIVE on {metric}: {lead}. " + "; ".join(parts) + "." + watch
+
+
+def analyze_data(result: Any) -> dict:
+    """The JSON document for ``abtest analyze`` (keys documented in docs/abtest.md)."""
+    srm = result.srm
+    return {
+        "experiment": result.experiment,
+        "window": {"start": result.window.start, "end": result.window.end},
+        "unit": result.unit,
+        "assignment": result.assignment,
+        "control": result.control,
+        "metrics": list(result.metrics),
+        "success_source": result.success_source,
+        "alpha": result.alpha,
+        "power": result.power,
+        "seed": result.seed,
+        "variants": [dataclasses.asdict(v) for v in result.variants],
+        "comparisons": [dataclasses.asdict(c) for c in result.comparisons],
+        "srm": {
+            "p_value": srm.p_value, "mismatch": srm.mismatch, "chi2": srm.chi2, "unit": srm.unit,
+            "threshold": srm.threshold,
+            "variants": [{"variant": name, "observed": obs, "expected": exp, "share": share}
+                         for name, obs, exp, share in zip(srm.variants, srm.observed, srm.expected,
+                                                          srm.split, strict=True)],
+        },
+        "verdict": {**dataclasses.asdict(result.verdict), "text": verdict_text(result)},
+        "users_in_several_variants": result.users_in_several_variants,
+        "requests_without_variant": result.requests_without_variant,
+        "notes": list(result.notes),
+    }
+
+
+def srm_warning(result: Any) -> str:
+    """The loud line for stderr when the split is off."""
+    srm = result.srm
+    return (f"SAMPLE RATIO MISMATCH in {result.experiment}: {srm.unit}s per variant "
+            + ", ".join(f"{n} {o:,} (expected {e:,.0f})" for n, o, e in
+                        zip(srm.variants, srm.observed, srm.expected, strict=True))
+            + f"; chi-square {p_is(srm.p_value)}, threshold {srm.threshold:g}")
+
+
+def analyze_blocks(result: Any) -> list:
+    """Tables and notes for the terminal and Markdown."""
+    srm = result.srm
+    blocks: list = [Heading(result.title)]
+    if srm.mismatch:
+        blocks.append(Note("⚠ " + srm_warning(result) + ". The results below are not trustworthy.",
+                           style="bold red"))
+    blocks.append(Figures([
+        ("window", f"{result.window.start:%Y-%m-%d %H:%M} to {result.window.end:%Y-%m-%d %H:%M} UTC"),
+        ("unit", f"{result.unit} (assignment looks per {result.assignment})"),
+        ("control", result.control),
+        ("success from", {"logged": "the logged `success` field", "thumbs": "thumbs feedback",
+                          None: "not available"}[result.success_source]),
+        ("sample ratio", f"chi-square {p_is(srm.p_value)} over {srm.unit}s"
+                         + (" — MISMATCH" if srm.mismatch else " (ok)")),
+        ("tests", f"alpha {result.alpha:g}, Holm over {len(result.comparisons)} comparison(s), "
+                  f"bootstrap seed {result.seed}"),
+    ]))
+    outcome_rows, speed_rows = [], []
+    for v in result.variants:
+        name = v.variant + (" (control)" if v.variant == result.control and v.variant.lower() != "control"
+                            else "")
+        units = {f"{result.unit}s": v.n} if result.unit == "user" else {}
+        outcome_rows.append({
+            "variant": name,
+            **units,
+            "requests": v.requests,
+            "success": "" if v.success_rate is None else f"{v.success_rate:.2%}",
+            "95% CI": "" if v.success_rate_low is None else f"{v.success_rate_low:.1%} to {v.success_rate_high:.1%}",
+            "with outcome": v.outcomes,
+            "errors": "" if v.error_rate is None else f"{v.error_rate:.2%}",
+            "thumbs up": "" if v.thumbs_up_rate is None else f"{v.thumbs_up_rate:.2%}",
+        })
+        speed_rows.append({
+            "variant": name,
+            "latency mean": value_text("latency_ms", v.latency_mean_ms),
+            "median": value_text("latency_ms", v.latency_median_ms),
+            "P95": value_text("latency_ms", v.latency_p95_ms),
+            "cost per request": value_text("cost_usd", v.cost_mean_usd),
+            "priced requests": v.cost_priced_requests,
+        })
+    source = {"logged": "success = the logged `success` field", "thumbs": "success = thumbs-up without "
+              "thumbs-down, among rated requests"}.get(result.success_source, "success not available")
+    blocks.append(FrameBlock(outcome_rows, title=f"Variants: outcomes ({source}"
+                                                 + ("; rates and CIs per user, delta method)"
+                                                    if result.unit == "user" else ")")))
+    blocks.append(FrameBlock(speed_rows, title="Variants: latency and cost (every request of the variant)"))
+    blocks.append(FrameBlock([{
+        "metric": c.metric,
+        "comparison": f"{c.variant} vs {c.control}",
+        "control": value_text(c.metric, c.value_control),
+        "variant": value_text(c.metric, c.value_variant),
+        "diff": diff_text(c.metric, c.diff),
+        "95% CI": _interval(c.metric, c.ci_low, c.ci_high),
+        "p": p_text(c.p_value),
+        "Holm p": p_text(c.p_adjusted),
+        "result": c.direction or "n.s.",
+    } for c in result.comparisons], title=f"Comparisons ({_tests(result)})"))
+    blocks.append(FrameBlock([{
+        "metric": c.metric,
+        "variant": c.variant,
+        "lift": "" if c.lift is None else f"{c.lift:+.1%}",
+        "lift 95% CI": _pct_interval(c.lift_low, c.lift_high),
+        "P(beat control)": _prob(c.prob_beat_control),
+        "MDE now": diff_text(c.metric, c.mde)[1:] if c.mde is not None else "",
+        "power now": "" if c.power_observed is None else f"{c.power_observed:.0%}",
+        f"{c.unit}s needed": "" if c.n_needed_variant is None else
+            f"{c.n_needed_variant:,} / {c.n_needed_control:,}",
+    } for c in result.comparisons],
+        title=f"Lift, probability to beat control, and power ({result.alpha:g} two-sided, "
+              f"{_power(result)} power; units needed per variant / control for the observed difference)"))
+    continuous = [c for c in result.comparisons if c.p95_diff is not None or c.mann_whitney_p is not None]
+    if continuous:
+        blocks.append(FrameBlock([{
+            "metric": c.metric,
+            "variant": f"{c.variant} vs {c.control}",
+            "Mann-Whitney p": p_text(c.mann_whitney_p),
+            "P(variant > control)": "" if c.prob_superiority is None else f"{c.prob_superiority:.3f}",
+            "P95 control": value_text(c.metric, c.p95_control),
+            "P95 variant": value_text(c.metric, c.p95_variant),
+            "P95 diff": diff_text(c.metric, c.p95_diff),
+            "bootstrap 95% CI": _interval(c.metric, c.p95_ci_low, c.p95_ci_high),
+        } for c in continuous], title="Distribution checks (Mann-Whitney U"
+                                      + (" on user means" if result.unit == "user" else "")
+                                      + "; seeded bootstrap of the P95"
+                                      + (", resampling users)" if result.unit == "user" else ")")))
+    blocks.append(FrameBlock([{"variant": n, "observed": o, "expected": round(e, 1), "intended share": f"{s:.1%}"}
+                              for n, o, e, s in zip(srm.variants, srm.observed, srm.expected, srm.split,
+                                                    strict=True)],
+                             title=f"Sample ratio ({srm.unit}s; mismatch when chi-square p < {srm.threshold:g})"))
+    style = {"winner": "bold green", "invalid": "bold red"}.get(result.verdict.kind, "bold yellow")
+    blocks.append(Heading("Verdict", 2))
+    blocks.append(Note(verdict_text(result), style=style))
+    pseudo = result.unit == "request" and result.assignment == "user"
+    for note in result.notes:
+        # Pseudo-replication changes what the p-values mean: say it louder than the rest.
+        loud = pseudo and note.startswith("Every user saw one variant")
+        blocks.append(Note(("Warning: " if loud else "Note: ") + note, style="bold yellow" if loud else "dim"))
+    return blocks
+
+
+def _prob(p: float | None) -> str:
+    if p is None:
+        return ""
+    if p > 0.999:
+        return ">99.9%"
+    if p < 0.001:
+        return "<0.1%"
+    return f"{p:.1%}"
+
+
+def _power(result: Any) -> str:
+    return f"{result.power:.0%}"
+
+
+def _tests(result: Any) -> str:
+    label = {"newcombe": "Newcombe", "welch": "Welch", "delta": "delta-method"}
+    names = sorted({f"{c.test}, {label.get(c.ci_method, c.ci_method)} CI" for c in result.comparisons})
+    return "; ".join(names)
+
+
+def comparisons_csv(result: Any) -> list[dict]:
+    """The one table CSV carries: every comparison with raw numbers."""
+    return [dataclasses.asdict(c) for c in result.comparisons]
