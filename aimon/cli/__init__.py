@@ -11,7 +11,6 @@ import inspect
 import os
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.text import Text
 from typer.core import TyperGroup
@@ -25,15 +24,14 @@ def _debug() -> bool:
     return os.environ.get("AIMON_DEBUG", "") not in ("", "0", "false")
 
 
-def _one_line_summaries(cmd: click.Command) -> None:
+def _one_line_summaries(cmd: Any) -> None:
     """Give each command a summary for the command lists: its help's first paragraph
     on one line (typer's rich lists keep the docstring's line breaks)."""
-    if cmd.short_help is None and cmd.help:
+    if getattr(cmd, "short_help", "") is None and cmd.help:
         first = inspect.cleandoc(cmd.help).split("\n\n")[0]
         cmd.short_help = " ".join(first.split())
-    if isinstance(cmd, click.Group):
-        for sub in cmd.commands.values():
-            _one_line_summaries(sub)
+    for sub in (getattr(cmd, "commands", None) or {}).values():
+        _one_line_summaries(sub)
 
 
 class AimonGroup(TyperGroup):
@@ -48,7 +46,7 @@ class AimonGroup(TyperGroup):
         names = super().list_commands(ctx)
         return sorted(names, key=lambda n: (self.ORDER.index(n) if n in self.ORDER else len(self.ORDER), n))
 
-    def get_command(self, ctx: Any, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is not None:
             _one_line_summaries(cmd)
