@@ -395,7 +395,7 @@ def _ingest_file(
     con.execute("CREATE OR REPLACE TEMP TABLE _hashed (rec_no BIGINT, sub_no BIGINT, h UBIGINT, "
                 "reason VARCHAR, raw VARCHAR)")
     # Records to compare: valid ones whose id is known, or that share their id.
-    candidates = """SELECT rec_no, sub_no, id FROM _ids
+    candidates = """SELECT rec_no, sub_no, id, copies FROM _ids
         WHERE valid AND (copies > 1 OR id IN (SELECT id FROM _known))"""
     if con.execute(f"SELECT count(*) FROM ({candidates})").fetchone()[0]:
         _select_rows(con, "_hashed", candidates,
@@ -487,7 +487,7 @@ def _select_rows(
     where: str | None = None,
 ) -> int:
     """Insert into ``target`` a SELECT over the mapped records named by ``keys_sql``
-    (rec_no, sub_no, id[, line]) that meet ``where``, reading in parallel by id where
+    (rec_no, sub_no, id, copies[, line]) that meet ``where``, reading in parallel by id where
     the id is unique. Returns the number of rows inserted."""
     into = f"INSERT INTO {target}" + (f" ({insert_columns})" if insert_columns else "")
     cond = f" WHERE {where}" if where else ""
@@ -499,8 +499,8 @@ def _select_rows(
     con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS {keys_sql}")
     inserted = 0
     if by_id:
-        single = "(SELECT * FROM _keys WHERE id IN (SELECT id FROM _ids GROUP BY id HAVING max(copies) = 1))"
-        multi = "(SELECT * FROM _keys WHERE id NOT IN (SELECT id FROM _ids GROUP BY id HAVING max(copies) = 1))"
+        single = "(SELECT * FROM _keys WHERE copies = 1)"
+        multi = "(SELECT * FROM _keys WHERE copies > 1)"
         inserted += con.execute(f"{into} SELECT {select} FROM _parsed p JOIN {single} k ON p.{id_col} = k.id"
                                 f"{cond}").fetchone()[0]
         if con.execute(f"SELECT count(*) FROM {multi}").fetchone()[0]:
@@ -557,7 +557,7 @@ def _write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, in
     _fill_broken_raw(con, f)
     con.execute("""CREATE OR REPLACE TEMP TABLE _conflict_raw (rec_no BIGINT, sub_no BIGINT, raw VARCHAR)""")
     if conflicts:
-        _select_rows(con, "_conflict_raw", "SELECT rec_no, sub_no, id FROM _status WHERE status = 'conflict'",
+        _select_rows(con, "_conflict_raw", "SELECT rec_no, sub_no, id, copies FROM _status WHERE status = 'conflict'",
                      raw_sql, by_id, id_col)
     rows = f"""
         SELECT b.line, b.raw, b.reason FROM _batch b WHERE b.reason IS NOT NULL
