@@ -94,6 +94,24 @@ def cli() -> Callable[..., Any]:
     return run
 
 
+def load(con, path, **kw):
+    """Ingest one file and check that the summary accounts for every record."""
+    from aimon.store.ingest import ingest
+
+    summary = ingest(con, [path], **kw)
+    assert summary.records == summary.loaded + summary.duplicates + summary.rejected
+    return summary
+
+
+def request_row(con, request_id: str) -> dict:
+    """The one requests row with this id, as a dict."""
+    cur = con.execute("SELECT * FROM requests WHERE request_id = ?", [request_id])
+    names = [d[0] for d in cur.description]
+    found = cur.fetchall()
+    assert len(found) == 1, found
+    return dict(zip(names, found[0], strict=True))
+
+
 def rows(connection, sql: str, params: dict | None = None) -> list[tuple]:
     return connection.execute(sql, params or {}).fetchall()
 

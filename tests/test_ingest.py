@@ -10,13 +10,7 @@ import pytest
 
 from aimon.errors import InputError
 from aimon.store.ingest import ingest
-from tests.conftest import request, rows
-
-
-def load(con, path, **kw):
-    summary = ingest(con, [path], **kw)
-    assert summary.records == summary.loaded + summary.duplicates + summary.rejected
-    return summary
+from tests.conftest import load, request, rows
 
 
 def test_flat_record_maps_every_canonical_column(con, write_jsonl):

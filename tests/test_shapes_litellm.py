@@ -7,25 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aimon.store.ingest import ingest
 from aimon.store.shapes import detect_shape
-from tests.conftest import real_sample, rows
+from tests.conftest import load, real_sample, request_row, rows
 
 START = 1793527200.25  # 2026-11-01T10:00:00.250Z
-
-
-def load(con, path, **kw):
-    summary = ingest(con, [path], **kw)
-    assert summary.records == summary.loaded + summary.duplicates + summary.rejected
-    return summary
-
-
-def request_row(con, request_id: str) -> dict:
-    cur = con.execute("SELECT * FROM requests WHERE request_id = ?", [request_id])
-    names = [d[0] for d in cur.description]
-    found = cur.fetchall()
-    assert len(found) == 1, found
-    return dict(zip(names, found[0], strict=True))
 
 
 def payload(**overrides) -> dict:

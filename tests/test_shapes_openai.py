@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from aimon.store.ingest import ingest
 from aimon.store.shapes import detect_shape
-from tests.conftest import real_sample
+from tests.conftest import load, real_sample
 
 DEFAULT_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 MAPPED_SHAPES = ("openai_chat", "openai_batch", "openai_responses", "anthropic_message",
@@ -18,12 +17,6 @@ MAPPED_SHAPES = ("openai_chat", "openai_batch", "openai_responses", "anthropic_m
 
 
 # --------------------------------------------------------------------------- helpers
-
-def load(con, path, **kw):
-    summary = ingest(con, [path], **kw)
-    assert summary.records == summary.loaded + summary.duplicates + summary.rejected
-    return summary
-
 
 def row(con, request_id: str) -> dict:
     cur = con.execute("SELECT * FROM requests WHERE request_id = ?", [request_id])

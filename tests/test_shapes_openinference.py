@@ -7,23 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aimon.store.ingest import ingest
 from aimon.store.shapes import detect_shape
-from tests.conftest import real_sample, rows
-
-
-def load(con, path, **kw):
-    summary = ingest(con, [path], **kw)
-    assert summary.records == summary.loaded + summary.duplicates + summary.rejected
-    return summary
-
-
-def request_row(con, request_id: str) -> dict:
-    cur = con.execute("SELECT * FROM requests WHERE request_id = ?", [request_id])
-    names = [d[0] for d in cur.description]
-    found = cur.fetchall()
-    assert len(found) == 1, found
-    return dict(zip(names, found[0], strict=True))
+from tests.conftest import load, real_sample, request_row, rows
 
 
 def llm_span(span_id: str = "5c6f1e0b-llm", **attributes) -> dict:

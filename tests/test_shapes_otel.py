@@ -7,27 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aimon.store.ingest import ingest
 from aimon.store.shapes import TABLE_COLUMNS, detect_shape
-from tests.conftest import real_sample, rows
+from tests.conftest import load, real_sample, request_row, rows
 
 START_NS = 1793527200_000000000  # 2026-11-01T10:00:00Z
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 REQUEST_COLUMNS = list(TABLE_COLUMNS["requests"])
-
-
-def load(con, path, **kw):
-    summary = ingest(con, [path], **kw)
-    assert summary.records == summary.loaded + summary.duplicates + summary.rejected
-    return summary
-
-
-def request_row(con, request_id: str) -> dict:
-    cur = con.execute("SELECT * FROM requests WHERE request_id = ?", [request_id])
-    names = [d[0] for d in cur.description]
-    found = cur.fetchall()
-    assert len(found) == 1, found
-    return dict(zip(names, found[0], strict=True))
 
 
 def chat_span(**attributes) -> dict:
