@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aimon.render import Block, FrameBlock, Note
@@ -32,8 +34,6 @@ def summary_data(summary: IngestSummary) -> dict[str, Any]:
 
 def _short(path: str) -> str:
     """The path as the user would type it: relative to the working directory when inside it."""
-    from pathlib import Path
-
     try:
         return str(Path(path).relative_to(Path.cwd()))
     except ValueError:
@@ -43,9 +43,6 @@ def _short(path: str) -> str:
 def _file_names(paths: list[str]) -> tuple[list[str], str | None]:
     """Short names for the table: relative to the working directory, or else to the
     files' common folder (returned, to name it once in the title)."""
-    import os
-    from pathlib import Path
-
     short = [_short(p) for p in paths]
     if not paths or not any(Path(s).is_absolute() for s in short):
         return short, None
