@@ -36,7 +36,7 @@ from aimon.store.connection import connect  # noqa: E402
 from aimon.store.prices import refresh_prices  # noqa: E402
 
 GENERATE_SQL = """
-INSERT INTO requests (request_id, ts, user_id, session_id, endpoint, provider, model,
+INSERT INTO _aimon_requests (request_id, ts, user_id, session_id, endpoint, provider, model,
                       input_tokens, output_tokens, cached_input_tokens, cache_write_tokens,
                       reasoning_tokens, cost_usd, status, cache_hit, source_format, ingested_at)
 WITH g AS (

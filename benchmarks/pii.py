@@ -124,7 +124,7 @@ def bench_db(rows: int) -> Path:
     con.execute("CREATE TEMP TABLE negs AS SELECT unnest($v) AS value, generate_subscripts($v, 1) - 1 AS i",
                 {"v": [v for _, v in negatives]})
     con.execute(f"""
-        INSERT INTO requests (request_id, ts, user_id, session_id, endpoint, provider, model, prompt_version,
+        INSERT INTO _aimon_requests (request_id, ts, user_id, session_id, endpoint, provider, model, prompt_version,
                               prompt, response, input_tokens, output_tokens, cost_usd, latency_ms, ttft_ms,
                               status, source_file, source_line, source_format, ingested_at)
         SELECT s.request_id, s.timestamp::TIMESTAMPTZ, s.user_id, s.session_id, s.endpoint, s.provider, s.model,

@@ -41,7 +41,7 @@ DATA = Path(__file__).parent / "data"
 FIRST_DAY = date(2026, 11, 1)
 
 REQUESTS_SQL = """
-INSERT INTO requests (request_id, ts, user_id, session_id, endpoint, provider, model, prompt_version, variant,
+INSERT INTO _aimon_requests (request_id, ts, user_id, session_id, endpoint, provider, model, prompt_version, variant,
                       user_tier, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, cost_usd,
                       latency_ms, ttft_ms, status, error_type, cache_hit, ingested_at)
 WITH base AS (

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from aimon.store.prices import price_pending
+
 COLUMNS = ("request_id", "ts", "user_id", "session_id", "endpoint", "provider", "model",
            "prompt_version", "prompt", "response", "input_tokens", "output_tokens",
            "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "status",
@@ -33,7 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "source_format": "flat",
 }
 
-INSERT_SQL = (f"INSERT INTO requests ({', '.join(COLUMNS)}, ingested_at) VALUES "
+INSERT_SQL = (f"INSERT INTO _aimon_requests ({', '.join(COLUMNS)}, ingested_at) VALUES "
               f"({', '.join('$' + c for c in COLUMNS)}, now())")
 
 
@@ -45,6 +47,7 @@ def add(con, *rows: dict[str, Any]) -> None:
         unknown = set(rec) - set(COLUMNS)
         assert not unknown, unknown
         con.execute(INSERT_SQL, rec)
+    price_pending(con)  # as ingest does, at the current price snapshot
 
 
 def cost_of(con, request_id: str) -> tuple[Any, ...]:

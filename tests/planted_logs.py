@@ -12,6 +12,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 
+from aimon.store.prices import price_pending
+from aimon.store.schema import stored
+
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -22,9 +25,10 @@ def insert(con, frame: pl.DataFrame, table: str = "requests") -> None:
         frame = frame.with_columns(pl.lit("test").alias("source_format"))
     con.register("planted_rows", frame.to_arrow())
     try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM planted_rows")
+        con.execute(f"INSERT INTO {stored(table)} BY NAME SELECT * FROM planted_rows")
     finally:
         con.unregister("planted_rows")
+    price_pending(con)  # as ingest does, at the current price snapshot
 
 
 def experiment(

@@ -12,8 +12,10 @@ from datetime import datetime
 
 import duckdb
 
+from aimon.store.prices import price_pending
+
 INSERT_SQL = """
-INSERT INTO requests (request_id, ts, user_id, session_id, endpoint, provider, model, prompt_version, variant,
+INSERT INTO _aimon_requests (request_id, ts, user_id, session_id, endpoint, provider, model, prompt_version, variant,
                       user_tier, input_tokens, output_tokens, reasoning_tokens, cost_usd, latency_ms, ttft_ms,
                       status, error_type, cache_hit, feedback, ingested_at)
 SELECT $prefix || i,
@@ -47,6 +49,7 @@ def add_requests(con: duckdb.DuckDBPyConnection, start: str | datetime, minutes:
         "error_every": error_every, "error_type": error_type, "cache_every": cache_every,
         "inline_feedback": inline_feedback,
     })
+    price_pending(con)  # as ingest does, at the current price snapshot
     return n
 
 

@@ -189,7 +189,7 @@ def test_large_window_path_estimates_close_to_the_exact_figures(con, monkeypatch
     # Over EXACT_USER_DAYS_ROWS the breakdown counts user-days by HyperLogLog and takes the
     # total's P95 from a sampled t-digest: both must land near the exact figures.
     con.execute("""
-        INSERT INTO requests (request_id, ts, user_id, provider, model, input_tokens, output_tokens,
+        INSERT INTO _aimon_requests (request_id, ts, user_id, provider, model, input_tokens, output_tokens,
                               status, source_format, ingested_at)
         SELECT 'q' || i, TIMESTAMPTZ '2026-11-01 00:00:00+00' + to_microseconds(i * 97_000_003),
                'u' || (i % 300), 'acme', CASE WHEN i % 3 = 0 THEN 'big' ELSE 'small' END,

@@ -200,7 +200,7 @@ def test_otlp_and_flat_forms_give_the_same_rows(con, write_jsonl):
     spans = agent_trace()[1:]
     load(con, write_jsonl("flat.jsonl", spans))
     flat = rows(con, f"SELECT {', '.join(REQUEST_COLUMNS)} FROM requests ORDER BY request_id")
-    con.execute("DELETE FROM requests")
+    con.execute("DELETE FROM _aimon_requests")
     load(con, write_jsonl("otlp.jsonl", [otlp_document(spans)]))
     otlp = rows(con, f"SELECT {', '.join(REQUEST_COLUMNS)} FROM requests ORDER BY request_id")
     assert otlp == flat and len(otlp) == 2

@@ -46,7 +46,7 @@ _BY_SQL: dict[By, tuple[str, str]] = {
     By.provider: ("coalesce(provider, '(none)')", "provider"),
     By.endpoint: ("coalesce(endpoint, '(none)')", "endpoint"),
     By.user: ("coalesce(user_id, '(none)')", "user_id"),
-    By.day: ("CAST(ts AS DATE)", "day"),
+    By.day: ("_day", "day"),
     By.hour: ("date_trunc('hour', ts)", "hour"),
     By.prompt_version: ("coalesce(prompt_version, '(none)')", "prompt_version"),
     By.variant: ("coalesce(variant, '(none)')", "variant"),
@@ -54,6 +54,8 @@ _BY_SQL: dict[By, tuple[str, str]] = {
     By.user_tier: ("coalesce(user_tier, '(none)')", "user_tier"),
 }
 assert all(NONE_LABEL in expr for b, (expr, _) in _BY_SQL.items() if b not in (By.day, By.hour))
+# _day is CAST(ts AS DATE), computed once per row in the scan that feeds the groups: a
+# TIMESTAMPTZ to DATE cast goes through the time zone and costs more than any sum.
 
 
 def parse_by(text: str | Sequence[str] | None) -> tuple[By, ...]:
@@ -100,55 +102,40 @@ def _window_params(window: Window) -> dict:
 
 # --------------------------------------------------------------------------- the unpriced bucket
 
-# Only requests without a logged cost whose model is not priced at all times, or that
-# logged no tokens, can be unpriced: those filters on the requests columns let DuckDB
-# skip pricing every other row (the bucket is read on every report).
+# Aggregated before the join with the snapshot, so the reason is worked out per model,
+# not per request.
 UNPRICED_SQL = """
 WITH rows AS (
-    SELECT provider, model, input_tokens, output_tokens, ts,
-           CASE WHEN model IS NULL THEN 'no model logged'
-                WHEN input_tokens IS NULL AND output_tokens IS NULL THEN 'no token counts logged'
-                ELSE 'no price' END AS kind
-    FROM costed_requests
-    WHERE ts >= $start AND ts < $end AND logged_cost_usd IS NULL
-      AND (model IS NULL OR (input_tokens IS NULL AND output_tokens IS NULL)
-           OR NOT list_contains($always_priced, hash(provider, model)))
-      AND cost_source = 'unpriced'
+    SELECT provider, model, kind, count(*) AS requests,
+           coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
+           coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
+           min(ts) AS first_seen, max(ts) AS last_seen
+    FROM (SELECT provider, model, input_tokens, output_tokens, ts,
+                 CASE WHEN model IS NULL THEN 'no model logged'
+                      WHEN input_tokens IS NULL AND output_tokens IS NULL THEN 'no token counts logged'
+                      ELSE 'no price' END AS kind
+          FROM costed_requests
+          WHERE ts >= $start AND ts < $end AND cost_source = 'unpriced')
+    GROUP BY ALL
 ), snap AS (
     SELECT provider, model, bool_or(input_mtok IS NOT NULL) AS has_price, min(note) AS note
     FROM prices GROUP BY ALL
 )
 SELECT coalesce(r.provider, '(none)') AS provider, coalesce(r.model, '(none)') AS model,
-       count(*) AS requests,
-       coalesce(sum(r.input_tokens), 0)::BIGINT AS input_tokens,
-       coalesce(sum(r.output_tokens), 0)::BIGINT AS output_tokens,
-       min(r.ts) AS first_seen, max(r.ts) AS last_seen,
+       r.requests, r.input_tokens, r.output_tokens, r.first_seen, r.last_seen,
        CASE WHEN r.kind <> 'no price' THEN r.kind
             WHEN s.model IS NULL THEN 'not in the price snapshot (run: aimon cost prices --refresh)'
             WHEN s.has_price THEN 'no price in force at these times'
             ELSE coalesce(s.note, 'no price') END AS reason
 FROM rows r
 LEFT JOIN snap s ON s.model = r.model AND s.provider IS NOT DISTINCT FROM r.provider
-GROUP BY ALL
-ORDER BY requests DESC, model
-"""
-
-
-# The (provider, model) pairs priced at all times (price rows from the beginning to the
-# end of time, each with an input and an output price), by hash: a request of such a
-# pair with token counts always has a cost.
-ALWAYS_PRICED_SQL = """
-SELECT coalesce(list(h ORDER BY h), []) FROM (
-    SELECT hash(provider, model) AS h FROM prices GROUP BY provider, model
-    HAVING bool_and(input_mtok IS NOT NULL AND output_mtok IS NOT NULL)
-       AND bool_or(valid_from IS NULL) AND bool_or(valid_to IS NULL))
+ORDER BY r.requests DESC, model
 """
 
 
 def unpriced(con: duckdb.DuckDBPyConnection, window: Window) -> pl.DataFrame:
     """Requests in the window with neither a logged cost nor a price, with their tokens and why."""
-    always = _one(con, ALWAYS_PRICED_SQL)[0]
-    return _frame(con, UNPRICED_SQL, {**_window_params(window), "always_priced": always})
+    return _frame(con, UNPRICED_SQL, _window_params(window))
 
 
 STALE_SQL = """
@@ -257,8 +244,7 @@ WITH g AS (
         coalesce(sum(cache_hit::INT), 0)::BIGINT AS _hits,
         coalesce(sum(cache_read_saving_usd), 0) AS cache_read_saving_usd
     FROM (SELECT {keys}, user_id AS _user, * EXCLUDE ({excluded})
-          FROM costed_requests
-          WHERE ts >= $start AND ts < $end)
+          FROM (SELECT *, CAST(ts AS DATE) AS _day FROM costed_requests WHERE ts >= $start AND ts < $end))
     GROUP BY {key_names}
 )
 SELECT 0 AS _g, * EXCLUDE (_p95_state, _user_days), {user_days_final} AS user_days
@@ -302,8 +288,7 @@ SELECT {key_names},
     coalesce(sum(cost_usd), 0) AS _hit_cost,
     count(cost_usd) AS _hit_priced
 FROM (SELECT {keys}, * EXCLUDE ({excluded})
-      FROM costed_requests
-      WHERE ts >= $start AND ts < $end AND cache_hit)
+      FROM (SELECT *, CAST(ts AS DATE) AS _day FROM costed_requests WHERE ts >= $start AND ts < $end AND cache_hit))
 GROUP BY {key_names}
 """
 
@@ -320,9 +305,9 @@ P95_APPROX = "approx_quantile(cost_usd, 0.95)"
 # Distinct (user, day) pairs (counted by their 64-bit hash) and the totals' P95: exact up to
 # a few million rows; beyond, per-group user-days by HyperLogLog and the total P95 from a
 # sample (an exact distinct count is the slowest part of a breakdown over tens of millions).
-USER_DAYS_EXACT = ("count(DISTINCT hash(_user, CAST(ts AS DATE))) "
+USER_DAYS_EXACT = ("count(DISTINCT hash(_user, _day)) "
                    "FILTER (WHERE _user IS NOT NULL AND cost_usd IS NOT NULL)")
-USER_DAYS_STATE = ("approx_count_distinct(hash(_user, CAST(ts AS DATE))) "
+USER_DAYS_STATE = ("approx_count_distinct(hash(_user, _day)) "
                    "FILTER (WHERE _user IS NOT NULL AND cost_usd IS NOT NULL) EXPORT_STATE")
 MERGED = "finalize(list_reduce(list({state}), lambda a, b: combine(a, b)))"
 EXACT_USER_DAYS_ROWS = 2_000_000

@@ -54,7 +54,8 @@ def _costs(db: Path, tz: str, prices: Path | None) -> Iterator:
     with opened(db, write=True, tz=tz) as con:
         summary = refresh_prices(con, user)
         err_console.print(f"prices refreshed from {summary.source}: {summary.priced} of "
-                          f"{summary.models} model(s) priced", style="dim")
+                          f"{summary.models} model(s) priced, {summary.repriced:,} request(s) repriced",
+                          style="dim")
         yield con
 
 

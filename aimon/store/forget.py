@@ -13,7 +13,8 @@ Which rows go is decided per table, found generically so that tables added later
 - a table that holds personal data under other keys registers a condition with
   :func:`register_link`.
 
-``audit_log`` and ``_aimon_*`` tables are never touched; views hold no rows. Every
+``audit_log`` and ``_aimon_*`` tables are never touched (except ``_aimon_requests``,
+which holds the rows of the ``requests`` view); views hold no rows. Every
 other table is listed in the result as *not searched*, so nothing is silently skipped.
 
 The deletes and their audit entry are one transaction. DuckDB then still holds the
@@ -36,6 +37,7 @@ import duckdb
 from aimon import __version__
 from aimon.errors import UsageError
 from aimon.store.connection import connect
+from aimon.store.schema import stored
 
 PROTECTED = ("audit_log",)
 
@@ -84,8 +86,10 @@ GROUP BY ALL ORDER BY t.table_name
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
-    return {name: cols for name, cols in con.execute(TABLES_SQL).fetchall()
-            if name not in PROTECTED and not name.startswith("_aimon")}
+    """Tables by the name users know them by (``requests``, a view of its stored table)."""
+    names = {stored(t): t for t in ("requests",)}
+    return {names.get(name, name): cols for name, cols in con.execute(TABLES_SQL).fetchall()
+            if name in names or (name not in PROTECTED and not name.startswith("_aimon"))}
 
 
 def _quote(name: str) -> str:
@@ -164,7 +168,7 @@ def _run(con: duckdb.DuckDBPyConnection, action: str, criteria: str, rules: dict
     if dry_run:
         for table in _order(rules):
             cond, rule = rules[table]
-            n = con.execute(f"SELECT count(*) FROM {_quote(table)} WHERE {cond}", _used(params, cond)).fetchall()[0][0]
+            n = con.execute(f"SELECT count(*) FROM {_quote(stored(table))} WHERE {cond}", _used(params, cond)).fetchall()[0][0]
             deletions.append(TableDeletion(table, int(n), rule))
         return DeletionResult(action, criteria, True, sum(d.rows for d in deletions), tuple(deletions),
                               tuple(unsearched), None)
@@ -173,7 +177,7 @@ def _run(con: duckdb.DuckDBPyConnection, action: str, criteria: str, rules: dict
     try:
         for table in _order(rules):
             cond, rule = rules[table]
-            n = con.execute(f"DELETE FROM {_quote(table)} WHERE {cond}", _used(params, cond)).fetchall()[0][0]
+            n = con.execute(f"DELETE FROM {_quote(stored(table))} WHERE {cond}", _used(params, cond)).fetchall()[0][0]
             deletions.append(TableDeletion(table, int(n), rule))
         total = sum(d.rows for d in deletions)
         con.execute(AUDIT_INSERT_SQL, {"at": at, "action": action, "criteria": criteria, "rows": total,

@@ -37,6 +37,7 @@ from aimon.errors import InputError
 from aimon.store import macros, reader
 from aimon.store.mapping import ID_COLUMN, Source, id_shape, parsed_sql, raw_text, verdict_shape
 from aimon.store.reader import LogFile
+from aimon.store.schema import stored
 from aimon.store.shapes import (
     TABLE_COLUMNS,
     Shape,
@@ -126,10 +127,13 @@ def ingest(
     shape: str | None = None,
     default_time: datetime | None = None,
     on_file: Callable[[int, int, LogFile], None] | None = None,
+    before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> IngestSummary:
     """Load ``paths`` into ``table`` ("requests" or "feedback") in one transaction.
 
     Loading requests, a file that is plainly a feedback log goes to ``feedback``.
+    ``before_commit`` runs inside the transaction once every file is loaded (the CLI
+    snapshots prices and stores the cost of the new requests there).
     """
     if table not in TABLE_COLUMNS:
         raise ValueError(f"unknown table {table}")
@@ -152,7 +156,7 @@ def ingest(
                 skipped.append((str(f.path), "not a log of a shape aimon knows"))
         if interrupted():
             raise KeyboardInterrupt
-        summary = _load(con, plans, table, default_time, on_file, interrupted)
+        summary = _load(con, plans, table, default_time, on_file, interrupted, before_commit)
         return replace(summary, skipped=tuple(skipped))
 
 
@@ -163,6 +167,7 @@ def _load(
     default_time: datetime | None,
     on_file: Callable[[int, int, LogFile], None] | None,
     interrupted: Callable[[], bool],
+    before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> IngestSummary:
     ingested_at = datetime.now(UTC)
     results: list[FileResult] = []
@@ -178,6 +183,8 @@ def _load(
             results.append(_ingest_file(con, plan, plan.shape.table, default_time, ingested_at))
             if interrupted():
                 raise KeyboardInterrupt
+        if before_commit:
+            before_commit(con)
         con.execute("COMMIT")
     except (RuntimeError, duckdb.InterruptException) as exc:
         con.execute("ROLLBACK")
@@ -427,7 +434,7 @@ def _ingest_file(
         loads = "SELECT rec_no, sub_no, id, line, copies FROM _status WHERE status = 'load'"
         lineage = f"{sql_str(str(f.path))}, k.line, {sql_str(shape.name)}, TIMESTAMPTZ {sql_str(ingested_at.isoformat())}"
         inserted = _select_rows(
-            con, table, loads, f"{', '.join('p.' + c for c in columns)}, p.extra, {lineage}", by_id, id_col,
+            con, stored(table), loads, f"{', '.join('p.' + c for c in columns)}, p.extra, {lineage}", by_id, id_col,
             insert_columns=f"{', '.join(columns)}, extra, source_file, source_line, source_format, ingested_at",
             where="p.reason IS NULL")
         if inserted < to_load:

@@ -39,6 +39,7 @@ from typing import Any
 import duckdb
 
 from aimon.errors import InputError
+from aimon.store.schema import PRICE_PENDING_SQL, STORED_REQUESTS
 from aimon.store.toml_config import config_path, read_toml
 
 PRICE_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
@@ -138,6 +139,7 @@ class SnapshotSummary:
     source: str
     version: str
     snapshot_at: datetime
+    repriced: int = 0  # requests whose stored cost was (re)written: new, or their prices changed
 
 
 # --------------------------------------------------------------------------- user file
@@ -487,23 +489,53 @@ def snapshot_version(records: Sequence[tuple]) -> str:
     return f"p-{digest[:12]}"
 
 
-def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = None) -> SnapshotSummary:
-    """Resolve every (provider, model) in ``requests`` and replace the price snapshot,
-    in one transaction. Needs a write connection; never touches the network."""
+# Requests whose (provider, model) has any price row added, removed or changed since the
+# last snapshot lose their stored cost, to be priced again (NULLs compare equal in EXCEPT).
+UNPRICE_CHANGED_SQL = f"""
+UPDATE {STORED_REQUESTS} AS r SET cost_source = NULL
+FROM (SELECT DISTINCT provider, model FROM (
+        (SELECT * EXCLUDE (version, snapshot_at) FROM _old_prices
+         EXCEPT ALL SELECT * EXCLUDE (version, snapshot_at) FROM prices)
+        UNION ALL
+        (SELECT * EXCLUDE (version, snapshot_at) FROM prices
+         EXCEPT ALL SELECT * EXCLUDE (version, snapshot_at) FROM _old_prices))) AS c
+WHERE r.cost_source IS NOT NULL AND r.model = c.model AND r.provider IS NOT DISTINCT FROM c.provider
+"""
+
+
+def price_pending(con: duckdb.DuckDBPyConnection) -> int:
+    """Store the effective cost of every request not priced yet (just loaded, or whose
+    prices changed), at the prices of the current snapshot. Returns how many."""
+    return con.execute(PRICE_PENDING_SQL).fetchall()[0][0]
+
+
+def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = None, *,
+                   in_transaction: bool = False) -> SnapshotSummary:
+    """Resolve every (provider, model) in ``requests``, replace the price snapshot and
+    store the cost of every request it prices differently, in one transaction (the
+    caller's, with ``in_transaction``). Needs a write connection; never touches the
+    network."""
     pairs = con.execute(DISTINCT_MODELS_SQL).fetchall()
     resolved = [resolve_model(p, m, user) for p, m in pairs]
     snapshot_at = datetime.now(UTC)
     records = [rec for mp in resolved for rec in _records(mp)]
     version = snapshot_version(records)
     source = f"genai-prices {genai_prices_version()}" + (f" + prices file {user.path}" if user else "")
-    con.execute("BEGIN TRANSACTION")
+    if not in_transaction:
+        con.execute("BEGIN TRANSACTION")
     try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _old_prices AS SELECT * FROM prices")
         con.execute("DELETE FROM prices")
         if records:
             con.executemany(INSERT_PRICE_SQL, [(*rec, version, snapshot_at) for rec in records])
-        con.execute("COMMIT")
+        con.execute(UNPRICE_CHANGED_SQL)
+        con.execute("DROP TABLE _old_prices")
+        repriced = price_pending(con)
+        if not in_transaction:
+            con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        if not in_transaction:
+            con.execute("ROLLBACK")
         raise
     return SnapshotSummary(
         models=len(resolved),
@@ -513,4 +545,5 @@ def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = Non
         source=source,
         version=version,
         snapshot_at=snapshot_at,
+        repriced=repriced,
     )

@@ -146,12 +146,7 @@ CREATE TABLE prices (
 # reports no usage cost nothing. Batch requests (a *batch* source shape, or extra
 # marking service_tier/processing 'batch' or batch = true) use the batch prices.
 # Neither a price nor token counts: cost_usd NULL, cost_source 'unpriced' (never $0).
-M005_REQUEST_COSTS_SQL = [
-    # Every request with its cost: the requests columns, cost_usd replaced by the
-    # effective cost (the logged one is kept as logged_cost_usd). Reports that group by
-    # requests columns read this view directly instead of joining request_costs back.
-    """
-CREATE VIEW costed_requests AS
+PRICED_REQUESTS_SQL = """
 WITH price_rows AS (
     -- Each price row twice: as a standard request pays it, and as a batch request does
     -- (the batch prices where known, else the standard ones), missing cache prices
@@ -182,7 +177,7 @@ WITH price_rows AS (
             OR coalesce(json_extract_string(extra, '$.processing') = 'batch', false)
             OR coalesce(lower(json_extract_string(extra, '$.batch')) = 'true', false)))
         AS batch
-    FROM requests
+    FROM {requests}
 ), rated AS (
     SELECT r.*, p.source AS _price_source, p.p_in AS _p_in, p.p_out AS _p_out,
            p.p_read AS _p_read, p.p_write AS _p_write
@@ -229,7 +224,13 @@ SELECT * EXCLUDE (cost_usd, _price_source, _p_in, _p_out, _p_read, _p_write),
          THEN coalesce(cached_input_tokens, 0) * (_p_in - _p_read) / 1e6 END AS cache_read_saving_usd,
     CASE WHEN _p_in IS NOT NULL THEN _price_source END AS price_source
 FROM computed
-""",
+"""
+
+M005_REQUEST_COSTS_SQL = [
+    # Every request with its cost: the requests columns, cost_usd replaced by the
+    # effective cost (the logged one is kept as logged_cost_usd). Reports that group by
+    # requests columns read this view directly instead of joining request_costs back.
+    "CREATE VIEW costed_requests AS\n" + PRICED_REQUESTS_SQL.format(requests="requests"),
     # The contract other reports join on: FROM requests r LEFT JOIN request_costs c USING (request_id).
     """
 CREATE VIEW request_costs AS
@@ -330,6 +331,68 @@ def m008_audit_log(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(M008_AUDIT_LOG_SQL)
 
 
+# The effective cost of every request, stored beside it (m009). Pricing each request at
+# the price in force at its time is a range join over the price snapshot; done on every
+# read, it doubled the cost of a breakdown over millions of requests. So the rows live in
+# ``_aimon_requests`` with these columns and ``requests`` is a view of exactly the
+# documented ones. Every write keeps them true in its own transaction: ingest prices
+# what it loads, a price refresh reprices the requests of every model whose prices
+# changed (aimon.store.prices). cost_source NULL marks a row not priced yet, which only
+# exists inside such a transaction.
+STORED_REQUESTS = "_aimon_requests"
+REQUEST_COST_COLUMNS = (
+    ("batch", "BOOLEAN"),
+    ("token_cost_usd", "DOUBLE"),
+    ("computed_cost_usd", "DOUBLE"),
+    ("cache_read_saving_usd", "DOUBLE"),
+    ("price_source", "VARCHAR"),
+    ("cost_source", "VARCHAR"),
+)
+
+
+def stored(table: str) -> str:
+    """The table that holds a canonical table's rows (``requests`` is a view)."""
+    return STORED_REQUESTS if table == "requests" else table
+
+
+# The pricing of the requests not priced yet, with their rowid for the UPDATE that
+# stores it.
+M009_PENDING_COSTS_SQL = (
+    "CREATE OR REPLACE VIEW _aimon_pending_costs AS "
+    + PRICED_REQUESTS_SQL.format(requests=(
+        f"(SELECT rowid AS _rowid, * EXCLUDE ({', '.join(c for c, _ in REQUEST_COST_COLUMNS)})\n"
+        f"          FROM {STORED_REQUESTS} WHERE cost_source IS NULL)"))
+)
+
+M009_COSTED_REQUESTS_SQL = f"""
+CREATE OR REPLACE VIEW costed_requests AS
+SELECT * EXCLUDE (cost_usd), cost_usd AS logged_cost_usd, coalesce(cost_usd, computed_cost_usd) AS cost_usd
+FROM {STORED_REQUESTS}
+"""
+
+# Writes the stored cost of every pending row (aimon.store.prices.price_pending).
+PRICE_PENDING_SQL = f"""
+UPDATE {STORED_REQUESTS} AS r
+SET {', '.join(f'{c} = p.{c}' for c, _ in REQUEST_COST_COLUMNS)}
+FROM _aimon_pending_costs AS p
+WHERE r.rowid = p._rowid
+"""
+
+
+def m009_stored_request_costs(con: duckdb.DuckDBPyConnection) -> None:
+    """Store each request's effective cost beside it; ``requests`` becomes a view."""
+    con.execute(f"ALTER TABLE requests RENAME TO {STORED_REQUESTS}")
+    contract = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = $t ORDER BY column_index", {"t": STORED_REQUESTS}).fetchall()]
+    for name, sql_type in REQUEST_COST_COLUMNS:
+        con.execute(f"ALTER TABLE {STORED_REQUESTS} ADD COLUMN {name} {sql_type}")
+    con.execute(f"CREATE VIEW requests AS SELECT {', '.join(contract)} FROM {STORED_REQUESTS}")
+    con.execute(M009_PENDING_COSTS_SQL)
+    con.execute(M009_COSTED_REQUESTS_SQL)
+    con.execute(PRICE_PENDING_SQL)
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m001_requests,
     m002_feedback,
@@ -339,6 +402,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m006_alert_state,
     m007_pii_findings,
     m008_audit_log,
+    m009_stored_request_costs,
 ]
 
 MIGRATIONS_TABLE_SQL = """
