@@ -64,6 +64,11 @@ def normalise(fmt: str, text: str) -> str:
         data = json.dumps(_round(json.loads(match.group(2).replace("<\\/", "</"))), ensure_ascii=False,
                           indent=1).replace("</", "<\\/")
         return text[:match.start(2)] + data + text[match.end(2):]
+    if fmt == "markdown":
+        # Mermaid chart data: sums in another order can flip a value's 6th digit.
+        return re.sub(r"^(\s*(?:line|bar) )\[(.*)\]$",
+                      lambda m: m.group(1) + "[" + ", ".join(f"{float(v):.4g}" for v in m.group(2).split(",")) + "]",
+                      text, flags=re.M)
     return text
 
 

@@ -122,3 +122,17 @@ def test_a_database_from_before_stored_costs_is_migrated_and_priced(tmp_path):
     assert cost_of(con, "old1") == (pytest.approx(0.0035), "computed")
     assert [r[0] for r in con.execute("SELECT request_id FROM requests").fetchall()] == ["old1"]
     con.close()
+
+
+def test_each_file_of_one_ingest_brings_its_models_prices(cli, write_jsonl, db_path, tmp_path):
+    (tmp_path / "aimon.toml").write_text('[models."acme-large"]\ninput_mtok = 3.0\noutput_mtok = 15.0\n')
+    write_jsonl("a.jsonl", [{"request_id": "a1", "timestamp": "2026-11-02T10:00:00Z", "model": "gpt-4o",
+                             "input_tokens": 1000, "output_tokens": 100}])
+    write_jsonl("b.jsonl", [{"request_id": "b1", "timestamp": "2026-11-02T10:00:00Z", "model": "acme-large",
+                             "input_tokens": 2000, "output_tokens": 300}])
+    assert cli("ingest", "a.jsonl", "b.jsonl", "--db", db_path).exit_code == 0
+    con = connect(db_path, write=False)
+    assert pending(con) == 0
+    assert cost_of(con, "a1") == (pytest.approx(0.0035), "computed")
+    assert cost_of(con, "b1") == (pytest.approx((2000 * 3.0 + 300 * 15.0) / 1e6), "computed")
+    con.close()

@@ -15,7 +15,7 @@ from aimon.render.ingest import summary_blocks, summary_data
 from aimon.render.progress import file_progress
 from aimon.store.connection import memory_budget, opened
 from aimon.store.ingest import ingest as run_ingest
-from aimon.store.prices import load_user_prices, refresh_prices
+from aimon.store.prices import load_user_prices
 from aimon.store.shapes import all_shapes
 
 
@@ -55,11 +55,8 @@ def ingest(
         when = parse_time(default_time, anchor=None, option="--default-time")
     user_prices = load_user_prices()  # ./aimon.toml [models]: checked before anything loads
     with opened(db, write=True, memory_limit=memory_budget()) as con, file_progress() as on_file:
-        # The price snapshot covers every model now loaded, and each new request's cost
-        # is stored, in the ingest's own transaction.
         summary = run_ingest(con, paths, table="feedback" if feedback else "requests",
-                             shape=shape, default_time=when, on_file=on_file,
-                             before_commit=lambda c: refresh_prices(c, user_prices, in_transaction=True))
+                             shape=shape, default_time=when, on_file=on_file, prices=user_prices)
     blocks = summary_blocks(summary)
     emit(fmt, None, data=summary_data(summary), blocks=blocks,
          csv_frame=next(b.frame for b in blocks if isinstance(b, FrameBlock)))

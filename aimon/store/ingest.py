@@ -35,9 +35,10 @@ import duckdb
 
 from aimon.errors import InputError
 from aimon.store import macros, reader
-from aimon.store.mapping import ID_COLUMN, Source, id_shape, parsed_sql, raw_text, verdict_shape
+from aimon.store.mapping import ID_COLUMN, PRICED_BY, Source, id_shape, parsed_sql, raw_text, verdict_shape
 from aimon.store.reader import LogFile
-from aimon.store.schema import stored
+from aimon.store.prices import UserPrices, ensure_priced, price_pending, refresh_prices
+from aimon.store.schema import PRICED_REQUESTS_SQL, REQUEST_COST_COLUMNS, stored
 from aimon.store.shapes import (
     TABLE_COLUMNS,
     Shape,
@@ -127,13 +128,13 @@ def ingest(
     shape: str | None = None,
     default_time: datetime | None = None,
     on_file: Callable[[int, int, LogFile], None] | None = None,
-    before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    prices: UserPrices | None = None,
 ) -> IngestSummary:
     """Load ``paths`` into ``table`` ("requests" or "feedback") in one transaction.
 
-    Loading requests, a file that is plainly a feedback log goes to ``feedback``.
-    ``before_commit`` runs inside the transaction once every file is loaded (the CLI
-    snapshots prices and stores the cost of the new requests there).
+    Loading requests, a file that is plainly a feedback log goes to ``feedback``. The
+    same transaction refreshes the price snapshot (genai-prices, overridden by
+    ``prices``) to cover every model loaded, and stores each new request's cost.
     """
     if table not in TABLE_COLUMNS:
         raise ValueError(f"unknown table {table}")
@@ -156,7 +157,7 @@ def ingest(
                 skipped.append((str(f.path), "not a log of a shape aimon knows"))
         if interrupted():
             raise KeyboardInterrupt
-        summary = _load(con, plans, table, default_time, on_file, interrupted, before_commit)
+        summary = _load(con, plans, table, default_time, on_file, interrupted, prices)
         return replace(summary, skipped=tuple(skipped))
 
 
@@ -167,7 +168,7 @@ def _load(
     default_time: datetime | None,
     on_file: Callable[[int, int, LogFile], None] | None,
     interrupted: Callable[[], bool],
-    before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    prices: UserPrices | None,
 ) -> IngestSummary:
     ingested_at = datetime.now(UTC)
     results: list[FileResult] = []
@@ -177,14 +178,16 @@ def _load(
     con.execute("SET disabled_optimizers = 'build_side_probe_side'")
     con.execute("BEGIN TRANSACTION")
     try:
+        refresh_prices(con, prices, in_transaction=True)
         for i, plan in enumerate(plans):
             if on_file:
                 on_file(i, len(plans), plan.file)
-            results.append(_ingest_file(con, plan, plan.shape.table, default_time, ingested_at))
+            results.append(_ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices))
             if interrupted():
                 raise KeyboardInterrupt
-        if before_commit:
-            before_commit(con)
+        # Every load priced its rows; this finds none unless a model resolved differently
+        # between a file's first pass and its load.
+        price_pending(con)
         con.execute("COMMIT")
     except (RuntimeError, duckdb.InterruptException) as exc:
         con.execute("ROLLBACK")
@@ -323,6 +326,7 @@ def _ingest_file(
     table: str,
     default_time: datetime | None,
     ingested_at: datetime,
+    prices: UserPrices | None = None,
 ) -> FileResult:
     f, shape = plan.file, plan.shape
     if plan.unreadable is not None:
@@ -366,13 +370,14 @@ def _ingest_file(
 
     # 1. verdict. Line numbers: DuckDB skips blank lines, so Python counts the file's
     # lines alongside, unless the records' bytes show they fill a plain file exactly.
+    priced_by = "".join(f", {c}" for c in PRICED_BY) if table == "requests" else ""
     with ThreadPoolExecutor(max_workers=1) as pool:
         count_now = f.layout == "lines" and (not by_id or f.gzipped)
         physical = pool.submit(reader.count_lines, f.path) if count_now else None
         if by_id:
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch0 AS
                 SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN {raw_text(verdict_src, 'doc')} END AS raw,
-                       strlen(doc) AS bytes
+                       strlen(doc) AS bytes{priced_by}
                 FROM _verdict""")
             # Inserts keep their source order, so rowid order is record order.
             con.execute("""CREATE OR REPLACE TEMP TABLE _batch AS
@@ -384,12 +389,17 @@ def _ingest_file(
             raw = ("NULL::VARCHAR" if late and verdict_src.columns is not None
                    else f"CASE WHEN reason IS NOT NULL THEN {raw_text(verdict_src, 'doc')} END")
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch AS
-                SELECT rec_no, sub_no, rec_no AS line, {id_col} AS id, reason, {raw} AS raw
+                SELECT rec_no, sub_no, rec_no AS line, {id_col} AS id, reason, {raw} AS raw{priced_by}
                 FROM _verdict""")
         if physical is not None:
             _number_lines(con, f, physical.result())
         elif f.layout == "lines":
             _number_lines(con, f, _exact_lines(con, f))
+
+    if priced_by:
+        pairs = con.execute(f"SELECT DISTINCT {', '.join(PRICED_BY)} FROM {'_batch0' if by_id else '_batch'} "
+                            "WHERE model IS NOT NULL").fetchall()
+        ensure_priced(con, pairs, prices)
 
     # 2. duplicates: ids already in the table, or occurring more than once in the file.
     _number_ids(con)
@@ -432,11 +442,13 @@ def _ingest_file(
     to_load = con.execute("SELECT count(*) FROM _status WHERE status = 'load'").fetchone()[0]
     if to_load:
         loads = "SELECT rec_no, sub_no, id, line, copies FROM _status WHERE status = 'load'"
-        lineage = f"{sql_str(str(f.path))}, k.line, {sql_str(shape.name)}, TIMESTAMPTZ {sql_str(ingested_at.isoformat())}"
+        lineage = (f"{sql_str(str(f.path))} AS source_file, k.line AS source_line, "
+                   f"{sql_str(shape.name)} AS source_format, "
+                   f"TIMESTAMPTZ {sql_str(ingested_at.isoformat())} AS ingested_at")
         inserted = _select_rows(
             con, stored(table), loads, f"{', '.join('p.' + c for c in columns)}, p.extra, {lineage}", by_id, id_col,
             insert_columns=f"{', '.join(columns)}, extra, source_file, source_line, source_format, ingested_at",
-            where="p.reason IS NULL")
+            where="p.reason IS NULL", priced=table == "requests")
         if inserted < to_load:
             con.execute("CREATE OR REPLACE TEMP TABLE _late (rec_no BIGINT, sub_no BIGINT, reason VARCHAR, "
                         "raw VARCHAR)")
@@ -492,12 +504,26 @@ def _select_rows(
     id_col: str,
     insert_columns: str | None = None,
     where: str | None = None,
+    priced: bool = False,
 ) -> int:
     """Insert into ``target`` a SELECT over the mapped records named by ``keys_sql``
     (rec_no, sub_no, id, copies[, line]) that meet ``where``, reading in parallel by id where
-    the id is unique. Returns the number of rows inserted."""
+    the id is unique; ``priced``: requests, stored with their cost. Returns the number of
+    rows inserted."""
     into = f"INSERT INTO {target}" + (f" ({insert_columns})" if insert_columns else "")
     cond = f" WHERE {where}" if where else ""
+
+    def run(sql: str) -> int:
+        if not priced or insert_columns is None:
+            return con.execute(f"{into} {sql}").fetchone()[0]
+        # Each request's cost is worked out on its way in: updating freshly loaded rows
+        # before the commit would make DuckDB rewrite them, text and all.
+        cost_columns = ", ".join(c for c, _ in REQUEST_COST_COLUMNS)
+        out = ", ".join("logged_cost_usd" if c == "cost_usd" else c for c in insert_columns.split(", "))
+        return con.execute(f"INSERT INTO {target} ({insert_columns}, {cost_columns}) "
+                           f"SELECT {out}, {cost_columns} "
+                           f"FROM ({PRICED_REQUESTS_SQL.format(requests=f'({sql})')})").fetchone()[0]
+
     # Rows carry their own line numbers, so their order on disk does not matter, and
     # not keeping it lets DuckDB write without holding whole row groups per thread.
     con.execute("SET preserve_insertion_order = false")
@@ -508,14 +534,13 @@ def _select_rows(
     if by_id:
         single = "(SELECT * FROM _keys WHERE copies = 1)"
         multi = "(SELECT * FROM _keys WHERE copies > 1)"
-        inserted += con.execute(f"{into} SELECT {select} FROM _parsed p JOIN {single} k ON p.{id_col} = k.id"
-                                f"{cond}").fetchone()[0]
+        inserted += run(f"SELECT {select} FROM _parsed p JOIN {single} k ON p.{id_col} = k.id{cond}")
         if con.execute(f"SELECT count(*) FROM {multi}").fetchone()[0]:
-            inserted += con.execute(f"{into} SELECT {select} FROM _parsed_n p JOIN {multi} k "
-                                    f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no{cond}").fetchone()[0]
+            inserted += run(f"SELECT {select} FROM _parsed_n p JOIN {multi} k "
+                            f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no{cond}")
     else:
-        inserted += con.execute(f"{into} SELECT {select} FROM _parsed_n p JOIN _keys k "
-                                f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no{cond}").fetchone()[0]
+        inserted += run(f"SELECT {select} FROM _parsed_n p JOIN _keys k "
+                        f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no{cond}")
     con.execute("DROP TABLE _keys")
     con.execute("RESET preserve_insertion_order")
     return inserted

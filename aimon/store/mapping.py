@@ -27,6 +27,9 @@ NO_KEY = "__aimon_no_key__"
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
                  "reasoning_tokens")
 ID_COLUMN = {"requests": "request_id", "feedback": "feedback_id"}
+# What a request's price is looked up by: read in the first pass over a file, so that the
+# price snapshot covers its models before the load writes each request's cost.
+PRICED_BY = ("provider", "model")
 _KIND_WORD = {"BIGINT": "a whole number", "DOUBLE": "a number", "BOOLEAN": "true or false"}
 _NESTED_TYPE = re.compile(r"^(STRUCT|MAP|UNION)\(|\[\d*\]$")
 
@@ -218,16 +221,17 @@ def verdict_shape(shape: Shape) -> Shape:
     every column that is validated (numbers, booleans), so the verdict pass reads fewer
     paths."""
     needed = {col for col, kind in TABLE_COLUMNS[shape.table].items() if kind != "VARCHAR"}
-    needed |= {ID_COLUMN[shape.table], "feedback_type"}
+    needed |= {ID_COLUMN[shape.table], "feedback_type", *PRICED_BY}
     return replace(shape, columns={k: v for k, v in shape.columns.items() if k in needed},
                    consume_if={}, drop=())
 
 
 def id_shape(shape: Shape) -> Shape:
-    """The shape reduced to the record's id: enough to number records and find
-    duplicates. Whether the record is valid is learnt later, in the pass that loads it."""
-    id_col = ID_COLUMN[shape.table]
-    return replace(shape, columns={k: v for k, v in shape.columns.items() if k == id_col},
+    """The shape reduced to the record's id (and model, to take its prices before the
+    load): enough to number records and find duplicates. Whether the record is valid is
+    learnt later, in the pass that loads it."""
+    keep = {ID_COLUMN[shape.table], *PRICED_BY}
+    return replace(shape, columns={k: v for k, v in shape.columns.items() if k in keep},
                    consume_if={}, drop=(), skip=None)
 
 

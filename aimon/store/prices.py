@@ -509,13 +509,26 @@ def price_pending(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute(PRICE_PENDING_SQL).fetchall()[0][0]
 
 
+def ensure_priced(con: duckdb.DuckDBPyConnection, pairs: Iterable[tuple[str | None, str]],
+                  user: UserPrices | None = None) -> None:
+    """Inside an ingest's transaction, before it loads requests of these (provider,
+    model) pairs: take them into the price snapshot if they are not in it, so the load
+    stores each request's cost as it writes the row."""
+    known = set(con.execute("SELECT DISTINCT provider, model FROM prices").fetchall())
+    missing = [pair for pair in pairs if pair[1] is not None and tuple(pair) not in known]
+    if missing:
+        refresh_prices(con, user, in_transaction=True, also=missing)
+
+
 def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = None, *,
-                   in_transaction: bool = False) -> SnapshotSummary:
+                   in_transaction: bool = False,
+                   also: Iterable[tuple[str | None, str]] = ()) -> SnapshotSummary:
     """Resolve every (provider, model) in ``requests``, replace the price snapshot and
     store the cost of every request it prices differently, in one transaction (the
-    caller's, with ``in_transaction``). Needs a write connection; never touches the
-    network."""
-    pairs = con.execute(DISTINCT_MODELS_SQL).fetchall()
+    caller's, with ``in_transaction``). ``also``: pairs about to be loaded. Needs a
+    write connection; never touches the network."""
+    pairs = sorted(set(con.execute(DISTINCT_MODELS_SQL).fetchall()) | {tuple(p) for p in also},
+                   key=lambda p: (p[1], p[0] or ""))
     resolved = [resolve_model(p, m, user) for p, m in pairs]
     snapshot_at = datetime.now(UTC)
     records = [rec for mp in resolved for rec in _records(mp)]
