@@ -25,7 +25,7 @@ def message(**overrides):
         "id": "msg_01KPaKTJSqAKoZri7Ujrny58", "type": "message", "role": "assistant",
         "model": "claude-sonnet-4-5-20250929",
         "content": [{"type": "text", "text": "Python is a versatile language."}],
-        "stop_reason": "end_turn", "stop_sequence": None,
+        "stop_reason": "end_turn",  # "stop_sequence": null is dropped: it carries nothing
         "usage": {"input_tokens": 100, "cache_creation_input_tokens": 20, "cache_read_input_tokens": 300,
                   "cache_creation": {"ephemeral_5m_input_tokens": 15, "ephemeral_1h_input_tokens": 5},
                   "output_tokens": 33, "service_tier": "standard", "inference_geo": "global"},
@@ -50,7 +50,7 @@ def test_anthropic_message_token_accounting_and_columns(con, write_jsonl):
     assert tokens(r) == (420, 33, 300, 20, None)
     # Only-text content is consumed whole; the 5m/1h write split (priced differently) stays.
     assert r["extra"] == {
-        "stop_reason": "end_turn", "stop_sequence": None,
+        "stop_reason": "end_turn",  # "stop_sequence": null is dropped: it carries nothing
         "usage": {"cache_creation": {"ephemeral_5m_input_tokens": 15, "ephemeral_1h_input_tokens": 5},
                   "service_tier": "standard", "inference_geo": "global"},
     }

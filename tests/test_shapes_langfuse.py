@@ -18,7 +18,7 @@ def generation(**overrides) -> dict:
         "startTime": "2026-11-01T10:00:00.000Z", "endTime": "2026-11-01T10:00:03.000Z",
         "completionStartTime": "2026-11-01T10:00:00.800Z", "projectId": "proj-1",
         "parentObservationId": "span-0", "environment": "production", "level": "DEFAULT",
-        "statusMessage": None, "version": "app-1.4",
+        "version": "app-1.4",
         "input": [{"role": "system", "content": "Answer from the policy only."},
                   {"role": "user", "content": "Can I return shoes?"}],
         "output": {"role": "assistant", "content": "Yes, within 30 days."},
@@ -57,7 +57,7 @@ def test_generation_maps_every_column(con, write_jsonl):
     assert extra == {
         "traceId": "trace-1", "type": "GENERATION", "name": "chat gpt-4o", "projectId": "proj-1",
         "parentObservationId": "span-0", "environment": "production", "level": "DEFAULT",
-        "statusMessage": None, "version": "app-1.4", "internalModelId": "b9854a5c92dc496b997d99d20",
+        "version": "app-1.4", "internalModelId": "b9854a5c92dc496b997d99d20",
         "modelParameters": {"max_tokens": 512}, "promptId": "prompt-7", "promptName": "returns-policy",
         "usageDetails": {"input": 200, "input_cached_tokens": 1000, "input_cache_creation": 50,
                          "output": 80, "output_reasoning_tokens": 20, "total": 1350},
@@ -161,9 +161,8 @@ def test_scores_become_feedback(con, write_jsonl):
     extra = dict(rows(con, "SELECT feedback_id, extra FROM feedback"))
     # Scores that are not thumbs keep their value (and everything else unmapped) in extra.
     assert json.loads(extra["score-4"]) | {} == {
-        "projectId": "proj-1", "name": "accuracy", "value": 0.8, "stringValue": None, "dataType": "NUMERIC",
-        "source": "EVAL", "traceId": "trace-1", "createdAt": "2026-11-01T10:05:01Z", "authorUserId": None,
-        "configId": None}
+        "projectId": "proj-1", "name": "accuracy", "value": 0.8, "dataType": "NUMERIC",
+        "source": "EVAL", "traceId": "trace-1", "createdAt": "2026-11-01T10:05:01Z"}
     assert json.loads(extra["score-5"])["stringValue"] == "incorrect"
     assert "longStringValue" not in json.loads(extra["score-6"])
 

@@ -38,8 +38,8 @@ def test_llm_logs_maps_every_column(con, write_jsonl):
     assert (r["latency_ms"], r["temperature"], r["status"]) == (1560.0, 0.5, "ok")
     assert tokens(r) == (1100, 262, 1024, None, 200)  # OpenAI-style details: input already includes cached
     assert r["extra"] == {
-        "options_json": {"temperature": 0.5}, "reasoning": None, "response_json": {"id": "chatcmpl-1"},
-        "prompt_json": None, "token_details": rec["token_details"],
+        "options_json": {"temperature": 0.5}, "response_json": {"id": "chatcmpl-1"},
+        "token_details": rec["token_details"],
         "conversation_name": "Five names for a pet pelican", "conversation_model": "gpt-4o-mini",
         "attachments": [],
     }

@@ -293,7 +293,7 @@ def test_openai_responses_maps_every_column(con, write_jsonl):
     assert (r["latency_ms"], r["temperature"], r["status"], r["user_id"]) == (3000.0, 1.0, "ok", None)
     out = rec["output"]
     assert r["extra"] == {
-        "status": "completed", "incomplete_details": None,
+        "status": "completed",
         "output": [out[0], out[1], {"id": "msg_1", "type": "message", "role": "assistant", "status": "completed",
                                     "content": [{"type": "output_text", "annotations": [], "logprobs": []}]}],
         "service_tier": "default", "store": True, "top_p": 1.0,

@@ -35,12 +35,13 @@ import duckdb
 
 from aimon.errors import InputError
 from aimon.store import macros, reader
-from aimon.store.mapping import ID_COLUMN, PRICED_BY, Source, id_shape, parsed_sql, raw_text, verdict_shape
+from aimon.store.mapping import ID_COLUMN, PRICED_BY, Source, json_column_types, id_shape, parsed_sql, raw_text, verdict_shape
 from aimon.store.reader import LogFile
 from aimon.store.prices import UserPrices, ensure_priced, price_pending, refresh_prices
 from aimon.store.schema import PRICED_REQUESTS_SQL, REQUEST_COST_COLUMNS, stored
 from aimon.store.shapes import (
     TABLE_COLUMNS,
+    CompiledShape,
     Shape,
     all_shapes,
     compile_shape,
@@ -50,6 +51,8 @@ from aimon.store.shapes import (
 )
 
 SAMPLE_RECORDS = 200
+# Beyond this many distinct top-level keys a file is read as JSON text, not typed columns.
+TYPED_MAX_KEYS = 500
 _TEMP_TABLES = ("_batch0", "_batch", "_ids", "_known", "_hashed", "_status", "_load", "_shift",
                 "_broken", "_conflict_raw", "_late")
 _TEMP_VIEWS = ("_verdict", "_parsed", "_parsed_n")
@@ -375,9 +378,14 @@ def _ingest_file(
         count_now = f.layout == "lines" and (not by_id or f.gzipped)
         physical = pool.submit(reader.count_lines, f.path) if count_now else None
         if by_id:
+            # Also: whether a record's id was generated, and its keys that the sample did
+            # not show, to read the file as typed columns below.
+            seen = "[" + ", ".join(sql_str(k) for k in sorted(plan.seen_keys or ())) + "]::VARCHAR[]"
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch0 AS
                 SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN {raw_text(verdict_src, 'doc')} END AS raw,
-                       strlen(doc) AS bytes{priced_by}
+                       strlen(doc) AS bytes{priced_by}, id_generated,
+                       CASE WHEN reason IS NULL THEN nullif(list_filter(json_keys(doc),
+                           lambda aimon_k: NOT list_contains({seen}, aimon_k)), []) END AS new_keys
                 FROM _verdict""")
             # Inserts keep their source order, so rowid order is record order.
             con.execute("""CREATE OR REPLACE TEMP TABLE _batch AS
@@ -396,6 +404,9 @@ def _ingest_file(
         elif f.layout == "lines":
             _number_lines(con, f, _exact_lines(con, f))
 
+    typed = by_id and _read_typed(con, f, plan, compiled, table, default_time)
+    if typed:
+        record_raw = "NULL::VARCHAR"  # taken from the file's lines (_fill_raw), not re-serialised
     if priced_by:
         pairs = con.execute(f"SELECT DISTINCT {', '.join(PRICED_BY)} FROM {'_batch0' if by_id else '_batch'} "
                             "WHERE model IS NOT NULL").fetchall()
@@ -449,6 +460,9 @@ def _ingest_file(
             con, stored(table), loads, f"{', '.join('p.' + c for c in columns)}, p.extra, {lineage}", by_id, id_col,
             insert_columns=f"{', '.join(columns)}, extra, source_file, source_line, source_format, ingested_at",
             where="p.reason IS NULL", priced=table == "requests")
+        if inserted > to_load:
+            raise InputError(f"{f.path}: {inserted - to_load} record(s) more read by the load than by the first "
+                             "pass over the file; nothing was written (please report this)")
         if inserted < to_load:
             con.execute("CREATE OR REPLACE TEMP TABLE _late (rec_no BIGINT, sub_no BIGINT, reason VARCHAR, "
                         "raw VARCHAR)")
@@ -472,8 +486,35 @@ def _ingest_file(
     # 4. rejects
     reasons: dict[str, int] = {}
     if invalid or conflicts:
-        reasons = _write_rejects(con, f, id_col, by_id, conflicts, ingested_at, raw_text(numbered_src, "p.doc"))
+        # Conflicting records' text comes from the numbered JSON reader (typed columns
+        # hold no record text).
+        reasons = _write_rejects(con, f, id_col, by_id and not typed, conflicts, ingested_at,
+                                 raw_text(numbered_src, "p.doc"))
     return FileResult(str(f.path), shape.name, records, loaded, duplicates, invalid + conflicts, reasons, table)
+
+
+def _read_typed(con: duckdb.DuckDBPyConnection, f: LogFile, plan: _Plan, compiled: CompiledShape,
+                table: str, default_time: datetime | None) -> bool:
+    """Point the by-id reader (``_parsed``) at the file read as typed columns, one per
+    top-level key, when the first pass shows that this gives the same records: every id
+    comes from the records themselves. The typed reader parses each record once, where
+    the JSON-text reader parses it for the paths and again to cut out ``extra``; broken
+    lines, which it skips, were rejected by the first pass, and the numbered reader
+    (``_parsed_n``: copies of one id, rejects' text) stays on JSON text."""
+    generated, found = con.execute("""SELECT count(*) FILTER (WHERE id_generated AND reason IS NULL),
+        list_distinct(flatten(list(new_keys))) FROM _batch0""").fetchone()
+    keys = sorted(set(plan.seen_keys or ()) | set(found or ()))
+    if generated or not keys or len(keys) > TYPED_MAX_KEYS or len({k.lower() for k in keys}) < len(keys):
+        return False
+    types = json_column_types(compiled, keys)
+    if types is None:
+        return False
+    columns = "{" + ", ".join(f"{sql_str(k)}: {sql_str(t)}" for k, t in types.items()) + "}"
+    sql = (f"SELECT * FROM read_json({sql_str(str(f.path))}, format = 'newline_delimited', "
+           f"columns = {columns}, maximum_object_size = {reader.MAX_RECORD_BYTES}, ignore_errors = true)")
+    src = Source(sql, False, types, frozenset(keys))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed AS {parsed_sql(compiled, src, table, default_time)}")
+    return True
 
 
 def _number_ids(con: duckdb.DuckDBPyConnection) -> None:
@@ -608,18 +649,19 @@ def _write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, in
 
 
 def _fill_broken_raw(con: duckdb.DuckDBPyConnection, f: LogFile) -> None:
-    """Broken lines have no parsed value: take their raw text from the file itself."""
+    """Broken lines have no parsed value, and records read as typed columns no text:
+    take their raw text from the file itself."""
     if f.layout != "lines":
         return
     lines = [r[0] for r in con.execute(
-        "SELECT line FROM _batch WHERE reason = 'broken JSON' AND raw IS NULL").fetchall()]
+        "SELECT line FROM _batch WHERE reason IS NOT NULL AND raw IS NULL").fetchall()]
     if not lines:
         return
     raw = reader.raw_lines(f.path, lines)
     con.execute("CREATE OR REPLACE TEMP TABLE _broken (line BIGINT, raw VARCHAR)")
     con.executemany("INSERT INTO _broken VALUES (?, ?)", [(n, raw.get(n)) for n in lines])
     con.execute("UPDATE _batch SET raw = _broken.raw FROM _broken WHERE _batch.line = _broken.line "
-                "AND _batch.reason = 'broken JSON'")
+                "AND _batch.reason IS NOT NULL AND _batch.raw IS NULL")
 
 
 def _reject_whole_file(con, f: LogFile, shape: Shape, first: str, ingested_at: datetime) -> FileResult:

@@ -368,6 +368,18 @@ MACROS_SQL = [
              ELSE x END
     )
     """,
+    # ``extra`` in one canonical form whatever the reader: keys sorted, top-level nulls
+    # dropped (a key logged as null carries nothing), NULL when nothing is left. Records
+    # read as JSON text and as typed columns (aimon.store.mapping) then store the same
+    # text, so the same record is a duplicate, never a conflict, whichever way it came.
+    """
+    CREATE OR REPLACE TEMP MACRO aimon_canonical_extra(x) AS (
+        CASE WHEN x IS NULL OR x = '{}' THEN NULL ELSE nullif(CAST(to_json(map_from_entries(list_sort(list_filter(
+            list_transform(json_keys(x), lambda aimon_k: struct_pack(
+                k := aimon_k, v := json_extract(x, '$."' || replace(aimon_k, '"', '\\"') || '"'))),
+            lambda aimon_e: aimon_e.v IS NOT NULL AND CAST(aimon_e.v AS VARCHAR) <> 'null')))) AS VARCHAR), '{}') END
+    )
+    """,
     # The text of a value that is a JSON list of chat messages held as text, else NULL.
     # (TRY_CAST: DuckDB may evaluate a CASE branch's cast before its json_valid guard.)
     """

@@ -205,11 +205,50 @@ def _column_value(path: str, columns: Mapping[str, str], as_json: bool) -> str:
     if rest == "$":
         if as_json:
             return f"CAST(to_json({ref}) AS VARCHAR)"
+        if kind == "JSON":  # a JSON string value is its text, unquoted
+            return f"json_extract_string({ref}, '$')"
         return f"CAST(to_json({ref}) AS VARCHAR)" if nested else f"CAST({ref} AS VARCHAR)"
     if not nested:
         return "NULL"
     fn = "json_extract" if as_json else "json_extract_string"
     return f"CAST({fn}(to_json({ref}), {sql_str(rest)}) AS VARCHAR)"
+
+
+def _consumed(c: CompiledShape, cols: Mapping[str, str] | frozenset[str]
+              ) -> tuple[list[str], list[tuple[tuple[str, ...], tuple[str, ...]]]]:
+    """Top-level keys the columns consume outright when the file's keys are known, and the
+    alias groups with several aliases present (only those need a per-row patch)."""
+    consumed = list(c.static_keys)
+    several = []
+    for keys, refs in c.alias_groups:
+        present = [(k, r) for k, r in zip(keys, refs, strict=True) if k in cols]
+        if len(present) <= 1:
+            consumed += [k for k, _ in present]
+        else:
+            several.append((tuple(k for k, _ in present), tuple(r for _, r in present)))
+    return consumed, several
+
+
+def json_column_types(c: CompiledShape, keys: list[str]) -> dict[str, str] | None:
+    """For reading JSON lines as typed columns (``read_json(columns=...)``): VARCHAR for a
+    key the shape only reads as text and consumes (DuckDB then gives exactly what
+    ``json_extract_string`` gives), JSON for every other key, so that nested paths and
+    ``extra`` keep their JSON values. None when the shape reads something other than
+    top-level keys and paths below them."""
+    consumed, _ = _consumed(c, frozenset(keys))
+    as_text: set[str] = set()
+    as_json: set[str] = set()
+    for path in c.text_paths:
+        split = _split_path(path)
+        if split is None:
+            return None
+        (as_text if split[1] == "$" else as_json).add(split[0])
+    for path in c.json_paths:
+        split = _split_path(path)
+        if split is None:
+            return None
+        as_json.add(split[0])
+    return {k: "VARCHAR" if k in as_text and k not in as_json and k in consumed else "JSON" for k in keys}
 
 
 def _quote_ident(name: str) -> str:
@@ -262,27 +301,22 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
         cols = source.columns
         text = ", ".join(_column_value(p, cols, False) for p in c.text_paths) or "NULL"
         jsn = ", ".join(_column_value(p, cols, True) for p in c.json_paths) or "NULL"
-        # The columns are known, so an alias group with one of its aliases in the file is
-        # consumed outright; only groups with several present need the per-row patch.
-        consumed = list(c.static_keys)
-        several = []
-        for keys, refs in c.alias_groups:
-            present = [(k, r) for k, r in zip(keys, refs, strict=True) if k in cols]
-            if len(present) <= 1:
-                consumed += [k for k, _ in present]
-            else:
-                several.append((tuple(k for k, _ in present), tuple(r for _, r in present)))
-        rest = [k for k in cols if k not in consumed]
-        doc_for_extra = ("CAST(json_strip_nulls(to_json(struct_pack("
-                         + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in rest)
-                         + "))) AS VARCHAR)") if rest else "'{}'"
+        consumed, several = _consumed(c, cols)
+        # What no column consumed, in aimon_canonical_extra's form (sorted keys, no
+        # top-level nulls) by construction: the merge patches and removals below keep it.
+        rest = sorted(k for k in cols if k not in consumed)
+        doc_for_extra = ("CAST(to_json(map_from_entries(list_filter(["
+                         + ", ".join(f"struct_pack(k := {sql_str(k)}, v := to_json(p.{_quote_ident(k)}))"
+                                     for k in rest)
+                         + "], lambda aimon_e: aimon_e.v IS NOT NULL))) AS VARCHAR)") if rest else "'{}'"
         # The row itself stays a struct (no copy); it becomes JSON text only where a
         # record needs it: a generated id or a reject's raw text.
         whole = "struct_pack(" + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in cols) + ")"
-        base = (f"WITH e AS (SELECT rec_no, 1 AS sub_no, {whole} AS doc, "
+        base = (f"WITH e AS (SELECT {'rec_no, 1 AS sub_no, ' if source.numbered else ''}{whole} AS doc, "
                 f"{doc_for_extra} AS extra_doc, NULL::VARCHAR AS pre_reason, "
                 f"[{text}]::VARCHAR[] AS v, [{jsn}]::JSON[] AS vj FROM ({source.sql}) p)")
         extra_doc = "extra_doc"
+        canonical = "{}"
         c = copy.copy(c)
         c.static_keys, c.alias_groups = [], several
     else:
@@ -305,7 +339,9 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
               if json_list else "NULL::JSON[] AS vj")
         base = f"{s}, e AS (SELECT {number}CAST(doc AS VARCHAR) AS doc, pre_reason, {v}, {vj} FROM s)"
         extra_doc = "doc"
+        canonical = "aimon_canonical_extra({})"
     raw_cols = []
+    id_generated = "NULL::BOOLEAN"
     for col in columns:
         expr = c.columns.get(col, "NULL")
         if col == "ts" and default_time is not None:
@@ -314,6 +350,7 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
             # The source's id, or a hash of the record itself: the same record always
             # gets the same id, so loading it twice is caught as a duplicate.
             fallback = f"md5({raw_text(source, 'doc')})" if id_fallback else "NULL"
+            id_generated = f"nullif(trim(CAST({expr} AS VARCHAR)), '') IS NULL"
             expr = f"coalesce(nullif(trim(CAST({expr} AS VARCHAR)), ''), {fallback})"
         raw_cols.append(f"CAST({expr} AS VARCHAR) AS {raw(col)}")
     typed_cols = [f"{typed(kind, raw(col))} AS {col}" for col, kind in columns.items() if col != "status"]
@@ -326,7 +363,8 @@ m AS (SELECT {number}doc, pre_reason, v, vj,
     {', '.join(raw_cols)},
     CASE WHEN pre_reason IS NULL THEN {top} END AS extra0
   FROM e),
-t AS (SELECT *, {finish} AS extra, {', '.join(typed_cols)} FROM m)
+t AS (SELECT *, {canonical.format(finish) if with_extra else finish} AS extra, {', '.join(typed_cols)},
+       {id_generated} AS id_generated FROM m)
 SELECT {number}doc, {', '.join(columns)}, extra,
-  {"pre_reason" if ids_only else reason_sql(table, c.skip)} AS reason
+  {"pre_reason" if ids_only else reason_sql(table, c.skip)} AS reason, id_generated
 FROM t"""

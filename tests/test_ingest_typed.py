@@ -1,0 +1,96 @@
+"""JSON lines read as typed columns (one parse per record) load exactly what the JSON-text
+reader loads, and the same record read either way is a duplicate, never a conflict."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aimon.store import ingest as ingest_module
+from aimon.store.connection import connect
+from tests.conftest import load, request, request_row, rows
+
+COMPARE = "SELECT * EXCLUDE (ingested_at, source_file) FROM _aimon_requests ORDER BY request_id, source_line"
+REJECTS = "SELECT source_line, reason, raw FROM rejects ORDER BY source_line"
+
+
+def varied_records() -> list:
+    recs = [request(request_id=f"r{i}", timestamp=f"2026-11-01T10:{i % 60:02d}:00Z") for i in range(260)]
+    recs[1] |= {"region": "eu", "flags": {"beta": True, "note": None}, "score": 1.50, "big": 12345678901234567890}
+    recs[2] |= {"region": None, "usage": {"prompt_tokens": 7}, "prompt": "héllo \"quoted\" 😀 שלום"}
+    recs[3] |= {"model": {"name": "odd"}, "temperature": "0.7", "tags": ["a", 1, None]}
+    recs[4] |= {"input_tokens": 5, "prompt_tokens": None}  # another alias of the same column
+    recs[5] |= {"completion_tokens": -3}  # invalid: found only by the load
+    recs[6] = dict(recs[0])  # the same id twice, same content: a duplicate
+    recs[7] = recs[0] | {"response": "different"}  # the same id again, other content: a conflict
+    recs[250] |= {"late_key": {"x": [1, 2]}, "another": 3}  # keys the 200-record sample never saw
+    out = [json.dumps(r, ensure_ascii=False) for r in recs]
+    out.insert(9, '{"request_id": "broken", "prompt": "cut off')  # broken JSON
+    out.insert(12, "[1, 2, 3]")  # not an object
+    return out
+
+
+def ingest_both(tmp_path, write_jsonl, records):
+    path = write_jsonl("varied.jsonl", records)
+    results = []
+    for typed in (True, False):
+        con = connect(tmp_path / f"{typed}.duckdb", write=True)
+        chosen = []
+        real = ingest_module._read_typed
+
+        def spy(*args, _real=real, _typed=typed, **kw):
+            chosen.append(_real(*args, **kw) if _typed else False)
+            return chosen[-1]
+
+        ingest_module._read_typed = spy
+        try:
+            summary = load(con, path)
+        finally:
+            ingest_module._read_typed = real
+        results.append((summary, rows(con, COMPARE), rows(con, REJECTS), chosen))
+        con.close()
+    return results
+
+
+def test_typed_columns_load_exactly_what_json_text_loads(tmp_path, write_jsonl):
+    (typed_sum, typed_rows, typed_rejects, chosen), (text_sum, text_rows, text_rejects, _) = ingest_both(
+        tmp_path, write_jsonl, varied_records())
+    assert chosen == [True]  # the typed reader really was used
+    assert (typed_sum.loaded, typed_sum.duplicates, typed_sum.rejected) == (text_sum.loaded, text_sum.duplicates,
+                                                                           text_sum.rejected) == (257, 1, 4)
+    assert typed_rows == text_rows
+    assert typed_rejects == text_rejects
+    reasons = [r[1].split(":")[0] for r in typed_rejects]
+    assert sorted(reasons) == ["broken JSON", "conflicting duplicate", "negative output_tokens",
+                               "not a JSON object"]
+    # Rejects keep the line as written, from the file.
+    assert '"request_id": "broken", "prompt": "cut off' in dict((r[0], r[2]) for r in typed_rejects)[10]
+
+
+def test_typed_extra_keeps_values_and_keys_beyond_the_sample(tmp_path, write_jsonl, con):
+    load(con, write_jsonl("a.jsonl", varied_records()))
+    extra = {rid: json.loads(e) if e else None for rid, e in rows(con, "SELECT request_id, extra FROM requests")}
+    assert extra["r1"] == {"big": 12345678901234567890, "flags": {"beta": True, "note": None}, "region": "eu",
+                           "score": 1.5}
+    assert extra["r250"] == {"another": 3, "late_key": {"x": [1, 2]}}
+    assert extra["r2"] is None  # usage.prompt_tokens is a column; "region": null carries nothing
+    assert extra["r3"] == {"tags": ["a", 1, None]}
+    assert request_row(con, "r3")["model"] == '{"name":"odd"}'  # an object where text belongs: its JSON
+    r2 = request_row(con, "r2")
+    assert r2["prompt"] == "héllo \"quoted\" 😀 שלום"
+    assert request_row(con, "r4")["input_tokens"] == 5
+
+
+@pytest.mark.parametrize("second", ["array", "broken line"])
+def test_the_same_records_read_the_other_way_are_duplicates(tmp_path, write_jsonl, con, second):
+    recs = [request(request_id=f"d{i}", extra_field={"k": i, "z": None}, region="eu", note=None) for i in range(5)]
+    assert load(con, write_jsonl("first.jsonl", recs)).loaded == 5
+    if second == "array":
+        path = tmp_path / "again.json"
+        path.write_text(json.dumps(recs))
+    else:  # a trailing line cut off while being written: the file is read as JSON text
+        path = write_jsonl("again.jsonl", [json.dumps(r) for r in recs] + ['{"request_id": "d9", "pro'])
+    summary = load(con, path)
+    assert (summary.loaded, summary.duplicates) == (0, 5)
+    assert summary.rejected == (1 if second == "broken line" else 0)
