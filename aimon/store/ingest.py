@@ -512,7 +512,7 @@ def _read_typed(con: duckdb.DuckDBPyConnection, f: LogFile, plan: _Plan, compile
     columns = "{" + ", ".join(f"{sql_str(k)}: {sql_str(t)}" for k, t in types.items()) + "}"
     sql = (f"SELECT * FROM read_json({sql_str(str(f.path))}, format = 'newline_delimited', "
            f"columns = {columns}, maximum_object_size = {reader.MAX_RECORD_BYTES}, ignore_errors = true)")
-    src = Source(sql, False, types, frozenset(keys))
+    src = Source(sql, False, types, frozenset(keys), record_text=False)
     con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed AS {parsed_sql(compiled, src, table, default_time)}")
     return True
 

@@ -48,6 +48,10 @@ class Source:
     columns: Mapping[str, str] | None = None
     # Top-level keys seen in the sampled records (all columns for Parquet).
     seen_keys: frozenset[str] | None = None
+    # Typed columns: whether ``doc`` must hold the record (for generated ids and rejects'
+    # text); a reader whose records all carry ids and whose rejects come from the file
+    # does without.
+    record_text: bool = True
 
 
 def typed(kind: str, raw: str) -> str:
@@ -299,8 +303,11 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
                   "WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object: ' || lower(json_type(doc)) END")
     if source.columns is not None:
         cols = source.columns
-        text = ", ".join(_column_value(p, cols, False) for p in c.text_paths) or "NULL"
-        jsn = ", ".join(_column_value(p, cols, True) for p in c.json_paths) or "NULL"
+        # Each path's value is its own column ("v#1"), not an element of a list: building
+        # a list of every alias path for every row cost more than reading the columns.
+        slots = ([f'{_column_value(p, cols, False)} AS "v#{i}"' for i, p in enumerate(c.text_paths, 1)]
+                 + [f'CAST({_column_value(p, cols, True)} AS JSON) AS "vj#{i}"'
+                    for i, p in enumerate(c.json_paths, 1)])
         consumed, several = _consumed(c, cols)
         # What no column consumed, in aimon_canonical_extra's form (sorted keys, no
         # top-level nulls) by construction: the merge patches and removals below keep it.
@@ -311,10 +318,13 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
                          + "], lambda aimon_e: aimon_e.v IS NOT NULL))) AS VARCHAR)") if rest else "'{}'"
         # The row itself stays a struct (no copy); it becomes JSON text only where a
         # record needs it: a generated id or a reject's raw text.
-        whole = "struct_pack(" + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in cols) + ")"
+        whole = ("struct_pack(" + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in cols) + ")"
+                 if source.record_text else "NULL::VARCHAR")
         base = (f"WITH e AS (SELECT {'rec_no, 1 AS sub_no, ' if source.numbered else ''}{whole} AS doc, "
-                f"{doc_for_extra} AS extra_doc, NULL::VARCHAR AS pre_reason, "
-                f"[{text}]::VARCHAR[] AS v, [{jsn}]::JSON[] AS vj FROM ({source.sql}) p)")
+                f"{doc_for_extra} AS extra_doc, NULL::VARCHAR AS pre_reason"
+                f"{''.join(', ' + x for x in slots)} FROM ({source.sql}) p)")
+        slot_cols = "".join(f', "v#{i}"' for i in range(1, len(c.text_paths) + 1)) + "".join(
+            f', "vj#{i}"' for i in range(1, len(c.json_paths) + 1))
         extra_doc = "extra_doc"
         canonical = "{}"
         c = copy.copy(c)
@@ -340,6 +350,7 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
         base = f"{s}, e AS (SELECT {number}CAST(doc AS VARCHAR) AS doc, pre_reason, {v}, {vj} FROM s)"
         extra_doc = "doc"
         canonical = "aimon_canonical_extra({})"
+        slot_cols = ", v, vj"
     raw_cols = []
     id_generated = "NULL::BOOLEAN"
     for col in columns:
@@ -358,8 +369,8 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
         typed_cols.append(f"CASE WHEN lower({raw('status')}) IN ('error', 'failed', 'failure', 'fail') "
                           f"OR {raw('error_type')} IS NOT NULL THEN 'error' ELSE 'ok' END AS status")
     top, finish = extra_sql(c, extra_doc, source.seen_keys) if with_extra else ("NULL", "NULL")
-    return f"""{base},
-m AS (SELECT {number}doc, pre_reason, v, vj,
+    sql = f"""{base},
+m AS (SELECT {number}doc, pre_reason{slot_cols},
     {', '.join(raw_cols)},
     CASE WHEN pre_reason IS NULL THEN {top} END AS extra0
   FROM e),
@@ -368,3 +379,7 @@ t AS (SELECT *, {canonical.format(finish) if with_extra else finish} AS extra, {
 SELECT {number}doc, {', '.join(columns)}, extra,
   {"pre_reason" if ids_only else reason_sql(table, c.skip)} AS reason, id_generated
 FROM t"""
+    if source.columns is not None:
+        sql = re.sub(r"\bvj\[(\d+)\]", r'"vj#\1"', sql)
+        sql = re.sub(r"\bv\[(\d+)\]", r'"v#\1"', sql)
+    return sql
