@@ -94,3 +94,11 @@ def test_the_same_records_read_the_other_way_are_duplicates(tmp_path, write_json
     summary = load(con, path)
     assert (summary.loaded, summary.duplicates) == (0, 5)
     assert summary.rejected == (1 if second == "broken line" else 0)
+
+
+@pytest.mark.parametrize("odd", [{"": "empty key"}, {"Model": "x", "model": "y"}, {"a\nb": 1}])
+def test_keys_a_typed_reader_cannot_take_fall_back_to_json_text(tmp_path, write_jsonl, con, odd):
+    recs = [request(request_id=f"o{i}") | (odd if i == 3 else {}) for i in range(5)]
+    summary = load(con, write_jsonl("odd.jsonl", recs))
+    assert (summary.loaded, summary.rejected) == (5, 0)
+    assert len(rows(con, "SELECT extra FROM requests WHERE request_id = 'o3'")) == 1

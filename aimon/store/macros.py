@@ -372,11 +372,12 @@ MACROS_SQL = [
     # dropped (a key logged as null carries nothing), NULL when nothing is left. Records
     # read as JSON text and as typed columns (aimon.store.mapping) then store the same
     # text, so the same record is a duplicate, never a conflict, whichever way it came.
+    # Keys are looked up as JSON pointers, which take any key, the empty one included.
     """
     CREATE OR REPLACE TEMP MACRO aimon_canonical_extra(x) AS (
         CASE WHEN x IS NULL OR x = '{}' THEN NULL ELSE nullif(CAST(to_json(map_from_entries(list_sort(list_filter(
             list_transform(json_keys(x), lambda aimon_k: struct_pack(
-                k := aimon_k, v := json_extract(x, '$."' || replace(aimon_k, '"', '\\"') || '"'))),
+                k := aimon_k, v := json_extract(x, '/' || replace(replace(aimon_k, '~', '~0'), '/', '~1')))),
             lambda aimon_e: aimon_e.v IS NOT NULL AND CAST(aimon_e.v AS VARCHAR) <> 'null')))) AS VARCHAR), '{}') END
     )
     """,
