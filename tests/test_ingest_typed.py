@@ -102,3 +102,25 @@ def test_keys_a_typed_reader_cannot_take_fall_back_to_json_text(tmp_path, write_
     summary = load(con, write_jsonl("odd.jsonl", recs))
     assert (summary.loaded, summary.rejected) == (5, 0)
     assert len(rows(con, "SELECT extra FROM requests WHERE request_id = 'o3'")) == 1
+
+
+def test_a_database_loaded_before_canonical_extra_is_rewritten(tmp_path, write_jsonl):
+    import duckdb
+
+    from aimon.store import schema
+
+    path = tmp_path / "old.duckdb"
+    raw = duckdb.connect(str(path))
+    raw.execute(schema.MIGRATIONS_TABLE_SQL)
+    for migration in schema.MIGRATIONS[:9]:
+        migration(raw)
+        raw.execute("INSERT INTO _aimon_migrations (name) VALUES ($n)", {"n": migration.__name__})
+    # As the JSON-text reader wrote extra before: source key order, nulls kept.
+    raw.execute("""INSERT INTO _aimon_requests (request_id, ts, model, status, extra, source_file, source_line,
+                   source_format, ingested_at)
+                   VALUES ('k1', TIMESTAMPTZ '2026-11-01 10:00:00+00', 'gpt-4o', 'ok',
+                           '{"zone":"eu","note":null,"app":{"v":null}}', 'x', 1, 'flat', now())""")
+    raw.close()
+    con = connect(path, write=True)
+    assert rows(con, "SELECT CAST(extra AS VARCHAR) FROM requests") == [('{"app":{"v":null},"zone":"eu"}',)]
+    con.close()

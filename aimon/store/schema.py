@@ -393,6 +393,18 @@ def m009_stored_request_costs(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(PRICE_PENDING_SQL)
 
 
+def m010_canonical_extra(con: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite ``extra`` in the one form ingest now writes (sorted keys, no top-level
+    nulls), so that re-ingesting a file loaded before finds duplicates, not conflicts."""
+    from aimon.store import macros
+
+    macros.install(con)
+    for table in (STORED_REQUESTS, "feedback"):
+        con.execute(f"UPDATE {table} SET extra = aimon_canonical_extra(CAST(extra AS VARCHAR)) "
+                    "WHERE extra IS NOT NULL AND CAST(extra AS VARCHAR) IS DISTINCT FROM "
+                    "aimon_canonical_extra(CAST(extra AS VARCHAR))")
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m001_requests,
     m002_feedback,
@@ -403,6 +415,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m007_pii_findings,
     m008_audit_log,
     m009_stored_request_costs,
+    m010_canonical_extra,
 ]
 
 MIGRATIONS_TABLE_SQL = """
