@@ -39,9 +39,9 @@ def ingest_both(tmp_path, write_jsonl, records):
         chosen = []
         real = ingest_module._read_typed
 
-        def spy(*args, _real=real, _typed=typed, **kw):
-            chosen.append(_real(*args, **kw) if _typed else False)
-            return chosen[-1]
+        def spy(*args, _real=real, _typed=typed, _chosen=chosen, **kw):
+            _chosen.append(_real(*args, **kw) if _typed else False)
+            return _chosen[-1]
 
         ingest_module._read_typed = spy
         try:

@@ -35,9 +35,18 @@ import duckdb
 
 from aimon.errors import InputError
 from aimon.store import macros, reader
-from aimon.store.mapping import ID_COLUMN, PRICED_BY, Source, json_column_types, id_shape, parsed_sql, raw_text, verdict_shape
-from aimon.store.reader import LogFile
+from aimon.store.mapping import (
+    ID_COLUMN,
+    PRICED_BY,
+    Source,
+    id_shape,
+    json_column_types,
+    parsed_sql,
+    raw_text,
+    verdict_shape,
+)
 from aimon.store.prices import UserPrices, ensure_priced, price_pending, refresh_prices
+from aimon.store.reader import LogFile
 from aimon.store.schema import PRICED_REQUESTS_SQL, REQUEST_COST_COLUMNS, stored
 from aimon.store.shapes import (
     TABLE_COLUMNS,
@@ -406,7 +415,7 @@ def _ingest_file(
 
     typed = by_id and _read_typed(con, f, plan, compiled, table, default_time)
     if typed:
-        record_raw = "NULL::VARCHAR"  # taken from the file's lines (_fill_raw), not re-serialised
+        record_raw = "NULL::VARCHAR"  # rejects take the line from the file (_fill_raw_from_file)
     if priced_by:
         pairs = con.execute(f"SELECT DISTINCT {', '.join(PRICED_BY)} FROM {'_batch0' if by_id else '_batch'} "
                             "WHERE model IS NOT NULL").fetchall()
@@ -632,7 +641,7 @@ def _write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, in
                    raw_sql: str) -> dict[str, int]:
     """Rejects for invalid and conflicting records; a rerun adds no second copy."""
     file_lit = sql_str(str(f.path))
-    _fill_broken_raw(con, f)
+    _fill_raw_from_file(con, f)
     con.execute("""CREATE OR REPLACE TEMP TABLE _conflict_raw (rec_no BIGINT, sub_no BIGINT, raw VARCHAR)""")
     if conflicts:
         _select_rows(con, "_conflict_raw", "SELECT rec_no, sub_no, id, copies FROM _status WHERE status = 'conflict'",
@@ -653,7 +662,7 @@ def _write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, in
         GROUP BY kind ORDER BY count(*) DESC, kind""").fetchall())
 
 
-def _fill_broken_raw(con: duckdb.DuckDBPyConnection, f: LogFile) -> None:
+def _fill_raw_from_file(con: duckdb.DuckDBPyConnection, f: LogFile) -> None:
     """Broken lines have no parsed value, and records read as typed columns no text:
     take their raw text from the file itself."""
     if f.layout != "lines":

@@ -226,6 +226,8 @@ SELECT * EXCLUDE (cost_usd, _price_source, _p_in, _p_out, _p_read, _p_write),
 FROM computed
 """
 
+# M005's costed_requests priced every request on read; m009 replaces it with a view of
+# the stored costs, so on a fresh database the M005 view exists only between the two.
 M005_REQUEST_COSTS_SQL = [
     # Every request with its cost: the requests columns, cost_usd replaced by the
     # effective cost (the logged one is kept as logged_cost_usd). Reports that group by
@@ -355,26 +357,21 @@ def stored(table: str) -> str:
     return STORED_REQUESTS if table == "requests" else table
 
 
-# The pricing of the requests not priced yet, with their rowid for the UPDATE that
-# stores it.
-M009_PENDING_COSTS_SQL = (
-    "CREATE OR REPLACE VIEW _aimon_pending_costs AS "
-    + PRICED_REQUESTS_SQL.format(requests=(
-        f"(SELECT rowid AS _rowid, * EXCLUDE ({', '.join(c for c, _ in REQUEST_COST_COLUMNS)})\n"
-        f"          FROM {STORED_REQUESTS} WHERE cost_source IS NULL)"))
-)
-
 M009_COSTED_REQUESTS_SQL = f"""
 CREATE OR REPLACE VIEW costed_requests AS
 SELECT * EXCLUDE (cost_usd), cost_usd AS logged_cost_usd, coalesce(cost_usd, computed_cost_usd) AS cost_usd
 FROM {STORED_REQUESTS}
 """
 
-# Writes the stored cost of every pending row (aimon.store.prices.price_pending).
+# Writes the stored cost of every row not priced yet (aimon.store.prices.price_pending),
+# priced by the same SQL as ingest's INSERT (built here, not kept as a view, so that a
+# change to the pricing reaches both at once).
 PRICE_PENDING_SQL = f"""
 UPDATE {STORED_REQUESTS} AS r
 SET {', '.join(f'{c} = p.{c}' for c, _ in REQUEST_COST_COLUMNS)}
-FROM _aimon_pending_costs AS p
+FROM ({PRICED_REQUESTS_SQL.format(requests=(
+    f"(SELECT rowid AS _rowid, * EXCLUDE ({', '.join(c for c, _ in REQUEST_COST_COLUMNS)}) "
+    f"FROM {STORED_REQUESTS} WHERE cost_source IS NULL)"))}) AS p
 WHERE r.rowid = p._rowid
 """
 
@@ -388,7 +385,6 @@ def m009_stored_request_costs(con: duckdb.DuckDBPyConnection) -> None:
     for name, sql_type in REQUEST_COST_COLUMNS:
         con.execute(f"ALTER TABLE {STORED_REQUESTS} ADD COLUMN {name} {sql_type}")
     con.execute(f"CREATE VIEW requests AS SELECT {', '.join(contract)} FROM {STORED_REQUESTS}")
-    con.execute(M009_PENDING_COSTS_SQL)
     con.execute(M009_COSTED_REQUESTS_SQL)
     con.execute(PRICE_PENDING_SQL)
 
