@@ -4,12 +4,16 @@ reader loads, and the same record read either way is a duplicate, never a confli
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from aimon.store import ingest as ingest_module
 from aimon.store.connection import connect
-from tests.conftest import load, request, request_row, rows
+from tests.conftest import load, real_sample, request, request_row, rows
+
+SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
 
 COMPARE = "SELECT * EXCLUDE (ingested_at, source_file) FROM _aimon_requests ORDER BY request_id, source_line"
 REJECTS = "SELECT source_line, reason, raw FROM rejects ORDER BY source_line"
@@ -32,7 +36,10 @@ def varied_records() -> list:
 
 
 def ingest_both(tmp_path, write_jsonl, records):
-    path = write_jsonl("varied.jsonl", records)
+    return read_both(tmp_path, write_jsonl("varied.jsonl", records))
+
+
+def read_both(tmp_path, path, **kw):
     results = []
     for typed in (True, False):
         con = connect(tmp_path / f"{typed}.duckdb", write=True)
@@ -45,7 +52,7 @@ def ingest_both(tmp_path, write_jsonl, records):
 
         ingest_module._read_typed = spy
         try:
-            summary = load(con, path)
+            summary = load(con, path, **kw)
         finally:
             ingest_module._read_typed = real
         results.append((summary, rows(con, COMPARE), rows(con, REJECTS), chosen))
@@ -124,3 +131,21 @@ def test_a_database_loaded_before_canonical_extra_is_rewritten(tmp_path, write_j
     con = connect(path, write=True)
     assert rows(con, "SELECT CAST(extra AS VARCHAR) FROM requests") == [('{"app":{"v":null},"zone":"eu"}',)]
     con.close()
+
+
+REAL = ["anthropic_message", "langfuse_observation", "litellm_spend_logs", "litellm_standard_logging_payload",
+        "openai_chat_completion", "openai_compatible_chat_completion", "openai_responses",
+        "openinference_spans", "otel_genai_spans", "simonw_llm_logs"]
+
+
+@pytest.mark.parametrize("name", ["sample_logs/requests.jsonl.gz", *(f"real/{n}.jsonl" for n in REAL)])
+def test_real_logs_load_the_same_through_both_readers(tmp_path, name):
+    path = SAMPLE_LOGS / "requests.jsonl.gz" if name.startswith("sample_logs") else real_sample(name[5:])
+    # Bare Anthropic message bodies carry no time.
+    when = datetime(2026, 11, 1, tzinfo=UTC) if "anthropic" in name else None
+    (typed_sum, typed_rows, typed_rejects, chosen), (text_sum, text_rows, text_rejects, _) = read_both(
+        tmp_path, path, default_time=when)
+    assert chosen == [True]
+    assert typed_sum.records == text_sum.records and typed_sum.loaded == text_sum.loaded > 0
+    assert typed_rows == text_rows
+    assert typed_rejects == text_rejects
