@@ -70,6 +70,17 @@ signals AS (
 
 # ``{group}`` is SELECT items naming the group columns (split or period), ``{names}``
 # those names.
+# The signal counts of a set of per_request rows (p), shared by the breakdown and the
+# per-period series.
+SIGNAL_COUNTS_SQL = """count(*) AS with_feedback,
+    count(*) FILTER (WHERE p.up) AS thumbs_up,
+    count(*) FILTER (WHERE p.down) AS thumbs_down,
+    count(*) FILTER (WHERE p.up OR p.down) AS voted,
+    count(*) FILTER (WHERE p.reported) AS reports,
+    count(*) FILTER (WHERE p.regenerated) AS regenerated,
+    count(*) FILTER (WHERE p.copied) AS copied,
+    count(*) FILTER (WHERE p.edited) AS edited"""
+
 FEEDBACK_SQL = """
 WITH {signals}, totals AS (
     SELECT {group} count(*) AS requests
@@ -78,14 +89,7 @@ WITH {signals}, totals AS (
     GROUP BY ALL
 ), counted AS (
     SELECT {group}
-           count(*) AS with_feedback,
-           count(*) FILTER (WHERE p.up) AS thumbs_up,
-           count(*) FILTER (WHERE p.down) AS thumbs_down,
-           count(*) FILTER (WHERE p.up OR p.down) AS voted,
-           count(*) FILTER (WHERE p.reported) AS reports,
-           count(*) FILTER (WHERE p.regenerated) AS regenerated,
-           count(*) FILTER (WHERE p.copied) AS copied,
-           count(*) FILTER (WHERE p.edited) AS edited
+           {signal_counts}
     FROM per_request p JOIN requests r USING (request_id)
     WHERE r.ts >= $start AND r.ts < $end
     GROUP BY ALL
@@ -103,6 +107,7 @@ def _feedback_sql(group: str, names: list[str]) -> str:
     join = (f"LEFT JOIN counted c USING ({', '.join(names)})" if names
             else "LEFT JOIN counted c ON true")
     return FEEDBACK_SQL.format(
+        signal_counts=SIGNAL_COUNTS_SQL,
         signals=SIGNALS_CTE.format(inline_type=INLINE_TYPE_SQL.strip()), group=group,
         names="".join(f"t.{n}, " for n in names), join=join,
         counts=", ".join(f"coalesce(c.{k}, 0) AS {k}" for k in _COUNTS),
@@ -195,14 +200,7 @@ def feedback(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[Split]
 PERIOD_COUNTS_SQL = """
 WITH {signals}
 SELECT $period_of[((epoch_us(r.ts) - $origin_us) // 3600000000)::INT + 1] AS period,
-       count(*) AS with_feedback,
-       count(*) FILTER (WHERE p.up) AS thumbs_up,
-       count(*) FILTER (WHERE p.down) AS thumbs_down,
-       count(*) FILTER (WHERE p.up OR p.down) AS voted,
-       count(*) FILTER (WHERE p.reported) AS reports,
-       count(*) FILTER (WHERE p.regenerated) AS regenerated,
-       count(*) FILTER (WHERE p.copied) AS copied,
-       count(*) FILTER (WHERE p.edited) AS edited
+       {signal_counts}
 FROM per_request p JOIN requests r USING (request_id)
 WHERE r.ts >= $start AND r.ts < $end
 GROUP BY ALL
@@ -213,5 +211,6 @@ def feedback_by_period(con: duckdb.DuckDBPyConnection, window: Window, grid) -> 
     """Feedback counts per report period (the daily report has the request counts):
     ``grid`` (an ``aimon.analysis.period.HourGrid``) maps each hour of ``window`` to a
     period index. Periods without feedback are absent."""
-    sql = PERIOD_COUNTS_SQL.format(signals=SIGNALS_CTE.format(inline_type=INLINE_TYPE_SQL.strip()))
+    sql = PERIOD_COUNTS_SQL.format(signals=SIGNALS_CTE.format(inline_type=INLINE_TYPE_SQL.strip()),
+                                   signal_counts=SIGNAL_COUNTS_SQL)
     return con.sql(sql, params={**window.params(), **grid.params()}).pl()
