@@ -103,12 +103,16 @@ def test_the_same_records_read_the_other_way_are_duplicates(tmp_path, write_json
     assert summary.rejected == (1 if second == "broken line" else 0)
 
 
-@pytest.mark.parametrize("odd", [{"": "empty key"}, {"Model": "x", "model": "y"}, {"a\nb": 1}])
-def test_keys_a_typed_reader_cannot_take_fall_back_to_json_text(tmp_path, write_jsonl, con, odd):
+@pytest.mark.parametrize("odd", [{"": "empty key"}, {"Model": "x", "model": "y"}, {"a\nb": 1}, {" ": 2},
+                                 {'q"x': 3}, {"a\x00b": 4}, {"rowid": 5}, {"SELECT": 6}])
+def test_odd_keys_load_whichever_reader_takes_them(tmp_path, write_jsonl, odd):
     recs = [request(request_id=f"o{i}") | (odd if i == 3 else {}) for i in range(5)]
-    summary = load(con, write_jsonl("odd.jsonl", recs))
-    assert (summary.loaded, summary.rejected) == (5, 0)
-    assert len(rows(con, "SELECT extra FROM requests WHERE request_id = 'o3'")) == 1
+    (typed_sum, typed_rows, _, chosen), (text_sum, text_rows, _, _) = read_both(
+        tmp_path, write_jsonl("odd.jsonl", recs))
+    assert (typed_sum.loaded, typed_sum.rejected) == (text_sum.loaded, text_sum.rejected) == (5, 0)
+    assert typed_rows == text_rows
+    # The empty key and keys equal but for case stay on JSON text.
+    assert chosen == [not ("" in odd or "Model" in odd)]
 
 
 def test_a_database_loaded_before_canonical_extra_is_rewritten(tmp_path, write_jsonl):

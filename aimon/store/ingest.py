@@ -64,7 +64,7 @@ SAMPLE_RECORDS = 200
 TYPED_MAX_KEYS = 500
 _TEMP_TABLES = ("_batch0", "_batch", "_ids", "_known", "_hashed", "_status", "_load", "_shift",
                 "_broken", "_conflict_raw", "_late")
-_TEMP_VIEWS = ("_verdict", "_parsed", "_parsed_typed", "_parsed_n")
+_TEMP_VIEWS = ("_verdict", "_parsed", "_parsed_n")
 
 
 @dataclass(frozen=True)
@@ -513,8 +513,11 @@ def _read_typed(con: duckdb.DuckDBPyConnection, f: LogFile, plan: _Plan, compile
     generated, found = con.execute("""SELECT count(*) FILTER (WHERE id_generated AND reason IS NULL),
         list_distinct(flatten(list(new_keys))) FROM _batch0""").fetchone()
     keys = sorted(set(plan.seen_keys or ()) | set(found or ()))
-    if (generated or not keys or len(keys) > TYPED_MAX_KEYS or len({k.lower() for k in keys}) < len(keys)
-            or not all(k.strip() for k in keys)):
+    # DuckDB takes any key as a column name except the empty one, and names columns
+    # without regard to case. (No statement may fail here: an error would abort the
+    # ingest's transaction.)
+    if (generated or not keys or len(keys) > TYPED_MAX_KEYS or "" in keys
+            or len({k.lower() for k in keys}) < len(keys)):
         return False
     types = json_column_types(compiled, keys)
     if types is None:
@@ -523,11 +526,7 @@ def _read_typed(con: duckdb.DuckDBPyConnection, f: LogFile, plan: _Plan, compile
     sql = (f"SELECT * FROM read_json({sql_str(str(f.path))}, format = 'newline_delimited', "
            f"columns = {columns}, maximum_object_size = {reader.MAX_RECORD_BYTES}, ignore_errors = true)")
     src = Source(sql, False, types, frozenset(keys), record_text=False)
-    try:  # a key DuckDB cannot take as a column name fails here, at bind time
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed_typed AS {parsed_sql(compiled, src, table, default_time)}")
-    except duckdb.Error:
-        return False
-    con.execute("CREATE OR REPLACE TEMP VIEW _parsed AS SELECT * FROM _parsed_typed")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed AS {parsed_sql(compiled, src, table, default_time)}")
     return True
 
 
