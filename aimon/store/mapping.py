@@ -361,7 +361,8 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
             # The source's id, or a hash of the record itself: the same record always
             # gets the same id, so loading it twice is caught as a duplicate.
             fallback = f"md5({raw_text(source, 'doc')})" if id_fallback else "NULL"
-            id_generated = f"nullif(trim(CAST({expr} AS VARCHAR)), '') IS NULL"
+            if ids_only:  # only the first pass asks whether a record brought its own id
+                id_generated = f"nullif(trim(CAST({expr} AS VARCHAR)), '') IS NULL"
             expr = f"coalesce(nullif(trim(CAST({expr} AS VARCHAR)), ''), {fallback})"
         raw_cols.append(f"CAST({expr} AS VARCHAR) AS {raw(col)}")
     typed_cols = [f"{typed(kind, raw(col))} AS {col}" for col, kind in columns.items() if col != "status"]
