@@ -277,8 +277,10 @@ def bootstrap_quantile_diff(
     """
     from scipy import stats as st
 
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+    # Sorted, so that a seed gives the same interval whatever order the rows came in
+    # (DuckDB returns them in any order; a quantile does not depend on it).
+    x = np.sort(np.asarray(x, dtype=float))
+    y = np.sort(np.asarray(y, dtype=float))
     if len(x) < 2 or len(y) < 2:
         return Interval(None, None, None)
     estimate = float(np.quantile(x, q) - np.quantile(y, q))
