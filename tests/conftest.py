@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -115,7 +117,7 @@ class SampleDb:
 
 
 @pytest.fixture(scope="session")
-def sample_logs_db(tmp_path_factory) -> SampleDb:
+def sample_logs_db(request) -> SampleDb:
     """sample_logs ingested as the quickstart does it (requests, then feedback), and its
     PII findings cached for every text field, so later commands only read.
 
@@ -125,11 +127,17 @@ def sample_logs_db(tmp_path_factory) -> SampleDb:
     missing = [f for f in (*SAMPLE_REQUEST_FILES, "feedback.jsonl") if not (SAMPLE_LOGS / f).exists()]
     if missing:
         pytest.skip(f"sample_logs not present: {', '.join(missing)}")
-    folder = tmp_path_factory.mktemp("sample-logs-db")
+    # A folder of one length wherever pytest and the checkout are, holding a copy of the
+    # logs: ingest prints resolved paths, and a longer one would re-wrap the tables.
+    folder = Path(tempfile.mkdtemp(prefix="aimon-golden-"))
+    request.addfinalizer(lambda: shutil.rmtree(folder, ignore_errors=True))
     path = folder / "sample.duckdb"
     runner = CliRunner()
-    files = [str(SAMPLE_LOGS / f) for f in SAMPLE_REQUEST_FILES]
-    feedback = str(SAMPLE_LOGS / "feedback.jsonl")
+    (folder / "sample_logs").mkdir()
+    for name in (*SAMPLE_REQUEST_FILES, "feedback.jsonl"):
+        shutil.copyfile(SAMPLE_LOGS / name, folder / "sample_logs" / name)
+    files = [f"sample_logs/{f}" for f in SAMPLE_REQUEST_FILES]
+    feedback = "sample_logs/feedback.jsonl"
     plan = {
         "ingest-requests.json": ["ingest", *files, "-f", "json"],
         "ingest-feedback.txt": ["ingest", "--feedback", feedback, "-f", "table"],
