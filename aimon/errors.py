@@ -4,7 +4,9 @@ Exit codes are part of the contract with cron jobs and CI pipelines:
 
 - 0: the command ran.
 - 1: a gate the user asked for failed (``--fail-on``, budgets, alerts).
-- 2: bad usage or unusable input; the message says what to do next.
+- 2: bad usage or unusable input, or anything else that stopped the command (an OS
+  error such as a full disk, an unexpected failure); one line that says what to do next.
+- 130: interrupted (Ctrl-C); the line says what was and was not written.
 
 Library code (``store``, ``analysis``) raises these; only ``aimon.cli.main`` turns
 them into an exit code and a single line on stderr.
@@ -19,6 +21,7 @@ class ExitCode(IntEnum):
     OK = 0
     GATE_FAILED = 1
     USAGE = 2
+    INTERRUPTED = 130
 
 
 class AimonError(Exception):
@@ -41,6 +44,12 @@ class DatabaseInUse(AimonError):
 
 class SchemaError(AimonError):
     """The database was written by another aimon (newer schema) or is not an aimon database."""
+
+
+class Interrupted(AimonError):
+    """Ctrl-C stopped the command; the message says what had been written by then."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class GateFailed(AimonError):

@@ -79,8 +79,8 @@ def test_ingest_table_summary_points_at_rejects(cli, write_jsonl):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["sql", "DELETE FROM feedback"], "read-only"),
-    (["sql", "DELETE FROM requests"], "SQL error"),
+    (["sql", "DELETE FROM feedback"], "DELETE statement is not allowed"),
+    (["sql", "DELETE FROM requests"], "only reads"),
     (["sql", "SELEC 1"], "SQL error"),
     (["ingest", "missing.jsonl"], "no such file"),
     (["ingest", "x.jsonl", "--shape", "nope"], "unknown shape"),

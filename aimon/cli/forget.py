@@ -9,6 +9,7 @@ import typer
 
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, TzOption
+from aimon.errors import Interrupted
 from aimon.render import emit
 from aimon.store.connection import opened
 
@@ -22,14 +23,44 @@ def _require_database(db) -> None:
         pass
 
 
-def _finish(db, result, fmt) -> None:
-    from aimon.render.pii import deletion_blocks, deletion_data, spinner
-    from aimon.store.forget import compact_file
+def _delete_and_rewrite(db, delete, dry_run: bool):
+    """Run ``delete(con)`` and, holding the same write lock, the file rewrite it owes
+    (or that an interrupted run still owes), so no reader can come in between."""
+    from aimon.render.pii import spinner
+    from aimon.store.forget import finish_rewrite
 
-    compaction = None
-    if not result.dry_run and result.rows_deleted:
-        with spinner("rewriting the database file"):
-            compaction = compact_file(db)
+    _require_database(db)
+    with opened(db, write=not dry_run) as con:
+        try:
+            result = delete(con)
+            if dry_run:
+                return result, None
+            with spinner("rewriting the database file"):
+                return result, finish_rewrite(con, db)
+        except KeyboardInterrupt:
+            raise _interrupted(con, dry_run) from None
+
+
+def _interrupted(con, dry_run: bool) -> Interrupted:
+    """What is true after Ctrl-C: the deletes commit with the record of the rewrite they
+    owe, so that record tells whether anything was deleted."""
+    from aimon.store.forget import rewrite_owed
+
+    try:
+        owed = not dry_run and rewrite_owed(con)
+    except Exception:  # noqa: BLE001 - the connection may be unusable after the interrupt
+        return Interrupted("interrupted; if the deletes had committed, audit_log records them "
+                           "and running the same command again finishes the file rewrite")
+    if owed:
+        return Interrupted("interrupted after the deletes were committed (recorded in audit_log); "
+                           "the deleted values are still in the database file until it is "
+                           "rewritten: run the same command again to finish it")
+    return Interrupted("interrupted before anything was deleted; nothing was written")
+
+
+def _finish(result, compaction, fmt) -> None:
+    from aimon.render.pii import deletion_blocks, deletion_data
+
     rows = [{"table": t.table, "rows": t.rows, "matched_by": t.rule} for t in result.tables]
     emit(fmt, None, data=deletion_data(result, compaction), blocks=deletion_blocks(result, compaction),
          csv_frame=rows)
@@ -56,10 +87,9 @@ def forget(
     """
     from aimon.store.forget import forget_users
 
-    _require_database(db)
-    with opened(db, write=not dry_run) as con:
-        result = forget_users(con, user, dry_run=dry_run)
-    _finish(db, result, fmt)
+    result, compaction = _delete_and_rewrite(db, lambda con: forget_users(con, user, dry_run=dry_run),
+                                             dry_run)
+    _finish(result, compaction, fmt)
 
 
 @app.command()
@@ -91,8 +121,7 @@ def purge(
     span = parse_span(older_than)
     cutoff = anchor - span if span is not None else parse_time(older_than, anchor=None, tz=tz,
                                                                option="--older-than")
-    _require_database(db)
-    with opened(db, write=not dry_run) as con:
-        result = purge_older_than(con, cutoff, dry_run=dry_run,
-                                  label=f"--older-than {older_than}" if span is not None else None)
-    _finish(db, result, fmt)
+    label = f"--older-than {older_than}" if span is not None else None
+    result, compaction = _delete_and_rewrite(
+        db, lambda con: purge_older_than(con, cutoff, dry_run=dry_run, label=label), dry_run)
+    _finish(result, compaction, fmt)

@@ -1,32 +1,64 @@
-"""aimon sql: the user's own read-only query."""
+"""aimon sql: the user's own query, which can read and never write (docs/security.md)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption
-from aimon.render import FrameBlock, emit
-from aimon.store.connection import opened
-from aimon.store.query import run_query
+from aimon.render import Format, FrameBlock, Note, emit
+
+# Like DuckDB's own shell: a terminal or a Markdown page shows a screenful, a file
+# format everything.
+TABLE_ROWS = 40
 
 
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="The SQL to run, e.g. \"SELECT model, count(*) FROM requests GROUP BY ALL\".")],
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=0,
+        help=f"Show at most this many rows, 0 for all. Default: {TABLE_ROWS} for table and "
+             "markdown, all for json and csv.")] = None,
+    read_files: Annotated[list[Path] | None, typer.Option(
+        "--read-files", metavar="DIR", file_okay=False, exists=True,
+        help="Let the query read local files under DIR (read_csv, read_parquet, ...). "
+             "Repeatable. Without it the query sees the database only.")] = None,
     fmt: FormatOption = "table",
     output: OutputOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Run a read-only SQL query against the database (DuckDB dialect).
+    """Run one read-only SQL query against the database (DuckDB dialect).
 
     Tables: [bold]requests[/] (one row per model call), [bold]feedback[/] and
-    [bold]rejects[/]; their columns are listed in the README.
+    [bold]rejects[/]; their columns are listed in the README. Only SELECT, WITH, FROM,
+    VALUES, DESCRIBE, SHOW and SUMMARIZE run: nothing the query does can change the
+    database or write a file (see docs/security.md).
+
+    Example: aimon sql "SELECT model, count(*) AS calls FROM requests GROUP BY ALL"
+    --format csv -o calls.csv
     """
+    from aimon.store.connection import opened
+    from aimon.store.query import checked_statement, run_query, sandbox
+
+    checked_statement(query)
+    fmt = Format(fmt)
+    if limit is None:
+        limit = TABLE_ROWS if fmt in (Format.table, Format.markdown) else 0
     with opened(db, write=False) as con:
-        frame = run_query(con, query)
-    if frame is None:
-        return
-    emit(fmt, output, data=frame, blocks=[FrameBlock(frame)], csv_frame=frame)
+        sandbox(con, read_files or ())
+        result = run_query(con, query, limit=limit or None)
+    frame = result.frame
+    blocks: list = [FrameBlock(frame)]
+    if result.more_rows:
+        if fmt in (Format.json, Format.csv):
+            # Data formats carry no notes; say it where people look.
+            from aimon.render import err_console
+            err_console.print(f"aimon: {result.more_rows:,} more rows not shown (--limit 0 shows all)",
+                              markup=False)
+        blocks.append(Note(f"… {result.more_rows:,} more rows (--limit 0 shows all)"))
+    emit(fmt, output, data=frame, blocks=blocks, csv_frame=frame)
+

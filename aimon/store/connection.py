@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,10 +97,14 @@ def connect(
         raise InputError(
             f"no database at {path}; load logs first with 'aimon ingest FILE --db {path}'"
         )
+    creating = write and str(path) != ":memory:" and not path.exists()
     try:
         con = duckdb.connect(str(path), read_only=not write)
     except duckdb.Error as exc:
         raise _translate(exc, path) from exc
+    if creating:
+        # It will hold prompts and personal data: private from the first byte of data.
+        os.chmod(path, 0o600)
     try:
         _configure(con, tz, memory_limit)
         if write:
@@ -122,11 +127,28 @@ def connect(
     return con
 
 
+def _private_umask(path: Path) -> int:
+    """Make files DuckDB creates beside the database (its WAL, spilled blocks, a
+    forget's rewrite) no more readable than the database: 0600 for a new one. Returns
+    the umask to restore."""
+    old = os.umask(0o077)
+    if str(path) != ":memory:" and path.exists():
+        os.umask(old | (0o077 & ~stat.S_IMODE(path.stat().st_mode)))
+    else:
+        os.umask(old | 0o077)
+    return old
+
+
 @contextmanager
 def opened(path: Path | str, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
-    """``connect`` as a context manager that always closes the file."""
-    con = connect(path, **kwargs)
+    """``connect`` as a context manager that always closes the file; while it is open,
+    files created beside the database are as private as the database."""
+    old_umask = _private_umask(Path(path))
     try:
-        yield con
+        con = connect(path, **kwargs)
+        try:
+            yield con
+        finally:
+            con.close()
     finally:
-        con.close()
+        os.umask(old_umask)

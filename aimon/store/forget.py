@@ -26,8 +26,10 @@ atomically while holding the write lock, so the bytes are gone from disk.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +39,7 @@ import duckdb
 from aimon import __version__
 from aimon.errors import UsageError
 from aimon.store.connection import connect
-from aimon.store.schema import stored
+from aimon.store.schema import REWRITE_OWED, stored
 
 PROTECTED = ("audit_log",)
 
@@ -96,6 +98,17 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# A rejected record mentions a forgotten id when its text holds the id as a JSON string
+# as written, or, if the record parses as JSON, when any value at any depth equals the
+# id once unescaped ("u\\u002d9" is u-9) or is the id written as a number (42). A
+# rejected record is never analysed, and keeping a person's data is the worse error, so
+# a number that happens to equal a forgotten numeric id removes its record too.
+RAW_MATCH_SQL = """(
+    EXISTS (SELECT 1 FROM _aimon_forget_tokens k WHERE contains(raw, k.token))
+    OR (json_valid(raw) AND list_has_any(
+        json_extract_string(raw, '$..*'), (SELECT list(id) FROM _aimon_forget_ids))))"""
+
+
 def _forget_rules(tables: dict[str, list[str]]) -> tuple[dict[str, tuple[str, str]], list[str]]:
     rules: dict[str, tuple[str, str]] = {}
     unsearched = []
@@ -108,7 +121,7 @@ def _forget_rules(tables: dict[str, list[str]]) -> tuple[dict[str, tuple[str, st
             conds.append("request_id IN (SELECT request_id FROM _aimon_forget_requests)")
             names.append("request_id")
         if "raw" in cols:
-            conds.append("EXISTS (SELECT 1 FROM _aimon_forget_tokens k WHERE contains(raw, k.token))")
+            conds.append(RAW_MATCH_SQL)
             names.append("raw text")
         if table in FORGET_LINKS:
             conds.append(f"({FORGET_LINKS[table]})")
@@ -156,6 +169,8 @@ def _used(params: dict, sql: str) -> dict:
     return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
+OWE_REWRITE_SQL = f"INSERT INTO {REWRITE_OWED} (owed_since, action) VALUES ($at, $action)"
+
 AUDIT_INSERT_SQL = """
 INSERT INTO audit_log (logged_at, action, criteria, rows_deleted, tables, aimon_version)
 VALUES ($at, $action, $criteria, $rows, $tables, $version)
@@ -183,6 +198,9 @@ def _run(con: duckdb.DuckDBPyConnection, action: str, criteria: str, rules: dict
         con.execute(AUDIT_INSERT_SQL, {"at": at, "action": action, "criteria": criteria, "rows": total,
                                        "tables": json.dumps({d.table: d.rows for d in deletions}),
                                        "version": __version__})
+        if total:
+            # Committed with the deletes: from here the file rewrite is owed until done.
+            con.execute(OWE_REWRITE_SQL, {"at": at, "action": action})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -200,15 +218,18 @@ def forget_users(con: duckdb.DuckDBPyConnection, user_ids: list[str], *, dry_run
                 {"u": users})
     con.execute("""CREATE OR REPLACE TEMP TABLE _aimon_forget_requests AS
                    SELECT DISTINCT request_id FROM requests WHERE user_id IN (SELECT user_id FROM _aimon_forget_users)""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE _aimon_forget_ids AS
+                   SELECT user_id AS id FROM _aimon_forget_users
+                   UNION SELECT request_id FROM _aimon_forget_requests WHERE request_id IS NOT NULL""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _aimon_forget_tokens AS
-                   SELECT '"' || user_id || '"' AS token FROM _aimon_forget_users
-                   UNION ALL SELECT '"' || request_id || '"' FROM _aimon_forget_requests""")
+                   SELECT to_json(id)::VARCHAR AS token FROM _aimon_forget_ids""")
     rules, unsearched = _forget_rules(_tables(con))
     criteria = f"user_id of {len(users)} user(s) (ids not recorded)"
     try:
         return _run(con, "forget", criteria, rules, unsearched, {}, dry_run)
     finally:
-        for t in ("_aimon_forget_users", "_aimon_forget_requests", "_aimon_forget_tokens"):
+        for t in ("_aimon_forget_users", "_aimon_forget_requests", "_aimon_forget_ids",
+                  "_aimon_forget_tokens"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
@@ -232,39 +253,85 @@ class Compaction:
     bytes_after: int
 
 
-def compact_file(path: Path | str) -> Compaction | None:
-    """Rewrite the database into a fresh file and swap it in, so that deleted values
-    no longer sit in freed blocks or statistics. Holds the write lock throughout;
-    interrupted, the original file is untouched (a leftover ``*.compact`` is removed next
-    time). None for an in-memory database."""
-    path = Path(path)
-    if str(path) == ":memory:" or not path.exists():
+def rewrite_owed(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a forget or purge committed deletes whose file rewrite has not finished."""
+    return bool(con.execute(f"SELECT count(*) FROM {REWRITE_OWED}").fetchall()[0][0])
+
+
+def finish_rewrite(con: duckdb.DuckDBPyConnection, path: Path | str) -> Compaction | None:
+    """Rewrite the file if a rewrite is owed (this run's deletes or an interrupted run's)."""
+    if str(path) == ":memory:" or not rewrite_owed(con):
         return None
-    tmp = path.with_name(path.name + ".compact")
+    return compact(con, path)
+
+
+def compact(con: duckdb.DuckDBPyConnection, path: Path | str) -> Compaction:
+    """Rewrite the database into a fresh file and swap it in, so that deleted values no
+    longer sit in freed blocks or statistics.
+
+    ``con`` is the write connection that made the deletes, so the lock is held from the
+    delete to the swap and no reader can slip in between. A symlinked ``path`` has its
+    real file rewritten; the new file keeps the old one's mode and owner. Interrupted
+    before the swap, the original file is untouched and still records the rewrite as
+    owed (the copy does not), so the next forget or purge finishes it; a leftover
+    ``*.compact`` is removed then.
+    """
+    real = Path(os.path.realpath(path))
+    tmp = real.with_name(real.name + ".compact")
     for leftover in (tmp, Path(str(tmp) + ".wal")):
         leftover.unlink(missing_ok=True)
-    before = path.stat().st_size
-    con = connect(path, write=True)
+    before = real.stat()
+    con.execute("CHECKPOINT")
+    name = con.execute("SELECT current_database()").fetchall()[0][0]
+    escaped = str(tmp).replace("'", "''")
     try:
-        con.execute("CHECKPOINT")
-        name = con.execute("SELECT current_database()").fetchall()[0][0]
-        escaped = str(tmp).replace("'", "''")
         con.execute(f"ATTACH '{escaped}' AS aimon_compact")
         try:
+            # Before any row is copied: the copy is as private as the original.
+            os.chmod(tmp, 0o600)
             con.execute(f"COPY FROM DATABASE {_quote(name)} TO aimon_compact")
+            con.execute(f"DELETE FROM aimon_compact.{REWRITE_OWED}")
         finally:
             con.execute("DETACH aimon_compact")
         if Path(str(tmp) + ".wal").exists():  # pragma: no cover - DETACH checkpoints
             raise OSError(f"compaction left a WAL beside {tmp}")
+        _copy_ownership(before, tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, real)
+        _fsync_dir(real.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return Compaction(before.st_size, real.stat().st_size)
+
+
+def _copy_ownership(original: os.stat_result, path: Path) -> None:
+    if (original.st_uid, original.st_gid) != (os.getuid(), os.getgid()):
+        # Not ours to give away without privilege; the mode below still keeps others out.
+        with contextlib.suppress(PermissionError):
+            os.chown(path, original.st_uid, original.st_gid)
+    os.chmod(path, stat.S_IMODE(original.st_mode))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def compact_file(path: Path | str) -> Compaction | None:
+    """Open the database for writing and rewrite it (see :func:`compact`)."""
+    path = Path(path)
+    if str(path) == ":memory:" or not path.exists():
+        return None
+    con = connect(path, write=True)
+    try:
+        return compact(con, path)
     finally:
         con.close()
-    return Compaction(before, path.stat().st_size)
 
 
 AUDIT_LOG_SQL = """

@@ -401,6 +401,18 @@ def m010_canonical_extra(con: duckdb.DuckDBPyConnection) -> None:
                     "aimon_canonical_extra(CAST(extra AS VARCHAR))")
 
 
+# A forget or purge whose file rewrite is still owed (aimon.store.forget): the row is
+# committed with the deletes and is absent from the rewritten file, so a run interrupted
+# anywhere between the two leaves it behind and the next forget or purge finishes the
+# rewrite. Never a user id, only when and which action.
+REWRITE_OWED = "_aimon_rewrite_owed"
+
+
+def m011_rewrite_owed(con: duckdb.DuckDBPyConnection) -> None:
+    """The record of a database-file rewrite that forget or purge still owes."""
+    con.execute(f"CREATE TABLE {REWRITE_OWED} (owed_since TIMESTAMPTZ NOT NULL, action VARCHAR NOT NULL)")
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m001_requests,
     m002_feedback,
@@ -412,6 +424,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m008_audit_log,
     m009_stored_request_costs,
     m010_canonical_extra,
+    m011_rewrite_owed,
 ]
 
 MIGRATIONS_TABLE_SQL = """
