@@ -1,6 +1,6 @@
 """OpenAI shapes: chat completions (and OpenAI-compatible providers), Batch output lines,
 Responses API bodies. Built records copy the structure of the real samples; the real
-samples themselves are ingested at the end (skipped when ../shared/real-samples is absent).
+samples themselves (tests/data/real-samples) are ingested at the end.
 """
 
 from __future__ import annotations
