@@ -23,7 +23,8 @@ from typer.testing import CliRunner
 from aimon.cli import app
 from aimon.store.connection import connect
 
-REAL_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "real-samples"
+# Real records captured by public projects (SOURCES.md says where each came from).
+REAL_SAMPLES = Path(__file__).resolve().parent / "data" / "real-samples"
 SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
 SAMPLE_REQUEST_FILES = ("requests.jsonl.gz", "batch_output.jsonl", "otel_spans.jsonl")
 
@@ -196,9 +197,9 @@ def rows(connection, sql: str, params: dict | None = None) -> list[tuple]:
 
 
 def real_sample(name: str) -> Path:
+    """A file of tests/data/real-samples; every clone has them, so a missing one fails."""
     path = REAL_SAMPLES / name
-    if not path.exists():
-        pytest.skip(f"real samples not present: {path}")
+    assert path.is_file(), f"no real sample {path}"
     return path
 
 

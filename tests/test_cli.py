@@ -119,3 +119,28 @@ def test_aimon_debug_shows_the_traceback(cli, monkeypatch):
     result = cli("sql", "SELECT 1")
     assert result.exit_code != 0
     assert result.exception is not None
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 item 8")
+@pytest.mark.parametrize("arg", ["missing.jsonl", "nothing-*.jsonl", "empty-dir"])
+def test_a_failed_ingest_leaves_no_database_behind(cli, tmp_path, arg):
+    (tmp_path / "empty-dir").mkdir()
+    db = tmp_path / "new.duckdb"
+    result = cli("ingest", tmp_path / arg, "--db", db)
+    assert result.exit_code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty-dir"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 item 8")
+def test_every_skipped_file_is_listed(cli, write_jsonl, tmp_path):
+    (tmp_path / "logs").mkdir()
+    write_jsonl("logs/a.jsonl", [request()])
+    (tmp_path / "logs" / "export.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "logs" / "notes.txt").write_text("hello")
+    result = cli("ingest", tmp_path / "logs", "--format", "json")
+    assert result.exit_code == 0, result.output
+    skipped = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in json.loads(result.stdout)["skipped_files"]}
+    assert skipped == {"export.csv": "not a log file (aimon reads .jsonl, .ndjson, .json, their .gz, .parquet)",
+                       "notes.txt": "not a log file (aimon reads .jsonl, .ndjson, .json, their .gz, .parquet)"}
+    table = cli("ingest", tmp_path / "logs")
+    assert "Skipped logs/export.csv" in table.stdout and "Skipped logs/notes.txt" in table.stdout

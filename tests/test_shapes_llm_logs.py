@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.conftest import real_sample
 from tests.test_shapes_openai import assert_nothing_lost, by_line, detected, load, row, tokens
 
@@ -94,3 +96,11 @@ def test_real_llm_logs(con):
     assert rows[6]["extra"]["options_json"] == {"length": 20, "delay": 0.1}
     assert rows[6]["latency_ms"] == 2063.0 and rows[6]["provider"] is None
     assert assert_nothing_lost(con, path, derived={("datetime_utc",)}) == 4
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 item 4")
+def test_llm_logs_model_is_what_was_asked_for(con, write_jsonl):
+    load(con, write_jsonl("llm.jsonl", [llm_row(id="01b", model="gpt-4o", resolved_model="gpt-4o-2024-08-06")]))
+    r = row(con, "01b")
+    assert (r["model"], r["model_version"]) == ("gpt-4o", "gpt-4o-2024-08-06")
+    assert "model" not in (r["extra"] or {})

@@ -1,12 +1,14 @@
 """OpenAI shapes: chat completions (and OpenAI-compatible providers), Batch output lines,
 Responses API bodies. Built records copy the structure of the real samples; the real
-samples themselves are ingested at the end (skipped when ../shared/real-samples is absent).
+samples themselves (tests/data/real-samples) are ingested at the end.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+
+import pytest
 
 from aimon.store.shapes import detect_shape
 from tests.conftest import load, real_sample
@@ -401,3 +403,42 @@ def test_real_openai_responses(con):
     assert {r["provider"] for r in rows.values()} == {"openai"}
     assert assert_nothing_lost(con, path, constants={(("object",), "response")},
                                derived={("completed_at",)}) == 6
+
+
+# --------------------------------------------------------------------------- issue 14, items 4 and 5
+
+@pytest.mark.xfail(strict=True, reason="issue 14 item 4")
+def test_a_body_names_the_model_that_answered_as_model_and_model_version(con, write_jsonl):
+    load(con, write_jsonl("chat.jsonl", [chat_body()]))
+    r = row(con, "chatcmpl-BNi420iFNtIOHzy8Gq2fVS5utTus7")
+    assert (r["model"], r["model_version"]) == ("gpt-4o-mini-2024-07-18", "gpt-4o-mini-2024-07-18")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 item 5")
+def test_failed_batch_lines_take_the_time_of_their_batch(con, write_jsonl):
+    first = batch_line()
+    later = batch_line(id="batch_req_2", custom_id="request-2", response={
+        "status_code": 200, "request_id": "r2",
+        "body": chat_body(id="chatcmpl-later", created=1734986802)})
+    expired = {"id": "batch_req_exp1", "custom_id": "request-7", "response": None,
+               "error": {"code": "batch_expired", "message": "expired"}}
+    path = write_jsonl("batch.jsonl", [first, expired, later])
+    s = load(con, path)
+    assert (s.loaded, s.rejected) == (3, 0)
+    r = row(con, "batch_req_exp1")
+    # The earliest time among the batch file's other lines, and said so.
+    assert r["ts"] == datetime(2024, 12, 23, 20, 36, 42, tzinfo=UTC)
+    assert (r["status"], r["error_type"]) == ("error", "batch_expired")
+    assert r["extra"]["ts_imputed"] == "earliest time of the other lines of this batch file"
+    assert "ts_imputed" not in row(con, "chatcmpl-later")["extra"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 item 5")
+def test_a_batch_reject_keeps_the_line_as_read(con, write_jsonl):
+    bad = batch_line(id="batch_req_neg", response={
+        "status_code": 200, "request_id": "r9",
+        "body": chat_body(id="chatcmpl-neg", usage={"prompt_tokens": -1, "completion_tokens": 2})})
+    text = json.dumps(bad)
+    s = load(con, write_jsonl("batch.jsonl", [text]))
+    assert s.rejected == 1
+    assert con.execute("SELECT raw FROM rejects").fetchone()[0] == text

@@ -273,3 +273,22 @@ def test_real_otlp_protobufjs_spans(con):
     assert traceloop["prompt"] == "What is LLM Observability?"
     # endTimeUnixNano's low half is negative (-1984808674): read as unsigned.
     assert traceloop["latency_ms"] == pytest.approx(1444.194058, abs=0.001)
+
+
+# ------------------------------------------------------------------ one model rule (issue 14, item 4)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 item 4")
+def test_model_is_what_was_asked_for_and_model_version_what_answered(con, write_jsonl):
+    ok = chat_span()
+    failed = chat_span(**{"gen_ai.response.id": ..., "gen_ai.response.model": ..., "error.type": "timeout",
+                          "gen_ai.usage.input_tokens": ..., "gen_ai.usage.output_tokens": ...,
+                          "gen_ai.usage.cache_read.input_tokens": ..., "gen_ai.usage.cache_creation.input_tokens": ...})
+    failed["spanId"] = "0000000000000bad"
+    failed["status"] = {"code": 2, "message": "timed out"}
+    load(con, write_jsonl("spans.jsonl", [ok, failed]))
+    # Successes and errors of one model group together; the dated answering model is kept.
+    assert rows(con, "SELECT request_id, model, model_version, status FROM requests ORDER BY request_id") == [
+        ("0000000000000bad", "gpt-4o", None, "error"),
+        ("chatcmpl-AbC123", "gpt-4o", "gpt-4o-2024-08-06", "ok")]
+    assert rows(con, "SELECT model, count(*) FROM requests GROUP BY model") == [("gpt-4o", 2)]

@@ -1,0 +1,165 @@
+"""Records that used to kill a run or load wrong without a word (issue 14, items 2, 9, 10).
+
+Every one of them now loads exactly or becomes a reject with its reason, and the rest of
+the run loads: records = loaded + duplicates + rejected, always.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from aimon.store.ingest import ingest
+from tests.conftest import load, request, request_row, rows
+
+pytestmark = pytest.mark.xfail(strict=True, reason="issue 14 items 2, 9, 10: reproduced before the fix")
+
+
+def reasons(con) -> dict[int, str]:
+    return dict(rows(con, "SELECT source_line, reason FROM rejects ORDER BY source_line"))
+
+
+# --------------------------------------------------------------------------- item 2
+
+@pytest.mark.parametrize("value", ["1e30", "1e19", "9999999999999999999", "-1e30", "1e400"])
+def test_an_out_of_range_number_is_a_reject_not_a_crash(con, write_jsonl, value):
+    good = write_jsonl("good.jsonl", [request(request_id="g1")])
+    huge = json.dumps(request(request_id="huge", prompt_tokens=0)).replace('"prompt_tokens": 0', f'"prompt_tokens": {value}')
+    bad = write_jsonl("bad.jsonl", [request(request_id="ok1"), huge, request(request_id="ok2")])
+    summary = ingest(con, [good, bad])
+    assert (summary.records, summary.loaded, summary.rejected) == (4, 3, 1)
+    (reason,), = rows(con, "SELECT reason FROM rejects")
+    assert reason.startswith("input_tokens is ")
+    assert value.lstrip("-")[:4] in reason
+
+
+def test_otel_token_count_of_ten_to_the_nineteen_is_a_reject(con, write_jsonl):
+    from tests.test_shapes_otel import chat_span
+
+    spans = [chat_span(), chat_span(**{"gen_ai.usage.input_tokens": 10**19})]
+    spans[1]["spanId"] = "00000000000000ff"
+    spans[1]["attributes"]["gen_ai.response.id"] = "chatcmpl-big"
+    summary = load(con, write_jsonl("spans.jsonl", spans))
+    assert (summary.loaded, summary.rejected) == (1, 1)
+    assert reasons(con)[2].startswith("input_tokens is out of range: 10000000000000000000")
+
+
+# --------------------------------------------------------------------------- item 9
+
+def test_a_duplicated_key_in_a_file_that_repeats_an_id(con, write_jsonl):
+    twice = json.dumps(request(request_id="dup"))[:-1] + ', "model": "gpt-4o-mini"}'
+    path = write_jsonl("a.jsonl", [request(request_id="dup"), twice, request(request_id="dup"),
+                                   request(request_id="other")])
+    summary = load(con, path)
+    assert (summary.loaded, summary.duplicates, summary.rejected) == (2, 1, 1)
+    assert reasons(con) == {2: "duplicate key: model"}
+
+
+def test_deep_nesting_among_the_first_records(con, write_jsonl):
+    deep = json.dumps(request(request_id="deep"))[:-1] + ', "nest": ' + "[" * 5000 + "]" * 5000 + "}"
+    path = write_jsonl("a.jsonl", [request(request_id="r1"), deep, request(request_id="r2")])
+    summary = load(con, path)
+    assert (summary.loaded, summary.rejected) == (3, 0)
+    assert json.loads(request_row(con, "deep")["extra"])["nest"] is not None
+
+
+def test_a_corrupt_parquet_file_is_a_reject_and_the_rest_loads(con, write_jsonl, tmp_path):
+    path = tmp_path / "broken.parquet"
+    duckdb.sql(f"COPY (SELECT 'p' || i AS request_id, TIMESTAMP '2026-11-01' AS timestamp, 'gpt-4o' AS model "
+               f"FROM range(1000) t(i)) TO '{path}' (FORMAT parquet)")
+    data = bytearray(path.read_bytes())
+    data[100:400] = b"\xff" * 300
+    path.write_bytes(bytes(data))
+    good = write_jsonl("good.jsonl", [request()])
+    summary = ingest(con, [path, good])
+    assert summary.loaded == 1 and summary.rejected >= 1
+    assert summary.records == summary.loaded + summary.duplicates + summary.rejected
+    assert rows(con, "SELECT count(*) FROM rejects WHERE reason LIKE 'unreadable Parquet%'") == [(1,)]
+
+
+def test_a_gzip_file_cut_short_loads_what_it_holds(con, tmp_path):
+    recs = [json.dumps(request(request_id=f"z{i}", prompt="w " * 800)) for i in range(3000)]
+    data = gzip.compress(("\n".join(recs) + "\n").encode())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: 1 << 20])
+    summary = load(con, path)
+    assert summary.loaded > 100
+    assert summary.rejected >= 1
+    (reason,), = rows(con, "SELECT reason FROM rejects WHERE source_line IS NULL")
+    assert reason.startswith("truncated gzip")
+
+
+def test_a_broken_element_of_a_json_array_loses_only_itself(con, tmp_path):
+    good = [json.dumps(request(request_id=f"a{i}", prompt="p" * 100)) for i in range(1000)]
+    broken = '{"request_id": "a-broken", "timestamp": "2026-11-01T10:00:00Z", "prompt": "' + "q" * 70000 + '", }}'
+    good.insert(500, broken)
+    path = tmp_path / "arr.json"
+    path.write_text("[\n" + ",\n".join(good) + "\n]")
+    summary = load(con, path)
+    assert (summary.records, summary.loaded, summary.rejected) == (1001, 1000, 1)
+    (line, reason, raw), = rows(con, "SELECT source_line, reason, raw FROM rejects")
+    assert line == 501 and reason.startswith("broken JSON")
+    assert raw == broken
+
+
+# --------------------------------------------------------------------------- item 10
+
+def test_token_counts_above_two_to_the_53_are_exact(con, write_jsonl):
+    load(con, write_jsonl("a.jsonl", [request(prompt_tokens=123456789012345678,
+                                              completion_tokens=9007199254740993)]))
+    assert rows(con, "SELECT input_tokens, output_tokens FROM requests") == [(123456789012345678,
+                                                                            9007199254740993)]
+
+
+@pytest.mark.parametrize("stamp", ["2026-11-01T10:00:00+25:00", "2026-11-01T10:00:00+99:99",
+                                   "2026-11-01T10:00:00-13:00"])
+def test_an_impossible_utc_offset_is_rejected(con, write_jsonl, stamp):
+    summary = load(con, write_jsonl("a.jsonl", [request(timestamp=stamp)]))
+    assert summary.rejected == 1
+    assert reasons(con)[1] == f"unparseable timestamp: {stamp} (impossible UTC offset)"
+
+
+def test_a_local_time_in_a_dst_gap_is_rejected(con, write_jsonl):
+    path = write_jsonl("a.jsonl", [request(request_id="gap", timestamp="2026-03-08 02:30:00 America/New_York"),
+                                   request(request_id="fine", timestamp="2026-03-08 03:30:00 America/New_York")])
+    summary = load(con, path)
+    assert (summary.loaded, summary.rejected) == (1, 1)
+    assert reasons(con)[1] == ("unparseable timestamp: 2026-03-08 02:30:00 America/New_York "
+                               "(no such local time: skipped by a daylight-saving change)")
+    assert request_row(con, "fine")["ts"] == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+
+
+def test_a_duplicated_key_is_a_reject_not_a_silent_first_value(con, write_jsonl):
+    line = '{"timestamp": "2026-11-01T10:00:00Z", "request_id": "k", "model": "a", "model": "b"}'
+    summary = load(con, write_jsonl("a.jsonl", [line]))
+    assert summary.rejected == 1
+    assert reasons(con) == {1: "duplicate key: model"}
+
+
+def test_feedback_types_outside_the_six_are_rejected(con, write_jsonl):
+    path = write_jsonl("f.jsonl", [
+        {"request_id": "r1", "timestamp": "2026-11-01T10:05:00Z", "feedback_type": "thumbs_up"},
+        {"request_id": "r2", "timestamp": "2026-11-01T10:06:00Z", "feedback_type": "meh"},
+    ])
+    summary = ingest(con, [path], table="feedback")
+    assert (summary.loaded, summary.rejected) == (1, 1)
+    assert rows(con, "SELECT reason FROM rejects") == [(
+        "unknown feedback_type: meh (aimon's types: thumbs_up, thumbs_down, report, copied_response, "
+        "regenerated, edited_output)",)]
+
+
+def test_an_invalid_utf8_line_keeps_its_bytes(con, tmp_path):
+    line = b'{"timestamp": "2026-11-01T10:00:00Z", "request_id": "bad\xff\xfe", "model": "m"}'
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(json.dumps(request()).encode() + b"\n" + line + b"\n")
+    summary = load(con, path)
+    assert (summary.loaded, summary.rejected) == (1, 1)
+    (reason, raw, raw_bytes), = rows(con, "SELECT reason, raw, raw_bytes FROM rejects")
+    at = line.index(b"\xff") + 1
+    assert reason == f"invalid UTF-8 at byte {at}"
+    assert raw_bytes == line
+    assert "\ufffd" not in raw

@@ -1,0 +1,91 @@
+"""Ingest memory stays bounded whatever the records hold (issue 14, items 1 and 9).
+
+Each load runs `aimon ingest` in a fresh process and reads that process's peak RSS, as
+a user's shell would see it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import request
+
+pytestmark = pytest.mark.xfail(strict=True, reason="issue 14 items 1, 9: reproduced before the fix")
+
+SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
+
+MEASURE = """
+import resource, subprocess, sys
+proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(proc.stdout)
+sys.stderr.write(proc.stderr)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, proc.returncode, file=sys.stderr)
+"""
+
+
+def ingest_process(*args: str, budget: str | None = None) -> tuple[dict | None, str, int, int]:
+    """(summary JSON, stderr, peak RSS in MB, exit code) of `aimon ingest ARGS --format json`."""
+    env = {**os.environ, "AIMON_DEBUG": ""}
+    env.pop("AIMON_MEMORY_LIMIT", None)
+    if budget:
+        env["AIMON_MEMORY_LIMIT"] = budget
+    out = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "aimon", "ingest", *args,
+                          "--format", "json"], capture_output=True, text=True, env=env, timeout=600)
+    *err, last = out.stderr.strip().splitlines()
+    rss, code = (int(x) for x in last.split())
+    summary = json.loads(out.stdout) if code == 0 else None
+    return summary, "\n".join(err), rss, code
+
+
+def otel_spans(tmp_path: Path, copies: int) -> Path:
+    """sample_logs' spans plus ``copies`` of them under new ids: the shape that ran out of memory."""
+    lines = (SAMPLE_LOGS / "otel_spans.jsonl").read_text().splitlines()
+    out = list(lines)
+    for i in range(copies):
+        rec = json.loads(lines[i % len(lines)])
+        rec["spanId"] = f"{i:016x}"
+        if "gen_ai.response.id" in rec["attributes"]:
+            rec["attributes"]["gen_ai.response.id"] += f"-copy{i}"
+        out.append(json.dumps(rec))
+    path = tmp_path / "spans.jsonl"
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def test_two_thousand_otel_spans_load_in_bounded_memory(tmp_path):
+    path = otel_spans(tmp_path, 589)
+    summary, err, rss, code = ingest_process(str(path), "--db", str(tmp_path / "o.duckdb"))
+    assert code == 0, err
+    assert (summary["records"], summary["loaded"]) == (2000, 2000)
+    assert rss < 450, f"peak RSS {rss} MB"
+
+
+@pytest.mark.slow
+def test_sample_logs_load_under_600_mb(tmp_path):
+    summary, err, rss, code = ingest_process(str(SAMPLE_LOGS), "--db", str(tmp_path / "s.duckdb"))
+    assert code == 0, err
+    assert summary["records"] == summary["loaded"] + summary["duplicates"] + summary["rejected"]
+    assert rss < 600, f"peak RSS {rss} MB"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", ["ten 5 MB prompts", "one 33 MB record"])
+def test_big_records_load_at_a_500mb_budget(tmp_path, form):
+    recs = [request(request_id=f"r{i}") for i in range(200)]
+    if form == "ten 5 MB prompts":
+        for i in range(0, 200, 20):
+            recs[i]["prompt"] = "big " * (5 * 1024 * 1024 // 4)
+    else:
+        recs[7]["prompt"] = "y" * (33 * 1024 * 1024)
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    summary, err, rss, code = ingest_process(str(path), "--db", str(tmp_path / "b.duckdb"), budget="500MB")
+    assert code == 0, err
+    assert (summary["loaded"], summary["rejected"]) == (200, 0)
+    assert rss < 1000, f"peak RSS {rss} MB"

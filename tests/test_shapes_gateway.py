@@ -1,0 +1,89 @@
+"""Gateway and proxy envelopes: the app's fields around a vendor request and response body
+(issue 14, item 3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_shapes_anthropic import message
+from tests.test_shapes_openai import chat_body, detected, load, responses_body, row, tokens
+
+pytestmark = pytest.mark.xfail(strict=True, reason="issue 14 item 3")
+
+
+def envelope(request: dict, response: dict | None, **fields) -> dict:
+    rec = {"timestamp": "2026-11-01T10:00:00.000Z", "request_id": "gw-1", "user_id": "u-1", "endpoint": "/chat",
+           "latency_ms": 812, "ttft_ms": 240, "status_code": 200, "request": request, "response": response}
+    rec.update(fields)
+    return rec
+
+
+OPENAI_REQUEST = {"model": "gpt-4o", "temperature": 0.2, "max_tokens": 300,
+                  "messages": [{"role": "system", "content": "Be terse."},
+                               {"role": "user", "content": "What is the capital of France?"}]}
+ANTHROPIC_REQUEST = {"model": "claude-sonnet-4-5", "max_tokens": 1024, "temperature": 0.5,
+                     "system": [{"type": "text", "text": "Answer in one line."}],
+                     "messages": [{"role": "user", "content": [{"type": "text", "text": "Why is the sky blue?"}]}]}
+
+
+def test_openai_chat_envelope(con, write_jsonl):
+    rec = envelope(OPENAI_REQUEST, chat_body(model="gpt-4o-2024-08-06"))
+    assert detected(rec) == "gateway"
+    load(con, write_jsonl("gw.jsonl", [rec]))
+    r = row(con, "gw-1")
+    assert (r["provider"], r["model"], r["model_version"]) == ("openai", "gpt-4o", "gpt-4o-2024-08-06")
+    assert (r["user_id"], r["endpoint"], r["latency_ms"], r["ttft_ms"]) == ("u-1", "/chat", 812.0, 240.0)
+    assert (r["system_prompt"], r["prompt"], r["response"]) == (
+        "Be terse.", "What is the capital of France?", "Paris is the capital.")
+    assert tokens(r) == (1149, 353, 1024, None, 64)
+    assert (r["status"], r["error_type"], r["temperature"]) == ("ok", None, 0.2)
+    assert r["extra"]["request"] == {"max_tokens": 300}
+    assert r["extra"]["response"]["id"] == "chatcmpl-BNi420iFNtIOHzy8Gq2fVS5utTus7"
+
+
+def test_anthropic_envelope_sums_cache_tokens(con, write_jsonl):
+    load(con, write_jsonl("gw.jsonl", [envelope(ANTHROPIC_REQUEST, message())]))
+    r = row(con, "gw-1")
+    assert (r["provider"], r["model"], r["model_version"]) == (
+        "anthropic", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929")
+    assert tokens(r) == (420, 33, 300, 20, None)
+    assert (r["system_prompt"], r["prompt"], r["response"]) == (
+        "Answer in one line.", "Why is the sky blue?", "Python is a versatile language.")
+    assert r["temperature"] == 0.5
+
+
+def test_responses_api_envelope(con, write_jsonl):
+    req = {"model": "gpt-4.1", "instructions": "Be terse.", "input": "Say hi"}
+    load(con, write_jsonl("gw.jsonl", [envelope(req, responses_body())]))
+    r = row(con, "gw-1")
+    assert (r["model"], r["system_prompt"], r["prompt"]) == ("gpt-4.1", "Be terse.", "Say hi")
+    assert r["model_version"] == responses_body()["model"]
+    assert r["input_tokens"] == responses_body()["usage"]["input_tokens"]
+
+
+@pytest.mark.parametrize(("status", "response", "error", "kind", "text"), [
+    (429, {"type": "error", "error": {"type": "rate_limit_error", "message": "Number of request tokens has "
+                                                                             "exceeded your per-minute rate limit"}},
+     None, "rate_limit", "Number of request tokens has exceeded your per-minute rate limit"),
+    (529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+     None, "overloaded", "Overloaded"),
+    (500, {"error": {"message": "The server had an error while processing your request.", "type": "server_error"}},
+     None, "api_error", "The server had an error while processing your request."),
+    (400, {"error": {"message": "This model's maximum context length is 128000 tokens.",
+                     "type": "invalid_request_error", "code": "context_length_exceeded"}},
+     None, "context_length", "This model's maximum context length is 128000 tokens."),
+    (None, None, {"type": "timeout", "message": "upstream timed out after 60s"}, "timeout",
+     "upstream timed out after 60s"),
+    (504, None, None, "timeout", None),
+    (503, None, None, "api_error", None),
+])
+def test_failed_calls_take_their_type_from_the_body_or_the_status(con, write_jsonl, status, response, error,
+                                                                   kind, text):
+    rec = envelope(ANTHROPIC_REQUEST if response and response.get("type") == "error" else OPENAI_REQUEST,
+                   response, status_code=status, error=error, ttft_ms=None)
+    load(con, write_jsonl("gw.jsonl", [rec]))
+    r = row(con, "gw-1")
+    assert (r["status"], r["error_type"], r["error_message"]) == ("error", kind, text)
+    assert r["model"] in ("gpt-4o", "claude-sonnet-4-5") and r["model_version"] is None
+    assert r["input_tokens"] is None
+    assert r["system_prompt"] in ("Be terse.", "Answer in one line.")
