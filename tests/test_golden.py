@@ -150,7 +150,7 @@ class Normaliser:
         text = _ISO_RE.sub(self._time, text)
         text = re.sub(r"\b\d[\d,.]* MB\b", "<SIZE> MB", text)
         text = re.sub(r"(?i)\b(\d+(?:\.\d+)?) ?s\b(?=[^\n]*(?:scan|took|elapsed|in ))", "<SECONDS>s", text)
-        text = re.sub(r"(schema version\s*[│|:]?\s*)\d+", r"\g<1><N>", text)
+        text = re.sub(r"(schema version\W*)\d+", r"\g<1><N>", text)
         if fmt == "json":
             try:
                 return json.dumps(_round(json.loads(text)), indent=2, ensure_ascii=False) + "\n"
