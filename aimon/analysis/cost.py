@@ -18,8 +18,8 @@ from enum import StrEnum
 import duckdb
 import polars as pl
 
-from aimon.analysis.dimensions import NONE_LABEL
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.dimensions import NONE_LABEL
+from aimon.analysis.toolkit.window import Window
 from aimon.errors import UsageError
 
 COST_SOURCES = ("logged", "computed", "unpriced")

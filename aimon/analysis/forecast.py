@@ -36,7 +36,7 @@ from typing import Any
 
 import duckdb
 
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError
 
 MIN_DAYS = 14          # two of each weekday: the fewest that identify trend + weekly pattern
