@@ -20,6 +20,7 @@ from aimon.analysis.alerts import (
     scan,
 )
 from aimon.analysis.toolkit.dimensions import Split
+from aimon.analysis.toolkit.robust import MAD_SCALE
 from aimon.errors import InputError
 from aimon.store.connection import connect
 from tests.reportdata import add_requests
@@ -220,8 +221,8 @@ def test_same_hour_baseline_is_median_and_mad(con):
     median = 0.25
     mad = sorted(abs(r - median) for r in rates)[2]
     assert e.baseline == pytest.approx(median)
-    assert e.spread == pytest.approx(1.4826 * mad)
-    assert e.bound == pytest.approx(median + 1.5 * 1.4826 * mad)
+    assert e.spread == pytest.approx(MAD_SCALE * mad)
+    assert e.bound == pytest.approx(median + 1.5 * MAD_SCALE * mad)
     assert e.value == pytest.approx(0.5) and e.state == "firing"
     calmer = check(con, [Rule(**{**rule.__dict__, "sensitivity": 2.0})],
                    datetime(2026, 11, 6, 12, 10, tzinfo=UTC)).evaluations[0]

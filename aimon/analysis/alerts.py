@@ -36,6 +36,7 @@ import polars as pl
 from aimon.analysis.toolkit import dimensions
 from aimon.analysis.toolkit.dimensions import Split, parse_splits
 from aimon.analysis.toolkit.intervals import wilson_bounds
+from aimon.analysis.toolkit.robust import list_median_scale
 from aimon.analysis.toolkit.window import parse_duration
 from aimon.errors import InputError
 
@@ -480,14 +481,6 @@ def _additive_value(metric: Metric, k: int) -> tuple[pl.Expr, pl.Expr]:
 
 # --------------------------------------------------------------------------- evaluation
 
-def _lists_stats(values: list[pl.Expr]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """Median, MAD-based spread and count of the non-null values among ``values``."""
-    lst = pl.concat_list(values).list.drop_nulls()
-    med = lst.list.median()
-    mad = lst.list.eval((pl.element() - pl.element().median()).abs().median()).list.first()
-    return med, mad * 1.4826, lst.list.len()
-
-
 def evaluate(grid: _Grid, rule: Rule, ends: Sequence[int]) -> pl.DataFrame:
     """One row per (split key, evaluation end): value, volume, baseline, bound, state."""
     k = rule.minutes
@@ -520,7 +513,7 @@ def evaluate(grid: _Grid, rule: Rule, ends: Sequence[int]) -> pl.DataFrame:
                 for i in range(len(offs))]
         if log:
             vals = [pl.when(v > 0).then(v.log()) for v in vals]
-        baseline, spread, points = _lists_stats(vals)
+        baseline, spread, points = list_median_scale(vals)
     elif rule.baseline is Baseline.ewma:
         offs = [i * k for i in range(1, rule.periods + 1)]
         frame = frame.join(shifted(offs, k, "b"), on=["key", "e"], how="left")
