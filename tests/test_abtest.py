@@ -21,7 +21,7 @@ from statsmodels.stats.proportion import (
 
 from aimon.analysis import abtest
 from aimon.analysis.abtest import Metric
-from aimon.analysis.window import resolve
+from aimon.analysis.toolkit.window import resolve
 from aimon.errors import InputError, UsageError
 
 TOL = 1e-6

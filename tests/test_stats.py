@@ -1,4 +1,4 @@
-"""aimon.analysis.stats against scipy and statsmodels on the same data, to 1e-6."""
+"""aimon.analysis.toolkit.stats against scipy and statsmodels on the same data, to 1e-6."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from aimon.analysis import stats
+from aimon.analysis.toolkit import stats
 
 TOL = 1e-6
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -54,16 +55,75 @@ class AimonGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
-        except AimonError as exc:
-            if _debug():
+            result = super().invoke(ctx)
+            # Output still buffered fails here, where it maps to an exit code, not in
+            # click's own handler (which exits 1) or at interpreter exit.
+            sys.stdout.flush()
+            return result
+        except BaseException as exc:  # noqa: BLE001 - every outcome maps to one exit code here
+            if _is_cli_control(exc):
+                raise  # help, --version, usage errors: the command-line library's own exits
+            code = _report(exc)
+            if code is None:
                 raise
-            err_console.print(Text.assemble(("aimon: error: ", "bold red"), str(exc)),
-                              soft_wrap=True)
-            raise typer.Exit(int(exc.exit_code)) from None
-        except KeyboardInterrupt:
-            err_console.print("aimon: interrupted; nothing was written")
-            raise typer.Exit(130) from None
+            raise typer.Exit(code) from None
+
+
+def _is_cli_control(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith(("typer.", "click."))
+
+
+def _report(exc: BaseException) -> int | None:
+    """Print the one line ``exc`` deserves and return the exit code (None: re-raise).
+
+    1 only ever comes from a gate (GateFailed); anything that stopped a command is 2 with
+    one line, never a traceback (AIMON_DEBUG=1 shows it); a closed pipe is not an error.
+    """
+    if isinstance(exc, SystemExit | GeneratorExit):
+        return None
+    if isinstance(exc, BrokenPipeError) or _closed_stdout(exc):
+        # The reader (head, less) has what it wanted: stop quietly, as pipes expect.
+        _silence_stdout()
+        return 0
+    if _debug():
+        return None
+    if isinstance(exc, AimonError):
+        err_console.print(Text.assemble(("aimon: error: ", "bold red"), str(exc)), soft_wrap=True)
+        return int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "InterruptException":
+        # Commands that write say what was committed (ingest, forget, purge raise
+        # Interrupted); a generic interrupt claims nothing it cannot know.
+        err_console.print("aimon: interrupted", markup=False, highlight=False)
+        return int(ExitCode.INTERRUPTED)
+    if isinstance(exc, OSError):
+        _silence_stdout()  # what stdout still buffers would fail again at exit
+        where = f": {exc.filename}" if exc.filename else " (writing the output)"
+        err_console.print(Text.assemble(("aimon: error: ", "bold red"),
+                                        f"{exc.strerror or exc}{where}"), soft_wrap=True)
+        return int(ExitCode.USAGE)
+    if isinstance(exc, Exception):
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        err_console.print(Text.assemble(("aimon: error: ", "bold red"),
+                                        f"unexpected {type(exc).__name__}: {first} "
+                                        "(AIMON_DEBUG=1 shows where; please report it)"), soft_wrap=True)
+        return int(ExitCode.USAGE)
+    return None
+
+
+def _closed_stdout(exc: BaseException) -> bool:
+    """A write to a pipe whose reader left can also surface as EINVAL/EPIPE OSError."""
+    import errno
+
+    return isinstance(exc, OSError) and exc.errno == errno.EPIPE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test runner's buffer): nothing will flush to a pipe
 
 
 app = typer.Typer(
@@ -119,15 +179,13 @@ def main() -> None:
     """Console entry point."""
     try:
         app(prog_name="aimon")
-    except AimonError as exc:  # raised outside a command (option callbacks)
-        if _debug():
-            raise
-        err_console.print(f"aimon: error: {exc}", highlight=False, markup=False)
-        raise SystemExit(int(exc.exit_code)) from None
     except SystemExit:
         raise
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
+    except BaseException as exc:  # raised outside a command (option callbacks, rendering help)
+        code = _report(exc)
+        if code is None:
+            raise
+        raise SystemExit(code) from None
 
 
 __all__ = ["app", "main", "ExitCode"]

@@ -30,25 +30,32 @@ def _delete_and_rewrite(db, delete, dry_run: bool):
     from aimon.store.forget import finish_rewrite
 
     _require_database(db)
-    with opened(db, write=not dry_run) as con:
-        try:
+    try:
+        with opened(db, write=not dry_run) as con:
             result = delete(con)
             if dry_run:
                 return result, None
             with spinner("rewriting the database file"):
                 return result, finish_rewrite(con, db)
-        except KeyboardInterrupt:
-            raise _interrupted(con, dry_run) from None
+    except KeyboardInterrupt:
+        raise _interrupted(db, dry_run) from None
+    except Exception as exc:
+        if type(exc).__name__ == "InterruptException":  # DuckDB's, after the interrupt
+            raise _interrupted(db, dry_run) from None
+        raise
 
 
-def _interrupted(con, dry_run: bool) -> Interrupted:
+def _interrupted(db, dry_run: bool) -> Interrupted:
     """What is true after Ctrl-C: the deletes commit with the record of the rewrite they
-    owe, so that record tells whether anything was deleted."""
+    owe, so a fresh look at that record tells whether anything was deleted."""
     from aimon.store.forget import rewrite_owed
 
+    if dry_run:
+        return Interrupted("interrupted; a dry run writes nothing")
     try:
-        owed = not dry_run and rewrite_owed(con)
-    except Exception:  # noqa: BLE001 - the connection may be unusable after the interrupt
+        with opened(db, write=False) as con:
+            owed = rewrite_owed(con)
+    except Exception:  # noqa: BLE001 - the file cannot be read now
         return Interrupted("interrupted; if the deletes had committed, audit_log records them "
                            "and running the same command again finishes the file rewrite")
     if owed:
@@ -114,14 +121,13 @@ def purge(
 
     Example: [bold]aimon purge --older-than 90d --dry-run[/]
     """
-    from aimon.analysis.window import parse_span, parse_time
+    from aimon.analysis.toolkit.window import cutoff, parse_span, parse_time
     from aimon.store.forget import purge_older_than
 
     anchor = parse_time(as_of, anchor=None, tz=tz, option="--as-of") if as_of else datetime.now(UTC)
+    when = cutoff(older_than, anchor, tz=tz, option="--older-than")
     span = parse_span(older_than)
-    cutoff = anchor - span if span is not None else parse_time(older_than, anchor=None, tz=tz,
-                                                               option="--older-than")
     label = f"--older-than {older_than}" if span is not None else None
     result, compaction = _delete_and_rewrite(
-        db, lambda con: purge_older_than(con, cutoff, dry_run=dry_run, label=label), dry_run)
+        db, lambda con: purge_older_than(con, when, dry_run=dry_run, label=label), dry_run)
     _finish(result, compaction, fmt)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from aimon.analysis.window import parse_time
+from aimon.analysis.toolkit.window import parse_time
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption
+from aimon.errors import Interrupted
 from aimon.render import FrameBlock, emit, err_console
 from aimon.render.ingest import summary_blocks, summary_data
 from aimon.render.progress import file_progress
@@ -25,6 +26,23 @@ def _shapes_help() -> str:
         lines.append(f"  [bold]{shape.name}[/] ({shape.table}): {shape.summary}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _interrupted(db, started: datetime) -> Interrupted:
+    """Ctrl-C lands before the commit (nothing stored) or after it (everything stored);
+    the database, not a guess, says which."""
+    from aimon.store.info import rows_ingested_since
+
+    try:
+        with opened(db, write=False) as con:
+            stored = rows_ingested_since(con, started)
+    except Exception:  # noqa: BLE001 - no database yet, or it cannot be read now
+        return Interrupted("interrupted; the ingest is one transaction, so the database holds all "
+                           "of this run's rows or none: check with aimon db info")
+    if stored:
+        return Interrupted(f"interrupted after the ingest committed: {stored:,} row(s) were stored "
+                           "(see aimon db info); re-running it adds nothing")
+    return Interrupted("interrupted before the ingest committed; no rows were stored")
 
 
 @app.command(epilog=_shapes_help())
@@ -54,9 +72,17 @@ def ingest(
     if default_time:
         when = parse_time(default_time, anchor=None, option="--default-time")
     user_prices = load_user_prices()  # ./aimon.toml [models]: checked before anything loads
-    with opened(db, write=True, memory_limit=memory_budget()) as con, file_progress() as on_file:
-        summary = run_ingest(con, paths, table="feedback" if feedback else "requests",
-                             shape=shape, default_time=when, on_file=on_file, prices=user_prices)
+    started = datetime.now(UTC)
+    try:
+        with opened(db, write=True, memory_limit=memory_budget()) as con, file_progress() as on_file:
+            summary = run_ingest(con, paths, table="feedback" if feedback else "requests",
+                                 shape=shape, default_time=when, on_file=on_file, prices=user_prices)
+    except KeyboardInterrupt:
+        raise _interrupted(db, started) from None
+    except Exception as exc:
+        if type(exc).__name__ == "InterruptException":  # DuckDB's, after the interrupt
+            raise _interrupted(db, started) from None
+        raise
     blocks = summary_blocks(summary)
     emit(fmt, None, data=summary_data(summary), blocks=blocks,
          csv_frame=next(b.frame for b in blocks if isinstance(b, FrameBlock)))

@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aimon.errors import UsageError
+from aimon.files import is_database_file
 
 FORMATS = ("table", "markdown", "json", "csv")
 
@@ -324,16 +325,32 @@ def write(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    refuse_database_output(output)
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
 
 
+class _PipeConsole(Console):
+    """Rich exits 1 on a closed pipe (the code for a failed gate); let the command line
+    decide instead, which stops quietly as pipes expect."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
+def refuse_database_output(output: Path) -> None:
+    """-o naming a DuckDB database (the aimon database, through any name) would replace
+    it with the report: refuse."""
+    if is_database_file(output):
+        raise UsageError(f"-o {output} is a DuckDB database; write the output to another file")
+
+
 def console_for(output: Path | None) -> tuple[Console, io.StringIO | None]:
     """A console drawing to stdout, or to a buffer when the output goes to a file."""
     if output is None:
-        return Console(highlight=False, soft_wrap=False), None
+        return _PipeConsole(highlight=False, soft_wrap=False), None
     buf = io.StringIO()
     return Console(file=buf, highlight=False, width=120, color_system=None), buf
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import stat
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from aimon.errors import DatabaseInUse, InputError
+from aimon.files import is_database_file
 from aimon.store import schema
 
 DEFAULT_DB = "aimon.duckdb"
@@ -97,6 +101,7 @@ def connect(
         raise InputError(
             f"no database at {path}; load logs first with 'aimon ingest FILE --db {path}'"
         )
+    refuse_non_database(path, option="--db")
     creating = write and str(path) != ":memory:" and not path.exists()
     try:
         con = duckdb.connect(str(path), read_only=not write)
@@ -120,11 +125,95 @@ def connect(
                 _configure(con, tz, memory_limit)
     except duckdb.Error as exc:
         con.close()
+        if _was_interrupted(exc):
+            raise KeyboardInterrupt from None
         raise _translate(exc, path) from exc
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _was_interrupted(exc: BaseException | None) -> bool:
+    """Ctrl-C during a migration surfaces as the ROLLBACK's error; the interrupt is in
+    the chain of exceptions behind it."""
+    while exc is not None:
+        if isinstance(exc, duckdb.InterruptException | KeyboardInterrupt):
+            return True
+        exc = exc.__context__
+    return False
+
+
+# Ctrl-C while DuckDB runs a long statement: Python runs its SIGINT handler only when
+# the statement returns to the interpreter (15-40 s into a large ingest). The C-level
+# handler still writes the signal number to the wakeup fd at once, so a watcher thread
+# reading it interrupts every open connection; DuckDB then stops within a fraction of a
+# second and the KeyboardInterrupt (and any rollback) follows as usual.
+_OPEN: set[duckdb.DuckDBPyConnection] = set()
+_OPEN_LOCK = threading.Lock()
+_watching = False
+
+
+# An interrupt that lands between two statements is lost (DuckDB clears it when the next
+# one starts), and the statement after it may run for half a minute. So the connections
+# open at Ctrl-C are interrupted again and again for a short while, or until closed;
+# connections opened afterwards (to report what was written) are left alone.
+INTERRUPT_FOR_SECONDS = 3.0
+
+
+def _keep_interrupting() -> None:
+    with _OPEN_LOCK:
+        targets = list(_OPEN)
+    deadline = time.monotonic() + INTERRUPT_FOR_SECONDS
+    while targets and time.monotonic() < deadline:
+        with _OPEN_LOCK:
+            targets = [con for con in targets if con in _OPEN]
+            for con in targets:
+                con.interrupt()
+        time.sleep(0.05)
+
+
+def _watch_interrupts() -> None:
+    global _watching
+    if _watching or threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+        return  # started with Ctrl-C ignored (nohup, a background job): nothing to honour
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except ValueError:
+        os.close(read_end)
+        os.close(write_end)
+        return
+    _watching = True
+
+    def watch() -> None:
+        while True:
+            if signal.SIGINT in os.read(read_end, 64):
+                threading.Thread(target=_keep_interrupting, daemon=True).start()
+
+    threading.Thread(target=watch, name="aimon-interrupt", daemon=True).start()
+
+
+# Names that are logs, not databases: a --db such as logs.jsonl is a swapped argument.
+LOG_SUFFIXES = (".jsonl", ".json", ".ndjson", ".gz", ".parquet", ".csv")
+
+
+def refuse_non_database(path: Path, *, option: str) -> None:
+    """Refuse a --db that is an existing file but not a DuckDB database (DuckDB would
+    open a log file as an in-memory view and "store" rows nowhere), or a new one named
+    like a log file."""
+    if str(path) == ":memory:":
+        return
+    if path.exists():
+        if path.is_file() and not is_database_file(path):
+            raise InputError(f"{option} {path} is not a DuckDB database; pass the aimon database "
+                             "with --db (log files go as arguments to aimon ingest)")
+    elif path.name.lower().endswith(LOG_SUFFIXES):
+        raise InputError(f"{option} {path} is named like a log file, not a database; "
+                         "use a name such as aimon.duckdb")
 
 
 def _private_umask(path: Path) -> int:
@@ -143,12 +232,17 @@ def _private_umask(path: Path) -> int:
 def opened(path: Path | str, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
     """``connect`` as a context manager that always closes the file; while it is open,
     files created beside the database are as private as the database."""
+    _watch_interrupts()
     old_umask = _private_umask(Path(path))
     try:
         con = connect(path, **kwargs)
+        with _OPEN_LOCK:
+            _OPEN.add(con)
         try:
             yield con
         finally:
+            with _OPEN_LOCK:
+                _OPEN.discard(con)
             con.close()
     finally:
         os.umask(old_umask)

@@ -55,3 +55,15 @@ def database_info(con: duckdb.DuckDBPyConnection, path: str) -> DbInfo:
         by_shape=dict(con.execute(BY_SHAPE_SQL).fetchall()),
         reject_reasons=dict(con.execute(REJECT_REASONS_SQL).fetchall()),
     )
+
+
+INGESTED_SINCE_SQL = """
+SELECT (SELECT count(*) FROM requests WHERE ingested_at >= $since)
+     + (SELECT count(*) FROM feedback WHERE ingested_at >= $since)
+     + (SELECT count(*) FROM rejects WHERE ingested_at >= $since)
+"""
+
+
+def rows_ingested_since(con: duckdb.DuckDBPyConnection, since: datetime) -> int:
+    """Rows (requests, feedback, rejects) stored by ingests that started at or after ``since``."""
+    return int(con.execute(INGESTED_SINCE_SQL, {"since": since}).fetchall()[0][0])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from aimon.analysis.window import Window, zone
+from aimon.analysis.toolkit.window import Window, zone
 
 HOUR = timedelta(hours=1)
 HOUR_US = 3_600_000_000

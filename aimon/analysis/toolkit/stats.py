@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aimon.analysis.proportion import wilson
+from aimon.analysis.toolkit.intervals import wilson
 
 # scipy.stats costs about a second to import: each function imports what it uses, so
 # commands that only list or count (``abtest list``) stay fast.

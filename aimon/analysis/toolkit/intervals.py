@@ -44,16 +44,22 @@ def proportion(k: int | None, n: int | None) -> Proportion:
     return Proportion(k, n, k / n if n else None, low, high)
 
 
+def wilson_bounds(k: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
+    """The Wilson interval of k of n as two polars expressions (low, high)."""
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * (p * (1 - p) / n + z * z / (4 * n * n)).sqrt() / denom
+    return (centre - half).clip(0.0, 1.0), (centre + half).clip(0.0, 1.0)
+
+
 def wilson_exprs(k: str, n: str, name: str, z: float = Z95) -> list[pl.Expr]:
     """Polars expressions adding ``name``, ``name_low`` and ``name_high`` for columns k of n."""
     kk, nn = pl.col(k).cast(pl.Float64), pl.col(n).cast(pl.Float64)
-    p = kk / nn
-    denom = 1 + z * z / nn
-    centre = (p + z * z / (2 * nn)) / denom
-    half = z * (p * (1 - p) / nn + z * z / (4 * nn * nn)).sqrt() / denom
+    low, high = wilson_bounds(kk, nn, z)
     valid = nn > 0
     return [
-        pl.when(valid).then(p).otherwise(None).alias(name),
-        pl.when(valid).then((centre - half).clip(0.0, 1.0)).otherwise(None).alias(f"{name}_low"),
-        pl.when(valid).then((centre + half).clip(0.0, 1.0)).otherwise(None).alias(f"{name}_high"),
+        pl.when(valid).then(kk / nn).otherwise(None).alias(name),
+        pl.when(valid).then(low).otherwise(None).alias(f"{name}_low"),
+        pl.when(valid).then(high).otherwise(None).alias(f"{name}_high"),
     ]
