@@ -106,3 +106,49 @@ def test_file_that_is_not_a_database_is_a_clear_error(tmp_path, cli):
     result = cli("db", "info", "--db", path)
     assert result.exit_code == 2
     assert "not a DuckDB database" in result.stderr
+
+
+class _Recording:
+    """A real DuckDB connection that remembers the SQL it was given."""
+
+    def __init__(self, con):
+        self.con, self.sql = con, []
+
+    def execute(self, sql, *args, **kwargs):
+        self.sql.append(sql)
+        return self.con.execute(sql, *args, **kwargs)
+
+
+# sha256 of the SQL each applied migration runs, as released. Editing an applied
+# migration changes what it does to databases that already ran it and to new ones
+# differently: add a migration instead.
+FROZEN = {
+    "m001_requests": "68a92e739faa3ead",
+    "m002_feedback": "d6cf6d147a33c2d8",
+    "m003_rejects": "6d9a9ec58f265e0c",
+    "m004_prices": "713b8dac45247bdb",
+    "m005_request_costs": "ce57589c053bcfbd",
+    "m006_alert_state": "2fb9c8f837f6fe40",
+    "m007_pii_findings": "02e116a57e41da7e",
+    "m008_audit_log": "9944e9c3d85e8b57",
+    "m009_stored_request_costs": "a8c2f3b1f7d050a2",
+    "m010_canonical_extra": "24e9aefeb305853b",
+}
+
+
+def migration_digests() -> dict[str, str]:
+    import hashlib
+
+    out = {}
+    with duckdb.connect() as raw:
+        for migration in schema.MIGRATIONS:
+            rec = _Recording(raw)
+            migration(rec)
+            out[migration.__name__] = hashlib.sha256("\n;\n".join(rec.sql).encode()).hexdigest()[:16]
+    return out
+
+
+def test_applied_migrations_are_frozen():
+    got = migration_digests()
+    for name, digest in FROZEN.items():
+        assert got[name] == digest, f"{name} runs other SQL than it did when released; add a migration instead"

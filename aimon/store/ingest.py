@@ -46,8 +46,9 @@ from aimon.store.mapping import (
     verdict_shape,
 )
 from aimon.store.prices import UserPrices, ensure_priced, price_pending, refresh_prices
+from aimon.store.pricing import PRICED_REQUESTS_SQL
 from aimon.store.reader import LogFile
-from aimon.store.schema import PRICED_REQUESTS_SQL, REQUEST_COST_COLUMNS, stored
+from aimon.store.schema import REQUEST_COST_COLUMNS, stored
 from aimon.store.shapes import (
     TABLE_COLUMNS,
     CompiledShape,
