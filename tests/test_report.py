@@ -71,12 +71,14 @@ def test_unpriced_spend_is_its_own_figure_never_zero(filled):
     assert {f.code for f in r.findings.recommendations} >= {"add_prices"}
 
 
-def test_month_is_projected_at_the_daily_run_rate(filled):
+def test_month_projection_comes_from_the_cost_forecast(filled):
     c = build_report(filled, D).cost
     run_rate = (0.6 + sum(m * 6 * 0.001 for m in (20, 30, 40, 50, 60, 70))) / 7  # the last 7 days
     assert (c.month, c.days_in_month) == ("2026-11", 30)
     assert c.daily_run_rate_usd == pytest.approx(run_rate)
-    assert c.projected_month_usd == pytest.approx(30 * run_rate)
+    # Too little history for a forecast: no projection (never 30 x the run rate), and why.
+    assert c.projected_month_usd is None and "not enough history" in c.projection_note
+
 
 
 def test_findings_follow_the_thresholds(filled):

@@ -110,3 +110,22 @@ def test_alert_replay_of_sample_logs_pages_for_the_planted_problems(cli, sample_
     assert [r for r, _ in pages] == ["error_rate_high", "cost_runaway"]
     assert "2026-11-10T14:05" < pages[0][1] <= "2026-11-10T14:30"
     assert "2026-11-12T02:07" < pages[1][1] <= "2026-11-12T02:30"
+
+
+def test_month_projection_is_the_cost_forecast(cli, sample_db):
+    # One projection in one place: the report's month figure is `aimon cost forecast`'s
+    # month-end for the history up to the report's day (issue 17: it was 30 x a run
+    # rate inflated by the runaway day, $147.50 against the forecast's $107.12).
+    report = json.loads(cli("report", "daily", "--db", sample_db, "--date", "2026-11-14", "--tz", "UTC",
+                            "-f", "json").stdout)
+    forecast = json.loads(cli("cost", "forecast", "--db", sample_db, "--until", "2026-11-15", "--tz", "UTC",
+                              "--horizon", "1", "-f", "json").stdout)
+    cost = report["cost"]
+    assert cost["month"] == forecast["month_end"]["month"] == "2026-11"
+    assert cost["projected_month_usd"] == pytest.approx(forecast["month_end"]["projected_total_usd"])
+    assert cost["projected_month_low_usd"] == pytest.approx(forecast["month_end"]["lo80_usd"])
+    assert cost["projected_month_high_usd"] == pytest.approx(forecast["month_end"]["hi80_usd"])
+    # On the golden day there are 10 days of history: no projection, and the reason.
+    early = json.loads(cli("report", "daily", "--db", sample_db, "--date", DAY, "--tz", "UTC",
+                           "-f", "json").stdout)["cost"]
+    assert early["projected_month_usd"] is None and "not enough history" in early["projection_note"]
