@@ -10,6 +10,8 @@ import gzip
 import json
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,13 @@ from aimon.cli import app
 from aimon.store.connection import connect
 
 REAL_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "real-samples"
+SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
+SAMPLE_REQUEST_FILES = ("requests.jsonl.gz", "batch_output.jsonl", "otel_spans.jsonl")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="Rewrite tests/golden/ from the current output instead of comparing.")
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +101,68 @@ def cli() -> Callable[..., Any]:
         return runner.invoke(app, [str(a) for a in args], **kwargs)
 
     return run
+
+
+@dataclass(frozen=True)
+class SampleDb:
+    """The one ingest of sample_logs shared by the session: the database file, and the
+    CLI runs that made it (their output is itself under golden test)."""
+
+    path: Path
+    folder: Path  # the working directory the ingest ran in
+    runs: dict[str, Any]
+    started: datetime  # when the ingest began (UTC): later times are the clock's
+
+
+@pytest.fixture(scope="session")
+def sample_logs_db(tmp_path_factory) -> SampleDb:
+    """sample_logs ingested as the quickstart does it (requests, then feedback), and its
+    PII findings cached for every text field, so later commands only read.
+
+    Treat the file as read-only: a test that writes copies it first. The ingest runs in
+    a fixed working directory so that file names print the same wherever pytest runs.
+    """
+    missing = [f for f in (*SAMPLE_REQUEST_FILES, "feedback.jsonl") if not (SAMPLE_LOGS / f).exists()]
+    if missing:
+        pytest.skip(f"sample_logs not present: {', '.join(missing)}")
+    folder = tmp_path_factory.mktemp("sample-logs-db")
+    path = folder / "sample.duckdb"
+    runner = CliRunner()
+    files = [str(SAMPLE_LOGS / f) for f in SAMPLE_REQUEST_FILES]
+    feedback = str(SAMPLE_LOGS / "feedback.jsonl")
+    plan = {
+        "ingest-requests.json": ["ingest", *files, "-f", "json"],
+        "ingest-feedback.txt": ["ingest", "--feedback", feedback, "-f", "table"],
+        # Loading the same file again adds nothing: the other formats show duplicates.
+        "ingest-again.md": ["ingest", "--feedback", feedback, "-f", "markdown"],
+        "ingest-again.csv": ["ingest", "--feedback", feedback, "-f", "csv"],
+        "audit-pii-first-scan.json": ["audit", "pii", "--fields", "prompt,response,system_prompt,error_message",
+                                      "-f", "json"],
+    }
+    runs = {}
+    started = datetime.now(UTC)
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        for name, args in plan.items():
+            result = runner.invoke(app, [*args, "--db", path.name], env=GOLDEN_ENV)
+            assert result.exit_code == 0, result.output
+            runs[name] = result
+    finally:
+        os.chdir(previous)
+    return SampleDb(path, folder, runs, started)
+
+
+@pytest.fixture
+def sample_db(sample_logs_db: SampleDb) -> Path:
+    """The shared sample_logs database (read-only: copy it to write)."""
+    return sample_logs_db.path
+
+
+# Output that must not depend on the developer's terminal: rich reads COLUMNS when a
+# console is made, and colour only when forced.
+GOLDEN_ENV = {"COLUMNS": "120", "LINES": "50", "FORCE_COLOR": None, "TTY_COMPATIBLE": None,
+              "NO_COLOR": "1", "TZ": "UTC", "AIMON_CONFIG": None, "AIMON_DEBUG": None}
 
 
 def load(con, path, **kw):

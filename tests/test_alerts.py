@@ -13,7 +13,6 @@ from scipy import stats as st
 
 from aimon.analysis.alerts import (
     DEFAULT_RULES,
-    MAD_SCALE,
     Baseline,
     Metric,
     Rule,
@@ -22,7 +21,8 @@ from aimon.analysis.alerts import (
     rules_from_document,
     scan,
 )
-from aimon.analysis.dimensions import Split
+from aimon.analysis.toolkit.dimensions import Split
+from aimon.analysis.toolkit.robust import MAD_SCALE
 from aimon.errors import InputError
 from aimon.store.connection import connect
 from tests.reportdata import add_requests

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from aimon.analysis import forecast as fc
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.window import Window
 from aimon.store.prices import parse_user_prices, refresh_prices
 from tests.costing import add
 

@@ -12,7 +12,7 @@ from scipy import stats as st
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from aimon.analysis import incident
-from aimon.analysis.window import resolve
+from aimon.analysis.toolkit.window import resolve
 from aimon.store.connection import connect
 
 START = datetime(2026, 11, 3, 14, 5, tzinfo=UTC)

@@ -9,9 +9,9 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from aimon.analysis import errors, feedback, latency, traffic
-from aimon.analysis.dimensions import Split, parse_splits
-from aimon.analysis.proportion import proportion, wilson
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.dimensions import Split, parse_splits
+from aimon.analysis.toolkit.intervals import proportion, wilson
+from aimon.analysis.toolkit.window import Window
 from tests.reportdata import add_feedback_for, add_requests
 
 DAY = Window(datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, tzinfo=UTC))

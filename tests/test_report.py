@@ -10,7 +10,7 @@ import pytest
 
 from aimon.analysis.daily import build_report
 from aimon.analysis.findings import Thresholds
-from aimon.analysis.period import hour_grid, period, periods_back
+from aimon.analysis.toolkit.period import hour_grid, period, periods_back
 from aimon.store.connection import connect
 from tests.reportdata import add_feedback_for, add_requests
 
@@ -275,3 +275,23 @@ def test_report_json_keys_are_documented():
 
     for field in dataclasses.fields(Thresholds):
         assert f"\n{field.name} = " in doc, f"threshold {field.name} is not in the aimon.toml example"
+
+
+def test_month_projection_is_the_cost_forecast(cli, sample_logs_db):
+    # One projection in one place: the report's month figure is `aimon cost forecast`'s
+    # month-end for the history up to the report's day (issue 17: it was 30 x a run
+    # rate inflated by the runaway day, $147.50 against the forecast's $107.12).
+    db = sample_logs_db.path
+    report = json.loads(cli("report", "daily", "--db", db, "--date", "2026-11-14", "--tz", "UTC",
+                            "-f", "json").stdout)
+    forecast = json.loads(cli("cost", "forecast", "--db", db, "--until", "2026-11-15", "--tz", "UTC",
+                              "--horizon", "1", "-f", "json").stdout)
+    cost = report["cost"]
+    assert cost["month"] == forecast["month_end"]["month"] == "2026-11"
+    assert cost["projected_month_usd"] == pytest.approx(forecast["month_end"]["projected_total_usd"])
+    assert cost["projected_month_low_usd"] == pytest.approx(forecast["month_end"]["lo80_usd"])
+    assert cost["projected_month_high_usd"] == pytest.approx(forecast["month_end"]["hi80_usd"])
+    # On 2026-11-10 there are 10 days of history: no projection, and the reason.
+    early = json.loads(cli("report", "daily", "--db", db, "--date", "2026-11-10", "--tz", "UTC",
+                           "-f", "json").stdout)["cost"]
+    assert early["projected_month_usd"] is None and "not enough history" in early["projection_note"]

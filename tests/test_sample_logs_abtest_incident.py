@@ -10,25 +10,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from aimon.cli import app
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_logs"
-FILES = ("requests.jsonl.gz", "batch_output.jsonl", "otel_spans.jsonl")
 FIVE = timedelta(minutes=5)
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> tuple[Path, dict]:
-    if not all((SAMPLE / f).exists() for f in (*FILES, "feedback.jsonl", "ground_truth.json")):
+def sample(sample_logs_db) -> tuple[Path, dict]:
+    if not (SAMPLE / "ground_truth.json").exists():
         pytest.skip("sample_logs not present")
-    db = tmp_path_factory.mktemp("sample-ab-inc") / "sample.duckdb"
-    runner = CliRunner()
-    for args in ([str(SAMPLE / f) for f in FILES], ["--feedback", str(SAMPLE / "feedback.jsonl")]):
-        result = runner.invoke(app, ["ingest", *args, "--db", str(db)])
-        assert result.exit_code == 0, result.output
-    return db, json.loads((SAMPLE / "ground_truth.json").read_text(encoding="utf-8"))
+    return sample_logs_db.path, json.loads((SAMPLE / "ground_truth.json").read_text(encoding="utf-8"))
 
 
 def _json(cli, *args):

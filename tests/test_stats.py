@@ -1,4 +1,4 @@
-"""aimon.analysis.stats against scipy and statsmodels on the same data, to 1e-6."""
+"""aimon.analysis.toolkit.stats against scipy and statsmodels on the same data, to 1e-6."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from aimon.analysis import stats
+from aimon.analysis.toolkit import stats
 
 TOL = 1e-6
 
@@ -194,13 +194,24 @@ def test_bootstrap_p95_matches_scipy_with_the_same_seed():
     def stat(a, b, axis=-1):
         return np.quantile(a, 0.95, axis=axis) - np.quantile(b, 0.95, axis=axis)
 
-    ref = st.bootstrap((x, y), stat, n_resamples=999, vectorized=True, paired=False,
+    # aimon sorts the samples first (see the next test), the same resampling otherwise.
+    ref = st.bootstrap((np.sort(x), np.sort(y)), stat, n_resamples=999, vectorized=True, paired=False,
                        method="percentile", rng=np.random.default_rng(7))
     assert got.estimate == pytest.approx(np.quantile(x, 0.95) - np.quantile(y, 0.95), abs=TOL)
     assert got.low == pytest.approx(ref.confidence_interval.low, abs=TOL)
     assert got.high == pytest.approx(ref.confidence_interval.high, abs=TOL)
     again = stats.bootstrap_quantile_diff(x, y, 0.95, n_resamples=999, seed=7, method="scipy")
     assert again == got  # seeded: the same every run
+
+
+def test_bootstrap_p95_repeats_whatever_order_the_rows_came_in():
+    # DuckDB returns a variant's rows in any order: the seed alone must fix the interval.
+    x, y = _samples(3, 400, 380)
+    got = stats.bootstrap_quantile_diff(x, y, 0.95, n_resamples=999, seed=7, method="scipy")
+    rng = np.random.default_rng(1)
+    shuffled = stats.bootstrap_quantile_diff(rng.permutation(x), rng.permutation(y), 0.95,
+                                             n_resamples=999, seed=7, method="scipy")
+    assert shuffled == got
 
 
 def test_order_statistic_bootstrap_agrees_with_resampling():

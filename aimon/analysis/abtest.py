@@ -40,9 +40,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from aimon.analysis import cluster, stats
 from aimon.analysis.feedback import INLINE_TYPE_SQL
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit import cluster, stats
+from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError, UsageError
 
 SRM_ALPHA = 0.001

@@ -33,16 +33,16 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from aimon.analysis import dimensions
-from aimon.analysis.dimensions import Split, parse_splits
-from aimon.analysis.proportion import Z95
-from aimon.analysis.window import parse_span
+from aimon.analysis.toolkit import dimensions
+from aimon.analysis.toolkit.dimensions import Split, parse_splits
+from aimon.analysis.toolkit.intervals import wilson_bounds
+from aimon.analysis.toolkit.robust import list_median_scale
+from aimon.analysis.toolkit.window import parse_duration
 from aimon.errors import InputError
 
 SEVERITIES = ("P0", "P1", "P2", "P3")  # P0 pages immediately; P3 is for the dashboard
 MINUTE = timedelta(minutes=1)
 MINUTE_US = 60_000_000
-MAD_SCALE = 1.4826  # MAD x this estimates the standard deviation of normal data
 
 
 class Metric(StrEnum):
@@ -168,15 +168,6 @@ _RULE_KEYS = {"name", "metric", "severity", "window", "op", "threshold", "baseli
               "cooldown", "by", "description", "disabled"}
 
 
-def _duration(value: Any, where: str) -> timedelta:
-    span = parse_span(str(value)) if isinstance(value, (str, int)) else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        span = timedelta(minutes=value)
-    if span is None or span <= timedelta(0):
-        raise InputError(f"{where}: expected a duration such as 5m, 1h or 7d, not {value!r}")
-    return span
-
-
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{where}: expected a number, not {value!r}")
@@ -216,7 +207,7 @@ def rule_from_mapping(values: Mapping[str, Any], source: str, base: Rule | None 
             raise InputError(f"{where}: baseline must be one of {', '.join(b.value for b in Baseline)}") from None
     for key in ("window", "span", "cooldown"):
         if key in values:
-            kw[key] = _duration(values[key], f"{where}: {key}")
+            kw[key] = parse_duration(values[key], f"{where}: {key}")
     for key in ("threshold", "factor", "sensitivity", "min_volume", "alpha", "min_spread"):
         if key in values:
             kw[key] = _number(values[key], f"{where}: {key}")
@@ -508,23 +499,6 @@ def interval_z(rule: Rule) -> float:
     return NormalDist().inv_cdf(1 - FAMILY_ALPHA / windows)
 
 
-def _wilson_exprs(k: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
-    """The Wilson interval of k of n (at ``z``) as polars expressions."""
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * (p * (1 - p) / n + z * z / (4 * n * n)).sqrt() / denom
-    return centre - half, centre + half
-
-
-def _lists_stats(values: list[pl.Expr]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """Median, MAD-based spread and count of the non-null values among ``values``."""
-    lst = pl.concat_list(values).list.drop_nulls()
-    med = lst.list.median()
-    mad = lst.list.eval((pl.element() - pl.element().median()).abs().median()).list.first()
-    return med, mad * MAD_SCALE, lst.list.len()
-
-
 def evaluate(grid: _Grid, rule: Rule, ends: Sequence[int]) -> pl.DataFrame:
     """One row per (split key, evaluation end): value, volume, baseline, bound, state."""
     k = rule.minutes
@@ -557,7 +531,7 @@ def evaluate(grid: _Grid, rule: Rule, ends: Sequence[int]) -> pl.DataFrame:
                 for i in range(len(offs))]
         if log:
             vals = [pl.when(v > 0).then(v.log()) for v in vals]
-        baseline, spread, points = _lists_stats(vals)
+        baseline, spread, points = list_median_scale(vals)
     elif rule.baseline is Baseline.ewma:
         offs = [i * k for i in range(1, rule.periods + 1)]
         frame = frame.join(shifted(offs, k, "b"), on=["key", "e"], how="left")
@@ -614,7 +588,7 @@ def evaluate(grid: _Grid, rule: Rule, ends: Sequence[int]) -> pl.DataFrame:
     # A proportion crosses only when its whole interval does: 2 errors in 21 requests
     # (9.5%) is not evidence of an error rate above 5%. The level is the family's.
     if rule.metric in PROPORTIONS and rule.interval:
-        low, high = _wilson_exprs(pl.col("value") * pl.col("volume"), pl.col("volume"), interval_z(rule))
+        low, high = wilson_bounds(pl.col("value") * pl.col("volume"), pl.col("volume"), interval_z(rule))
         test = low if rule.op == ">" else high
     else:
         test = pl.col("value")
@@ -644,24 +618,6 @@ FIRST_SQL = "SELECT min(ts) FROM requests"
 
 
 # --------------------------------------------------------------------------- check
-
-NEWEST_SQL = "SELECT max(ts) FROM requests"
-
-
-def newest(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    """When the newest request started (None for an empty database).
-
-    Fetches the whole result: DuckDB 2.0 refuses new work on a connection whose last
-    result was only partly fetched.
-    """
-    value = con.execute(NEWEST_SQL).fetchall()[0][0]
-    return None if value is None else value.astimezone(UTC)
-
-
-def default_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    """The evaluation time when none is given: just after the newest request."""
-    value = newest(con)
-    return None if value is None else value + timedelta(microseconds=1)
 
 @dataclass(frozen=True)
 class Evaluation:

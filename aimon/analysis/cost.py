@@ -18,8 +18,9 @@ from enum import StrEnum
 import duckdb
 import polars as pl
 
-from aimon.analysis.dimensions import NONE_LABEL
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.dimensions import NONE_LABEL
+from aimon.analysis.toolkit.robust import scale_sql
+from aimon.analysis.toolkit.window import Window
 from aimon.errors import UsageError
 
 COST_SOURCES = ("logged", "computed", "unpriced")
@@ -578,7 +579,7 @@ WITH days AS (
 ), scored AS (
     SELECT entity, day, cost_usd, requests, len(prev) AS baseline_days,
            list_median(prev) AS baseline_usd,
-           1.4826 * list_median(list_transform(prev, lambda x: abs(x - list_median(prev)))) AS spread_usd
+           {spread} AS spread_usd
     FROM history
     WHERE len(prev) >= $min_days
 )
@@ -640,7 +641,7 @@ def anomalies(con: duckdb.DuckDBPyConnection, window: Window, *,
                                       "min_usd": settings.hour_min_usd})
     jumps = {}
     for e in entities:
-        sql = JUMPS_SQL.format(entity=ENTITIES[e])
+        sql = JUMPS_SQL.format(entity=ENTITIES[e], spread=scale_sql("prev"))
         frame = _frame(con, sql, {**base, "baseline_days": settings.baseline_days,
                                   "min_days": settings.min_baseline_days, "z": settings.z,
                                   "jump": settings.jump, "min_usd": settings.min_usd,

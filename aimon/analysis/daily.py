@@ -6,7 +6,7 @@ the trailing 7 days (daily) or 4 weeks (weekly) before the period, counting only
 periods that have requests. The median keeps one bad day from moving the baseline.
 
 The work is a handful of grouped scans in DuckDB: rows are bucketed by whole hours
-from the oldest period's start and an hour -> period map (``aimon.analysis.period``)
+from the oldest period's start and an hour -> period map (``aimon.analysis.toolkit.period``)
 assigns the buckets, so all periods come from one pass. Effective cost is read only
 from the ``request_costs`` view; requests it cannot price are counted apart, never
 as $0.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 import polars as pl
@@ -27,7 +27,8 @@ from aimon.analysis import traffic as traffic_mod
 from aimon.analysis.feedback import feedback_by_period
 from aimon.analysis.findings import Findings, Thresholds, findings
 from aimon.analysis.latency import TOKENS_PER_S
-from aimon.analysis.period import (
+from aimon.analysis.toolkit.intervals import wilson
+from aimon.analysis.toolkit.period import (
     HOUR_US,
     HourGrid,
     Period,
@@ -36,8 +37,7 @@ from aimon.analysis.period import (
     local_day,
     periods_back,
 )
-from aimon.analysis.proportion import wilson
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.window import Window, newest_request
 
 KINDS = {"daily": (1, 7), "weekly": (7, 4)}  # days per period, periods in the baseline
 
@@ -376,8 +376,8 @@ def _by_model_endpoint(con, window: Window) -> tuple[pl.DataFrame, pl.DataFrame]
 
 def default_day(con: duckdb.DuckDBPyConnection, tz: str) -> date | None:
     """The local day of the newest request (the day a report covers by default)."""
-    value = con.execute(DATA_SPAN_SQL).fetchall()[0][1]
-    return None if value is None else local_day(value.astimezone(UTC), tz)
+    value = newest_request(con)
+    return None if value is None else local_day(value, tz)
 
 
 def build_report(con: duckdb.DuckDBPyConnection, last_day: date, *, kind: str = "daily", tz: str = "UTC",

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from aimon.analysis import dimensions
-from aimon.analysis.dimensions import Split
-from aimon.analysis.proportion import wilson_exprs
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit import dimensions
+from aimon.analysis.toolkit.dimensions import Split
+from aimon.analysis.toolkit.intervals import wilson_exprs
+from aimon.analysis.toolkit.window import Window
 
 ERROR_RATE_SQL = """
 SELECT {split}

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from aimon.analysis import dimensions
-from aimon.analysis.dimensions import Split
-from aimon.analysis.proportion import wilson_exprs
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit import dimensions
+from aimon.analysis.toolkit.dimensions import Split
+from aimon.analysis.toolkit.intervals import wilson_exprs
+from aimon.analysis.toolkit.window import Window
 
 # The inline feedback column holds whatever the app logged; read the usual spellings.
 INLINE_TYPE_SQL = """
@@ -209,7 +209,7 @@ GROUP BY ALL
 
 def feedback_by_period(con: duckdb.DuckDBPyConnection, window: Window, grid) -> pl.DataFrame:
     """Feedback counts per report period (the daily report has the request counts):
-    ``grid`` (an ``aimon.analysis.period.HourGrid``) maps each hour of ``window`` to a
+    ``grid`` (an ``aimon.analysis.toolkit.period.HourGrid``) maps each hour of ``window`` to a
     period index. Periods without feedback are absent."""
     sql = PERIOD_COUNTS_SQL.format(signals=SIGNALS_CTE.format(inline_type=INLINE_TYPE_SQL.strip()),
                                    signal_counts=SIGNAL_COUNTS_SQL)

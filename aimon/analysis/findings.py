@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aimon.analysis.proportion import wilson
+from aimon.analysis.toolkit.intervals import wilson
 from aimon.errors import InputError
 
 if TYPE_CHECKING:

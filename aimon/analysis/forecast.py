@@ -36,7 +36,8 @@ from typing import Any
 
 import duckdb
 
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.robust import robust_scale
+from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError
 
 MIN_DAYS = 14          # two of each weekday: the fewest that identify trend + weekly pattern
@@ -264,7 +265,7 @@ def _irls(np, X, y, keep):
         new_beta, *_ = np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)
         resid = y - X @ new_beta
         r = resid[keep]
-        mad = 1.4826 * np.median(np.abs(r - np.median(r)))
+        mad = robust_scale(r)
         scale = mad if mad > 1e-12 else (np.std(r) if np.std(r) > 1e-12 else 1e-12)
         u = np.abs(resid) / scale
         w = np.where(keep, np.where(u <= HUBER_C, 1.0, HUBER_C / np.maximum(u, 1e-12)), 0.0)
@@ -284,7 +285,7 @@ def _spikes(np, days: list[date], y, origin: date, shift: date | None = None):
     keep = np.ones(len(days), dtype=bool)
     beta, _, _ = _irls(np, X, y, keep)
     r = y - X @ beta
-    scale = 1.4826 * np.median(np.abs(r - np.median(r)))
+    scale = robust_scale(r)
     if scale <= 1e-12:
         return keep
     spikes = np.abs(r - np.median(r)) > SPIKE_Z * scale
@@ -360,7 +361,7 @@ def fit(days: list[date], cost: list[float]) -> Fit:
     n = int(keep.sum())
     df = max(n - X.shape[1] - 6, 1)
     weighted_sd = float(np.sqrt(np.sum(w[keep] * r**2) / df))
-    mad = float(1.4826 * np.median(np.abs(r - np.median(r))))
+    mad = robust_scale(r)
     sigma = max(mad, weighted_sd, 1e-9)
     # Trend uncertainty on the deseasonalised scale: its residual scale times (X'WX)^-1.
     z = y / np.exp(season[dow]) if multiplicative else y - season[dow]

@@ -53,17 +53,15 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from aimon.analysis import stats
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit import stats
+from aimon.analysis.toolkit.robust import robust_scale
+from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError
 
 MINUTE = timedelta(minutes=1)
 MINUTE_US = 60_000_000
 BASELINE = timedelta(hours=24)
 Z_CAP = 50.0
-# 1 / Phi^-1(3/4): the MAD of a normal sample times this estimates its sd (scipy's
-# median_abs_deviation(scale='normal')).
-MAD_TO_SD = 1.482602218505602
 
 
 # --------------------------------------------------------------------------- redaction
@@ -318,9 +316,9 @@ def robust_z(rate: np.ndarray, usable: np.ndarray) -> np.ndarray:
     if not usable.any():
         return out
     med = float(np.median(rate[usable]))
-    mad = float(np.median(np.abs(rate[usable] - med)))
-    if mad > 0:
-        out[usable] = np.clip((rate[usable] - med) / (MAD_TO_SD * mad), -Z_CAP, Z_CAP)
+    scale = robust_scale(rate[usable])
+    if scale > 0:
+        out[usable] = np.clip((rate[usable] - med) / scale, -Z_CAP, Z_CAP)
     else:
         out[usable] = np.where(rate[usable] > med, Z_CAP, 0.0)
     return out

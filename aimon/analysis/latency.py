@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from aimon.analysis import dimensions
-from aimon.analysis.dimensions import Split
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit import dimensions
+from aimon.analysis.toolkit.dimensions import Split
+from aimon.analysis.toolkit.window import Window
 
 # Output tokens streamed after the first token (reasoning happens before it).
 VISIBLE_TOKENS = "(r.output_tokens - coalesce(r.reasoning_tokens, 0))"

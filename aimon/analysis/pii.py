@@ -31,14 +31,14 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import duckdb
 
 from aimon.analysis import pii_validators as v
-from aimon.analysis.window import Window, newest_request, resolve
+from aimon.analysis.toolkit.window import Window, resolve
 from aimon.errors import UsageError
 
 # Bump when a pattern or validator changes what is found: findings of older versions
@@ -494,10 +494,7 @@ def ensure_scanned(con: duckdb.DuckDBPyConnection, window: Window, fields: Seque
 
 def window_for(con: duckdb.DuckDBPyConnection, since: str | None, until: str | None, *, tz: str = "UTC") -> Window:
     """The --since/--until window; the whole history (possibly empty) by default."""
-    if not since and not until and newest_request(con) is None:
-        now = datetime.now(UTC)
-        return Window(now - timedelta(microseconds=1), now)
-    return resolve(con, since, until, tz=tz)
+    return resolve(con, since, until, tz=tz, allow_empty=True)
 
 
 # --------------------------------------------------------------------------- the report

@@ -36,7 +36,7 @@ import duckdb
 
 from aimon.analysis import pii
 from aimon.analysis.pii_validators import normalise
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError, UsageError
 
 MIN_KEY_BYTES = 16

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 import duckdb
 import polars as pl
 
-from aimon.analysis import dimensions
-from aimon.analysis.dimensions import Split
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit import dimensions
+from aimon.analysis.toolkit.dimensions import Split
+from aimon.analysis.toolkit.window import Window
 
 MINUTE_US = 60_000_000
 

@@ -47,7 +47,7 @@ def list_(
     Example: [bold]aimon abtest list --since 30d[/]
     """
     from aimon.analysis.abtest import list_experiments
-    from aimon.analysis.window import resolve
+    from aimon.analysis.toolkit.window import resolve
     from aimon.render.abtest import list_blocks, list_data
     from aimon.store.connection import opened
 
@@ -141,7 +141,7 @@ def analyze(
     gates = _gates(fail_on)
     effect = _min_effect(min_effect)
     from aimon.analysis import abtest
-    from aimon.analysis.window import resolve
+    from aimon.analysis.toolkit.window import resolve
     from aimon.render.abtest import (
         analyze_blocks,
         analyze_data,

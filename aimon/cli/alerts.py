@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -66,20 +65,17 @@ def check(
 
     Example: [bold]*/5 * * * * aimon alerts check --fail-on P1 --format json || page-oncall[/]
     """
-    from aimon.analysis.alerts import apply_state, newest
+    from aimon.analysis.alerts import apply_state
     from aimon.analysis.alerts import check as run_check
-    from aimon.analysis.window import parse_time
-    from aimon.errors import GateFailed, InputError
+    from aimon.analysis.toolkit.window import time_or_newest
+    from aimon.errors import GateFailed
     from aimon.render import emit
     from aimon.render.alerts import check_blocks, check_data, check_frame, metric_value
     from aimon.store.connection import opened
 
     rule_list = _load_rules(rules)
     with opened(db, write=not no_state, tz=tz) as con:
-        last = newest(con)
-        if last is None:
-            raise InputError(f"{db} holds no requests; load logs first with 'aimon ingest FILE'")
-        when = last + timedelta(microseconds=1) if at is None else parse_time(at, anchor=last, tz=tz, option="--at")
+        when = time_or_newest(con, at, tz=tz, option="--at")
         result = run_check(con, rule_list, when)
         if not no_state:
             result = apply_state(con, result)
@@ -113,9 +109,8 @@ def scan(
 
     Example: [bold]aimon alerts scan --since 7d --rules alerts.toml[/]
     """
-    from aimon.analysis.alerts import newest
     from aimon.analysis.alerts import scan as run_scan
-    from aimon.analysis.window import parse_time
+    from aimon.analysis.toolkit.window import ceil_minute, newest_request, time_or_newest
     from aimon.errors import InputError
     from aimon.render import emit
     from aimon.render.alerts import scan_blocks, scan_data
@@ -123,23 +118,16 @@ def scan(
 
     rule_list = _load_rules(rules)
     with opened(db, write=False, tz=tz) as con:
-        last = newest(con)
-        if last is None:
-            raise InputError(f"{db} holds no requests; load logs first with 'aimon ingest FILE'")
-        end = last + timedelta(microseconds=1) if until is None else parse_time(until, anchor=last, tz=tz,
-                                                                                 option="--until")
+        last = newest_request(con)
+        end = time_or_newest(con, until, tz=tz, option="--until", newest=last)
         # Evaluate on whole minutes (14:05, not 14:04:16.39): the replay's times read
         # like a clock, and the default end still covers the newest request.
-        end, start = _ceil_minute(end), _ceil_minute(parse_time(since, anchor=last, tz=tz, option="--since"))
+        end, start = ceil_minute(end), ceil_minute(time_or_newest(con, since, tz=tz, option="--since",
+                                                                  newest=last))
         if start >= end:
             raise InputError(f"--since {start.isoformat()} is not before --until {end.isoformat()}")
         result = run_scan(con, rule_list, start, end)
     emit(fmt, output, data=scan_data(result), blocks=scan_blocks(result, tz), csv_frame=result.incidents)
-
-
-def _ceil_minute(t):
-    floor = t.replace(second=0, microsecond=0)
-    return floor if floor == t else floor + timedelta(minutes=1)
 
 
 class RulesFormat(StrEnum):

@@ -24,7 +24,7 @@ from aimon.store.connection import opened
 
 if TYPE_CHECKING:
     from aimon.analysis.pii import Field, ScanStats
-    from aimon.analysis.window import Window
+    from aimon.analysis.toolkit.window import Window
 
 audit_app = typer.Typer(help="Audit the logs: PII and secrets (pii), compliance (compliance).",
                         no_args_is_help=True)
@@ -103,7 +103,7 @@ def audit_pii(
 
 
 def _as_of(value: str | None, tz: str) -> datetime | None:
-    from aimon.analysis.window import parse_time
+    from aimon.analysis.toolkit.window import parse_time
 
     return parse_time(value, anchor=None, tz=tz, option="--as-of") if value else None
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -60,7 +59,7 @@ def _costs(db: Path, tz: str, prices: Path | None) -> Iterator:
 
 
 def _window(con, since: str | None, until: str | None, tz: str):
-    from aimon.analysis.window import resolve
+    from aimon.analysis.toolkit.window import resolve
 
     return resolve(con, since, until, tz=tz)
 
@@ -73,18 +72,6 @@ def _warn_stale(con) -> None:
     if not stale.is_empty():
         err_console.print(f"{stale.height} model(s) were loaded after the last price snapshot and count as "
                           "unpriced; refresh with: aimon cost prices --refresh", style="yellow")
-
-
-def _days(text: str, option: str) -> int:
-    from aimon.analysis.window import parse_span
-
-    raw = text.strip()
-    if raw.isdigit():
-        return int(raw)
-    span = parse_span(raw)
-    if span is None or span < timedelta(days=1) or span % timedelta(days=1):
-        raise UsageError(f"{option} {text!r}: give whole days such as 30d, 4w or 30")
-    return span // timedelta(days=1)
 
 
 @cost_app.command("prices")
@@ -221,10 +208,11 @@ def forecast_cmd(
     Example: [bold]aimon cost forecast --horizon 30d --budget 5000[/]
     """
     from aimon.analysis.forecast import forecast
+    from aimon.analysis.toolkit.window import parse_days
     from aimon.render import emit
     from aimon.render.cost import forecast_blocks, forecast_data
 
-    days = _days(horizon, "--horizon")
+    days = parse_days(horizon, "--horizon")
     if by not in (None, "model"):
         raise UsageError("--by: only 'model' is supported for forecasts")
     if budget is not None and budget <= 0:

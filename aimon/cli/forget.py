@@ -84,15 +84,14 @@ def purge(
 
     Example: [bold]aimon purge --older-than 90d --dry-run[/]
     """
-    from aimon.analysis.window import parse_span, parse_time
+    from aimon.analysis.toolkit.window import cutoff, parse_span, parse_time
     from aimon.store.forget import purge_older_than
 
     anchor = parse_time(as_of, anchor=None, tz=tz, option="--as-of") if as_of else datetime.now(UTC)
+    when = cutoff(older_than, anchor, tz=tz, option="--older-than")
     span = parse_span(older_than)
-    cutoff = anchor - span if span is not None else parse_time(older_than, anchor=None, tz=tz,
-                                                               option="--older-than")
     _require_database(db)
     with opened(db, write=not dry_run) as con:
-        result = purge_older_than(con, cutoff, dry_run=dry_run,
+        result = purge_older_than(con, when, dry_run=dry_run,
                                   label=f"--older-than {older_than}" if span is not None else None)
     _finish(db, result, fmt)

@@ -75,7 +75,7 @@ def detect(
     from datetime import timedelta
 
     from aimon.analysis import incident
-    from aimon.analysis.window import resolve
+    from aimon.analysis.toolkit.window import resolve
     from aimon.render.incident import detect_blocks, detect_data, detect_rows
     from aimon.store.connection import opened
 
@@ -127,7 +127,7 @@ def postmortem(
     from datetime import timedelta
 
     from aimon.analysis import incident
-    from aimon.analysis.window import newest_request, parse_span, parse_time, resolve
+    from aimon.analysis.toolkit.window import newest_request, parse_span, parse_time, resolve
     from aimon.render import Format
     from aimon.render.incident import postmortem_blocks, postmortem_data
     from aimon.store.connection import opened

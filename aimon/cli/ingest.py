@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aimon.analysis.window import parse_time
+from aimon.analysis.toolkit.window import parse_time
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption
 from aimon.render import FrameBlock, emit, err_console

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -31,27 +30,11 @@ ConfigOption = Annotated[
 ]
 
 
-def _parse_day(text: str | None, newest: date | None) -> date | None:
-    if text is None:
-        return newest
-    raw = text.strip()
-    if raw.lower() in ("latest", "newest"):
-        return newest
-    if raw.endswith("d") and raw[:-1].isdigit():
-        if newest is None:
-            raise InputError(f"--date {text}: the database holds no requests to count back from")
-        return newest - timedelta(days=int(raw[:-1]))
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InputError(f"--date {text!r}: expected an ISO date (2026-11-10), 'latest', or days "
-                         "back from the newest request's day (1d)") from None
-
-
 def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, config: Path | None,
          tz: str, db: Path) -> None:
     from aimon.analysis.daily import build_report, default_day
     from aimon.analysis.findings import Thresholds
+    from aimon.analysis.toolkit.window import parse_day
     from aimon.render import emit, write
     from aimon.render.report import report_blocks, report_data
     from aimon.store.connection import opened
@@ -60,7 +43,7 @@ def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, con
     path = config_path(config)
     thresholds = Thresholds.from_mapping(read_section(path, "report"), source=f"{path} [report]")
     with opened(db, write=False, tz=tz) as con:
-        last_day = _parse_day(day, default_day(con, tz))
+        last_day = parse_day(day, default_day(con, tz))
         if last_day is None:
             raise InputError(f"{db} holds no requests; load logs first with 'aimon ingest FILE'")
         report = build_report(con, last_day, kind=kind, tz=tz, thresholds=thresholds)
