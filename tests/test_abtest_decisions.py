@@ -15,7 +15,7 @@ from scipy import stats as st
 
 from aimon.analysis import abtest
 from aimon.analysis.abtest import Metric
-from aimon.analysis.window import resolve
+from aimon.analysis.toolkit.window import resolve
 
 
 def _analyze(con, name="exp", **kw):

@@ -17,7 +17,7 @@ import pytest
 from planted_logs import insert
 
 from aimon.analysis import abtest
-from aimon.analysis.window import resolve
+from aimon.analysis.toolkit.window import resolve
 from aimon.store.connection import connect
 
 
