@@ -46,7 +46,7 @@ def effect(con):
 
 
 def test_planted_effect_is_found_with_figures_matching_statsmodels(effect):
-    res = _analyze(effect, metrics=(Metric.success, Metric.latency_ms), seed=5, n_resamples=500)
+    res = _analyze(effect, metrics=(Metric.success, Metric.latency_ms), seed=5, n_resamples=500, by_user=False)
     assert res.verdict.kind == "winner" and res.verdict.winner == "treatment"
     succ = next(c for c in res.comparisons if c.metric == "success")
     x, y = _values(effect, "treatment", "success::INT"), _values(effect, "control", "success::INT")
@@ -88,15 +88,14 @@ def test_planted_effect_is_found_with_figures_matching_statsmodels(effect):
     assert lat.p95_ci_low == pytest.approx(boot.confidence_interval.low, abs=TOL)
     assert lat.p95_ci_high == pytest.approx(boot.confidence_interval.high, abs=TOL)
 
-    # Holm over both comparisons.
-    adj = multipletests([succ.p_value, lat.p_value], method="holm")[1]
-    assert [succ.p_adjusted, lat.p_adjusted] == pytest.approx(list(adj), abs=TOL)
+    # The guardrail is its own family: one comparison in each, so Holm leaves both p as they are.
+    assert (succ.p_adjusted, lat.p_adjusted) == (pytest.approx(succ.p_value), pytest.approx(lat.p_value))
     # Guardrail: the winner is slower, and the verdict says so.
     assert res.verdict.guardrails == ("treatment:latency_ms",)
 
 
 def test_variant_figures(effect):
-    res = _analyze(effect)
+    res = _analyze(effect, by_user=False)
     row = effect.execute("""SELECT count(*), count(DISTINCT user_id), sum(success::INT), count(success),
                                    avg(latency_ms), median(latency_ms), quantile_cont(latency_ms, 0.95), avg(cost_usd)
                             FROM requests WHERE variant = 'control'""").fetchall()[0]
@@ -111,7 +110,7 @@ def test_variant_figures(effect):
     assert any("logged `success`" in n for n in res.notes)
 
 
-def test_by_user_uses_the_delta_method_equal_to_cluster_robust_ols(effect):
+def test_by_user_uses_cr1_t_equal_to_statsmodels_and_a_permutation_p(effect):
     res = _analyze(effect, by_user=True, metrics=(Metric.success, Metric.latency_ms), n_resamples=200)
     assert res.unit == "user"
     rows = effect.execute("SELECT variant = 'treatment', user_id, success::INT, latency_ms FROM requests "
@@ -120,13 +119,16 @@ def test_by_user_uses_the_delta_method_equal_to_cluster_robust_ols(effect):
     groups = np.unique([r[1] for r in rows], return_inverse=True)[1]
     for metric, column in (("success", 2), ("latency_ms", 3)):
         y = np.array([r[column] for r in rows], dtype=float)
-        fit = sm.OLS(y, sm.add_constant(t)).fit(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False})
+        # statsmodels' default cluster correction (CR1) with a t reference on G - 1 df.
+        fit = sm.OLS(y, sm.add_constant(t)).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
         c = next(c for c in res.comparisons if c.metric == metric)
-        assert c.test == "delta-method z-test"
+        assert c.test == "studentized permutation (users)" and c.ci_method == "cr1-t"
         assert c.diff == pytest.approx(fit.params[1], abs=TOL)
-        assert c.p_value == pytest.approx(fit.pvalues[1], abs=TOL)
         low, high = fit.conf_int()[1]
         assert (c.ci_low, c.ci_high) == (pytest.approx(low, abs=TOL), pytest.approx(high, abs=TOL))
+        # The permutation p agrees with the t reference here (400 users per arm, light tails)
+        # to within its Monte Carlo error.
+        assert c.p_value == pytest.approx(fit.pvalues[1], abs=0.03 + 0.1 * fit.pvalues[1])
     assert {v.n for v in res.variants} == {400}
     # Mann-Whitney on user means (one value per user), as scipy computes it.
     lat = next(c for c in res.comparisons if c.metric == "latency_ms")
@@ -148,11 +150,21 @@ def test_by_user_uses_the_delta_method_equal_to_cluster_robust_ols(effect):
 def test_by_user_widens_intervals_when_users_differ(con):
     # Strong per-user differences: a request-level analysis pretends to know more than it does.
     insert(con, experiment(users={"control": 60, "treatment": 60}, requests_per_user=40, user_sd=1.5, seed=8))
-    per_request = next(c for c in _analyze(con).comparisons)
-    per_user = next(c for c in _analyze(con, by_user=True).comparisons)
+    per_request = next(c for c in _analyze(con, by_user=False).comparisons)
+    default = _analyze(con)
+    per_user = default.comparisons[0]
+    assert default.unit == "user"  # every user saw one variant: the user is the unit by default
     assert (per_user.ci_high - per_user.ci_low) > 1.5 * (per_request.ci_high - per_request.ci_low)
-    notes = " ".join(_analyze(con).notes)
-    assert "--by-user" in notes  # the request-level run warns about pseudo-replication
+    notes = " ".join(_analyze(con, by_user=False).notes)
+    assert "not independent" in notes  # the forced request-level run warns about pseudo-replication
+    assert "Effective users" in " ".join(default.notes)
+
+
+def test_pseudo_replication_warning_only_where_users_repeat(con):
+    insert(con, experiment(users={"control": 200, "treatment": 200}, requests_per_user=1, seed=8))
+    res = _analyze(con, by_user=False)
+    assert res.assignment == "user" and res.unit == "request"
+    assert not any("not independent" in n for n in res.notes)
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])
@@ -189,8 +201,11 @@ def test_three_variants_holm_and_no_winner_by_raw_maximum(con):
     assert max(rates, key=rates.get) != "A"
     assert res.verdict.kind != "winner"
     assert len(res.comparisons) == 4
-    adj = multipletests([c.p_value for c in res.comparisons], method="holm")[1]
-    assert [c.p_adjusted for c in res.comparisons] == pytest.approx(list(adj), abs=TOL)
+    # Holm within each family: the primary metric's comparisons, then the guardrail's.
+    for metric in ("success", "latency_ms"):
+        family = [c for c in res.comparisons if c.metric == metric]
+        adj = multipletests([c.p_value for c in family], method="holm")[1]
+        assert [c.p_adjusted for c in family] == pytest.approx(list(adj), abs=TOL)
 
 
 def test_success_from_thumbs_when_success_is_not_logged(con):

@@ -64,7 +64,13 @@ def test_analyze_json_carries_every_documented_key(cli, db):
     assert data["verdict"]["text"].startswith("WINNER: treatment")
     assert data["success_source"] == "logged"
     succ = next(c for c in data["comparisons"] if c["metric"] == "success")
-    assert succ["test"] == "two-proportion z-test" and succ["ci_method"] == "newcombe"
+    # Every user saw one variant: the user is the unit by default.
+    assert data["unit"] == "user"
+    assert succ["test"] == "studentized permutation (users)" and succ["ci_method"] == "cr1-t"
+    per_request = json.loads(cli("abtest", "analyze", "--db", db, "-e", "effect", "--by-request",
+                                 "--format", "json").stdout)
+    assert per_request["unit"] == "request"
+    assert per_request["comparisons"][0]["test"] == "two-proportion z-test"
     v = data["variants"][0]
     assert v["successes"] / v["outcomes"] == pytest.approx(v["success_rate"])
 
@@ -73,11 +79,11 @@ def test_analyze_table_and_markdown(cli, db):
     res = cli("abtest", "analyze", "--db", db, "-e", "effect", "--by-user", "--resamples", "200")
     assert res.exit_code == 0, res.output
     assert "WINNER: treatment" in res.stdout and "Sample ratio" in res.stdout
-    md = cli("abtest", "analyze", "--db", db, "-e", "aa", "-f", "markdown")
+    md = cli("abtest", "analyze", "--db", db, "-e", "aa", "-f", "markdown", "--by-request")
     assert md.exit_code == 0, md.output
     assert "## Verdict" in md.stdout and "| metric |" in md.stdout
     assert "WINNER" not in md.stdout
-    # Per-request analysis of a per-user assignment: warned about, and not with --by-user.
+    # A forced per-request analysis of a per-user assignment: warned about, and not by user.
     assert "Warning: Every user saw one variant" in md.stdout
     assert "Warning:" not in res.stdout
 
@@ -127,4 +133,6 @@ def test_ingested_jsonl_experiment(cli, write_jsonl, db_path):
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert [v["variant"] for v in data["variants"]] == ["A", "B"]
-    assert sum(v["n"] for v in data["variants"]) == 60
+    assert data["unit"] == "user"  # 20 users, each in one variant
+    assert sum(v["n"] for v in data["variants"]) == 20
+    assert sum(v["requests"] for v in data["variants"]) == 60

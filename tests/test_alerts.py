@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
+from scipy import stats as st
 
 from aimon.analysis.alerts import (
     DEFAULT_RULES,
@@ -16,6 +17,7 @@ from aimon.analysis.alerts import (
     Metric,
     Rule,
     check,
+    interval_z,
     rules_from_document,
     scan,
 )
@@ -329,3 +331,18 @@ def test_rules_from_mapping_reports_unknown_keys():
     with pytest.raises(InputError, match="unknown key"):
         rules_from_document({"rules": [{"name": "x", "metric": "error_rate", "severity": "P1", "window": "5m",
                                         "threshold": 0.1, "thresold": 0.2}]}, "f.toml")
+
+
+def test_the_interval_level_covers_a_days_windows(con):
+    # Issue 17: 3 errors in 20 night requests (15%) cleared a one-window 95% interval
+    # (down to 5.2%) and paged; at the family level of a day's 288 windows it does not.
+    add_requests(con, "2026-11-01 03:00:00+00", minutes=4, per_minute=5, error_every=7)
+    rule = next(r for r in DEFAULT_RULES if r.name == "error_rate_high")
+    at = datetime(2026, 11, 1, 3, 5, tzinfo=UTC)
+    e = check(con, [rule], at).evaluations[0]
+    assert e.volume == 20 and e.value == pytest.approx(3 / 20)
+    assert e.state == "ok"
+    assert interval_z(rule) == pytest.approx(st.norm.isf(0.05 / 288))
+    # A real outage at the same volume still pages: 12 of 20 failed.
+    add_requests(con, "2026-11-02 03:00:00+00", minutes=4, per_minute=5, error_every=1, prefix="out-")
+    assert check(con, [rule], datetime(2026, 11, 2, 3, 5, tzinfo=UTC)).evaluations[0].state == "firing"

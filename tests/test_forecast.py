@@ -66,7 +66,10 @@ def test_forecast_shapes_month_end_and_budget():
     m = f.month_end
     assert m["month"] == "2026-11" and m["actual_to_date_usd"] == pytest.approx(cost[-1])
     assert m["forecast_days"] == 29
-    assert m["projected_total_usd"] == pytest.approx(cost[-1] + sum(r["forecast_usd"] for r in f.daily[:29]))
+    # The month's central figure is the median simulated total: above the sum of median
+    # days (daily noise is multiplicative, so skewed), by well under 2%.
+    medians = cost[-1] + sum(r["forecast_usd"] for r in f.daily[:29])
+    assert medians < m["projected_total_usd"] < 1.02 * medians
     assert m["lo80_usd"] < m["projected_total_usd"] < m["hi80_usd"]
     b = f.budget
     assert not b["already_crossed"] and b["crossing_date"] is not None

@@ -71,12 +71,14 @@ def test_unpriced_spend_is_its_own_figure_never_zero(filled):
     assert {f.code for f in r.findings.recommendations} >= {"add_prices"}
 
 
-def test_month_is_projected_at_the_daily_run_rate(filled):
+def test_month_projection_comes_from_the_cost_forecast(filled):
     c = build_report(filled, D).cost
     run_rate = (0.6 + sum(m * 6 * 0.001 for m in (20, 30, 40, 50, 60, 70))) / 7  # the last 7 days
     assert (c.month, c.days_in_month) == ("2026-11", 30)
     assert c.daily_run_rate_usd == pytest.approx(run_rate)
-    assert c.projected_month_usd == pytest.approx(30 * run_rate)
+    # Too little history for a forecast: no projection (never 30 x the run rate), and why.
+    assert c.projected_month_usd is None and "not enough history" in c.projection_note
+
 
 
 def test_findings_follow_the_thresholds(filled):
@@ -273,3 +275,23 @@ def test_report_json_keys_are_documented():
 
     for field in dataclasses.fields(Thresholds):
         assert f"\n{field.name} = " in doc, f"threshold {field.name} is not in the aimon.toml example"
+
+
+def test_month_projection_is_the_cost_forecast(cli, sample_logs_db):
+    # One projection in one place: the report's month figure is `aimon cost forecast`'s
+    # month-end for the history up to the report's day (issue 17: it was 30 x a run
+    # rate inflated by the runaway day, $147.50 against the forecast's $107.12).
+    db = sample_logs_db.path
+    report = json.loads(cli("report", "daily", "--db", db, "--date", "2026-11-14", "--tz", "UTC",
+                            "-f", "json").stdout)
+    forecast = json.loads(cli("cost", "forecast", "--db", db, "--until", "2026-11-15", "--tz", "UTC",
+                              "--horizon", "1", "-f", "json").stdout)
+    cost = report["cost"]
+    assert cost["month"] == forecast["month_end"]["month"] == "2026-11"
+    assert cost["projected_month_usd"] == pytest.approx(forecast["month_end"]["projected_total_usd"])
+    assert cost["projected_month_low_usd"] == pytest.approx(forecast["month_end"]["lo80_usd"])
+    assert cost["projected_month_high_usd"] == pytest.approx(forecast["month_end"]["hi80_usd"])
+    # On 2026-11-10 there are 10 days of history: no projection, and the reason.
+    early = json.loads(cli("report", "daily", "--db", db, "--date", "2026-11-10", "--tz", "UTC",
+                           "-f", "json").stdout)["cost"]
+    assert early["projected_month_usd"] is None and "not enough history" in early["projection_note"]

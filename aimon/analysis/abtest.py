@@ -41,11 +41,18 @@ import numpy as np
 import polars as pl
 
 from aimon.analysis.feedback import INLINE_TYPE_SQL
-from aimon.analysis.toolkit import stats
+from aimon.analysis.toolkit import cluster, stats
 from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError, UsageError
 
 SRM_ALPHA = 0.001
+# A winner needs at least this many units (users, or requests) in every compared arm:
+# below it one unit can carry the whole difference ("3/3 vs 300/1000").
+MIN_UNITS = 20
+# Per-user p-values come from a permutation test up to this many users in an
+# experiment; beyond, the CR1 t reference (the permutations would cost seconds, and
+# with that many users the t reference holds).
+PERMUTATION_MAX_USERS = 20_000
 CONTROL_NAMES = ("control", "baseline", "a", "default", "off", "old")
 
 
@@ -142,15 +149,32 @@ def list_experiments(con: duckdb.DuckDBPyConnection, window: Window) -> Experime
 
 # --------------------------------------------------------------------------- the data
 
+# Variant names as logged -> the variant they mean: blanks around a name and its case
+# do not make another arm ("control " and "Control" are "control"). Each group takes
+# its most frequent spelling (trimmed). A name that is blank is no variant.
+NAMES_CTE = """
+spellings AS (
+    SELECT r.variant AS raw, trim(r.variant) AS spelled, count(*) AS n
+    FROM requests r
+    WHERE r.experiment = $experiment AND trim(r.variant) <> ''
+      AND r.ts >= $start AND r.ts < $end
+    GROUP BY ALL
+), names AS (
+    SELECT s.raw, c.variant
+    FROM spellings s
+    JOIN (SELECT lower(spelled) AS key, first(spelled ORDER BY n DESC, spelled) AS variant
+          FROM spellings GROUP BY key) c ON c.key = lower(s.spelled)
+)"""
+
 # The experiment's requests with their thumbs (feedback table and inline column) and
 # effective cost. Requests without a variant are not in any arm and are left out.
 EXPERIMENT_CTE = """
-req AS (
-    SELECT r.request_id, r.ts, r.user_id, r.variant, r.status, r.success, r.feedback,
+{names}, req AS (
+    SELECT r.request_id, r.ts, r.user_id, names.variant, r.status, r.success, r.feedback,
            r.latency_ms, r.ttft_ms, r.input_tokens, r.output_tokens
     FROM requests r
-    WHERE r.experiment = $experiment AND r.variant IS NOT NULL
-      AND r.ts >= $start AND r.ts < $end
+    JOIN names ON names.raw = r.variant
+    WHERE r.experiment = $experiment AND r.ts >= $start AND r.ts < $end
 ), signals AS (
     SELECT f.request_id, f.feedback_type AS kind
     FROM feedback f SEMI JOIN req USING (request_id)
@@ -176,7 +200,17 @@ req AS (
 
 
 def _cte() -> str:
-    return EXPERIMENT_CTE.format(inline=INLINE_TYPE_SQL.strip())
+    return EXPERIMENT_CTE.format(names=NAMES_CTE.strip(), inline=INLINE_TYPE_SQL.strip())
+
+
+MERGED_NAMES_SQL = """
+WITH {names}
+SELECT variant, list(raw ORDER BY raw) AS spellings
+FROM names
+GROUP BY variant
+HAVING count(*) > 1 OR bool_or(raw <> variant)
+ORDER BY variant
+"""
 
 
 VARIANTS_SQL = """
@@ -185,6 +219,7 @@ SELECT x.variant,
        count(*) AS requests,
        count(DISTINCT x.user_id) AS users,
        count(*) FILTER (WHERE x.user_id IS NULL) AS requests_without_user,
+       count(x.user_id) - count(DISTINCT x.user_id) AS repeat_requests,
        min(x.ts) AS first,
        max(x.ts) AS last,
        count(x.success) AS success_logged,
@@ -218,7 +253,8 @@ FROM (
 
 EXCLUDED_SQL = """
 SELECT count(*) FROM requests r
-WHERE r.experiment = $experiment AND r.variant IS NULL AND r.ts >= $start AND r.ts < $end
+WHERE r.experiment = $experiment AND coalesce(trim(r.variant), '') = ''
+  AND r.ts >= $start AND r.ts < $end
 """
 
 # One row per request that has a value for the metric.
@@ -229,10 +265,11 @@ FROM (SELECT x.variant, x.user_id, {value} AS value FROM x)
 WHERE value IS NOT NULL
 """
 
-# One row per (variant, user): the sum and count of the metric's values.
+# One row per (variant, user): the sum and count of the metric's values. fsum sums
+# exactly rounded, so equal user means are equal floats (Mann-Whitney's ties).
 USER_VALUES_SQL = """
 WITH {cte}
-SELECT variant, user_id, sum(value) AS s, count(value) AS n
+SELECT variant, user_id, fsum(value) AS s, count(value) AS n
 FROM (SELECT x.variant, x.user_id, {value} AS value FROM x)
 WHERE value IS NOT NULL AND user_id IS NOT NULL
 GROUP BY ALL
@@ -360,6 +397,7 @@ class AbTestResult:
     users_in_several_variants: int
     requests_without_variant: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    min_effect: float | None = None  # the margin of "no difference", when one was given
 
 
 # --------------------------------------------------------------------------- analysis
@@ -376,7 +414,7 @@ def _parse_split(split: str | None, variants: Sequence[str]) -> tuple[float, ...
         weights: dict[str, float] = {}
         for p in parts:
             name, _, value = p.partition("=")
-            weights[name.strip()] = _weight(value, split)
+            weights[_named(name, variants)] = _weight(value, split)
         unknown = sorted(set(weights) - set(variants))
         missing = [v for v in variants if v not in weights]
         if unknown or missing:
@@ -386,6 +424,12 @@ def _parse_split(split: str | None, variants: Sequence[str]) -> tuple[float, ...
         raise UsageError(f"--split {split!r} has {len(parts)} numbers but the experiment has "
                          f"{len(variants)} variants ({', '.join(variants)}, in this order)")
     return tuple(_weight(p, split) for p in parts)
+
+
+def _named(text: str, variants: Sequence[str]) -> str:
+    """The variant a user-typed name means: names match ignoring blanks and case."""
+    key = text.strip().lower()
+    return next((v for v in variants if v.lower() == key), text.strip())
 
 
 def _weight(text: str, split: str) -> float:
@@ -400,6 +444,7 @@ def _weight(text: str, split: str) -> float:
 
 def _choose_control(variants: Sequence[str], control: str | None) -> str:
     if control is not None:
+        control = _named(control, variants)
         if control not in variants:
             raise InputError(f"--control {control!r} is not a variant of this experiment; "
                              f"variants: {', '.join(variants)}")
@@ -436,7 +481,7 @@ def analyze(
     *,
     metrics: Sequence[Metric] = (),
     control: str | None = None,
-    by_user: bool = False,
+    by_user: bool | None = None,
     split: str | None = None,
     success_from: str = "auto",
     alpha: float = stats.ALPHA,
@@ -444,8 +489,13 @@ def analyze(
     seed: int = 0,
     n_resamples: int = 2000,
     min_effect: float | None = None,
+    min_units: int = MIN_UNITS,
 ) -> AbTestResult:
-    """Compare each variant of ``experiment`` with control; see the module docstring."""
+    """Compare each variant of ``experiment`` with control; see the module docstring.
+
+    ``by_user`` None follows the unit of assignment (users when every user saw one
+    variant); True or False forces users or requests.
+    """
     con.complete()  # a caller's fetchone() (window.resolve) leaves a result open
     params = _params(experiment, window)
     cte = _cte()
@@ -463,6 +513,7 @@ def analyze(
     overlap = con.execute(OVERLAP_SQL.format(cte=cte), params).fetchall()[0]
     users_in_several, overlap_requests = int(overlap[0]), int(overlap[1])
     excluded = int(con.execute(EXCLUDED_SQL, params).fetchall()[0][0])
+    merged = con.sql(MERGED_NAMES_SQL.format(names=NAMES_CTE.strip()), params=params).fetchall()
 
     users_total = int(rows["users"].sum())
     requests_total = int(rows["requests"].sum())
@@ -470,6 +521,8 @@ def analyze(
     per_user_assignment = (users_total >= 2 and without_user <= 0.01 * requests_total
                            and users_in_several <= 0.01 * users_total)
     assignment = "user" if per_user_assignment else "request"
+    if by_user is None:
+        by_user = per_user_assignment
     unit = "user" if by_user else "request"
     if by_user and users_total == 0:
         raise InputError(f"--by-user: the requests of experiment {experiment!r} carry no user_id")
@@ -486,27 +539,36 @@ def analyze(
                          "choose another --metric (thumbs_up, error_rate, latency_ms, cost_usd, ...)")
 
     notes: list[str] = []
-    srm = _srm(rows, variant_names, weights, "user" if (by_user or per_user_assignment) else "request")
+    # The split was made in the unit of assignment, so that is what the check counts,
+    # whatever the unit of analysis.
+    srm = _srm(rows, variant_names, weights, assignment)
 
     success_values = _unit_values(con, cte, params, Metric.success, source, by_user) if source else None
     variants = tuple(_variant_figures(r, success_values, by_user, alpha) for r in rows.iter_rows(named=True))
 
     comparisons: list[Comparison] = []
+    primary_values = None
     for metric in chosen:
         values = success_values if metric is Metric.success and success_values is not None else \
             _unit_values(con, cte, params, metric, source, by_user)
+        primary_values = primary_values or values
         for name in variant_names:
             if name == control_name:
                 continue
             comparisons.append(_compare(metric, name, control_name, values, by_user, alpha, power,
-                                        seed, n_resamples))
-    adjusted = stats.holm([c.p_value for c in comparisons])
-    comparisons = [_with_adjusted(c, p, alpha) for c, p in zip(comparisons, adjusted, strict=True)]
+                                        seed, n_resamples, users_total))
+    comparisons = _adjusted(comparisons, chosen[0], alpha)
 
-    if unit == "request" and assignment == "user":
+    repeats = int(rows["repeat_requests"].sum())
+    if unit == "request" and assignment == "user" and repeats:
         notes.append(f"Every user saw one variant ({users_total:,} users): assignment looks per user, "
                      "but this analysis counts requests, and one user's requests are not independent, "
-                     "so p-values are too small. Use --by-user for one unit per user.")
+                     "so p-values are too small. Leave out --by-request for one unit per user.")
+    if unit == "user" and primary_values is not None:
+        notes.append(_users_note(primary_values, variant_names, chosen[0], users_total))
+    if merged:
+        spelled = "; ".join(f"{', '.join(repr(s) for s in spellings)} -> {name!r}" for name, spellings in merged)
+        notes.append(f"Variant names that differ only in blanks or case are one variant: {spelled}.")
     if users_in_several:
         notes.append(f"{users_in_several:,} users saw more than one variant ({overlap_requests:,} "
                      "requests); with --by-user each (user, variant) pair is a unit.")
@@ -528,14 +590,14 @@ def analyze(
             notes.append(f"Cost: {requests_total - priced:,} requests have no logged cost and no price; "
                          "cost figures cover the priced ones.")
 
-    verdict = _verdict(comparisons, chosen[0], srm, min_effect)
+    verdict = _verdict(comparisons, chosen[0], srm, min_effect, min_units)
     return AbTestResult(
         title=f"Experiment {experiment}",
         experiment=experiment, window=window, unit=unit, assignment=assignment,
         control=control_name, metrics=tuple(m.value for m in chosen), success_source=source,
         variants=variants, comparisons=tuple(comparisons), srm=srm, verdict=verdict,
         alpha=alpha, power=power, seed=seed, users_in_several_variants=users_in_several,
-        requests_without_variant=excluded, notes=tuple(notes),
+        requests_without_variant=excluded, notes=tuple(notes), min_effect=min_effect,
     )
 
 
@@ -561,17 +623,22 @@ class _Values:
 
 def _unit_values(con, cte, params, metric: Metric, source: str | None, by_user: bool) -> _Values:
     value = _metric_sql(metric, source)
-    frame = con.sql(REQUEST_VALUES_SQL.format(cte=cte, value=value), params=params).pl()
     by_variant: dict[str, np.ndarray] = {}
     user_of: dict[str, np.ndarray] = {}
     s: dict[str, np.ndarray] = {}
     n: dict[str, np.ndarray] = {}
     if by_user:
-        frame = frame.filter(pl.col("user_id").is_not_null())
         users = con.sql(USER_VALUES_SQL.format(cte=cte, value=value), params=params).pl()
         for (name,), part in users.partition_by("variant", as_dict=True, maintain_order=True).items():
             s[name] = part["s"].to_numpy().astype(float)
             n[name] = part["n"].to_numpy().astype(float)
+        if METRICS[metric].kind == "proportion":
+            # A proportion per user needs only the sums; the request values (for the P95
+            # bootstrap of continuous metrics) would be one more pass over the experiment.
+            return _Values(by_variant, user_of, s, n)
+    frame = con.sql(REQUEST_VALUES_SQL.format(cte=cte, value=value), params=params).pl()
+    if by_user:
+        frame = frame.filter(pl.col("user_id").is_not_null())
     for (name,), part in frame.partition_by("variant", as_dict=True, maintain_order=True).items():
         by_variant[name] = part["value"].to_numpy().astype(float)
         if by_user:
@@ -589,6 +656,8 @@ def _variant_figures(row: dict, success: _Values | None, by_user: bool, alpha: f
         values = success.by_variant.get(name, np.empty(0))
         outcomes, successes = len(values), int(values.sum())
         if by_user:
+            outcomes = int(success.n.get(name, np.empty(0)).sum())
+            successes = int(round(success.s.get(name, np.empty(0)).sum()))
             est = stats.delta_ratio(success.s.get(name, np.empty(0)), success.n.get(name, np.empty(0)))
             if est.ratio is not None:
                 half = stats.z_crit(alpha) * math.sqrt(est.var)
@@ -612,14 +681,16 @@ def _variant_figures(row: dict, success: _Values | None, by_user: bool, alpha: f
 
 
 def _compare(metric: Metric, variant: str, control: str, values: _Values, by_user: bool,
-             alpha: float, power: float, seed: int, n_resamples: int) -> Comparison:
+             alpha: float, power: float, seed: int, n_resamples: int, users_total: int) -> Comparison:
     spec = METRICS[metric]
     x = values.by_variant.get(variant, np.empty(0))
     y = values.by_variant.get(control, np.empty(0))
     base = {"variant": variant, "control": control, "metric": metric.value,
             "unit": "user" if by_user else "request", "higher_is_better": spec.higher_is_better}
     if by_user:
-        return _compare_by_user(spec, base, values, variant, control, x, y, alpha, power, seed, n_resamples)
+        permute = users_total <= PERMUTATION_MAX_USERS
+        return _compare_by_user(spec, base, values, variant, control, x, y, alpha, power, seed, n_resamples,
+                                permute)
     if spec.kind == "proportion":
         k1, n1, k2, n2 = int(x.sum()), len(x), int(y.sum()), len(y)
         ci = stats.newcombe_diff(k1, n1, k2, n2, alpha)
@@ -668,16 +739,18 @@ def _compare(metric: Metric, variant: str, control: str, values: _Values, by_use
 
 def _compare_by_user(spec: MetricSpec, base: dict, values: _Values, variant: str, control: str,
                      x: np.ndarray, y: np.ndarray, alpha: float, power: float, seed: int,
-                     n_resamples: int) -> Comparison:
+                     n_resamples: int, permute: bool) -> Comparison:
     s1, n1 = values.s.get(variant, np.empty(0)), values.n.get(variant, np.empty(0))
     s2, n2 = values.s.get(control, np.empty(0)), values.n.get(control, np.empty(0))
     a, b = stats.delta_ratio(s1, n1), stats.delta_ratio(s2, n2)
     units_v, units_c = len(s1), len(s2)
-    if a.ratio is None or b.ratio is None or units_v < 2 or units_c < 2:
-        return Comparison(**base, test="delta-method z-test", ci_method="delta",
+    test = "studentized permutation (users)" if permute else "cluster-robust t (CR1)"
+    d = cluster.cr1_diff(s1, n1, s2, n2, alpha)
+    if a.ratio is None or b.ratio is None or units_v < 2 or units_c < 2 or d.diff is None:
+        return Comparison(**base, test=test, ci_method="cr1-t",
                           n_variant=units_v, n_control=units_c, value_variant=a.ratio,
                           value_control=b.ratio, diff=None, ci_low=None, ci_high=None, p_value=None)
-    d = stats.normal_diff(a.ratio, a.var, b.ratio, b.var, alpha)
+    p = cluster.permutation_p(s1, n1, s2, n2, max(n_resamples, 1000), seed) if permute else d.p_value
     lift = stats.ratio_of_means(a.ratio, a.var, b.ratio, b.var, alpha)
     pw = stats.power_figures(d.se, units_v, units_c, d.diff, alpha, power)
     prob = stats.prob_positive(d.diff, d.se)
@@ -693,15 +766,42 @@ def _compare_by_user(spec: MetricSpec, base: dict, values: _Values, variant: str
                  "p95_variant": float(np.quantile(x, 0.95)), "p95_control": float(np.quantile(y, 0.95)),
                  "p95_diff": boot.estimate, "p95_ci_low": boot.low, "p95_ci_high": boot.high}
     return Comparison(
-        **base, test="delta-method z-test", ci_method="delta",
+        **base, test=test, ci_method="cr1-t",
         n_variant=units_v, n_control=units_c, value_variant=a.ratio, value_control=b.ratio,
-        diff=d.diff, ci_low=d.low, ci_high=d.high, p_value=d.p_value,
+        diff=d.diff, ci_low=d.low, ci_high=d.high, p_value=p,
         lift=lift.estimate, lift_low=lift.low, lift_high=lift.high,
-        prob_beat_control=prob, prob_method="normal approximation (delta method)",
+        prob_beat_control=prob, prob_method="normal approximation (CR1 standard error)",
         mde=pw.mde, mde_relative=pw.mde / b.ratio if pw.mde is not None and b.ratio else None,
         power_observed=pw.power_observed,
         n_needed_variant=pw.n_needed_variant, n_needed_control=pw.n_needed_control, **extra,
     )
+
+
+def _users_note(values: _Values, names: Sequence[str], metric: Metric, users_total: int) -> str:
+    # Kish's effective size of the request weights: a per-user ratio weighs users by
+    # their requests, so a few heavy users count as few.
+    parts = []
+    for name in names:
+        n = values.n.get(name, np.empty(0))
+        effective = float(n.sum()) ** 2 / float(np.sum(n * n)) if len(n) and n.sum() else 0.0
+        parts.append(f"{name} {len(n):,} users (as {effective:,.0f} equally weighted)")
+    how = ("a studentized permutation test over users"
+           if users_total <= PERMUTATION_MAX_USERS else "a cluster-robust (CR1) t test on users - 1 df")
+    return (f"The unit is the user: {metric.value} is compared per user, by {how}, because a user's "
+            f"requests are not independent. Effective users: {'; '.join(parts)}.")
+
+
+def _adjusted(comparisons: list[Comparison], primary: Metric, alpha: float) -> list[Comparison]:
+    # Two families: the primary metric decides the verdict, so its comparisons are
+    # corrected among themselves; guardrails (every other metric) form their own
+    # family, and adding guardrails never weakens the primary test.
+    out = list(comparisons)
+    for family in (True, False):
+        idx = [i for i, c in enumerate(comparisons) if (c.metric == primary.value) == family]
+        adjusted = stats.holm([comparisons[i].p_value for i in idx])
+        for i, p in zip(idx, adjusted, strict=True):
+            out[i] = _with_adjusted(comparisons[i], p, alpha)
+    return out
 
 
 def _with_adjusted(c: Comparison, p_adjusted: float | None, alpha: float) -> Comparison:
@@ -713,7 +813,7 @@ def _with_adjusted(c: Comparison, p_adjusted: float | None, alpha: float) -> Com
 
 
 def _verdict(comparisons: Sequence[Comparison], primary: Metric, srm: Srm,
-             min_effect: float | None) -> Verdict:
+             min_effect: float | None, min_units: int = MIN_UNITS) -> Verdict:
     main = [c for c in comparisons if c.metric == primary.value]
     better = tuple(c.variant for c in main if c.direction == "better")
     worse = tuple(c.variant for c in main if c.direction == "worse")
@@ -724,6 +824,11 @@ def _verdict(comparisons: Sequence[Comparison], primary: Metric, srm: Srm,
         return Verdict("invalid", reason="sample ratio mismatch", **common)
     if any(c.p_value is None for c in main):
         return Verdict("inconclusive", reason="too little data", **common)
+    smallest = min(min(c.n_variant, c.n_control) for c in main)
+    if (better or worse) and smallest < min_units:
+        unit = main[0].unit
+        return Verdict("inconclusive", reason=f"too few {unit}s for a verdict ({smallest} in an arm; "
+                       f"a winner needs {min_units} per arm)", **common)
     if len(better) == 1:
         return Verdict("winner", winner=better[0], reason="beats control", **common)
     if len(better) > 1:
@@ -733,11 +838,14 @@ def _verdict(comparisons: Sequence[Comparison], primary: Metric, srm: Srm,
                        **common)
     if worse:
         return Verdict("inconclusive", reason="some variants are worse, none better", **common)
-    # Nothing significant: is the absence of a difference shown, or just not yet seen?
+    # Nothing significant. The absence of a difference is shown only against a margin
+    # the user chose: against the current MDE it would be certified at any size.
+    if min_effect is None:
+        return Verdict("inconclusive", reason="not significant; give --min-effect to test for no difference",
+                       **common)
     def ruled_out(c: Comparison) -> bool:
-        bound = min_effect if min_effect is not None else c.mde
-        return bound is not None and c.ci_low is not None and c.ci_high is not None \
-            and -bound < c.ci_low and c.ci_high < bound
+        return c.ci_low is not None and c.ci_high is not None \
+            and -min_effect < c.ci_low and c.ci_high < min_effect
     if all(ruled_out(c) for c in main):
         return Verdict("no_difference", reason="effects beyond the threshold are ruled out", **common)
     return Verdict("inconclusive", reason="not significant, and the interval is still wide", **common)

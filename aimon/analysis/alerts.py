@@ -132,7 +132,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
                      "(and 3 deviations above it)"),
     Rule("error_rate_high", Metric.error_rate, "P1", timedelta(minutes=5), ">", threshold=0.05,
          min_volume=20, cooldown=timedelta(minutes=30),
-         description="more than 5% of requests failed over 5 minutes (95% interval above 5%)"),
+         description="more than 5% of requests failed over 5 minutes (the interval, at 5% for the "
+                     "day's 288 windows, above 5%)"),
     # "More than 150% of the daily average" taken literally fires every busy afternoon
     # (a normal peak hour is about twice the day's hourly mean), so the average is the
     # one for this hour of the day; baseline = "trailing" gives the literal reading.
@@ -147,7 +148,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
          description="spend over the last hour is more than 10x the last 24 hours' hourly average"),
     Rule("thumbs_down_high", Metric.thumbs_down_rate, "P2", timedelta(hours=1), ">", threshold=0.2,
          min_volume=20, cooldown=timedelta(hours=2),
-         description="more than 20% of thumbs given in the last hour are down (95% interval above 20%)"),
+         description="more than 20% of thumbs given in the last hour are down (the interval, at 5% for "
+                     "the day's 24 windows, above 20%)"),
     Rule("no_responses", Metric.responses, "P0", timedelta(minutes=5), "<", threshold=1,
          baseline=Baseline.same_hour, min_volume=20, cooldown=timedelta(minutes=30),
          description="no successful response in 5 minutes when at least 20 are usual at this hour"),
@@ -155,7 +157,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
          baseline=Baseline.same_hour, factor=0.5, sensitivity=3.0, min_volume=50,
          cooldown=timedelta(hours=2),
          description="cache hit rate fell below half its usual value at this hour (and 3 deviations, "
-                     "95% interval below)"),
+                     "the interval, at 5% for the day's 48 windows, below)"),
 )
 
 
@@ -481,6 +483,22 @@ def _additive_value(metric: Metric, k: int) -> tuple[pl.Expr, pl.Expr]:
 
 # --------------------------------------------------------------------------- evaluation
 
+# A rule is evaluated on every window of every day, so one window's test at 2.5% is a
+# family of hundreds of tests a day: 3 errors in 20 night requests clear a 95%
+# interval by chance about once in three weeks. The interval's level is set for the
+# family of a day's non-overlapping windows (Bonferroni): one false crossing a day in
+# FAMILY_ALPHA of days at most, when the true rate sits exactly on the bound.
+FAMILY_ALPHA = 0.05
+
+
+def interval_z(rule: Rule) -> float:
+    """The one-sided z of a proportion rule's interval: FAMILY_ALPHA over a day's windows."""
+    from statistics import NormalDist
+
+    windows = max(1.0, 1440 / max(rule.minutes, 1))
+    return NormalDist().inv_cdf(1 - FAMILY_ALPHA / windows)
+
+
 def evaluate(grid: _Grid, rule: Rule, ends: Sequence[int]) -> pl.DataFrame:
     """One row per (split key, evaluation end): value, volume, baseline, bound, state."""
     k = rule.minutes
@@ -567,10 +585,10 @@ def evaluate(grid: _Grid, rule: Rule, ends: Sequence[int]) -> pl.DataFrame:
         pl.when(enough_base).then(bound).otherwise(None).alias("bound"),
         volume.fill_null(0.0).alias("gate_volume"),
     )
-    # A proportion crosses only when its whole 95% interval does: 2 errors in 21
-    # requests (9.5%) is not evidence of an error rate above 5%.
+    # A proportion crosses only when its whole interval does: 2 errors in 21 requests
+    # (9.5%) is not evidence of an error rate above 5%. The level is the family's.
     if rule.metric in PROPORTIONS and rule.interval:
-        low, high = wilson_bounds(pl.col("value") * pl.col("volume"), pl.col("volume"))
+        low, high = wilson_bounds(pl.col("value") * pl.col("volume"), pl.col("volume"), interval_z(rule))
         test = low if rule.op == ">" else high
     else:
         test = pl.col("value")

@@ -141,7 +141,10 @@ class CostSummary:
     month: str
     days_in_month: int
     daily_run_rate_usd: float | None
-    projected_month_usd: float | None
+    projected_month_usd: float | None  # from the cost forecast (aimon cost forecast), None without one
+    projected_month_low_usd: float | None = None  # its 80% interval
+    projected_month_high_usd: float | None = None
+    projection_note: str | None = None  # why there is no projection
 
 
 @dataclass(frozen=True)
@@ -475,6 +478,7 @@ def build_report(con: duckdb.DuckDBPyConnection, last_day: date, *, kind: str = 
                                    minutes[0][0] if 0 in minutes else 0.0)
         gaps = gaps.filter(pl.col("expected_requests") >= thresholds.gap_min_expected)
         cost = _cost_summary(current, periods, per_period, hourly_cost, kind, by_model)
+        cost = _with_projection(con, cost, current)
     else:
         series = pl.DataFrame()
         top = by_model = by_endpoint = categories = gaps = pl.DataFrame()
@@ -506,8 +510,8 @@ def _cost_summary(current: Period, periods: Sequence[Period], per_period, hourly
     now = hourly_cost.filter(pl.col("period") == 0)
     last_day = current.last_day
     # Run rate: mean daily cost over the last 7 days that have requests (daily periods),
-    # or the current week's daily mean (weekly). The month is projected at that rate, as
-    # a finance owner reads it: no scan of the month so far through the cost view.
+    # or the current week's daily mean (weekly). The month's projection is not this rate
+    # times the days (a runaway day inflates it): it is the cost forecast's, below.
     if kind == "daily":
         daily = [per_period[i]["cost_usd"][0] for i in range(min(7, len(periods))) if per_period[i]]
     else:
@@ -524,5 +528,27 @@ def _cost_summary(current: Period, periods: Sequence[Period], per_period, hourly
         month=last_day.strftime("%Y-%m"),
         days_in_month=month_days,
         daily_run_rate_usd=run_rate,
-        projected_month_usd=None if run_rate is None else run_rate * month_days,
+        projected_month_usd=None,
     )
+
+
+def _with_projection(con: duckdb.DuckDBPyConnection, cost: CostSummary, current: Period) -> CostSummary:
+    """The month's projection from the cost forecast over the history up to the period's end,
+    so the report and ``aimon cost forecast --until`` that day give one figure."""
+    from dataclasses import replace
+
+    from aimon.analysis import forecast as fc
+
+    history = Window(current.end - timedelta(days=fc.FIT_DAYS + 2), current.end)
+    try:
+        result = fc.forecast(con, history, horizon=1, run_backtest=False)
+    except fc.NotEnoughHistory as exc:
+        return replace(cost, projection_note=str(exc))
+    month = result.month_end
+    if month["month"] != cost.month:
+        # The period ends on the month's last day: the month is known, not projected.
+        spent = sum(h["cost_usd"] for h in result.history if h["day"].strftime("%Y-%m") == cost.month)
+        return replace(cost, projected_month_usd=spent, projected_month_low_usd=spent,
+                       projected_month_high_usd=spent)
+    return replace(cost, projected_month_usd=month["projected_total_usd"],
+                   projected_month_low_usd=month["lo80_usd"], projected_month_high_usd=month["hi80_usd"])

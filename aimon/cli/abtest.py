@@ -90,9 +90,10 @@ def analyze(
     control: Annotated[str | None, typer.Option(
         "--control", help="The control variant. Default: one named control/baseline/A, else the "
                           "first by name.")] = None,
-    by_user: Annotated[bool, typer.Option(
-        "--by-user", help="One user is one unit: per-user ratios with the delta method, no "
-                          "pseudo-replication of heavy users.")] = False,
+    by_user: Annotated[bool | None, typer.Option(
+        "--by-user/--by-request", help="The unit of analysis: one user (per-user ratios, a "
+        "permutation test over users, CR1 intervals) or one request. Default: the unit of "
+        "assignment (users when every user saw one variant).", show_default=False)] = None,
     split: Annotated[str | None, typer.Option(
         "--split", help="The intended split for the sample-ratio check: '50,50' in the order the "
                         "variants are listed (by name), or 'control=90,treatment=10'. Default: equal.")] = None,
@@ -107,7 +108,7 @@ def analyze(
     min_effect: Annotated[str | None, typer.Option(
         "--min-effect", help="Smallest difference worth knowing, in the primary metric's unit "
                              "(0.02 = 2 pp). 'No detectable difference' needs the CI inside "
-                             "±this; default: the MDE at the current size.")] = None,
+                             "±this; without it that verdict is never given.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (results repeat).")] = 0,
     resamples: Annotated[int, typer.Option("--resamples", min=100, max=100_000,
                                            help="Bootstrap resamples for the P95 interval.")] = 2000,
@@ -126,13 +127,16 @@ def analyze(
     """Compare an experiment's variants against control, with the statistics done right.
     Per variant: units, requests, success rate (from [bold]success[/], else thumbs
     feedback), latency mean/median/P95 and cost per request. Per comparison: the
-    difference with a 95% CI (Newcombe for proportions, Welch for means, delta method
-    with --by-user), its test, Holm-adjusted p, relative lift, Bayesian probability to
-    beat control, Mann-Whitney and a seeded bootstrap CI of the P95 for continuous
-    metrics, and power (MDE now, units needed). A sample ratio mismatch is flagged at
-    p < 0.001 and exits 1 (see --fail-on).
+    difference with a 95% CI (Newcombe for proportions, Welch for means per request;
+    CR1 cluster-robust t per user, with a permutation test over users), its test,
+    Holm-adjusted p (the primary metric and the guardrails are separate families),
+    relative lift, Bayesian probability to beat control, Mann-Whitney and a seeded
+    bootstrap CI of the P95 for continuous metrics, and power (MDE now, units needed).
+    The unit follows the assignment: users when every user saw one variant. A sample
+    ratio mismatch (counted in that unit) is flagged at p < 0.001 and exits 1 (see
+    --fail-on). A winner needs 20 units per arm.
 
-    Example: [bold]aimon abtest analyze -e support-tone-2026-11 --by-user -m success,latency_ms[/]
+    Example: [bold]aimon abtest analyze -e support-tone-2026-11 -m success,latency_ms --min-effect 0.02[/]
     """
     gates = _gates(fail_on)
     effect = _min_effect(min_effect)

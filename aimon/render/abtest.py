@@ -141,9 +141,9 @@ def verdict_text(result: Any) -> str:
         c = next(c for c in main if c.variant == v.winner)
         return f"WINNER: {v.winner} on {metric}: {describe(c)}." + watch
     if v.kind == "no_difference":
-        bounds = ", ".join(f"±{diff_text(metric, c.mde)[1:]}" for c in main if c.mde is not None)
+        bound = diff_text(metric, result.min_effect)[1:]
         return (f"NO DETECTABLE DIFFERENCE on {metric}: no Holm-adjusted p < {alpha:g}, and the 95% "
-                f"intervals rule out effects beyond the minimum detectable effect ({bounds})." + watch)
+                f"intervals rule out effects beyond the chosen --min-effect (±{bound})." + watch)
     # inconclusive
     if v.reason == "too little data":
         return f"INCONCLUSIVE on {metric}: too little data for a test in some variant." + watch
@@ -157,8 +157,15 @@ def verdict_text(result: Any) -> str:
             need = (f"; about {max(c.n_needed_variant, c.n_needed_control):,} {c.unit}s per variant "
                     "would detect a difference this size")
         parts.append(f"{describe(c)}; MDE now {diff_text(metric, c.mde)[1:]}" + need)
-    lead = "some variants are worse and none better" if v.worse else \
-        "no significant difference, but the interval still allows effects as large as the MDE"
+    if v.reason.startswith("too few"):
+        lead = v.reason
+    elif v.worse:
+        lead = "some variants are worse and none better"
+    elif result.min_effect is None:
+        lead = ("no significant difference, which is not evidence of none: give --min-effect (the "
+                "smallest difference worth knowing) to test whether effects that large are ruled out")
+    else:
+        lead = "no significant difference, but the interval still allows effects beyond --min-effect"
     return f"INCONCLUSIVE on {metric}: {lead}. " + "; ".join(parts) + "." + watch
 
 
@@ -176,6 +183,7 @@ def analyze_data(result: Any) -> dict:
         "alpha": result.alpha,
         "power": result.power,
         "seed": result.seed,
+        "min_effect": result.min_effect,
         "variants": [dataclasses.asdict(v) for v in result.variants],
         "comparisons": [dataclasses.asdict(c) for c in result.comparisons],
         "srm": {

@@ -314,8 +314,12 @@ def report_blocks(report: Report) -> list[Block]:
                                          f"{c.unpriced_input_tokens:,} input / {c.unpriced_output_tokens:,} "
                                          "output tokens)" if c.unpriced_requests else "0"),
             ("daily run rate (last 7 days)", money(c.daily_run_rate_usd)),
-            (f"projected {c.month} ({c.days_in_month} days at that rate)",
-             money(c.projected_month_usd) + (" + unpriced" if c.unpriced_requests else "")),
+            (f"projected {c.month} (cost forecast)",
+             (money(c.projected_month_usd) + (f" (80%: {money(c.projected_month_low_usd)}–"
+                                             f"{money(c.projected_month_high_usd)})"
+                                             if c.projected_month_low_usd != c.projected_month_high_usd else "")
+              + (" + unpriced" if c.unpriced_requests else ""))
+             if c.projected_month_usd is not None else (c.projection_note or "no forecast")),
         ], title="Spend"))
     if report.by_model.height:
         blocks.append(FrameBlock(_with_cost_text(report.by_model, ("model", "requests", "share")),
