@@ -60,7 +60,8 @@ def place(text: str, values: list[str]) -> list[tuple[int, int]]:
 
 
 def around(text: str, start: int, end: int, chars: int = EVIDENCE_CHARS) -> str:
-    """The match with some text either side, on one line."""
+    """The match with some text either side, on one line, at most ``chars`` long."""
+    end = min(end, start + chars)
     pad = max(0, (chars - (end - start)) // 2)
     lo, hi = max(0, start - pad), min(len(text), end + pad)
     body = " ".join(text[lo:hi].split())

@@ -38,9 +38,10 @@ def confusables() -> dict[str, str]:
             continue
         letters = sorted(e["c"] for e in entries if len(e["c"]) == 1 and e["c"].isascii() and e["c"].isalpha())
         if letters:
-            # Prefer the letter of the same case ("І" -> "I", not "l").
+            # UTS #39 writes the class of l, I, 1 and | as "l": an upper-case member
+            # ("І", "Ι") is an I in a word.
             same = [c for c in letters if c.isupper() == char.isupper()]
-            table[char] = (same or letters)[0]
+            table[char] = "I" if letters == ["l"] and char.isupper() else (same or letters)[0]
     return table
 
 
@@ -160,6 +161,8 @@ def readable(raw: bytes) -> str | None:
     letters = sum(ch.isalpha() for ch in text)
     if printable < 0.95 * len(text) or letters < 0.5 * len(text.replace(" ", "")):
         return None
+    if len(text) >= 16 and (_B64.fullmatch(text) or _HEX_PLAIN.fullmatch(text)):
+        return text  # encoded again: decoded on the next layer
     # Scripts without spaces (Chinese, Japanese) read as one long word; others need words.
     if " " not in text.strip() and not any(unicodedata.east_asian_width(ch) == "W" for ch in text):
         return None

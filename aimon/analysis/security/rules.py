@@ -197,7 +197,7 @@ RULES: tuple[Rule, ...] = (
          r"without\s+(?:any\s+)?(?:warnings|refusals|filtering|censorship))"),
     Rule("stay_in_character", "jailbreak", 0.35,
          r"\b(?:stay\s+in\s+character|break(?:ing)?\s+character|if\s+you\s+break\s+character|remain\s+in\s+character)\b"),
-    Rule("role_play_setup", "jailbreak", 0.25,
+    Rule("role_play_setup", "jailbreak", 0.2,
          r"\b(?:let'?s\s+play\s+a\s+game|thought\s+experiment|hypothetically|simulate|pretend|role-?play|imagine\s+(?:you\s+are|you're|that)|"
          r"act\s+as\s+if|play\s+the\s+role|from\s+now\s+on\s+you\s+(?:are|will)|you\s+are\s+going\s+to\s+(?:act|pretend))"),
     Rule("safety_off", "jailbreak", 0.7,
