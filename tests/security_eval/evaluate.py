@@ -108,41 +108,37 @@ def scores(records: list[dict], predicted: list[str | None]) -> dict[str, Score]
     return out
 
 
-def seed_scores(records: list[dict], flagged: list[bool]) -> dict[str, Score]:
-    """Per category: how many of its records the seed flags (recall), and for the
-    injection family and leakage, precision over everything it flags in that field."""
-    out = {}
-    for c in CATEGORIES:
-        field = "response" if c in ("system_prompt_leak", "exfiltration") else "prompt"
-        labelled = sum(r["label"] == c for r in records)
-        tp = sum(r["label"] == c and f for r, f in zip(records, flagged, strict=True))
-        if c in INJECTION:
-            positives = set(INJECTION)
-        elif c == "system_prompt_leak":
-            positives = {c}
-        else:
-            positives = set()
-        predicted = sum(f and r["field"] == field for r, f in zip(records, flagged, strict=True)) if positives else 0
-        hits = sum(f and r["field"] == field and r["label"] in positives
-                   for r, f in zip(records, flagged, strict=True))
-        out[c] = Score(c, labelled, predicted if c in INJECTION or positives else 0, tp if positives else 0)
-        if c in INJECTION:  # precision of "is an injection" over all flagged prompts
-            out[c] = Score(c, labelled, predicted, tp) if predicted else Score(c, labelled, 0, 0)
-            out[c] = _seed_with_precision(out[c], hits, predicted)
-    return out
-
-
 @dataclass(frozen=True)
 class SeedScore(Score):
-    flagged_true: int = 0
+    """The seed says only "suspicious or not": precision is over everything it flags in
+    the category's field that belongs to the category's family."""
+
+    flagged_right: int = 0
 
     @property
     def precision(self) -> float:
-        return self.flagged_true / self.predicted if self.predicted else 1.0
+        return self.flagged_right / self.predicted if self.predicted else 1.0
 
 
-def _seed_with_precision(s: Score, hits: int, predicted: int) -> SeedScore:
-    return SeedScore(s.category, s.labelled, predicted, s.tp, hits)
+def seed_scores(records: list[dict], flagged: list[bool]) -> dict[str, SeedScore]:
+    """Per category: how many of its records the seed flags (recall); precision of the
+    seed's injection flags (for every injection category) and of its leakage flags."""
+    pairs = list(zip(records, flagged, strict=True))
+    prompts = sum(f for r, f in pairs if r["field"] == "prompt")
+    prompts_right = sum(f for r, f in pairs if r["field"] == "prompt" and r["label"] in INJECTION)
+    responses = sum(f for r, f in pairs if r["field"] == "response")
+    leaks_right = sum(f for r, f in pairs if r["field"] == "response" and r["label"] == "system_prompt_leak")
+    out = {}
+    for c in CATEGORIES:
+        labelled = sum(r["label"] == c for r in records)
+        tp = sum(f for r, f in pairs if r["label"] == c)
+        if c in INJECTION:
+            out[c] = SeedScore(c, labelled, prompts, tp, prompts_right)
+        elif c == "system_prompt_leak":
+            out[c] = SeedScore(c, labelled, responses, tp, leaks_right)
+        else:  # the seed has nothing for exfiltration
+            out[c] = SeedScore(c, labelled, 0, 0, 0)
+    return out
 
 
 def mistakes(records: list[dict], predicted: list[str | None]) -> list[tuple[str, str | None, str | None, str]]:
