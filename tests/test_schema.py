@@ -35,12 +35,30 @@ REJECTS = [
 ]
 
 
+TZ = "TIMESTAMP WITH TIME ZONE"
+SECURITY_FINDINGS = [
+    ("request_id", "VARCHAR"), ("ts", TZ), ("field", "VARCHAR"), ("family", "VARCHAR"), ("category", "VARCHAR"),
+    ("rule", "VARCHAR"), ("severity", "VARCHAR"), ("score", "DOUBLE"), ("start", "INTEGER"), ("end", "INTEGER"),
+    ("obfuscation", "VARCHAR"), ("evidence", "VARCHAR"), ("detector_version", "INTEGER"), ("settings", "VARCHAR"),
+]
+SECURITY_SCANNED = [("request_id", "VARCHAR"), ("field", "VARCHAR"), ("detector_version", "INTEGER"),
+                    ("settings", "VARCHAR"), ("scanned_at", TZ)]
+VALIDATIONS = [
+    ("request_id", "VARCHAR"), ("ts", TZ), ("check_name", "VARCHAR"), ("passed", "BOOLEAN"), ("detail", "VARCHAR"),
+    ("checker_version", "INTEGER"), ("settings", "VARCHAR"), ("run_id", "INTEGER"), ("ran_at", TZ),
+]
+VALIDATION_RUNS = [("run_id", "INTEGER"), ("check_name", "VARCHAR"), ("checker_version", "INTEGER"),
+                   ("settings", "VARCHAR"), ("ran_at", TZ)]
+
+
 def columns(con, table: str) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {table}").fetchall()]
 
 
 @pytest.mark.parametrize(("table", "expected"), [("requests", REQUESTS), ("feedback", FEEDBACK),
-                                                  ("rejects", REJECTS)])
+                                                  ("rejects", REJECTS), ("security_findings", SECURITY_FINDINGS),
+                                                  ("security_scanned", SECURITY_SCANNED),
+                                                  ("validations", VALIDATIONS), ("validation_runs", VALIDATION_RUNS)])
 def test_fresh_database_has_exactly_the_documented_columns(con, table, expected):
     assert columns(con, table) == expected
 

@@ -40,7 +40,7 @@ class AimonGroup(TyperGroup):
 
     # The order a new user meets the commands in: load, the daily questions, then
     # compliance and housekeeping.
-    ORDER = ("ingest", "report", "cost", "alerts", "incident", "abtest", "audit", "redact",
+    ORDER = ("ingest", "report", "cost", "alerts", "incident", "abtest", "validate", "audit", "redact",
              "forget", "purge", "sql", "db")
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -169,6 +169,7 @@ def _register() -> None:
         redact,
         report,
         sql,
+        validate,
     )
 
 

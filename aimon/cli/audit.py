@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from aimon.analysis.pii import Field, ScanStats
     from aimon.analysis.toolkit.window import Window
 
-audit_app = typer.Typer(help="Audit the logs: PII and secrets (pii), compliance (compliance).",
+audit_app = typer.Typer(help="Audit the logs: PII and secrets (pii), prompt injection and other attacks "
+                             "(security), compliance (compliance).",
                         no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
@@ -162,3 +163,89 @@ def audit_compliance(
 
     emit(fmt, output, data=compliance_data(report), blocks=compliance_blocks(report),
          csv_frame=report.jurisdictions)
+
+
+SecurityConfigOption = Annotated[Path | None, typer.Option(
+    "--config", envvar="AIMON_CONFIG", dir_okay=False,
+    help="aimon.toml with a [security] table: allowed_hosts, leak_min_words, and [security.abuse] "
+         "requests_per_minute, tokens_per_hour, cost_per_day.",
+    show_default="./aimon.toml when present")]
+NoStoreOption = Annotated[bool, typer.Option(
+    "--no-store", help="Compute in memory and leave the database as it is (automatic when the file is "
+                       "read-only).")]
+
+
+def _writable(db: Path) -> bool:
+    import os
+
+    return os.access(db, os.W_OK) and os.access(db.resolve().parent, os.W_OK)
+
+
+@audit_app.command("security")
+def audit_security(
+    since: SinceOption = None,
+    until: UntilOption = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 1 when a finding of this severity or above is in the window: high, "
+                          "medium, low or any.")] = None,
+    show_pii: Annotated[bool, typer.Option(
+        "--show-pii", help="Show raw text around each example and real user ids. Off by default: evidence "
+                           "is redacted and users are pseudonyms.")] = False,
+    examples: Annotated[int, typer.Option("--examples", min=0,
+                                          help="Examples per category (0: none).")] = 3,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many users to list.")] = 10,
+    config: SecurityConfigOption = None,
+    rescan: RescanOption = False,
+    no_store: NoStoreOption = False,
+    tz: TzOption = "UTC",
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Find prompt injection, system-prompt leakage, data exfiltration and abuse.
+
+    Prompts: instruction overrides, jailbreaks (DAN and kin), fake system
+    and chat-template tokens, requests for the system prompt, instructions
+    hidden in base64 or hex, injections inside quoted documents or tool
+    output, in English, Spanish, French, German, Chinese and more, seen
+    through homoglyphs, zero-width characters and spaced-out letters.
+    Responses: the system prompt copied verbatim or disclosed, images and
+    links carrying data to hosts outside [security] allowed_hosts,
+    invisible text. Users over the [security.abuse] limits. Findings are
+    kept in security_findings; only new texts are scanned.
+
+    Example: [bold]aimon audit security --since 7d --fail-on high[/]
+    """
+    from aimon.analysis import pii, security
+    from aimon.analysis.security import report as sr
+    from aimon.analysis.security import scan
+    from aimon.render.pii import spinner
+    from aimon.render.security import security_blocks, security_data
+    from aimon.store.security import save_audit
+    from aimon.store.toml_config import config_path
+
+    level = sr.parse_gate(fail_on) if fail_on is not None else None
+    cfg = security.load_config(config_path(config))
+    with opened(db, write=False, tz=tz) as con:
+        window = pii.window_for(con, since, until, tz=tz)
+        todo = rescan or scan.pending(con, window, scan.settings_digest(cfg)) > 0
+    store = todo and not no_store and _writable(db)
+    notes: tuple[str, ...] = ()
+    if todo and not store:
+        why = "--no-store" if no_store else f"{db} is read-only"
+        notes = (f"{why}: findings were computed in memory and not stored.",)
+    with opened(db, write=store, tz=tz) as con, spinner("scanning for injection, leakage and exfiltration"):
+        result = security.audit(con, window, cfg, rescan=rescan)
+        if store:
+            save_audit(con, result)
+    with opened(db, write=False, tz=tz) as con:
+        report = sr.security_report(con, result, stored=store or not todo, top=top, examples=examples,
+                                    show_pii=show_pii, notes=notes)
+    stats = result.stats if todo else None
+    emit(fmt, output, data=security_data(report, stats), blocks=security_blocks(report, stats),
+         csv_frame=report.by_category)
+    if level is not None:
+        breaches = sr.gate(report, level)
+        if breaches:
+            raise GateFailed("security gate failed (--fail-on " + fail_on.strip().lower() + "):\n"
+                             + "\n".join(f"  {b}" for b in breaches))

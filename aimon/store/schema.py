@@ -499,6 +499,104 @@ def m011_rewrite_owed(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE {REWRITE_OWED} (owed_since TIMESTAMPTZ NOT NULL, action VARCHAR NOT NULL)")
 
 
+# Findings of `aimon audit security` (aimon.analysis.security): one row per rule match
+# in a request's prompt or response (family injection, leakage or exfiltration), or per
+# episode of a user over an abuse limit (family abuse, field NULL, the episode's first
+# request). category is the verdict for the whole text (or "abuse"), rule what matched
+# here. start/end: 0-based character offsets into the field's text, end exclusive ("end"
+# is a reserved word: quote it); NULL for abuse. score: how sure (0-1) for text
+# findings, the peak as a multiple of the limit for abuse. evidence is redacted (PII
+# masked). detector_version and settings (a digest of the configuration that changes
+# findings) say what produced a row; security_scanned records which request fields a
+# detector version and settings have scanned, so repeated audits scan only what is new.
+M012_SECURITY_FINDINGS_SQL = [
+    """
+CREATE TABLE security_findings (
+    request_id       VARCHAR NOT NULL,
+    ts               TIMESTAMPTZ NOT NULL,
+    field            VARCHAR,
+    family           VARCHAR NOT NULL,
+    category         VARCHAR NOT NULL,
+    rule             VARCHAR NOT NULL,
+    severity         VARCHAR NOT NULL,
+    score            DOUBLE NOT NULL,
+    start            INTEGER,
+    "end"            INTEGER,
+    obfuscation      VARCHAR,
+    evidence         VARCHAR,
+    detector_version INTEGER NOT NULL,
+    settings         VARCHAR NOT NULL
+)
+""",
+    """
+CREATE TABLE security_scanned (
+    request_id       VARCHAR NOT NULL,
+    field            VARCHAR NOT NULL,
+    detector_version INTEGER NOT NULL,
+    settings         VARCHAR NOT NULL,
+    scanned_at       TIMESTAMPTZ NOT NULL
+)
+""",
+]
+
+
+def m012_security_findings(con: duckdb.DuckDBPyConnection) -> None:
+    """Security findings (injection, leakage, exfiltration, abuse) and what was scanned."""
+    for sql in M012_SECURITY_FINDINGS_SQL:
+        con.execute(sql)
+
+
+# Results of `aimon validate` (aimon.analysis.validate). A run applies some checks (each
+# at a checker version and settings digest) to some requests: validation_runs lists a
+# run's checks, _aimon_validated its requests, _aimon_validation_outcomes every result
+# that is not a plain pass (passed false: failed; NULL: skipped, detail says why). Only
+# those are stored one per check, so a million responses cost a million rows, not one
+# per check. The view `validations` gives every result, one row per request and check.
+M013_VALIDATIONS_SQL = [
+    """
+CREATE TABLE validation_runs (
+    run_id          INTEGER NOT NULL,
+    check_name      VARCHAR NOT NULL,
+    checker_version INTEGER NOT NULL,
+    settings        VARCHAR NOT NULL,
+    ran_at          TIMESTAMPTZ NOT NULL
+)
+""",
+    """
+CREATE TABLE _aimon_validated (
+    request_id VARCHAR NOT NULL,
+    ts         TIMESTAMPTZ NOT NULL,
+    run_id     INTEGER NOT NULL
+)
+""",
+    """
+CREATE TABLE _aimon_validation_outcomes (
+    request_id VARCHAR NOT NULL,
+    run_id     INTEGER NOT NULL,
+    check_name VARCHAR NOT NULL,
+    passed     BOOLEAN,
+    detail     VARCHAR
+)
+""",
+    """
+CREATE VIEW validations AS
+SELECT v.request_id, v.ts, r.check_name,
+       CASE WHEN o.request_id IS NULL THEN true ELSE o.passed END AS passed,
+       o.detail, r.checker_version, r.settings, v.run_id, r.ran_at
+FROM _aimon_validated v
+JOIN validation_runs r USING (run_id)
+LEFT JOIN _aimon_validation_outcomes o
+       ON o.request_id = v.request_id AND o.run_id = v.run_id AND o.check_name = r.check_name
+""",
+]
+
+
+def m013_validations(con: duckdb.DuckDBPyConnection) -> None:
+    """Validation results: runs, the requests they covered, outcomes other than a pass."""
+    for sql in M013_VALIDATIONS_SQL:
+        con.execute(sql)
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m001_requests,
     m002_feedback,
@@ -511,6 +609,8 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m009_stored_request_costs,
     m010_canonical_extra,
     m011_rewrite_owed,
+    m012_security_findings,
+    m013_validations,
 ]
 
 MIGRATIONS_TABLE_SQL = """

@@ -1,0 +1,249 @@
+"""From rule matches to findings: context, obfuscation, decoding and one verdict per text.
+
+Runs in Python on the few texts the SQL pass found something in. A text's matches are
+combined (1 - prod(1 - score), each rule once); below the report threshold nothing is
+reported. Its category is that of its strongest evidence by the priority of
+:data:`rules.INJECTION_CATEGORIES`: an instruction found inside decoded base64 makes the
+text ``encoded``, one inside a quoted document or tool output ``indirect``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from aimon.analysis.security import rules as R
+
+EVIDENCE_CHARS = 160
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One rule match in a text (or in its normalised or decoded form)."""
+
+    rule: R.Rule
+    start: int          # span in the original text
+    end: int
+    value: str          # the matched text (normalised or decoded when that is where it matched)
+    category: str
+    score: float
+    obfuscation: str | None = None
+    context: str = ""   # what the evidence shows: the text around the match
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str
+    ts: object
+    field: str
+    category: str
+    rule: str
+    severity: str
+    score: float
+    start: int | None
+    end: int | None
+    obfuscation: str | None
+    evidence: str
+
+
+def place(text: str, values: list[str]) -> list[tuple[int, int]]:
+    """Spans of the successive non-overlapping matches ``values`` in ``text``."""
+    spans, pos = [], 0
+    for v in values:
+        i = text.find(v, pos)
+        if i < 0:  # cannot happen for regexp_extract_all output; stay safe
+            i = max(0, text.find(v))
+        spans.append((i, i + len(v)))
+        pos = i + len(v)
+    return spans
+
+
+def around(text: str, start: int, end: int, chars: int = EVIDENCE_CHARS) -> str:
+    """The match with some text either side, on one line, at most ``chars`` long."""
+    end = min(end, start + chars)
+    pad = max(0, (chars - (end - start)) // 2)
+    lo, hi = max(0, start - pad), min(len(text), end + pad)
+    body = " ".join(text[lo:hi].split())
+    return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
+
+
+# --------------------------------------------------------------------------- injection
+
+_TASK = re.compile(
+    r"^\W*(?:please\s+|can\s+you\s+|could\s+you\s+|pls\s+)?(?:summari[sz]e|translate|review|analy[sz]e|classify|extract|"
+    r"proofread|rate|check|read|fix|rewrite|improve|make|paraphrase|tl;?dr|here(?:'s|\s+is|\s+are)|r[ée]sume|resume|"
+    r"fasse|compute|categori[sz]e|answer|search\s+results|observation|the\s+\w+\s+tool|function|tool|总结|翻译|概括)",
+    re.IGNORECASE)
+_TOOL_OUTPUT = re.compile(
+    r"\b(?:tool\s+(?:output|result)|function\s+(?:call\s+)?returned|observation(?:\s+from[^:\n]*)?:|search\s+results?|"
+    r"retriev(?:ed|al)|fetched|(?:browser|search|retrieval)\s+(?:tool|step)|returned\s+this|api\s+response|"
+    r"output\s+of\s+the\s+\w+\s+tool|tool\s+\w+\s+returned)", re.IGNORECASE)
+
+
+def in_document(text: str, pos: int) -> bool:
+    """Is ``pos`` inside material the user handed over (a document to summarise, tool
+    output, an HTML comment) rather than the user's own words?"""
+    before = text[:pos]
+    if before.rfind("<!--") > before.rfind("-->"):
+        return True
+    if _TOOL_OUTPUT.search(before):
+        return True
+    if _TASK.match(text):
+        first_break = min((i for i in (text.find("\n"), text.find(":")) if i >= 0), default=-1)
+        return 0 <= first_break < pos
+    return False
+
+
+def combined(hits: list[Hit]) -> float:
+    best: dict[str, float] = {}
+    for h in hits:
+        best[h.rule.name] = max(best.get(h.rule.name, 0.0), h.score)
+    out = 1.0
+    for s in best.values():
+        out *= 1.0 - s
+    return 1.0 - out
+
+
+def verdict(hits: list[Hit]) -> str | None:
+    """The category of a text with these hits, or None when they do not add up."""
+    if not hits or combined(hits) < R.REPORT_THRESHOLD:
+        return None
+    strong = {h.category for h in hits if h.score >= R.REPORT_THRESHOLD}
+    for category in R.INJECTION_CATEGORIES:
+        if category in strong:
+            return category
+    # Cues only: the category they weigh most in.
+    weight: dict[str, float] = {}
+    for h in hits:
+        weight[h.category] = weight.get(h.category, 0.0) + h.score
+    return max(weight, key=lambda c: (weight[c], -R.INJECTION_CATEGORIES.index(c)))
+
+
+def contextual(text: str, hit: Hit) -> Hit:
+    """``hit`` as ``indirect`` when it sits inside a document or tool output."""
+    if hit.category in ("instruction_override", "prompt_extraction", "jailbreak", "fake_delimiter") \
+            and in_document(text, hit.start):
+        return replace(hit, category="indirect")
+    return hit
+
+
+def injection_findings(key, ts, field: str, hits: list[Hit]) -> list[Finding]:
+    category = verdict(hits)
+    if category is None:
+        return []
+    strong = any(h.score >= R.REPORT_THRESHOLD for h in hits)
+    obfuscated = any(h.obfuscation for h in hits)
+    severity = ("high" if obfuscated or (strong and category != "prompt_extraction")
+                else "medium")
+    out = []
+    seen: set[tuple[str, int, int]] = set()
+    for h in sorted(hits, key=lambda h: (h.start, -h.score)):
+        if (h.rule.name, h.start, h.end) in seen:
+            continue
+        seen.add((h.rule.name, h.start, h.end))
+        out.append(Finding(key, ts, field, category, h.rule.name, severity, round(h.score, 3), h.start, h.end,
+                           h.obfuscation, h.context))
+    return out
+
+
+# --------------------------------------------------------------------------- responses
+
+_DATA_VALUE = re.compile(r"[A-Za-z0-9+/=_-]{16,}|\s|@")
+_URL = re.compile(r"https?://[^\s)\"'>]+", re.IGNORECASE)
+
+
+def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    host = host.lower().rstrip(".")
+    return any(host == a or host.endswith("." + a) for a in allowed)
+
+
+def carried_data(url: str) -> str | None:
+    """What a URL carries out, when it looks like data rather than a size or a page number."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    for _name, value in parse_qsl(parts.query, keep_blank_values=False):
+        if len(value) >= 12 or _DATA_VALUE.search(value):
+            return unquote(value)
+    segments = [s for s in parts.path.split("/") if len(s) >= 40 and re.fullmatch(r"[A-Za-z0-9+=_-]+", s)]
+    return segments[0] if segments else None
+
+
+def link_finding(key, ts, text: str, hit_value: str, start: int, end: int, image: bool,
+                 allowed: tuple[str, ...]) -> Finding | None:
+    m = _URL.search(hit_value)
+    if not m:
+        return None
+    url = m.group(0)
+    host = urlsplit(url).hostname or ""
+    if host_allowed(host, allowed):
+        return None
+    data = carried_data(url)
+    if data is None:
+        return None
+    severity, score = ("high", 0.9) if image else ("medium", 0.7)
+    rule = "image_url_with_data" if image else "link_url_with_data"
+    return Finding(key, ts, "response", "exfiltration_link", rule, severity, score, start, end, None,
+                   f"{'image' if image else 'link'} to {host} carrying: {data[:120]}")
+
+
+def invisible_finding(key, ts, value: str, start: int, end: int) -> Finding | None:
+    tags = "".join(chr(ord(c) - 0xE0000) for c in value if 0xE0020 <= ord(c) <= 0xE007E)
+    if tags:
+        return Finding(key, ts, "response", "invisible_text", "unicode_tag_characters", "high", 0.9, start, end,
+                       "unicode_tags", f"hidden text in tag characters: {tags[:120]}")
+    n = sum(1 for c in value if c != "\u200d")
+    if n < 3:
+        return None
+    severity, score = ("medium", 0.6) if n >= 8 else ("low", 0.4)
+    return Finding(key, ts, "response", "invisible_text", "zero_width_run", severity, score, start, end,
+                   "zero_width", f"{n} invisible characters in a row")
+
+
+def leak_phrase_findings(key, ts, hits: list[Hit]) -> list[Finding]:
+    if combined(hits) < R.REPORT_THRESHOLD:
+        return []
+    return [Finding(key, ts, "response", "system_prompt_leak", h.rule.name, "medium", round(h.score, 3), h.start, h.end,
+                    None, h.context) for h in hits]
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def verbatim_overlap(response: str, system_prompt: str) -> tuple[int, int, int, int, int, int]:
+    """(longest run of words the response shares with the system prompt, where that run
+    starts in the prompt, words matched in runs of 3 or more, words of the prompt, start
+    and end of the longest run in the response)."""
+    from difflib import SequenceMatcher
+
+    r_words = [(m.group(0).lower(), m.start(), m.end()) for m in _WORD.finditer(response)]
+    s_words = [m.group(0).lower() for m in _WORD.finditer(system_prompt)]
+    if not r_words or not s_words:
+        return 0, 0, 0, len(s_words), 0, 0
+    sm = SequenceMatcher(None, [w for w, _, _ in r_words], s_words, autojunk=False)
+    m = sm.find_longest_match(0, len(r_words), 0, len(s_words))
+    if m.size == 0:
+        return 0, 0, 0, len(s_words), 0, 0
+    matched = sum(b.size for b in sm.get_matching_blocks() if b.size >= 3)
+    return m.size, m.b, matched, len(s_words), r_words[m.a][1], r_words[m.a + m.size - 1][2]
+
+
+def overlap_finding(key, ts, response: str, system_prompt: str, min_words: int, phrase: bool) -> Finding | None:
+    """A leak when the response copies a long run of the system prompt and something says
+    it is the prompt itself: a leak phrase, the prompt's opening words, a run of 25
+    words or more, or 30% of the prompt. A support bot restating one policy sentence of
+    its prompt is not a leak."""
+    run, at, matched, total, start, end = verbatim_overlap(response, system_prompt)
+    if run < min_words or end - start < 30:
+        return None
+    opening = at < 8
+    share = matched / max(total, 1)
+    if not (phrase or opening or run >= 25 or share >= 0.3):
+        return None
+    severity = "high" if opening or share >= 0.3 or run >= 2 * min_words else "medium"
+    score = round(min(1.0, 0.6 + 0.4 * share), 3)
+    return Finding(key, ts, "response", "system_prompt_leak", "verbatim_system_prompt", severity, score,
+                   start, end, None, f"{run} consecutive words of the system prompt ({matched} of its {total} words "
+                   "copied): " + around(response, start, end))

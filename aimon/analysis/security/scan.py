@@ -1,0 +1,376 @@
+"""The security scan: one vectorised DuckDB pass over prompts and responses, Python on
+the texts it flags, findings returned (never written here: ``aimon.store.security``
+stores them).
+
+1. *SQL.* Every pending prompt runs through one RE2 alternation (``rules.PROMPT_RX``:
+   a group per injection rule plus the obfuscation and encoded-payload triggers),
+   every pending response through ``rules.RESPONSE_RX`` (leak phrases, links and
+   images, invisible characters). Texts without a match leave DuckDB as nothing.
+   Responses that share a 15-character chunk with their request's system prompt
+   (chunks of each distinct system prompt, tested with ``contains``) are the
+   candidates for verbatim leakage.
+2. *Python, flagged texts only.* Obfuscated prompts are normalised and decoded
+   payloads decoded (``normalise``), and those texts go through the same SQL again;
+   ``judge`` turns the matches into one verdict per text, measures verbatim overlap
+   with the system prompt, and checks link hosts against the allow-list.
+3. Evidence is redacted with the PII detectors (``pii.redact_texts``) before it goes
+   anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import duckdb
+
+from aimon.analysis.security import judge as J
+from aimon.analysis.security import normalise as N
+from aimon.analysis.security import rules as R
+from aimon.analysis.security.config import SecurityConfig
+from aimon.analysis.window import Window
+
+# Bump when a rule or the judgement changes what is found: findings of other versions
+# are dropped and the texts scanned again.
+DETECTOR_VERSION = 1
+MAX_LAYERS = 3  # decoded inside normalised inside decoded: deep enough, and bounded
+LEAK_CHUNK = 15
+
+
+class Field(StrEnum):
+    """Request text columns the scan covers (fixed names, never user text in SQL)."""
+
+    prompt = "prompt"
+    response = "response"
+
+
+def settings_digest(config: SecurityConfig) -> str:
+    """What in the configuration changes text findings (abuse limits do not)."""
+    text = f"{DETECTOR_VERSION}|{sorted(config.allowed_hosts)}|{config.leak_min_words}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _pass_expr(n: int, k: int) -> str:
+    """The matches of pass ``k`` (``n`` groups) as a list of {pass, slot, value}."""
+    names = [f"g{i}" for i in range(n)]
+    which = "CASE " + " ".join(f"WHEN x.{g} IS NOT NULL THEN {i}" for i, g in enumerate(names)) + " END"
+    value = "coalesce(" + ", ".join(f"x.{g}" for g in names) + ")"
+    rx, groups = ("$response_rx", "$response_groups") if k < 0 else (f"$rx{k}", f"$groups{k}")
+    # Braces doubled: the query is formatted again with its source.
+    return (f"list_transform(regexp_extract_all(text, {rx}, {groups}), "
+            f"lambda x: {{{{'pass': {k}, 'slot': {which}, 'value': {value}}}}})")
+
+
+_PROMPT_EXPR = "list_concat(" + ", ".join(_pass_expr(len(p), k) for k, p in enumerate(R.PROMPT_PASSES)) + ")"
+
+# ``{source}`` yields (key, ts, field, text). The CASE runs each expression only on the
+# rows of its field.
+MATCHES_SQL = f"""
+WITH src AS ({{source}}),
+hit AS (
+    SELECT key, ts, field, text,
+           CASE WHEN field = 'response' THEN {_pass_expr(len(R.RESPONSE_PASS), -1)}
+                ELSE {_PROMPT_EXPR} END AS m
+    FROM src
+    WHERE text IS NOT NULL
+)
+SELECT key, ts, field, text, m FROM hit WHERE len(m) > 0
+"""
+
+TEXTS_SQL = """
+SELECT k AS key, NULL::TIMESTAMPTZ AS ts, 'prompt' AS field, t AS text
+FROM (SELECT unnest($texts) AS t, generate_subscripts($texts, 1) - 1 AS k)
+"""
+
+PENDING_SQL = """
+SELECT request_id AS key, ts, '{field}' AS field, {field} AS text
+FROM requests r
+WHERE ts >= $start AND ts < $end {pending}
+"""
+NOT_SCANNED = """AND NOT EXISTS (SELECT 1 FROM security_scanned s
+                    WHERE s.request_id = r.request_id AND s.field = '{field}'
+                      AND s.detector_version = $version AND s.settings = $settings)"""
+
+# Responses that share a chunk with their system prompt (aligned chunks of each distinct
+# one, tested with ``contains``: an overlap of 2 x LEAK_CHUNK characters holds at least
+# one). ``found`` counts the chunks found, ``opening`` says whether one of the first
+# five was: what the exact (Python) comparison needs to decide.
+LEAK_CANDIDATES_SQL = """
+WITH src AS (
+    SELECT request_id AS key, ts, response, lower(response) AS low, system_prompt
+    FROM requests r
+    WHERE ts >= $start AND ts < $end AND response IS NOT NULL AND length(system_prompt) >= $min_chars {pending}
+), sp AS (
+    SELECT system_prompt,
+           list_transform(range(0, greatest(length(low) - $chunk + 1, 1), $chunk),
+                          lambda i: substring(low, i + 1, $chunk)) AS chunks
+    FROM (SELECT DISTINCT system_prompt, lower(system_prompt) AS low FROM src)
+), tested AS (
+    SELECT s.key, s.ts, s.response, s.system_prompt, len(sp.chunks) AS chunks,
+           list_transform(sp.chunks, lambda c: contains(s.low, c)) AS hit
+    FROM src s JOIN sp USING (system_prompt)
+)
+SELECT key, ts, response, system_prompt, chunks,
+       len(list_filter(hit, lambda h: h)) AS found, list_bool_or(hit[1:5]) AS opening
+FROM tested
+WHERE list_bool_or(hit)
+"""
+
+SCANNED_KEYS_SQL = "SELECT key AS request_id, field FROM ({source})"
+TABLES_SQL = """
+SELECT count(*) FROM duckdb_tables()
+WHERE database_name = current_database() AND schema_name = 'main'
+  AND table_name IN ('security_findings', 'security_scanned')
+"""
+
+
+@dataclass(frozen=True)
+class ScanStats:
+    texts: int
+    candidates: int
+    findings: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A text to match: a prompt, or its normalised or decoded form."""
+
+    key: Any
+    text: str
+    depth: int
+    to_origin: Callable[[int, int], tuple[int, int]]
+    obfuscation: str | None = None
+    decoded: bool = False
+
+
+@dataclass
+class _Work:
+    hits: dict[Any, list[J.Hit]] = field(default_factory=dict)
+    findings: list[J.Finding] = field(default_factory=list)
+    meta: dict[Any, tuple[Any, str]] = field(default_factory=dict)  # key -> (ts, field)
+
+
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``sql`` names (DuckDB refuses extra ones)."""
+    names = set(_PARAM.findall(sql))
+    return {k: v for k, v in params.items() if k in names}
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    return con.execute(sql, _used(sql, params))
+
+
+def has_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute(TABLES_SQL).fetchall()[0][0] == 2
+
+
+def pending_source(fields: Iterable[Field], *, rescan: bool, tables: bool) -> str:
+    return "\nUNION ALL\n".join(
+        PENDING_SQL.format(field=f.value, pending="" if rescan or not tables else NOT_SCANNED.format(field=f.value))
+        for f in fields)
+
+
+def pending(con: duckdb.DuckDBPyConnection, window: Window, settings: str,
+            fields: Iterable[Field] = tuple(Field)) -> int:
+    """How many request texts in the window this detector and settings have not scanned."""
+    source = pending_source(fields, rescan=False, tables=has_tables(con))
+    return _run(con, f"SELECT count(*) FROM ({source})",
+                {**window.params(), "version": DETECTOR_VERSION, "settings": settings}).fetchall()[0][0]
+
+
+def _match_params() -> dict[str, Any]:
+    params: dict[str, Any] = {"response_rx": R.RESPONSE_RX,
+                              "response_groups": [f"g{i}" for i in range(len(R.RESPONSE_PASS))]}
+    for k, (rx, slots) in enumerate(zip(R.PROMPT_RXS, R.PROMPT_PASSES, strict=True)):
+        params[f"rx{k}"] = rx
+        params[f"groups{k}"] = [f"g{i}" for i in range(len(slots))]
+    return params
+
+
+def _placed(text: str, matches: list[dict]) -> list[tuple[Any, int, int, str]]:
+    """(slot, start, end, value) of each match, placed pass by pass (each pass's matches
+    are in text order), sorted by position."""
+    out = []
+    for k in sorted({m["pass"] for m in matches}):
+        mine = [m for m in matches if m["pass"] == k]
+        slots = R.RESPONSE_PASS if k < 0 else R.PROMPT_PASSES[k]
+        for m, (s, e) in zip(mine, J.place(text, [m["value"] for m in mine]), strict=True):
+            out.append((slots[m["slot"]], s, e, m["value"]))
+    return sorted(out, key=lambda x: (x[1], x[2]))
+
+
+def match_texts(con: duckdb.DuckDBPyConnection, texts: list[str]) -> list[list[dict]]:
+    """The prompt matches of each text (for normalised and decoded layers, and tests)."""
+    out: list[list[dict]] = [[] for _ in texts]
+    if not texts:
+        return out
+    rows = con.execute(MATCHES_SQL.format(source=TEXTS_SQL), {**_match_params(), "texts": texts}).fetchall()
+    for key, _ts, _field, _text, m in rows:
+        out[key] = m
+    return out
+
+
+def _prompt_layer(work: _Work, layer: Layer, matches: list[dict], origin_text: str | None) -> list[Layer]:
+    """Record the rule hits of one layer; return the layers it asks for next."""
+    hits: list[J.Hit] = []
+    nxt: list[Layer] = []
+    normalise = False
+    for slot, s, e, value in _placed(layer.text, matches):
+        if slot == "obfuscated":
+            normalise = True
+        elif slot == "encoded":
+            decoded = N.decode(value)
+            if decoded and layer.depth + 1 < MAX_LAYERS:
+                span = layer.to_origin(s, e)
+                nxt.append(Layer(layer.key, decoded[0], layer.depth + 1, lambda _a, _b, span=span: span,
+                                 decoded[1], decoded=True))
+        else:
+            o_start, o_end = layer.to_origin(s, e)
+            hit = J.Hit(slot, o_start, o_end, value, slot.category, slot.score, layer.obfuscation,
+                        J.around(layer.text, s, e))
+            if not layer.decoded:
+                hit = J.contextual(origin_text if layer.depth == 0 and origin_text else layer.text, hit)
+            hits.append(hit)
+    if layer.decoded:
+        if J.combined(hits) >= R.REPORT_THRESHOLD:
+            hits = [J.Hit(h.rule, h.start, h.end, h.value, "encoded", max(h.score, 0.5) if h.score >= 0.5 else h.score,
+                          layer.obfuscation, h.context) for h in hits]
+        else:
+            hits = []
+    elif layer.obfuscation is not None:
+        direct = {(h.rule.name, h.start) for h in work.hits.get(layer.key, [])}
+        hits = [h for h in hits if (h.rule.name, h.start) not in direct]
+    work.hits.setdefault(layer.key, []).extend(hits)
+    if normalise and layer.obfuscation is None and layer.depth + 1 < MAX_LAYERS:
+        n = N.normalise(layer.text)
+        if n.kinds and n.text != layer.text:
+            base = layer.to_origin
+            nxt.append(Layer(layer.key, n.text, layer.depth + 1,
+                             lambda a, b, n=n, base=base: base(*n.span(a, b)), "+".join(n.kinds),
+                             decoded=layer.decoded))
+    return nxt
+
+
+def _response_row(work: _Work, key, ts, text: str, matches: list[dict], config: SecurityConfig) -> None:
+    leak_hits: list[J.Hit] = []
+    for rule, s, e, value in _placed(text, matches):
+        if rule.category == "exfiltration_link":
+            f = J.link_finding(key, ts, text, value, s, e, rule.name == "markdown_image_url", config.allowed_hosts)
+        elif rule.category == "invisible_text":
+            f = J.invisible_finding(key, ts, value, s, e)
+        else:
+            leak_hits.append(J.Hit(rule, s, e, value, rule.category, rule.score, None, J.around(text, s, e)))
+            f = None
+        if f is not None:
+            work.findings.append(f)
+    if leak_hits:
+        work.hits[("leak", key)] = leak_hits
+        work.meta[("leak", key)] = (ts, "response")
+
+
+def _run_layers(con: duckdb.DuckDBPyConnection, work: _Work, layers: list[Layer]) -> None:
+    while layers:
+        found = match_texts(con, [la.text for la in layers])
+        nxt: list[Layer] = []
+        for la, matches in zip(layers, found, strict=True):
+            if matches:
+                nxt.extend(_prompt_layer(work, la, matches, None))
+        layers = nxt
+
+
+def _leaks(con, work: _Work, source_params: dict, pending_clause: str, config: SecurityConfig) -> None:
+    phrase_keys = {k[1] for k in work.hits if isinstance(k, tuple) and k[0] == "leak"}
+    sql = LEAK_CANDIDATES_SQL.format(pending=pending_clause)
+    rows = _run(con, sql, {**source_params, "chunk": LEAK_CHUNK, "min_chars": 2 * LEAK_CHUNK}).fetchall()
+    for key, ts, response, system_prompt, chunks, found, opening in rows:
+        phrase = key in phrase_keys
+        # The exact comparison only where it can find a leak (see judge.overlap_finding).
+        if not (phrase or opening or found >= 6 or found >= 0.3 * chunks):
+            continue
+        f = J.overlap_finding(key, ts, response, system_prompt, config.leak_min_words, phrase)
+        if f is not None:
+            work.findings.append(f)
+            # A long verbatim copy makes a weak phrase ("I was told to") count.
+            hits = work.hits.get(("leak", key))
+            if hits:
+                work.hits[("leak", key)] = [h if h.score >= 0.5 else J.Hit(h.rule, h.start, h.end, h.value, h.category,
+                                                                          0.5, None, h.context) for h in hits]
+
+
+def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig, *,
+         fields: Iterable[Field] = tuple(Field), rescan: bool = False, batch: int = 20_000) -> tuple[list[J.Finding], Any, ScanStats]:
+    """Findings (evidence not yet redacted) for the pending texts of the window, the
+    (request_id, field) pairs scanned, as an Arrow table, and the figures of the run."""
+    began = time.perf_counter()
+    fields = [Field(f) for f in fields]
+    tables = has_tables(con)
+    settings = settings_digest(config)
+    params = {**window.params(), "version": DETECTOR_VERSION, "settings": settings}
+    source = pending_source(fields, rescan=rescan, tables=tables)
+    keys_sql = SCANNED_KEYS_SQL.format(source=source)
+    keys = con.sql(keys_sql, params=_used(keys_sql, params)).to_arrow_table()
+    work = _Work()
+    candidates = 0
+    layers: list[Layer] = []
+    result = _run(con, MATCHES_SQL.format(source=source), {**params, **_match_params()})
+    while rows := result.fetchmany(batch):
+        candidates += len(rows)
+        for key, ts, fld, text, m in rows:
+            if fld == "response":
+                _response_row(work, key, ts, text, m, config)
+                continue
+            work.meta[key] = (ts, fld)
+            root = Layer(key, text, 0, lambda a, b: (a, b))
+            layers.extend(_prompt_layer(work, root, m, text))
+    _run_layers(con, work, layers)
+    if Field.response in fields:
+        clause = "" if rescan or not tables else NOT_SCANNED.format(field="response")
+        _leaks(con, work, params, clause, config)
+    findings = list(work.findings)
+    for key, hits in work.hits.items():
+        if isinstance(key, tuple) and key and key[0] == "leak":
+            ts, _ = work.meta[key]
+            findings.extend(J.leak_phrase_findings(key[1], ts, hits))
+        else:
+            ts, fld = work.meta[key]
+            findings.extend(J.injection_findings(key, ts, fld, hits))
+    stats = ScanStats(texts=keys.num_rows, candidates=candidates, findings=len(findings),
+                      seconds=time.perf_counter() - began)
+    return findings, keys, stats
+
+
+def scan_texts(con: duckdb.DuckDBPyConnection, texts: list[str], config: SecurityConfig | None = None,
+               field: Field = Field.prompt, system_prompts: list[str | None] | None = None) -> list[list[J.Finding]]:
+    """Findings per text for a list of strings (the evaluation set, tests)."""
+    import pyarrow as pa
+
+    config = config or SecurityConfig()
+    table = pa.table({
+        "request_id": pa.array([str(i) for i in range(len(texts))], pa.string()),
+        "ts": pa.array([0] * len(texts), pa.timestamp("us", tz="UTC")),
+        "prompt": pa.array(texts if field == Field.prompt else [None] * len(texts), pa.string()),
+        "response": pa.array(texts if field == Field.response else [None] * len(texts), pa.string()),
+        "system_prompt": pa.array(system_prompts or [None] * len(texts), pa.string()),
+    })
+    scratch = duckdb.connect()
+    try:
+        scratch.register("requests", table)
+        from datetime import UTC, datetime, timedelta
+
+        start = datetime(1970, 1, 1, tzinfo=UTC)
+        found, _, _ = scan(scratch, Window(start, start + timedelta(seconds=1)), config, fields=[field])
+    finally:
+        scratch.close()
+    out: list[list[J.Finding]] = [[] for _ in texts]
+    for f in found:
+        out[int(f.key)].append(f)
+    return out

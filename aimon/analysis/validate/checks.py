@@ -1,0 +1,208 @@
+"""The checks of ``aimon validate`` and the one SQL pass that runs them.
+
+Each check has a bit (its position in :data:`CHECKS`), a version (bump it when its
+verdicts change: its results are recomputed) and the settings its results depend on.
+The pass reads each pending response once and computes every check as a CASE on the
+rows that need it; only texts that may fail go further (a 400-character prefix for
+word counts, the last 120 characters for an unfinished sentence, two 40-character
+probes for a loop, ``string_split`` on single characters for brackets). Python sees
+only candidates: loops to measure, JSON to check against a schema, and prompt/response
+pairs whose languages a maintained identifier must name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    version: int
+    settings: tuple[str, ...]  # config keys its results depend on (see config.Loaded.digest)
+    description: str
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("non_empty", 1, (), "the response is missing or blank"),
+    Check("too_short", 1, ("min_words", "endpoints"), "fewer words than the endpoint's min_words"),
+    Check("too_long", 1, ("max_words", "endpoints"), "more words than the endpoint's max_words"),
+    Check("repetition", 1, ("repetition_share",), "a degenerate loop: repeated sentences or word sequences"),
+    Check("unbalanced", 1, (), "unbalanced brackets, double quotes or code fences"),
+    Check("invalid_json", 1, ("endpoints", "schemas"), "not JSON (or not valid against the schema) where the "
+                                                       "endpoint must answer JSON"),
+    Check("refusal", 1, (), "\"I can't help with that\" and its family, in several languages"),
+    Check("truncated", 1, (), "stopped by the token limit, or ends mid-sentence"),
+    Check("language_mismatch", 1, (), "the response is in another language than the prompt"),
+    Check("off_topic", 1, ("off_topic_threshold",), "prompt and response embeddings further apart than the "
+                                                    "threshold"),
+)
+BIT = {c.name: 1 << i for i, c in enumerate(CHECKS)}
+ALL = sum(BIT.values())
+BY_NAME = {c.name: c for c in CHECKS}
+
+# A word: a run of non-space characters, or one CJK character (those scripts do not
+# put spaces between words).
+WORD_RX = r"[\p{Han}\p{Hiragana}\p{Katakana}]|[^\s\p{Han}\p{Hiragana}\p{Katakana}]+"
+SHORT_PREFIX = 400
+
+REFUSAL_RX = (
+    r"(?i)^\W{0,3}(?:(?:i'?m|i\s+am)\s+(?:so\s+|very\s+|really\s+)?sorry,?\s+(?:but\s+)?i\s+(?:can(?:no|')?t|cannot|won'?t|am\s+"
+    r"(?:not\s+able|unable))|i\s+(?:can(?:no|')?t|cannot|won'?t|am\s+(?:not\s+able|unable)\s+to|'m\s+(?:not\s+able|unable)\s+to|"
+    r"must\s+decline|(?:have\s+to|need\s+to)\s+decline)\s+(?:help|assist|provide|do|comply|fulfil|fulfill|share|answer|"
+    r"support|generate|create|write|continue|engage|discuss|take\s+on|give|reveal|change)|i'?m\s+(?:not\s+able|unable)\s+to\s+"
+    r"(?:help|assist|provide|do|comply)|as\s+an\s+ai(?:\s+language\s+model)?,?\s+i\s+(?:can(?:no|')?t|cannot|am\s+not\s+able|"
+    r"don'?t)|sorry,?\s+(?:but\s+)?(?:i|we)\s+(?:can(?:no|')?t|cannot|won'?t|am\s+unable)|unfortunately,?\s+i\s+(?:can(?:no|')?t|"
+    r"cannot|am\s+unable)|(?:lo\s+siento,?\s+(?:pero\s+)?)?no\s+puedo\s+(?:ayudar|hacer|proporcionar|compartir|cumplir|"
+    r"responder|asistir)|(?:je\s+suis\s+d[ée]sol[ée]e?,?\s+(?:mais\s+)?)?je\s+ne\s+(?:peux|suis\s+pas\s+en\s+mesure\s+de?)\s+"
+    r"(?:pas\s+)?(?:vous\s+|t'|te\s+)?(?:aider|r[ée]pondre|fournir|partager|faire)|(?:es\s+tut\s+mir\s+leid,?\s+(?:aber\s+)?)?"
+    r"ich\s+kann\s+(?:ihnen\s+|dir\s+)?(?:dabei\s+|damit\s+|hierbei\s+)?(?:leider\s+)?nicht\s+(?:helfen|weiterhelfen|"
+    r"behilflich)|(?:抱歉|对不起|很抱歉)[，,]?\s*(?:我)?(?:无法|不能)|我(?:无法|不能)(?:帮助|协助|提供|回答)|"
+    r"(?:desculpe,?\s+(?:mas\s+)?)?n[ãa]o\s+posso\s+(?:ajudar|fazer|fornecer)|(?:mi\s+dispiace,?\s+(?:ma\s+)?)?non\s+posso\s+"
+    r"(?:aiutar|fornire|fare)|申し訳(?:ありません|ございません)が)"
+)
+# The last line is prose that stops on a lower-case letter, a comma or a colon, or CJK
+# text stops without its full stop.
+UNFINISHED_RX = (r"(?:\A|\n)[^\n\-*#|>\d`\s][^\n]*[\p{Ll},;:]\s*\z|[\p{Han}\p{Hiragana}\p{Katakana}]\s*\z"
+                 r"|\s(?:and|or|the|a|to|of|with|but|for|y|et|und|de|que)\s*\z")
+FINISH_REASON_PATHS = ["$.finish_reason", "$.stop_reason", "$.response.body.choices[0].finish_reason",
+                       "$.choices[0].finish_reason", "$.attributes.\"gen_ai.response.finish_reasons\"[0]",
+                       "$.incomplete_details.reason", "$.candidates[0].finishReason"]
+ENGLISH_RX = (r"(?i)\b(?:the|and|you|is|are|to|of|for|with|that|this|your|it|in|on|can|be|have|not|what|how|"
+              r"please|will|was|if|or|i|we|my|do|an?)\b")
+
+# Which requests each current check already covered (runs whose check, version and
+# settings match the current ones), as a bitmask per request.
+DONE_SQL = """
+SELECT v.request_id, bit_or(c.bit) AS mask
+FROM _aimon_validated v
+JOIN validation_runs r USING (run_id)
+JOIN (SELECT unnest($cur_names) AS check_name, unnest($cur_versions) AS checker_version,
+             unnest($cur_settings) AS settings, unnest($cur_bits) AS bit) c
+  USING (check_name, checker_version, settings)
+WHERE v.ts >= $start AND v.ts < $end
+GROUP BY v.request_id
+"""
+
+_TODO = "(todo & {bit}) <> 0"
+
+
+def _c(name: str) -> str:
+    return _TODO.format(bit=BIT[name])
+
+
+_BAL = "[(len(string_split(response, '{o}')) - len(string_split(response, '{c}')))]"
+
+# The pending responses of the window with what each check needs, into a temporary
+# table (allowed on a read-only database). {done} is DONE_SQL or an empty relation.
+CHECKED_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _aimon_checked AS
+WITH ep AS (
+    SELECT unnest($ep_names) AS endpoint, unnest($ep_min) AS ep_min, unnest($ep_max) AS ep_max,
+           unnest($ep_json) AS ep_json, unnest($ep_schema) AS ep_schema
+), done AS ({{done}}),
+base AS (
+    SELECT r.request_id, r.ts, r.endpoint, r.response, r.prompt, r.extra,
+           coalesce(ep.ep_min, $min_words) AS min_words, coalesce(ep.ep_max, $max_words) AS max_words,
+           coalesce(ep.ep_schema, false) AS has_schema,
+           ($selected & CASE WHEN coalesce(ep.ep_json, false) THEN {ALL} ELSE {ALL - BIT['invalid_json']} END
+                      & ~coalesce(done.mask, 0)) AS todo
+    FROM requests r
+    LEFT JOIN ep ON ep.endpoint = r.endpoint
+    LEFT JOIN done ON done.request_id = r.request_id
+    WHERE r.ts >= $start AND r.ts < $end AND r.status = 'ok'
+), first AS (
+    SELECT *, response IS NULL OR trim(response) = '' AS blank, response IS NULL AS missing,
+           CASE WHEN {_c('too_short')} AND response IS NOT NULL
+                THEN len(regexp_extract_all(left(response, {SHORT_PREFIX}), $word_rx)) END AS prefix_words,
+           CASE WHEN {_c('unbalanced')} AND response IS NOT NULL THEN [
+                len(string_split(response, '(')) - len(string_split(response, ')')),
+                len(string_split(response, '[')) - len(string_split(response, ']')),
+                len(string_split(response, '{{')) - len(string_split(response, '}}')),
+                (len(string_split(response, '"')) - 1) % 2,
+                (len(string_split(response, '```')) - 1) % 2] END AS balance
+    FROM base
+    WHERE todo <> 0
+)
+SELECT request_id, ts, endpoint, todo, blank, missing, min_words, max_words, has_schema,
+       CASE WHEN prefix_words < min_words
+            THEN CASE WHEN length(response) <= {SHORT_PREFIX} THEN prefix_words
+                      ELSE len(regexp_extract_all(response, $word_rx)) END END AS short_words,
+       CASE WHEN {_c('too_long')} AND length(response) > 2 * max_words - 2
+            THEN len(regexp_extract_all(response, $word_rx)) END AS long_words,
+       CASE WHEN {_c('repetition')} AND length(response) >= 200
+            THEN instr(response, right(response, 40)) < length(response) - 39
+                 OR instr(response, substring(response, length(response) // 2, 40)) < length(response) // 2 - 1
+            END AS loop_candidate,
+       -- Enumerators "1)" and smileys ":)" close nothing.
+       CASE WHEN balance[1] <> 0
+            THEN balance[1] + len(regexp_extract_all(response, '(?m)(?:^|\\s)[0-9a-zA-Z]{{1,2}}\\)|[:;]-?\\)'))
+                 - len(regexp_extract_all(response, '[:;]-?\\(')) ELSE balance[1] END AS parens,
+       balance[2] AS brackets, balance[3] AS braces, balance[4] AS odd_quotes, balance[5] AS odd_fences,
+       CASE WHEN {_c('invalid_json')} AND NOT blank THEN json_valid(response) END AS json_ok,
+       CASE WHEN {_c('invalid_json')} AND NOT blank THEN starts_with(ltrim(response), '```') END AS fenced,
+       CASE WHEN {_c('refusal')} AND NOT blank THEN regexp_matches(left(response, 300), $refusal_rx) END AS refused,
+       CASE WHEN {_c('truncated')} AND extra IS NOT NULL AND regexp_matches(CAST(extra AS VARCHAR), '(?i)length|max_')
+            THEN lower(coalesce({', '.join(f"json_extract_string(extra, '{p}')" for p in FINISH_REASON_PATHS)}))
+            END AS finish_reason,
+       CASE WHEN {_c('truncated')} AND length(response) >= 40
+            THEN regexp_matches(right(response, 120), $unfinished_rx) END AS unfinished,
+       CASE WHEN {_c('language_mismatch')} AND length(trim(prompt)) >= 20 AND length(trim(response)) >= 20
+            THEN NOT (strlen(left(prompt, 300)) = length(left(prompt, 300))
+                      AND strlen(left(response, 300)) = length(left(response, 300))
+                      AND len(regexp_extract_all(left(prompt, 300), $english_rx)) >= 3
+                      AND len(regexp_extract_all(left(response, 300), $english_rx)) >= 3) END AS language_candidate,
+       CASE WHEN {_c('off_topic')} AND length(trim(prompt)) > 0 AND length(trim(response)) > 0 THEN true END
+            AS embeddable,
+       CASE WHEN loop_candidate OR language_candidate OR (json_ok AND has_schema) THEN response END AS text,
+       CASE WHEN language_candidate OR embeddable THEN prompt END AS prompt_text
+FROM first
+"""
+
+# Every result of the SQL checks that is not a pass, one row each.
+OUTCOMES_SQL = f"""
+SELECT request_id, o.check_name, o.passed, o.detail
+FROM (
+    SELECT request_id, unnest(list_filter([
+        CASE WHEN {_c('non_empty')} AND blank
+             THEN {{'check_name': 'non_empty', 'passed': false,
+                   'detail': CASE WHEN missing THEN 'no response' ELSE 'blank response' END}} END,
+        CASE WHEN {_c('too_short')} AND NOT blank AND short_words < min_words
+             THEN {{'check_name': 'too_short', 'passed': false,
+                   'detail': short_words || ' words (min ' || min_words || ')'}} END,
+        CASE WHEN {_c('too_long')} AND long_words > max_words
+             THEN {{'check_name': 'too_long', 'passed': false,
+                   'detail': long_words || ' words (max ' || max_words || ')'}} END,
+        CASE WHEN {_c('unbalanced')} AND (parens <> 0 OR brackets <> 0 OR braces <> 0 OR odd_quotes = 1 OR odd_fences = 1)
+             THEN {{'check_name': 'unbalanced', 'passed': false,
+                   'detail': concat_ws('; ',
+                        CASE WHEN parens > 0 THEN parens || ' unclosed (' WHEN parens < 0 THEN (-parens) || ' unopened )' END,
+                        CASE WHEN brackets > 0 THEN brackets || ' unclosed [' WHEN brackets < 0 THEN (-brackets) || ' unopened ]' END,
+                        CASE WHEN braces > 0 THEN braces || ' unclosed {{' WHEN braces < 0 THEN (-braces) || ' unopened }}' END,
+                        CASE WHEN odd_quotes = 1 THEN 'odd number of double quotes' END,
+                        CASE WHEN odd_fences = 1 THEN 'unclosed code fence' END)}} END,
+        CASE WHEN {_c('invalid_json')} AND (blank OR NOT json_ok)
+             THEN {{'check_name': 'invalid_json', 'passed': false,
+                   'detail': CASE WHEN blank THEN 'empty, not JSON' WHEN fenced THEN 'not JSON (wrapped in a code fence)'
+                                  ELSE 'not valid JSON' END}} END,
+        CASE WHEN {_c('refusal')} AND refused
+             THEN {{'check_name': 'refusal', 'passed': false, 'detail': 'opens with a refusal'}} END,
+        CASE WHEN {_c('truncated')} AND (finish_reason IN ('length', 'max_tokens', 'max_output_tokens') OR unfinished)
+             THEN {{'check_name': 'truncated', 'passed': false,
+                   'detail': CASE WHEN finish_reason IN ('length', 'max_tokens', 'max_output_tokens')
+                                  THEN 'finish_reason ' || finish_reason ELSE 'ends mid-sentence' END}} END
+    ], lambda x: x IS NOT NULL)) AS o
+    FROM _aimon_checked
+)
+"""
+
+COVERED_SQL = "SELECT request_id, ts, todo FROM _aimon_checked"
+CANDIDATES_SQL = """
+SELECT request_id, todo, endpoint, text, prompt_text, loop_candidate, language_candidate, json_ok AND has_schema,
+       embeddable
+FROM _aimon_checked
+WHERE text IS NOT NULL OR prompt_text IS NOT NULL
+ORDER BY ts DESC
+"""
+COUNT_SQL = "SELECT count(*) FROM _aimon_checked"
+DROP_SQL = "DROP TABLE IF EXISTS _aimon_checked"

@@ -1,0 +1,76 @@
+"""Storing the results of ``aimon validate`` (computed by aimon.analysis.validate).
+
+One transaction per sweep. Results of a check at another version or settings go (the
+check re-runs over what it covered); each distinct set of checks applied to a request
+becomes a run (validation_runs), the requests it covered go to _aimon_validated and
+every result that is not a plain pass to _aimon_validation_outcomes. The view
+``validations`` shows every result.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+CURRENT = """(SELECT unnest($names) AS check_name, unnest($versions) AS checker_version,
+                   unnest($settings) AS settings, unnest($bits) AS bit)"""
+DROP_STALE_RUNS_SQL = f"""
+DELETE FROM validation_runs r
+WHERE list_contains($names, r.check_name)
+  AND NOT EXISTS (SELECT 1 FROM {CURRENT} c
+                  WHERE c.check_name = r.check_name AND c.checker_version = r.checker_version
+                    AND c.settings = r.settings)
+"""
+DROP_ORPHAN_OUTCOMES_SQL = """
+DELETE FROM _aimon_validation_outcomes o
+WHERE NOT EXISTS (SELECT 1 FROM validation_runs r WHERE r.run_id = o.run_id AND r.check_name = o.check_name)
+"""
+DROP_ORPHAN_VALIDATED_SQL = """
+DELETE FROM _aimon_validated v WHERE v.run_id NOT IN (SELECT run_id FROM validation_runs)
+"""
+MASKS_SQL = """
+CREATE OR REPLACE TEMP TABLE _aimon_masks AS
+SELECT mask, (SELECT coalesce(max(run_id), 0) FROM validation_runs) + row_number() OVER (ORDER BY mask) AS run_id
+FROM (SELECT DISTINCT mask FROM _aimon_new_covered WHERE mask <> 0)
+"""
+INSERT_RUNS_SQL = f"""
+INSERT INTO validation_runs (run_id, check_name, checker_version, settings, ran_at)
+SELECT m.run_id, c.check_name, c.checker_version, c.settings, $now
+FROM _aimon_masks m JOIN {CURRENT} c ON (m.mask & c.bit) <> 0
+"""
+INSERT_VALIDATED_SQL = """
+INSERT INTO _aimon_validated (request_id, ts, run_id)
+SELECT v.request_id, v.ts, m.run_id FROM _aimon_new_covered v JOIN _aimon_masks m USING (mask)
+"""
+INSERT_OUTCOMES_SQL = """
+INSERT INTO _aimon_validation_outcomes (request_id, run_id, check_name, passed, detail)
+SELECT o.request_id, m.run_id, o.check_name, o.passed, o.detail
+FROM _aimon_new_outcomes o JOIN _aimon_new_covered v USING (request_id) JOIN _aimon_masks m USING (mask)
+"""
+
+
+def save_run(con: duckdb.DuckDBPyConnection, run: Any) -> None:
+    """Write a ``ValidationRun`` (aimon.analysis.validate) in one transaction."""
+    current = {"names": [c.name for c in run.checks], "versions": [c.version for c in run.checks],
+               "settings": [c.settings for c in run.checks], "bits": [c.bit for c in run.checks]}
+    con.register("_aimon_new_covered", run.covered)
+    con.register("_aimon_new_outcomes", run.outcomes.to_arrow())
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(DROP_STALE_RUNS_SQL, current)
+        con.execute(DROP_ORPHAN_OUTCOMES_SQL)
+        con.execute(DROP_ORPHAN_VALIDATED_SQL)
+        con.execute(MASKS_SQL)
+        con.execute(INSERT_RUNS_SQL, {**current, "now": datetime.now(UTC)})
+        con.execute(INSERT_VALIDATED_SQL)
+        con.execute(INSERT_OUTCOMES_SQL)
+        con.execute("DROP TABLE _aimon_masks")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_aimon_new_covered")
+        con.unregister("_aimon_new_outcomes")
