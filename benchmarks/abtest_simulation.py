@@ -22,8 +22,8 @@ import abtest_sim  # noqa: E402
 from planted_logs import insert  # noqa: E402
 
 from aimon.analysis import abtest  # noqa: E402
-from aimon.analysis.proportion import wilson  # noqa: E402
-from aimon.analysis.window import resolve  # noqa: E402
+from aimon.analysis.toolkit.intervals import wilson  # noqa: E402
+from aimon.analysis.toolkit.window import resolve  # noqa: E402
 from aimon.store.connection import connect  # noqa: E402
 
 FAMILIES = {

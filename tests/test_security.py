@@ -12,7 +12,7 @@ from aimon.analysis.security import normalise as N
 from aimon.analysis.security import scan as S
 from aimon.analysis.security.abuse import episodes
 from aimon.analysis.security.config import AbuseLimits, SecurityConfig
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.window import Window
 
 
 def verdicts(texts, field=S.Field.prompt, config=None, system_prompts=None):

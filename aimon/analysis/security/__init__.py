@@ -21,7 +21,7 @@ from aimon.analysis.security import abuse as A
 from aimon.analysis.security import rules as R
 from aimon.analysis.security import scan as S
 from aimon.analysis.security.config import SecurityConfig, load_config
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.window import Window
 
 FINDING_SCHEMA = {
     "request_id": pl.String, "ts": pl.Datetime("us", "UTC"), "field": pl.String, "family": pl.String,

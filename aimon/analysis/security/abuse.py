@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from aimon.analysis.security.config import AbuseLimits
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.window import Window
 
 
 class Limit(StrEnum):

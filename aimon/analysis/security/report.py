@@ -18,7 +18,7 @@ import polars as pl
 
 from aimon.analysis.security import SecurityAudit
 from aimon.analysis.security import rules as R
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.window import Window
 from aimon.errors import UsageError
 
 SEVERITIES = ("low", "medium", "high")

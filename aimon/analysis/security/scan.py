@@ -33,7 +33,7 @@ from aimon.analysis.security import judge as J
 from aimon.analysis.security import normalise as N
 from aimon.analysis.security import rules as R
 from aimon.analysis.security.config import SecurityConfig
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.window import Window
 
 # Bump when a rule or the judgement changes what is found: findings of other versions
 # are dropped and the texts scanned again.

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from aimon.analysis.proportion import wilson_exprs
+from aimon.analysis.toolkit.intervals import wilson_exprs
 from aimon.analysis.validate import ValidationRun
 from aimon.analysis.validate import checks as K
 from aimon.errors import UsageError
