@@ -401,6 +401,37 @@ def m010_canonical_extra(con: duckdb.DuckDBPyConnection) -> None:
                     "aimon_canonical_extra(CAST(extra AS VARCHAR))")
 
 
+# The embedding cache (aimon.store.embeddings): one vector per (model, text), keyed by
+# the SHA-256 of the text's UTF-8 bytes (DuckDB's ``unhex(sha256(text))``), so no text is
+# embedded twice across commands and runs. A fixed-size array holds one dimension, so
+# vectors live in one table per dimension, ``embeddings_<dim>``, made from the frozen
+# template below (the default model's 384 here; others on their first write).
+# ``embedding_models`` names each model key: what it was loaded from and its settings.
+M011_EMBEDDING_MODELS_SQL = """
+CREATE TABLE embedding_models (
+    model          VARCHAR NOT NULL,
+    name           VARCHAR NOT NULL,
+    dim            INTEGER NOT NULL,
+    max_seq_length INTEGER,
+    created_at     TIMESTAMPTZ NOT NULL
+)
+"""
+EMBEDDINGS_TABLE_SQL = """
+CREATE TABLE IF NOT EXISTS embeddings_{dim} (
+    model       VARCHAR NOT NULL,
+    text_sha256 BLOB NOT NULL,
+    vector      FLOAT[{dim}] NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL
+)
+"""
+
+
+def m011_embeddings(con: duckdb.DuckDBPyConnection) -> None:
+    """The embedding cache: model keys, and the 384-dimension vector table."""
+    con.execute(M011_EMBEDDING_MODELS_SQL)
+    con.execute(EMBEDDINGS_TABLE_SQL.format(dim=384))
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m001_requests,
     m002_feedback,
@@ -412,6 +443,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m008_audit_log,
     m009_stored_request_costs,
     m010_canonical_extra,
+    m011_embeddings,
 ]
 
 MIGRATIONS_TABLE_SQL = """

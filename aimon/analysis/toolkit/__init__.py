@@ -1,0 +1,1 @@
+"""Shared maths and machinery used by several analyses (embeddings, ...)."""
