@@ -39,7 +39,7 @@ class AimonGroup(TyperGroup):
 
     # The order a new user meets the commands in: load, the daily questions, then
     # compliance and housekeeping.
-    ORDER = ("ingest", "report", "cost", "alerts", "incident", "abtest", "audit", "redact",
+    ORDER = ("ingest", "report", "cost", "alerts", "incident", "abtest", "drift", "similarity", "audit", "redact",
              "forget", "purge", "sql", "db")
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -103,6 +103,7 @@ def _register() -> None:
         audit,
         cost,
         db,
+        drift,
         forget,
         incident,
         ingest,
