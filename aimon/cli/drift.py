@@ -50,7 +50,8 @@ def drift(
         "--current", help="The range to check, same forms (7d.. is the last 7 days).",
         show_default="the last 7 days of data")] = None,
     field: Annotated[str, typer.Option(
-        "--field", help="Which text to test for semantic drift: response or prompt.")] = "response",
+        "--field", help="Which text to test for semantic drift: prompt (what users ask about) or "
+                        "response (what the model answers).")] = "prompt",
     by: Annotated[str | None, typer.Option(
         "--by", help="Test each endpoint (or model, prompt_version) separately.")] = None,
     endpoint: Annotated[str | None, typer.Option("--endpoint", help="Only this endpoint.")] = None,

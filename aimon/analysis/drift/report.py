@@ -42,7 +42,7 @@ class TextField(StrEnum):
 
 @dataclass(frozen=True)
 class Settings:
-    field: TextField = TextField.response
+    field: TextField = TextField.prompt
     alpha: float = 0.05
     permutations: int | None = None  # None: enough for the family (at least 999)
     topics: int | None = None  # None: chosen by silhouette
