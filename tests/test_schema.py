@@ -55,10 +55,24 @@ def columns(con, table: str) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {table}").fetchall()]
 
 
+EMBEDDING_MODELS = [
+    ("model", "VARCHAR"), ("name", "VARCHAR"), ("dim", "INTEGER"), ("max_seq_length", "INTEGER"),
+    ("created_at", "TIMESTAMP WITH TIME ZONE"),
+]
+EMBEDDINGS_384 = [
+    ("model", "VARCHAR"), ("text_sha256", "BLOB"), ("vector", "FLOAT[384]"),
+    ("created_at", "TIMESTAMP WITH TIME ZONE"),
+]
+
+
 @pytest.mark.parametrize(("table", "expected"), [("requests", REQUESTS), ("feedback", FEEDBACK),
                                                   ("rejects", REJECTS), ("security_findings", SECURITY_FINDINGS),
                                                   ("security_scanned", SECURITY_SCANNED),
-                                                  ("validations", VALIDATIONS), ("validation_runs", VALIDATION_RUNS)])
+                                                  ("validations", VALIDATIONS), ("validation_runs", VALIDATION_RUNS),
+                                                  ("embedding_models", EMBEDDING_MODELS),
+                                                  ("embeddings_384", EMBEDDINGS_384)])
+
+
 def test_fresh_database_has_exactly_the_documented_columns(con, table, expected):
     assert columns(con, table) == expected
 

@@ -40,8 +40,8 @@ class AimonGroup(TyperGroup):
 
     # The order a new user meets the commands in: load, the daily questions, then
     # compliance and housekeeping.
-    ORDER = ("ingest", "report", "cost", "alerts", "incident", "abtest", "validate", "audit", "redact",
-             "forget", "purge", "sql", "db")
+    ORDER = ("ingest", "report", "cost", "alerts", "incident", "abtest", "drift", "similarity", "validate",
+             "audit", "redact", "forget", "purge", "sql", "db")
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
@@ -163,6 +163,7 @@ def _register() -> None:
         audit,
         cost,
         db,
+        drift,
         forget,
         incident,
         ingest,

@@ -597,6 +597,37 @@ def m013_validations(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql)
 
 
+# The embedding cache (aimon.store.embeddings): one vector per (model, text), keyed by
+# the SHA-256 of the text's UTF-8 bytes (DuckDB's ``unhex(sha256(text))``), so no text is
+# embedded twice across commands and runs. A fixed-size array holds one dimension, so
+# vectors live in one table per dimension, ``embeddings_<dim>``, made from the frozen
+# template below (the default model's 384 here; others on their first write).
+# ``embedding_models`` names each model key: what it was loaded from and its settings.
+M014_EMBEDDING_MODELS_SQL = """
+CREATE TABLE embedding_models (
+    model          VARCHAR NOT NULL,
+    name           VARCHAR NOT NULL,
+    dim            INTEGER NOT NULL,
+    max_seq_length INTEGER,
+    created_at     TIMESTAMPTZ NOT NULL
+)
+"""
+EMBEDDINGS_TABLE_SQL = """
+CREATE TABLE IF NOT EXISTS embeddings_{dim} (
+    model       VARCHAR NOT NULL,
+    text_sha256 BLOB NOT NULL,
+    vector      FLOAT[{dim}] NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL
+)
+"""
+
+
+def m014_embeddings(con: duckdb.DuckDBPyConnection) -> None:
+    """The embedding cache: model keys, and the 384-dimension vector table."""
+    con.execute(M014_EMBEDDING_MODELS_SQL)
+    con.execute(EMBEDDINGS_TABLE_SQL.format(dim=384))
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m001_requests,
     m002_feedback,
@@ -611,6 +642,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m011_rewrite_owed,
     m012_security_findings,
     m013_validations,
+    m014_embeddings,
 ]
 
 MIGRATIONS_TABLE_SQL = """

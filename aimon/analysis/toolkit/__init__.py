@@ -7,5 +7,6 @@
 - :mod:`.intervals`: proportions and their Wilson intervals (plain and as polars
   expressions), the normal critical value;
 - :mod:`.robust`: the robust scale (MAD x 1.4826) in numpy, polars and SQL;
-- :mod:`.stats`: tests, intervals of differences, bootstrap, Holm, power.
+- :mod:`.stats`: tests, intervals of differences, bootstrap, Holm, power;
+- :mod:`.embedding`: text embeddings through the database cache (the `embeddings` extra).
 """
