@@ -206,27 +206,12 @@ def real_sample(name: str) -> Path:
 os.environ.setdefault("TZ", "UTC")
 
 
-SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
-
-
 @pytest.fixture(scope="session", autouse=True)
-def _model_cache(request: pytest.FixtureRequest):
+def _model_cache(request: pytest.FixtureRequest, tmp_path_factory):
     """Converted embedding models live in pytest's cache, so a model is converted once
     per checkout (tests never touch the developer's own ~/.cache/aimon)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AIMON_CACHE_DIR", str(request.config.cache.mkdir("aimon-models")))
+        cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+        folder = cache.mkdir("aimon-models") if cache else tmp_path_factory.mktemp("aimon-models")
+        mp.setenv("AIMON_CACHE_DIR", str(folder))
         yield
-
-
-@pytest.fixture(scope="session")
-def sample_logs_db(tmp_path_factory) -> Path:
-    """sample_logs/ ingested once per test session (as the quickstart does it)."""
-    files = ["requests.jsonl.gz", "batch_output.jsonl", "otel_spans.jsonl"]
-    if not all((SAMPLE_LOGS / f).exists() for f in files):
-        pytest.skip("sample_logs not present")
-    path = tmp_path_factory.mktemp("sample_logs") / "sample.duckdb"
-    runner = CliRunner()
-    for args in ([str(SAMPLE_LOGS / f) for f in files], ["--feedback", str(SAMPLE_LOGS / "feedback.jsonl")]):
-        result = runner.invoke(app, ["ingest", *args, "--db", str(path)])
-        assert result.exit_code == 0, result.output
-    return path

@@ -16,7 +16,7 @@ from scipy.special import rel_entr
 
 from aimon.analysis.drift import permutation as perm
 from aimon.analysis.drift import semantic, signals
-from aimon.analysis.stats import holm
+from aimon.analysis.toolkit.stats import holm
 
 
 def _units(n_rows, current, permutations=499, seed=0, unit_ids=None):

@@ -13,7 +13,7 @@ from datetime import UTC, timedelta
 
 import duckdb
 
-from aimon.analysis.window import Window, newest_request, parse_time, zone
+from aimon.analysis.toolkit.window import Window, newest_request, parse_time, zone
 from aimon.errors import InputError
 
 DEFAULT_SPAN = timedelta(days=7)

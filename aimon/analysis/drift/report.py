@@ -20,8 +20,8 @@ import numpy as np
 
 from aimon.analysis.drift import data, semantic, signals
 from aimon.analysis.drift import permutation as perm
-from aimon.analysis.stats import holm
-from aimon.analysis.window import Window
+from aimon.analysis.toolkit.stats import holm
+from aimon.analysis.toolkit.window import Window
 
 if TYPE_CHECKING:
     import duckdb

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aimon.analysis.drift import permutation as perm
-from aimon.analysis.stats import holm
+from aimon.analysis.toolkit.stats import holm
 
 FEATURES = 512  # random Fourier features (256 frequencies, cos and sin)
 BANDWIDTH_SAMPLE = 1000

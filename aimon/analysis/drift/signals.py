@@ -112,7 +112,7 @@ def cohen_h(p1: float, p2: float) -> float:
 
 
 def _rate(sig: Signal, values: np.ndarray, cur_rows: np.ndarray, u: perm.Units) -> SignalTest:
-    from aimon.analysis.stats import two_proportion_z
+    from aimon.analysis.toolkit.stats import two_proportion_z
 
     present = np.isfinite(values)
     b, c = values[present & ~cur_rows], values[present & cur_rows]
