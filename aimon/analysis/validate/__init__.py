@@ -16,10 +16,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from aimon.analysis.toolkit.window import Window
 from aimon.analysis.validate import candidates as C
 from aimon.analysis.validate import checks as K
 from aimon.analysis.validate.config import Loaded, load_config
-from aimon.analysis.toolkit.window import Window
 from aimon.errors import UsageError
 
 OUTCOME_SCHEMA = {"request_id": pl.String, "check_name": pl.String, "passed": pl.Boolean, "detail": pl.String}
