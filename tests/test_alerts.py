@@ -10,15 +10,9 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from aimon.analysis.alerts import (
-    DEFAULT_RULES,
-    Baseline,
-    Metric,
-    Rule,
-    check,
-    rules_from_document,
-    scan,
-)
+from aimon.analysis.alerts.check import check
+from aimon.analysis.alerts.rules import DEFAULT_RULES, Baseline, Metric, Rule, rules_from_document
+from aimon.analysis.alerts.scan import scan
 from aimon.analysis.toolkit.dimensions import Split
 from aimon.analysis.toolkit.robust import MAD_SCALE
 from aimon.errors import InputError

@@ -29,118 +29,29 @@ Costs are the effective cost from the ``request_costs`` view (logged, else price
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
 
 import duckdb
 import numpy as np
 import polars as pl
 
-from aimon.analysis.feedback import INLINE_TYPE_SQL
+from aimon.analysis.abtest.compare import (
+    _compare,
+    _Values,
+    _verdict,
+    _with_adjusted,
+)
+from aimon.analysis.abtest.experiments import list_experiments
+from aimon.analysis.abtest.metrics import METRICS, SUCCESS_LOGGED_SQL, SUCCESS_THUMBS_SQL, Metric
+from aimon.analysis.abtest.results import SRM_ALPHA, AbTestResult, Comparison, Srm, VariantFigures
+from aimon.analysis.metrics.feedback import INLINE_TYPE_SQL
 from aimon.analysis.toolkit import stats
 from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError, UsageError
 
-SRM_ALPHA = 0.001
 CONTROL_NAMES = ("control", "baseline", "a", "default", "off", "old")
 
-
-class Metric(StrEnum):
-    """What a comparison measures."""
-
-    success = "success"
-    thumbs_up = "thumbs_up"
-    thumbs_down = "thumbs_down"
-    error_rate = "error_rate"
-    latency_ms = "latency_ms"
-    ttft_ms = "ttft_ms"
-    cost_usd = "cost_usd"
-    output_tokens = "output_tokens"
-    input_tokens = "input_tokens"
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    kind: str  # "proportion" or "continuous"
-    higher_is_better: bool
-    sql: str  # a per-request value over the experiment rows ``x``; NULL = not measured
-    meaning: str
-
-
-SUCCESS_LOGGED_SQL = "x.success::DOUBLE"
-SUCCESS_THUMBS_SQL = "CASE WHEN x.up OR x.down THEN (x.up AND NOT x.down)::DOUBLE END"
-
-METRICS: dict[Metric, MetricSpec] = {
-    Metric.success: MetricSpec("proportion", True, SUCCESS_LOGGED_SQL, "task success"),
-    Metric.thumbs_up: MetricSpec("proportion", True, "x.up::DOUBLE", "requests with a thumbs-up"),
-    Metric.thumbs_down: MetricSpec("proportion", False, "x.down::DOUBLE", "requests with a thumbs-down"),
-    Metric.error_rate: MetricSpec("proportion", False, "(x.status = 'error')::DOUBLE", "requests that failed"),
-    Metric.latency_ms: MetricSpec("continuous", False, "x.latency_ms", "total latency per request"),
-    Metric.ttft_ms: MetricSpec("continuous", False, "x.ttft_ms", "time to first token"),
-    Metric.cost_usd: MetricSpec("continuous", False, "x.cost_usd", "effective cost per priced request"),
-    Metric.output_tokens: MetricSpec(
-        "continuous", False, "CASE WHEN x.status = 'ok' THEN x.output_tokens::DOUBLE END",
-        "output tokens per response"),
-    Metric.input_tokens: MetricSpec("continuous", False, "x.input_tokens::DOUBLE", "input tokens per request"),
-}
-
-
-def parse_metrics(values: Sequence[str] | None) -> tuple[Metric, ...]:
-    """'success,latency_ms' (or repeated options) -> metrics; UsageError when unknown."""
-    out: list[Metric] = []
-    for part in values or ():
-        for name in part.split(","):
-            name = name.strip()
-            if not name:
-                continue
-            try:
-                metric = Metric(name)
-            except ValueError:
-                known = ", ".join(m.value for m in Metric)
-                raise UsageError(f"unknown --metric {name!r}; choose from {known}") from None
-            if metric not in out:
-                out.append(metric)
-    return tuple(out)
-
-
-# --------------------------------------------------------------------------- listing
-
-EXPERIMENTS_SQL = """
-SELECT r.experiment,
-       coalesce(r.variant, '(none)') AS variant,
-       count(*) AS requests,
-       count(DISTINCT r.user_id) AS users,
-       min(r.ts) AS first,
-       max(r.ts) AS last,
-       count(r.success) AS success_logged
-FROM requests r
-WHERE r.experiment IS NOT NULL AND r.ts >= $start AND r.ts < $end
-GROUP BY ALL
-ORDER BY r.experiment, variant
-"""
-
-
-@dataclass(frozen=True)
-class ExperimentList:
-    """Every experiment in the window: one row per (experiment, variant)."""
-
-    title: str
-    window: Window
-    table: pl.DataFrame
-
-
-def list_experiments(con: duckdb.DuckDBPyConnection, window: Window) -> ExperimentList:
-    """Experiments with their variants, sizes and date ranges."""
-    con.complete()  # a caller's fetchone() (window.resolve) leaves a result open
-    frame = con.sql(EXPERIMENTS_SQL, params=window.params()).pl()
-    return ExperimentList("Experiments", window, frame)
-
-
-# --------------------------------------------------------------------------- the data
 
 # The experiment's requests with their thumbs (feedback table and inline column) and
 # effective cost. Requests without a variant are not in any arm and are left out.
@@ -203,6 +114,7 @@ GROUP BY x.variant
 ORDER BY x.variant
 """
 
+
 OVERLAP_SQL = """
 WITH {cte}
 SELECT count(*) AS users_in_several_variants,
@@ -216,10 +128,12 @@ FROM (
 )
 """
 
+
 EXCLUDED_SQL = """
 SELECT count(*) FROM requests r
 WHERE r.experiment = $experiment AND r.variant IS NULL AND r.ts >= $start AND r.ts < $end
 """
+
 
 # One row per request that has a value for the metric.
 REQUEST_VALUES_SQL = """
@@ -228,6 +142,7 @@ SELECT variant, value, user_id
 FROM (SELECT x.variant, x.user_id, {value} AS value FROM x)
 WHERE value IS NOT NULL
 """
+
 
 # One row per (variant, user): the sum and count of the metric's values.
 USER_VALUES_SQL = """
@@ -239,130 +154,6 @@ GROUP BY ALL
 ORDER BY variant, user_id
 """
 
-
-# --------------------------------------------------------------------------- results
-
-@dataclass(frozen=True)
-class VariantFigures:
-    """What one variant did. ``n`` counts units (requests, or users with --by-user);
-    ``successes`` of ``outcomes`` requests with a known outcome give ``success_rate``."""
-
-    variant: str
-    n: int
-    requests: int
-    users: int
-    first: datetime | None
-    last: datetime | None
-    outcomes: int
-    successes: int
-    success_rate: float | None
-    success_rate_low: float | None
-    success_rate_high: float | None
-    error_rate: float | None
-    thumbs_up_rate: float | None
-    latency_mean_ms: float | None
-    latency_median_ms: float | None
-    latency_p95_ms: float | None
-    cost_mean_usd: float | None
-    cost_priced_requests: int
-    cost_total_usd: float | None
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """One variant against control on one metric. ``diff`` = variant - control."""
-
-    variant: str
-    control: str
-    metric: str
-    unit: str
-    test: str
-    ci_method: str
-    n_variant: int
-    n_control: int
-    value_variant: float | None
-    value_control: float | None
-    diff: float | None
-    ci_low: float | None
-    ci_high: float | None
-    p_value: float | None
-    p_adjusted: float | None = None
-    significant: bool = False
-    direction: str | None = None  # better / worse / None (not significant)
-    lift: float | None = None
-    lift_low: float | None = None
-    lift_high: float | None = None
-    prob_beat_control: float | None = None
-    prob_method: str | None = None
-    mann_whitney_u: float | None = None
-    mann_whitney_p: float | None = None
-    prob_superiority: float | None = None
-    p95_variant: float | None = None
-    p95_control: float | None = None
-    p95_diff: float | None = None
-    p95_ci_low: float | None = None
-    p95_ci_high: float | None = None
-    mde: float | None = None
-    mde_relative: float | None = None
-    power_observed: float | None = None
-    n_needed_variant: int | None = None
-    n_needed_control: int | None = None
-    higher_is_better: bool = True
-
-
-@dataclass(frozen=True)
-class Srm:
-    """The sample-ratio-mismatch check: units per variant against the intended split."""
-
-    unit: str
-    variants: tuple[str, ...]
-    observed: tuple[int, ...]
-    expected: tuple[float, ...]
-    split: tuple[float, ...]
-    chi2: float | None
-    p_value: float | None
-    mismatch: bool
-    threshold: float = SRM_ALPHA
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The one-line answer. kind: winner, no_difference, inconclusive or invalid."""
-
-    kind: str
-    metric: str
-    winner: str | None = None
-    better: tuple[str, ...] = ()
-    worse: tuple[str, ...] = ()
-    guardrails: tuple[str, ...] = ()  # "variant:metric" significantly worse on a secondary metric
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class AbTestResult:
-    """Everything :func:`analyze` found about one experiment."""
-
-    title: str
-    experiment: str
-    window: Window
-    unit: str  # request or user
-    assignment: str  # request or user: how the split looks to have been made
-    control: str
-    metrics: tuple[str, ...]
-    success_source: str | None  # logged, thumbs, or None
-    variants: tuple[VariantFigures, ...]
-    comparisons: tuple[Comparison, ...]
-    srm: Srm
-    verdict: Verdict
-    alpha: float
-    power: float
-    seed: int
-    users_in_several_variants: int
-    requests_without_variant: int
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-
-# --------------------------------------------------------------------------- analysis
 
 def _params(experiment: str, window: Window) -> dict:
     return {"experiment": experiment, **window.params()}
@@ -549,16 +340,6 @@ def _srm(rows: pl.DataFrame, names: list[str], weights: tuple[float, ...], unit:
                mismatch=res.p_value is not None and res.p_value < SRM_ALPHA)
 
 
-@dataclass(frozen=True)
-class _Values:
-    """A metric's values per variant: request values, and per-user sums when by user."""
-
-    by_variant: dict[str, np.ndarray]
-    user_of: dict[str, np.ndarray]  # integer user codes per request value (by user only)
-    s: dict[str, np.ndarray]
-    n: dict[str, np.ndarray]
-
-
 def _unit_values(con, cte, params, metric: Metric, source: str | None, by_user: bool) -> _Values:
     value = _metric_sql(metric, source)
     frame = con.sql(REQUEST_VALUES_SQL.format(cte=cte, value=value), params=params).pl()
@@ -609,135 +390,3 @@ def _variant_figures(row: dict, success: _Values | None, by_user: bool, alpha: f
         latency_p95_ms=row["latency_p95_ms"], cost_mean_usd=row["cost_mean_usd"],
         cost_priced_requests=int(row["cost_priced"]), cost_total_usd=row["cost_total_usd"],
     )
-
-
-def _compare(metric: Metric, variant: str, control: str, values: _Values, by_user: bool,
-             alpha: float, power: float, seed: int, n_resamples: int) -> Comparison:
-    spec = METRICS[metric]
-    x = values.by_variant.get(variant, np.empty(0))
-    y = values.by_variant.get(control, np.empty(0))
-    base = {"variant": variant, "control": control, "metric": metric.value,
-            "unit": "user" if by_user else "request", "higher_is_better": spec.higher_is_better}
-    if by_user:
-        return _compare_by_user(spec, base, values, variant, control, x, y, alpha, power, seed, n_resamples)
-    if spec.kind == "proportion":
-        k1, n1, k2, n2 = int(x.sum()), len(x), int(y.sum()), len(y)
-        ci = stats.newcombe_diff(k1, n1, k2, n2, alpha)
-        _, p = stats.two_proportion_z(k1, n1, k2, n2)
-        rr = stats.risk_ratio(k1, n1, k2, n2, alpha) if k1 and k2 else stats.Interval(None, None, None)
-        p_control = k2 / n2 if n2 else None
-        se0 = math.sqrt(p_control * (1 - p_control) * (1 / n1 + 1 / n2)) if n1 and n2 else None
-        pw = stats.power_figures(se0, n1, n2, ci.estimate, alpha, power)
-        prob = stats.prob_beat_beta(k1, n1, k2, n2)
-        if prob is not None and not spec.higher_is_better:
-            prob = 1 - prob
-        return Comparison(
-            **base, test="two-proportion z-test", ci_method="newcombe",
-            n_variant=n1, n_control=n2, value_variant=k1 / n1 if n1 else None, value_control=p_control,
-            diff=ci.estimate, ci_low=ci.low, ci_high=ci.high, p_value=p,
-            lift=None if rr.estimate is None else rr.estimate - 1,
-            lift_low=None if rr.low is None else rr.low - 1,
-            lift_high=None if rr.high is None else rr.high - 1,
-            prob_beat_control=prob, prob_method="beta-binomial (uniform prior, exact)",
-            mde=pw.mde, mde_relative=pw.mde / p_control if pw.mde is not None and p_control else None,
-            power_observed=pw.power_observed,
-            n_needed_variant=pw.n_needed_variant, n_needed_control=pw.n_needed_control,
-        )
-    w = stats.welch(x, y, alpha)
-    u, p_mw, sup = stats.mann_whitney(x, y)
-    lift = stats.ratio_of_means(float(x.mean()), float(np.var(x, ddof=1) / len(x)),
-                                float(y.mean()), float(np.var(y, ddof=1) / len(y)), alpha) \
-        if len(x) > 1 and len(y) > 1 else stats.Interval(None, None, None)
-    boot = stats.bootstrap_quantile_diff(x, y, 0.95, n_resamples=n_resamples, seed=seed, alpha=alpha)
-    pw = stats.power_figures(w.se, len(x), len(y), w.diff, alpha, power)
-    mean_c = float(y.mean()) if len(y) else None
-    return Comparison(
-        **base, test="welch t-test", ci_method="welch",
-        n_variant=len(x), n_control=len(y), value_variant=float(x.mean()) if len(x) else None,
-        value_control=mean_c, diff=w.diff, ci_low=w.low, ci_high=w.high, p_value=w.p_value,
-        lift=lift.estimate, lift_low=lift.low, lift_high=lift.high,
-        mann_whitney_u=u, mann_whitney_p=p_mw, prob_superiority=sup,
-        p95_variant=float(np.quantile(x, 0.95)) if len(x) else None,
-        p95_control=float(np.quantile(y, 0.95)) if len(y) else None,
-        p95_diff=boot.estimate, p95_ci_low=boot.low, p95_ci_high=boot.high,
-        mde=pw.mde, mde_relative=pw.mde / mean_c if pw.mde is not None and mean_c else None,
-        power_observed=pw.power_observed,
-        n_needed_variant=pw.n_needed_variant, n_needed_control=pw.n_needed_control,
-    )
-
-
-def _compare_by_user(spec: MetricSpec, base: dict, values: _Values, variant: str, control: str,
-                     x: np.ndarray, y: np.ndarray, alpha: float, power: float, seed: int,
-                     n_resamples: int) -> Comparison:
-    s1, n1 = values.s.get(variant, np.empty(0)), values.n.get(variant, np.empty(0))
-    s2, n2 = values.s.get(control, np.empty(0)), values.n.get(control, np.empty(0))
-    a, b = stats.delta_ratio(s1, n1), stats.delta_ratio(s2, n2)
-    units_v, units_c = len(s1), len(s2)
-    if a.ratio is None or b.ratio is None or units_v < 2 or units_c < 2:
-        return Comparison(**base, test="delta-method z-test", ci_method="delta",
-                          n_variant=units_v, n_control=units_c, value_variant=a.ratio,
-                          value_control=b.ratio, diff=None, ci_low=None, ci_high=None, p_value=None)
-    d = stats.normal_diff(a.ratio, a.var, b.ratio, b.var, alpha)
-    lift = stats.ratio_of_means(a.ratio, a.var, b.ratio, b.var, alpha)
-    pw = stats.power_figures(d.se, units_v, units_c, d.diff, alpha, power)
-    prob = stats.prob_positive(d.diff, d.se)
-    if prob is not None and not spec.higher_is_better:
-        prob = 1 - prob
-    extra: dict = {}
-    if spec.kind == "continuous":
-        u, p_mw, sup = stats.mann_whitney(s1 / n1, s2 / n2)
-        boot = stats.cluster_bootstrap_quantile_diff(
-            x, values.user_of[variant], y, values.user_of[control], 0.95,
-            n_resamples=n_resamples, seed=seed, alpha=alpha)
-        extra = {"mann_whitney_u": u, "mann_whitney_p": p_mw, "prob_superiority": sup,
-                 "p95_variant": float(np.quantile(x, 0.95)), "p95_control": float(np.quantile(y, 0.95)),
-                 "p95_diff": boot.estimate, "p95_ci_low": boot.low, "p95_ci_high": boot.high}
-    return Comparison(
-        **base, test="delta-method z-test", ci_method="delta",
-        n_variant=units_v, n_control=units_c, value_variant=a.ratio, value_control=b.ratio,
-        diff=d.diff, ci_low=d.low, ci_high=d.high, p_value=d.p_value,
-        lift=lift.estimate, lift_low=lift.low, lift_high=lift.high,
-        prob_beat_control=prob, prob_method="normal approximation (delta method)",
-        mde=pw.mde, mde_relative=pw.mde / b.ratio if pw.mde is not None and b.ratio else None,
-        power_observed=pw.power_observed,
-        n_needed_variant=pw.n_needed_variant, n_needed_control=pw.n_needed_control, **extra,
-    )
-
-
-def _with_adjusted(c: Comparison, p_adjusted: float | None, alpha: float) -> Comparison:
-    significant = p_adjusted is not None and p_adjusted < alpha and c.diff is not None and c.diff != 0
-    direction = None
-    if significant:
-        direction = "better" if (c.diff > 0) == c.higher_is_better else "worse"
-    return dataclasses.replace(c, p_adjusted=p_adjusted, significant=significant, direction=direction)
-
-
-def _verdict(comparisons: Sequence[Comparison], primary: Metric, srm: Srm,
-             min_effect: float | None) -> Verdict:
-    main = [c for c in comparisons if c.metric == primary.value]
-    better = tuple(c.variant for c in main if c.direction == "better")
-    worse = tuple(c.variant for c in main if c.direction == "worse")
-    guardrails = tuple(f"{c.variant}:{c.metric}" for c in comparisons
-                       if c.metric != primary.value and c.direction == "worse")
-    common = {"metric": primary.value, "better": better, "worse": worse, "guardrails": guardrails}
-    if srm.mismatch:
-        return Verdict("invalid", reason="sample ratio mismatch", **common)
-    if any(c.p_value is None for c in main):
-        return Verdict("inconclusive", reason="too little data", **common)
-    if len(better) == 1:
-        return Verdict("winner", winner=better[0], reason="beats control", **common)
-    if len(better) > 1:
-        return Verdict("inconclusive", reason="several variants beat control", **common)
-    if worse and len(worse) == len(main):
-        return Verdict("winner", winner=main[0].control, reason="every variant is worse than control",
-                       **common)
-    if worse:
-        return Verdict("inconclusive", reason="some variants are worse, none better", **common)
-    # Nothing significant: is the absence of a difference shown, or just not yet seen?
-    def ruled_out(c: Comparison) -> bool:
-        bound = min_effect if min_effect is not None else c.mde
-        return bound is not None and c.ci_low is not None and c.ci_high is not None \
-            and -bound < c.ci_low and c.ci_high < bound
-    if all(ruled_out(c) for c in main):
-        return Verdict("no_difference", reason="effects beyond the threshold are ruled out", **common)
-    return Verdict("inconclusive", reason="not significant, and the interval is still wide", **common)

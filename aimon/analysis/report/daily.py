@@ -22,11 +22,11 @@ from datetime import date, datetime, timedelta
 import duckdb
 import polars as pl
 
-from aimon.analysis import errors as errors_mod
-from aimon.analysis import traffic as traffic_mod
-from aimon.analysis.feedback import feedback_by_period
-from aimon.analysis.findings import Findings, Thresholds, findings
-from aimon.analysis.latency import TOKENS_PER_S
+from aimon.analysis.metrics import error_rates as errors_mod
+from aimon.analysis.metrics import traffic as traffic_mod
+from aimon.analysis.metrics.feedback import feedback_by_period
+from aimon.analysis.metrics.latency import TOKENS_PER_S
+from aimon.analysis.report.findings import Findings, Thresholds, findings
 from aimon.analysis.toolkit.intervals import wilson
 from aimon.analysis.toolkit.period import (
     HOUR_US,
@@ -466,7 +466,7 @@ def build_report(con: duckdb.DuckDBPyConnection, last_day: date, *, kind: str = 
                              pl.col("previous_errors").fill_null(0))
                .select("error_type", "errors", "share", "rate", "previous_errors"))
         by_model, by_endpoint = _by_model_endpoint(con, window_now)
-        from aimon.analysis.feedback import report_categories
+        from aimon.analysis.metrics.feedback import report_categories
 
         categories = report_categories(con, window_now).select(
             "category", "reports", "report_rate", "report_rate_low", "report_rate_high")
