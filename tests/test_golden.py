@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 
 from aimon import __version__
 from aimon.cli import app
-from tests.conftest import GOLDEN_ENV, SAMPLE_LOGS, SampleDb
+from tests.conftest import GOLDEN_ENV, SampleDb
 
 GOLDEN = Path(__file__).parent / "golden"
 EXT = {"table": "txt", "markdown": "md", "json": "json", "csv": "csv", "html": "html", "toml": "toml"}
