@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import abtest_sim  # noqa: E402
 from planted_logs import insert  # noqa: E402
 
-from aimon.analysis import abtest  # noqa: E402
+from aimon.analysis.abtest.analyze import analyze  # noqa: E402
 from aimon.analysis.toolkit.intervals import wilson  # noqa: E402
 from aimon.analysis.toolkit.window import resolve  # noqa: E402
 from aimon.store.connection import connect  # noqa: E402
@@ -48,7 +48,7 @@ def main() -> None:
             start = time.perf_counter()
             significant = winners = 0
             for i in range(args.runs):
-                res = abtest.analyze(con, window, f"aa-{i}", n_resamples=200, **kw)
+                res = analyze(con, window, f"aa-{i}", n_resamples=200, **kw)
                 significant += res.comparisons[0].significant
                 winners += res.verdict.kind == "winner"
             per = (time.perf_counter() - start) / args.runs

@@ -30,7 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aimon.analysis.cost import By, breakdown  # noqa: E402
+from aimon.analysis.cost.breakdown import breakdown  # noqa: E402
+from aimon.analysis.cost.common import By  # noqa: E402
 from aimon.analysis.toolkit.window import resolve  # noqa: E402
 from aimon.store.connection import connect  # noqa: E402
 from aimon.store.prices import refresh_prices  # noqa: E402

@@ -43,7 +43,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import duckdb  # noqa: E402
 from datagen import DATA, generate  # noqa: E402
 
-from aimon.analysis import pii  # noqa: E402
+from aimon.analysis.pii.cache import ScanStats, ensure_scanned, window_for  # noqa: E402
+from aimon.analysis.pii.entities import DEFAULT_FIELDS, ENTITY_TYPES  # noqa: E402
 from aimon.store.connection import connect  # noqa: E402
 from tests.pii_eval import evaluate  # noqa: E402
 from tests.pii_eval import generate as evalgen  # noqa: E402
@@ -113,7 +114,7 @@ def bench_db(rows: int) -> Path:
     import random
 
     r = random.Random(7)
-    pattern_types = [t for t, e in pii.ENTITY_TYPES.items() if not e.context_required]
+    pattern_types = [t for t, e in ENTITY_TYPES.items() if not e.context_required]
     planted = [(t, evalgen.POSITIVES[t][0](r)) for _ in range(400) for t in pattern_types]
     negatives = [(k, f(r)) for _ in range(600) for k, f in evalgen.NEGATIVES.items()]
     tmp = path.with_suffix(".tmp")
@@ -216,12 +217,12 @@ def print_scores(title: str, scores: dict[str, evaluate.Score]) -> None:
 
 # --------------------------------------------------------------------------- throughput
 
-def time_aimon(path: Path) -> tuple[float, pii.ScanStats]:
+def time_aimon(path: Path) -> tuple[float, ScanStats]:
     con = connect(path, write=True)
     try:
-        window = pii.window_for(con, None, None)
+        window = window_for(con, None, None)
         t = time.perf_counter()
-        stats = pii.ensure_scanned(con, window, pii.DEFAULT_FIELDS, rescan=True)
+        stats = ensure_scanned(con, window, DEFAULT_FIELDS, rescan=True)
         return time.perf_counter() - t, stats
     finally:
         con.close()

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aimon.analysis.daily import build_report  # noqa: E402
+from aimon.analysis.report.daily import build_report  # noqa: E402
 from aimon.render.report import report_data  # noqa: E402
 from aimon.store.connection import connect  # noqa: E402
 from aimon.store.prices import refresh_prices  # noqa: E402

@@ -40,7 +40,7 @@ import duckdb  # noqa: E402
 from datagen import DATA, generate  # noqa: E402
 
 from aimon.analysis import security  # noqa: E402
-from aimon.analysis.pii import window_for  # noqa: E402
+from aimon.analysis.pii.cache import window_for  # noqa: E402
 from aimon.analysis.security.scan import Field  # noqa: E402
 from aimon.store.connection import connect  # noqa: E402
 from aimon.store.security import save_audit  # noqa: E402

@@ -35,12 +35,12 @@ def series(family: str, seed: int, noise: float = 0.12):
 
 def run(family: str, runs: int, seed0: int = 0) -> dict:
     """Coverage of the 80% interval of the 28-day total, and MAPE against naive."""
-    from aimon.analysis import forecast as fc
+    from aimon.analysis.forecast.spend import Series, forecast_series
 
     inside, ape, naive = [], [], []
     for k in range(runs):
         days, cost, truth = series(family, seed0 + k)
-        res = fc.forecast_series(fc.Series(days, cost, 0, ()), HORIZON, run_backtest=False)
+        res = forecast_series(Series(days, cost, 0, ()), HORIZON, run_backtest=False)
         total = float(truth.sum())
         h = res.horizon_total
         inside.append(h["lo80_usd"] <= total <= h["hi80_usd"])

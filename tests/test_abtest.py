@@ -19,8 +19,9 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from aimon.analysis import abtest
-from aimon.analysis.abtest import Metric
+from aimon.analysis.abtest.analyze import analyze
+from aimon.analysis.abtest.experiments import list_experiments
+from aimon.analysis.abtest.metrics import Metric, parse_metrics
 from aimon.analysis.toolkit.window import resolve
 from aimon.errors import InputError, UsageError
 
@@ -28,7 +29,7 @@ TOL = 1e-6
 
 
 def _analyze(con, name="exp", **kw):
-    return abtest.analyze(con, resolve(con, None, None), name, **kw)
+    return analyze(con, resolve(con, None, None), name, **kw)
 
 
 def _values(con, variant, expr, name="exp"):
@@ -238,13 +239,13 @@ def test_errors_are_input_errors(con):
     with pytest.raises(UsageError, match="2 variants"):
         _analyze(con, split="50,30,20")
     with pytest.raises(UsageError, match="unknown --metric"):
-        abtest.parse_metrics(["success,speed"])
+        parse_metrics(["success,speed"])
 
 
 def test_list_experiments(con):
     insert(con, experiment("one", seed=1))
     insert(con, experiment("two", users={"x": 10, "y": 12, "z": 3}, seed=2, prefix="b"))
-    table = abtest.list_experiments(con, resolve(con, None, None)).table
+    table = list_experiments(con, resolve(con, None, None)).table
     assert table.select("experiment", "variant").rows() == [("one", "control"), ("one", "treatment"),
                                                             ("two", "x"), ("two", "y"), ("two", "z")]
     assert table.filter(table["variant"] == "z")["users"].item() == 3

@@ -13,13 +13,13 @@ import pytest
 from planted_logs import T0, experiment, insert
 from scipy import stats as st
 
-from aimon.analysis import abtest
-from aimon.analysis.abtest import Metric
+from aimon.analysis.abtest.analyze import analyze
+from aimon.analysis.abtest.metrics import Metric
 from aimon.analysis.toolkit.window import resolve
 
 
 def _analyze(con, name="exp", **kw):
-    return abtest.analyze(con, resolve(con, None, None), name, **kw)
+    return analyze(con, resolve(con, None, None), name, **kw)
 
 
 def _rows(variants, users, success=None, latency=None, name="exp"):

@@ -16,7 +16,7 @@ import abtest_sim
 import pytest
 from planted_logs import insert
 
-from aimon.analysis import abtest
+from aimon.analysis.abtest.analyze import analyze
 from aimon.analysis.toolkit.window import resolve
 from aimon.store.connection import connect
 
@@ -28,7 +28,7 @@ def _false_winners(shape: abtest_sim.Shape, runs: int, seed: int, **kw) -> tuple
         window = resolve(con, None, None)
         winners = significant = 0
         for i in range(runs):
-            res = abtest.analyze(con, window, f"aa-{i}", n_resamples=200, **kw)
+            res = analyze(con, window, f"aa-{i}", n_resamples=200, **kw)
             winners += res.verdict.kind == "winner"
             significant += res.comparisons[0].significant
         return winners, significant

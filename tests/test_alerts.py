@@ -11,16 +11,10 @@ import polars as pl
 import pytest
 from scipy import stats as st
 
-from aimon.analysis.alerts import (
-    DEFAULT_RULES,
-    Baseline,
-    Metric,
-    Rule,
-    check,
-    interval_z,
-    rules_from_document,
-    scan,
-)
+from aimon.analysis.alerts.check import check
+from aimon.analysis.alerts.evaluate import interval_z
+from aimon.analysis.alerts.rules import DEFAULT_RULES, Baseline, Metric, Rule, rules_from_document
+from aimon.analysis.alerts.scan import scan
 from aimon.analysis.toolkit.dimensions import Split
 from aimon.analysis.toolkit.robust import MAD_SCALE
 from aimon.errors import InputError

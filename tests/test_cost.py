@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from aimon.analysis import cost
+from aimon.analysis.cost import breakdown as breakdown_module
+from aimon.analysis.cost.anomalies import anomalies
+from aimon.analysis.cost.breakdown import breakdown
+from aimon.analysis.cost.budget import check_budgets
+from aimon.analysis.cost.common import By, parse_by, unpriced
+from aimon.analysis.cost.reconcile import reconcile
+from aimon.analysis.cost.routing import routing, routing_settings
 from aimon.analysis.toolkit.window import Window
 from aimon.errors import UsageError
 from aimon.store.prices import parse_user_prices, refresh_prices
@@ -37,7 +43,7 @@ def test_breakdown_by_model_by_hand(con):
           "output_tokens": 0, "ts": T0 + timedelta(days=1)},                          # a response-cache hit
          {"model": "small", "provider": "x", "user_id": "u1", "input_tokens": 1000, "output_tokens": 500},
          {"model": "mystery", "provider": "x", "input_tokens": 70, "output_tokens": 30})
-    b = cost.breakdown(con, ALL, [cost.By.model])
+    b = breakdown(con, ALL, [By.model])
     g = {r["model"]: r for r in b.groups.to_dicts()}
     big = g["big"]
     assert big["requests"] == 3
@@ -71,28 +77,28 @@ def test_breakdown_by_model_by_hand(con):
 def test_breakdown_by_several_keys_and_day_in_the_session_zone(con):
     load(con, {"model": "small", "endpoint": "/a", "ts": datetime(2026, 11, 2, 23, 30, tzinfo=UTC)},
          {"model": "small", "endpoint": "/b", "ts": datetime(2026, 11, 3, 0, 30, tzinfo=UTC)})
-    b = cost.breakdown(con, ALL, cost.parse_by("day,endpoint"))
+    b = breakdown(con, ALL, parse_by("day,endpoint"))
     assert b.by == ("day", "endpoint")
     assert [(str(r["day"]), r["endpoint"]) for r in b.groups.to_dicts()] == [("2026-11-02", "/a"), ("2026-11-03", "/b")]
     con.execute("SET TimeZone = 'America/New_York'")
-    b = cost.breakdown(con, ALL, cost.parse_by("day"))
+    b = breakdown(con, ALL, parse_by("day"))
     assert [str(d) for d in b.groups["day"]] == ["2026-11-02"]
 
 
 def test_breakdown_every_key_and_bad_keys(con):
     load(con, {"model": "small", "prompt_version": "p1", "variant": "B"})
-    for by in cost.By:
-        assert cost.breakdown(con, ALL, [by]).groups.height == 1
+    for by in By:
+        assert breakdown(con, ALL, [by]).groups.height == 1
     with pytest.raises(UsageError, match="choose from"):
-        cost.parse_by("model,colour")
+        parse_by("model,colour")
     with pytest.raises(UsageError):
-        cost.breakdown(con, ALL, [])
+        breakdown(con, ALL, [])
 
 
 def test_breakdown_of_an_empty_window(con):
     load(con, {"model": "small"})
-    empty = cost.breakdown(con, Window(datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, tzinfo=UTC)),
-                           [cost.By.model])
+    empty = breakdown(con, Window(datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, tzinfo=UTC)),
+                           [By.model])
     assert empty.groups.is_empty() and empty.totals["requests"] == 0
 
 
@@ -102,14 +108,14 @@ def test_reconcile_finds_rows_off_by_more_than_one_percent(con):
          {"model": "big", "cost_usd": exact * 1.005},
          {"model": "big", "cost_usd": exact * 2},
          {"model": "mystery", "cost_usd": 1.0})
-    r = cost.reconcile(con, ALL)
+    r = reconcile(con, ALL)
     assert r.summary["compared"] == 3 and r.summary["mismatched"] == 1
     assert r.summary["logged_only"] == 1
     assert r.rows.to_dicts()[0]["request_id"] == "r3"
     assert r.rows.to_dicts()[0]["difference_ratio"] == pytest.approx(1.0)
-    assert cost.reconcile(con, ALL, tolerance=0.001).summary["mismatched"] == 2
+    assert reconcile(con, ALL, tolerance=0.001).summary["mismatched"] == 2
     with pytest.raises(UsageError):
-        cost.reconcile(con, ALL, tolerance=5)
+        reconcile(con, ALL, tolerance=5)
 
 
 def _day_of_traffic(day: datetime, user: str, per_hour: int, model: str = "small") -> list[dict]:
@@ -129,7 +135,7 @@ def test_anomalies_hot_hour_and_user_jump(con):
     rows += [{"model": "small", "user_id": "looper", "endpoint": "/e", "ts": start + timedelta(days=d, hours=12)}
              for d in range(8)]
     load(con, *rows)
-    a = cost.anomalies(con, ALL, entities=("user", "endpoint"))
+    a = anomalies(con, ALL, entities=("user", "endpoint"))
     top = a.hours.to_dicts()[0]
     assert top["hour"] == loop
     day_cost = 300 * (20000 * 10 + 100 * 20) / 1e6 + 48 * 2 * (1000 * 1 + 100 * 2) / 1e6 \
@@ -141,7 +147,7 @@ def test_anomalies_hot_hour_and_user_jump(con):
     assert users[0]["baseline_usd"] == pytest.approx((1000 * 1 + 100 * 2) / 1e6)
     assert a.jumps["endpoint"].height == 1
     with pytest.raises(UsageError):
-        cost.anomalies(con, ALL, entities=("planet",))
+        anomalies(con, ALL, entities=("planet",))
 
 
 def test_routing_saving_with_the_assumption(con):
@@ -151,7 +157,7 @@ def test_routing_saving_with_the_assumption(con):
     rows += [{"model": "big", "prompt": "```python\nprint(1)\n```", "input_tokens": 100, "output_tokens": 10}]
     load(con, *[{**r, "request_id": f"q{i}"} for i, r in enumerate(rows)])
     window = Window(T0 - timedelta(days=15), T0 + timedelta(days=15))  # 30 days
-    r = cost.routing(con, window)
+    r = routing(con, window)
     assert r.cheapest_model == "small" and r.expensive_models == ("big",)
     assert r.summary["simple_requests"] == 4 and r.summary["expensive_requests"] == 6
     saving = 4 * ((100 * 10 + 10 * 20) - (100 * 1 + 10 * 2)) / 1e6
@@ -159,13 +165,13 @@ def test_routing_saving_with_the_assumption(con):
     assert r.summary["monthly_saving_usd"] == pytest.approx(saving)
     assert "cheapest model in use" in r.assumption
     # configurable: no reasoning words makes "explain why ..." simple; 3 words leaves nothing simple
-    looser = cost.routing(con, window, cost.routing_settings({"reasoning_words": ["zebra"]}, {}))
+    looser = routing(con, window, routing_settings({"reasoning_words": ["zebra"]}, {}))
     assert looser.summary["simple_requests"] == 5
-    stricter = cost.routing(con, window, cost.routing_settings({}, {"max_words": 3}))
+    stricter = routing(con, window, routing_settings({}, {"max_words": 3}))
     assert stricter.summary["simple_requests"] == 0
-    assert cost.routing_settings({}, {"max_words": 3}).max_words == 3
+    assert routing_settings({}, {"max_words": 3}).max_words == 3
     with pytest.raises(UsageError):
-        cost.routing_settings({"colour": 1}, {})
+        routing_settings({"colour": 1}, {})
 
 
 def test_budget_gates(con):
@@ -173,16 +179,16 @@ def test_budget_gates(con):
                  "input_tokens": 1_000_000, "output_tokens": 0} for d in range(5)],
          {"model": "mystery", "ts": datetime(2026, 11, 3, tzinfo=UTC)})
     window = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 6, tzinfo=UTC))
-    ok = cost.check_budgets(con, window, daily_budget=2.0, monthly_budget=10.0)
+    ok = check_budgets(con, window, daily_budget=2.0, monthly_budget=10.0)
     assert ok.breaches == ()
     assert "forecast checks skipped" in ok.notes[0]
-    bad = cost.check_budgets(con, window, daily_budget=0.5, monthly_budget=3.0, fail_on_unpriced=True)
+    bad = check_budgets(con, window, daily_budget=0.5, monthly_budget=3.0, fail_on_unpriced=True)
     assert len(bad.breaches) == 5 + 1 + 1
     assert bad.breaches[0] == "daily budget $0.50 exceeded on 2026-11-01: $1.00 spent"
     assert any(b.startswith("monthly budget $3.00 exceeded in 2026-11") for b in bad.breaches)
     assert bad.breaches[-1].startswith("1 unpriced request(s)")
     with pytest.raises(UsageError, match="nothing to check"):
-        cost.check_budgets(con, window)
+        check_budgets(con, window)
 
 
 def test_large_window_path_estimates_close_to_the_exact_figures(con, monkeypatch):
@@ -196,9 +202,9 @@ def test_large_window_path_estimates_close_to_the_exact_figures(con, monkeypatch
                100 + (i * 7919) % 5000, 10 + (i * 104729) % 900, 'ok', 'flat', now()
         FROM range(12000) t(i)""")
     refresh_prices(con, USER)
-    exact = cost.breakdown(con, ALL, [cost.By.model]).totals
-    monkeypatch.setattr(cost, "EXACT_USER_DAYS_ROWS", 0)
-    approx = cost.breakdown(con, ALL, [cost.By.model])
+    exact = breakdown(con, ALL, [By.model]).totals
+    monkeypatch.setattr(breakdown_module, "EXACT_USER_DAYS_ROWS", 0)
+    approx = breakdown(con, ALL, [By.model])
     assert approx.totals["cost_usd"] == pytest.approx(exact["cost_usd"])
     assert approx.totals["p95_cost_usd"] == pytest.approx(exact["p95_cost_usd"], rel=0.05)
     assert approx.totals["cost_per_user_day_usd"] == pytest.approx(exact["cost_per_user_day_usd"], rel=0.05)
@@ -221,7 +227,7 @@ def test_unpriced_bucket_catches_every_kind(con):
         {"provider": "acme", "model": "big", "input_tokens": None, "output_tokens": None})
     refresh_prices(con, user)
     add(con, {"provider": "other", "model": "big"})  # loaded after the snapshot
-    frame = cost.unpriced(con, ALL)
+    frame = unpriced(con, ALL)
     found = {(r["provider"], r["model"]): (r["requests"], r["reason"]) for r in frame.to_dicts()}
     assert found == {
         ("acme", "mystery"): (1, found[("acme", "mystery")][1]),
@@ -230,6 +236,6 @@ def test_unpriced_bucket_catches_every_kind(con):
         ("other", "big"): (1, "not in the price snapshot (run: aimon cost prices --refresh)"),
     }
     assert "no price" in found[("acme", "mystery")][1]
-    totals = cost.breakdown(con, ALL, [cost.By.model]).totals
+    totals = breakdown(con, ALL, [By.model]).totals
     assert totals["unpriced_requests"] == 4
     assert totals["cost_usd"] == pytest.approx((1000 * 10.0 + 100 * 20.0 + 1000 * 1.0 + 100 * 2.0) / 1e6)

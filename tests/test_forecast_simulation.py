@@ -9,18 +9,18 @@ import forecast_sim
 import numpy as np
 import pytest
 
-from aimon.analysis import forecast as fc
+from aimon.analysis.forecast.model import fit
 
 
 def test_a_level_shift_is_found_where_it_is_and_not_in_a_flat_series():
     found = []
     for seed in range(10):
         days, cost, _ = forecast_sim.series("shift", seed)
-        found.append((fc.fit(days, cost).shift - days[0]).days)
+        found.append((fit(days, cost).shift - days[0]).days)
         flat_days, flat_cost, _ = forecast_sim.series("flat", seed)
-        assert fc.fit(flat_days, flat_cost).shift is None
+        assert fit(flat_days, flat_cost).shift is None
         trend_days, trend_cost, _ = forecast_sim.series("trend", seed)
-        assert fc.fit(trend_days, trend_cost).shift is None
+        assert fit(trend_days, trend_cost).shift is None
     assert all(abs(k - 2 * forecast_sim.HISTORY // 3) <= 2 for k in found), found
 
 

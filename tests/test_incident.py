@@ -11,7 +11,16 @@ from planted_logs import MODELS, insert, traffic
 from scipy import stats as st
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from aimon.analysis import incident
+from aimon.analysis.incident.detect import (
+    Z_CAP,
+    DetectSettings,
+    binomial_z,
+    detect,
+    robust_z,
+    severity,
+)
+from aimon.analysis.incident.postmortem import postmortem
+from aimon.analysis.pii.mask import redact
 from aimon.analysis.toolkit.window import resolve
 from aimon.store.connection import connect
 
@@ -29,7 +38,7 @@ def planted():
 
 
 def test_planted_incident_is_found_within_five_minutes(planted):
-    result = incident.detect(planted, resolve(planted, "2d", None))
+    result = detect(planted, resolve(planted, "2d", None))
     assert len(result.incidents) == 1
     found = result.incidents[0]
     assert abs(found.start - START) <= FIVE
@@ -46,7 +55,7 @@ def test_planted_incident_is_found_within_five_minutes(planted):
 
 
 def test_postmortem_attributes_to_the_planted_model_and_endpoint(planted):
-    pm = incident.postmortem(planted, START, END)
+    pm = postmortem(planted, START, END)
     root = pm.root_cause
     assert root is not None
     assert dict(root.segment) == {"model": "claude-sonnet-4-5", "endpoint": "/chat"}
@@ -70,7 +79,7 @@ def test_postmortem_attributes_to_the_planted_model_and_endpoint(planted):
 
 
 def test_postmortem_figures_match_sql(planted):
-    pm = incident.postmortem(planted, START, END)
+    pm = postmortem(planted, START, END)
     n, errors, p95 = planted.execute(
         "SELECT count(*), count(*) FILTER (WHERE status = 'error'), quantile_cont(latency_ms, 0.95) "
         "FROM requests WHERE ts >= $s AND ts < $e", {"s": START, "e": END}).fetchall()[0]
@@ -100,7 +109,7 @@ def test_postmortem_figures_match_sql(planted):
 
 
 def test_samples_are_redacted_unless_asked(planted):
-    pm = incident.postmortem(planted, START, END)
+    pm = postmortem(planted, START, END)
     text = " ".join(str(v) for v in pm.samples.select("prompt", "error_message").to_numpy().ravel())
     assert pm.samples.height == 5
     # Samples show the mix of failures (several error types, and slow requests), in time order.
@@ -111,7 +120,7 @@ def test_samples_are_redacted_unless_asked(planted):
     # Validated PII gets the PII module's markers; look-alikes it does not validate
     # (555 numbers) are still masked by the backstop.
     assert "[REDACTED_EMAIL]" in text and "[REDACTED_PHONE]" in text and "[NUMBER]" in text
-    shown = incident.postmortem(planted, START, END, show_pii=True)
+    shown = postmortem(planted, START, END, show_pii=True)
     assert "jane.roe@example.com" in " ".join(shown.samples["prompt"].to_list())
 
 
@@ -119,7 +128,7 @@ def test_samples_are_redacted_unless_asked(planted):
 def test_clean_traffic_has_no_incident(seed):
     con = connect(":memory:", write=True)
     insert(con, traffic(seed=seed))
-    assert incident.detect(con, resolve(con, "2d", None)).incidents == ()
+    assert detect(con, resolve(con, "2d", None)).incidents == ()
     con.close()
 
 
@@ -128,12 +137,12 @@ def test_latency_only_incident():
     start, end = datetime(2026, 11, 3, 9, 0, tzinfo=UTC), datetime(2026, 11, 3, 9, 40, tzinfo=UTC)
     insert(con, traffic(incident=(start, end), incident_error_rate=0.015, incident_latency_factor=5.0,
                         incident_extra_per_minute=0.0, seed=5))
-    found = incident.detect(con, resolve(con, "2d", None)).incidents
+    found = detect(con, resolve(con, "2d", None)).incidents
     assert len(found) == 1
     assert found[0].signals == "latency"
     assert abs(found[0].start - start) <= FIVE and abs(found[0].end - end) <= FIVE
     assert found[0].severity in ("P2", "P3")
-    pm = incident.postmortem(con, found[0].start, found[0].end)
+    pm = postmortem(con, found[0].start, found[0].end)
     assert dict(pm.root_cause.segment)["model"] == "claude-sonnet-4-5"
     con.close()
 
@@ -147,7 +156,7 @@ def test_similar_past_incident():
     # Same traffic, the second incident planted on top: keep day 1-2 of the first, day 3-4 of the second.
     cut = datetime(2026, 11, 3, tzinfo=UTC)
     insert(con, frame.filter(frame["ts"] < cut).vstack(again.filter(again["ts"] >= cut)))
-    pm = incident.postmortem(con, datetime(2026, 11, 4, 10, 0, tzinfo=UTC), datetime(2026, 11, 4, 10, 40, tzinfo=UTC))
+    pm = postmortem(con, datetime(2026, 11, 4, 10, 0, tzinfo=UTC), datetime(2026, 11, 4, 10, 40, tzinfo=UTC))
     assert pm.similar.height >= 1
     top = pm.similar.row(0, named=True)
     assert abs(top["start"] - first[0]) <= FIVE
@@ -160,12 +169,12 @@ def test_similar_past_incident():
     (0.06, 1000, 1000, None, "P2"), (0.01, 3000, 1000, None, "P2"), (0.02, 1200, 1000, 2.0, "P3"),
 ])
 def test_severity(rate, p95, base, cost, expected):
-    assert incident.severity(rate, p95, base, cost) == expected
+    assert severity(rate, p95, base, cost) == expected
 
 
 def test_binomial_z_matches_scipy():
     k, n, p = np.array([0, 3, 9, 20]), np.array([10, 10, 42, 20]), 0.015
-    z = incident.binomial_z(k, n, p)
+    z = binomial_z(k, n, p)
     expected = np.clip(st.norm.isf(st.binom.sf(k - 1, n, p)), -50, 50)
     assert z == pytest.approx(expected, abs=1e-9)
 
@@ -182,15 +191,15 @@ def test_binomial_z_matches_scipy():
     ("account 12345678901", "12345678901", "account"),
 ])
 def test_redact(text, gone, kept):
-    out = incident.redact(text)
+    out = redact(text)
     assert gone not in out and kept in out
 
 
 def test_redact_keeps_ordinary_text():
     text = "On 2026-11-10 14:05 the invoice for $79.00 (order 4521) was late by 3 days."
-    assert incident.redact(text) == text
-    assert incident.redact(None) is None
-    assert incident.redact("x" * 500, limit=20).endswith("…")
+    assert redact(text) == text
+    assert redact(None) is None
+    assert redact("x" * 500, limit=20).endswith("…")
 
 
 def _coincidence(con, n_errors: int) -> None:
@@ -216,11 +225,11 @@ def incident_models():
 def test_a_few_scattered_errors_are_below_the_minimum_volume():
     con = connect(":memory:", write=True)
     _coincidence(con, 4)
-    settings = incident.DetectSettings()
-    found = incident.detect(con, resolve(con, "2d", None), settings).incidents
+    settings = DetectSettings()
+    found = detect(con, resolve(con, "2d", None), settings).incidents
     assert found == ()
     # With a lower bar the same errors are reported, and the window holds at least that many.
-    low = incident.detect(con, resolve(con, "2d", None), incident.DetectSettings(min_bad=3)).incidents
+    low = detect(con, resolve(con, "2d", None), DetectSettings(min_bad=3)).incidents
     assert len(low) == 1
     assert low[0].errors == 4 and low[0].requests >= settings.min_requests
     assert low[0].start <= datetime(2026, 11, 3, 17, 35, tzinfo=UTC) < low[0].end
@@ -231,14 +240,14 @@ def test_robust_z_matches_scipy_median_abs_deviation():
     rng = np.random.default_rng(4)
     rate = rng.beta(1, 60, 500)
     usable = rng.random(500) > 0.1
-    got = incident.robust_z(rate, usable)
+    got = robust_z(rate, usable)
     med = np.median(rate[usable])
     ref = (rate - med) / st.median_abs_deviation(rate[usable], scale="normal")
-    assert got[usable] == pytest.approx(np.clip(ref[usable], -incident.Z_CAP, incident.Z_CAP), abs=1e-6)
-    assert (got[~usable] == -incident.Z_CAP).all()
+    assert got[usable] == pytest.approx(np.clip(ref[usable], -Z_CAP, Z_CAP), abs=1e-6)
+    assert (got[~usable] == -Z_CAP).all()
     # No spread at all: any rise above the median is as surprising as it gets.
-    flat = incident.robust_z(np.array([0.0, 0.0, 0.0, 0.5]), np.ones(4, dtype=bool))
-    assert flat.tolist() == [0.0, 0.0, 0.0, incident.Z_CAP]
+    flat = robust_z(np.array([0.0, 0.0, 0.0, 0.5]), np.ones(4, dtype=bool))
+    assert flat.tolist() == [0.0, 0.0, 0.0, Z_CAP]
 
 
 def test_postmortem_of_a_cost_runaway_names_the_loop():
@@ -255,7 +264,7 @@ def test_postmortem_of_a_cost_runaway_names_the_loop():
         pl.lit("ok").alias("status"), pl.lit(None, dtype=pl.String).alias("error_type"),
         pl.lit(None, dtype=pl.String).alias("error_message"), pl.lit(0.05).alias("cost_usd"))
     insert(con, loop)
-    pm = incident.postmortem(con, start, start + timedelta(minutes=30))
+    pm = postmortem(con, start, start + timedelta(minutes=30))
     assert pm.incident.severity == "P0" and "cost" in pm.incident.signals
     spend = con.execute("SELECT sum(c.cost_usd) FROM request_costs c JOIN requests r USING (request_id) "
                         "WHERE r.ts >= $s AND r.ts < $e", {"s": start, "e": start + timedelta(minutes=30)}

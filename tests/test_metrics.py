@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from aimon.analysis import errors, feedback, latency, traffic
+from aimon.analysis.metrics import error_rates as errors
+from aimon.analysis.metrics import feedback, latency, traffic
 from aimon.analysis.toolkit.dimensions import Split, parse_splits
 from aimon.analysis.toolkit.intervals import proportion, wilson
 from aimon.analysis.toolkit.window import Window

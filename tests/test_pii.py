@@ -5,8 +5,17 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from aimon.analysis import pii
-from aimon.analysis import pii_validators as v
+from aimon.analysis.pii import secrets as s
+from aimon.analysis.pii import validators as v
+from aimon.analysis.pii.entities import (
+    CANDIDATE_RE,
+    ENTITY_TYPES,
+    GROUP_NAMES,
+    Field,
+    parse_entity_types,
+    parse_fields,
+)
+from aimon.analysis.pii.scan import TEXTS_SOURCE_SQL, redact_texts, scan, scan_texts
 from aimon.errors import UsageError
 
 
@@ -18,7 +27,7 @@ def mem():
 
 
 def found(con, text: str) -> list[tuple[str, str]]:
-    return [(f.entity_type, text[f.start:f.end]) for f in pii.scan_texts(con, [text])[0]]
+    return [(f.entity_type, text[f.start:f.end]) for f in scan_texts(con, [text])[0]]
 
 
 # --------------------------------------------------------------------------- validators
@@ -83,12 +92,12 @@ def test_ip_validators_reject_versions_and_partial_tokens():
 
 
 def test_secret_validators():
-    assert v.jwt("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl", " ", " ")[0].ok
-    assert not v.jwt("eyJub3QganNvbg.eyJzdWIiOiIxMjM0In0.x", " ", " ")[0].ok
-    assert v.aws_access_key_id("AKIAFVNINMHHUYESVIPY", " ", " ")[0].ok
-    assert v.aws_access_key_id("AKIAIOSFODNN7EXAMPLE", " ", " ")[0].reason == "placeholder"
-    assert not v.openai_api_key("sk-your-api-key-here-xxxxxxxx", " ", " ")[0].ok
-    assert not v.private_key("-----BEGIN PRIVATE KEY-----", " ", " ")[0].ok
+    assert s.jwt("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl", " ", " ")[0].ok
+    assert not s.jwt("eyJub3QganNvbg.eyJzdWIiOiIxMjM0In0.x", " ", " ")[0].ok
+    assert s.aws_access_key_id("AKIAFVNINMHHUYESVIPY", " ", " ")[0].ok
+    assert s.aws_access_key_id("AKIAIOSFODNN7EXAMPLE", " ", " ")[0].reason == "placeholder"
+    assert not s.openai_api_key("sk-your-api-key-here-xxxxxxxx", " ", " ")[0].ok
+    assert not s.private_key("-----BEGIN PRIVATE KEY-----", " ", " ")[0].ok
 
 
 def test_normalised_forms_for_pseudonyms():
@@ -101,14 +110,14 @@ def test_normalised_forms_for_pseudonyms():
 # --------------------------------------------------------------------------- the candidate pass
 
 def test_each_kind_is_one_group_of_the_duckdb_expression(mem):
-    row = mem.execute("SELECT len(regexp_extract_all('x', $rx, $g))", {"rx": pii.CANDIDATE_RE,
-                                                                      "g": pii.GROUP_NAMES}).fetchall()
+    row = mem.execute("SELECT len(regexp_extract_all('x', $rx, $g))", {"rx": CANDIDATE_RE,
+                                                                      "g": GROUP_NAMES}).fetchall()
     assert row == [(0,)]
 
 
 def test_offsets_are_python_character_offsets_even_after_multibyte_text(mem):
     text = "Grüße 値段 «ok» 🙂 mail maria@example.com and 10.22.199.106\nthen 219-44-7356"
-    got = pii.scan_texts(mem, [text])[0]
+    got = scan_texts(mem, [text])[0]
     assert [(f.entity_type, text[f.start:f.end]) for f in got] == [
         ("email", "maria@example.com"), ("ipv4", "10.22.199.106"), ("us_ssn", "219-44-7356")]
 
@@ -133,7 +142,7 @@ def test_look_alikes_are_rejected_with_a_reason(mem):
     text = ("order 1234-5678-9012, uuid 3f2b8c1e-4d5a-4e6f-9a7b-1c2d3e4f5a6b, sha de54179a, at "
             "2026-11-01T10:00:00Z, v1.2.3.4, icon@2x.png, lodash@4.17.21, std::vector, "
             "card 4539 1488 0343 6468, ssn 666-12-3456, DE88 3704 0044 0532 0130 00, AKIAIOSFODNN7EXAMPLE")
-    findings, _ = pii.scan(mem, pii.TEXTS_SOURCE_SQL, {"aimon_texts": [text]})
+    findings, _ = scan(mem, TEXTS_SOURCE_SQL, {"aimon_texts": [text]})
     assert [f for f in findings if f.validated] == []
     reasons = {(f.entity_type, f.reason) for f in findings}
     assert {("credit_card", "luhn"), ("us_ssn", "ssn_area"), ("iban", "mod97"), ("email", "file_name"),
@@ -147,16 +156,16 @@ def test_private_key_block_is_one_entity(mem):
 
 
 def test_redact_texts_replaces_values_with_markers(mem):
-    assert pii.redact_texts(mem, ["mail maria@example.com now", None, "nothing"]) == [
+    assert redact_texts(mem, ["mail maria@example.com now", None, "nothing"]) == [
         "mail [REDACTED_EMAIL] now", None, "nothing"]
 
 
 def test_parse_fail_on_and_fields():
-    assert pii.parse_entity_types("email, credit_card") == {"email", "credit_card"}
-    assert pii.parse_entity_types("any") == set(pii.ENTITY_TYPES)
-    assert "jwt" in pii.parse_entity_types("secret") and "email" not in pii.parse_entity_types("secret")
+    assert parse_entity_types("email, credit_card") == {"email", "credit_card"}
+    assert parse_entity_types("any") == set(ENTITY_TYPES)
+    assert "jwt" in parse_entity_types("secret") and "email" not in parse_entity_types("secret")
     with pytest.raises(UsageError, match="unknown entity type"):
-        pii.parse_entity_types("emails")
-    assert pii.parse_fields("prompt") == (pii.Field.prompt,)
+        parse_entity_types("emails")
+    assert parse_fields("prompt") == (Field.prompt,)
     with pytest.raises(UsageError, match="unknown field"):
-        pii.parse_fields("body")
+        parse_fields("body")

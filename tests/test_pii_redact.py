@@ -9,7 +9,7 @@ import shutil
 import duckdb
 import pytest
 
-from aimon.analysis.redact import pseudonym, token
+from aimon.analysis.pii.export import pseudonym, token
 from tests.pii_eval import fixtures as fx
 
 

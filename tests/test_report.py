@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from aimon.analysis.daily import build_report
-from aimon.analysis.findings import Thresholds
+from aimon.analysis.report.daily import build_report
+from aimon.analysis.report.findings import Thresholds
 from aimon.analysis.toolkit.period import hour_grid, period, periods_back
 from aimon.store.connection import connect
 from tests.reportdata import add_feedback_for, add_requests

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aimon.analysis.daily import build_report
+from aimon.analysis.report.daily import build_report
 from aimon.render.html import report_html
 from aimon.render.report import report_data
 from tests.pngread import count_colour, read_png

@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from aimon.analysis.pii import ENTITY_TYPES, Field
+from aimon.analysis.pii.entities import ENTITY_TYPES, Field
 from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError, UsageError
 from aimon.store.forget import audit_entries

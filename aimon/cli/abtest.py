@@ -46,7 +46,7 @@ def list_(
 
     Example: [bold]aimon abtest list --since 30d[/]
     """
-    from aimon.analysis.abtest import list_experiments
+    from aimon.analysis.abtest.experiments import list_experiments
     from aimon.analysis.toolkit.window import resolve
     from aimon.render.abtest import list_blocks, list_data
     from aimon.store.connection import opened
@@ -140,7 +140,8 @@ def analyze(
     """
     gates = _gates(fail_on)
     effect = _min_effect(min_effect)
-    from aimon.analysis import abtest
+    from aimon.analysis.abtest.analyze import analyze
+    from aimon.analysis.abtest.metrics import parse_metrics
     from aimon.analysis.toolkit.window import resolve
     from aimon.render.abtest import (
         analyze_blocks,
@@ -151,10 +152,10 @@ def analyze(
     )
     from aimon.store.connection import opened
 
-    metrics = abtest.parse_metrics(metric)
+    metrics = parse_metrics(metric)
     with opened(db, write=False, tz=tz) as con:
         window = resolve(con, since, until, tz=tz)
-        result = abtest.analyze(con, window, experiment, metrics=metrics, control=control,
+        result = analyze(con, window, experiment, metrics=metrics, control=control,
                                 by_user=by_user, split=split, success_from=success_from.value,
                                 alpha=alpha, power=power, seed=seed, n_resamples=resamples,
                                 min_effect=effect)

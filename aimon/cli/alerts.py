@@ -32,7 +32,7 @@ RulesOption = Annotated[
 
 
 def _load_rules(path: Path | None):
-    from aimon.analysis.alerts import DEFAULT_RULES, rules_from_document
+    from aimon.analysis.alerts.rules import DEFAULT_RULES, rules_from_document
     from aimon.store.toml_config import read_toml
 
     if path is None:
@@ -65,8 +65,8 @@ def check(
 
     Example: [bold]*/5 * * * * aimon alerts check --fail-on P1 --format json || page-oncall[/]
     """
-    from aimon.analysis.alerts import apply_state
-    from aimon.analysis.alerts import check as run_check
+    from aimon.analysis.alerts.check import apply_state
+    from aimon.analysis.alerts.check import check as run_check
     from aimon.analysis.toolkit.window import time_or_newest
     from aimon.errors import GateFailed
     from aimon.render import emit
@@ -109,7 +109,7 @@ def scan(
 
     Example: [bold]aimon alerts scan --since 7d --rules alerts.toml[/]
     """
-    from aimon.analysis.alerts import scan as run_scan
+    from aimon.analysis.alerts.scan import scan as run_scan
     from aimon.analysis.toolkit.window import ceil_minute, newest_request, time_or_newest
     from aimon.errors import InputError
     from aimon.render import emit
@@ -149,7 +149,7 @@ def list_rules(
 
     Example: [bold]aimon alerts rules --format toml > alerts.toml[/]
     """
-    from aimon.analysis.alerts import rule_data
+    from aimon.analysis.alerts.rules import rule_data
     from aimon.render import emit, write
     from aimon.render.alerts import rules_blocks, rules_toml
 

@@ -23,7 +23,8 @@ from aimon.render import emit
 from aimon.store.connection import opened
 
 if TYPE_CHECKING:
-    from aimon.analysis.pii import Field, ScanStats
+    from aimon.analysis.pii.cache import ScanStats
+    from aimon.analysis.pii.entities import Field
     from aimon.analysis.toolkit.window import Window
 
 audit_app = typer.Typer(help="Audit the logs: PII and secrets (pii), prompt injection and other attacks "
@@ -42,16 +43,16 @@ def scan_window(db: Path, since: str | None, until: str | None, tz: str, fields:
                 rescan: bool = False) -> tuple[Window, ScanStats | None]:
     """Resolve the window and scan what is not scanned yet: a short write lock only when
     there is something new, so repeated reports stay read-only."""
-    from aimon.analysis import pii
+    from aimon.analysis.pii.cache import ensure_scanned, pending, window_for
     from aimon.render.pii import spinner
 
     with opened(db, write=False, tz=tz) as con:
-        window = pii.window_for(con, since, until, tz=tz)
-        todo = 1 if rescan else pii.pending(con, window, fields)
+        window = window_for(con, since, until, tz=tz)
+        todo = 1 if rescan else pending(con, window, fields)
     if not todo:
         return window, None
     with opened(db, write=True, tz=tz) as con, spinner("scanning for PII and secrets"):
-        stats = pii.ensure_scanned(con, window, fields, rescan=rescan)
+        stats = ensure_scanned(con, window, fields, rescan=rescan)
     return window, stats
 
 
@@ -87,18 +88,19 @@ def audit_pii(
 
     Example: [bold]aimon audit pii --since 7d --fail-on email,credit_card[/]
     """
-    from aimon.analysis import pii
+    from aimon.analysis.pii.entities import parse_entity_types, parse_fields
+    from aimon.analysis.pii.report import gate, pii_report
     from aimon.render.pii import pii_blocks, pii_data
 
-    chosen = pii.parse_fields(fields)
-    gate_types = pii.parse_entity_types(fail_on) if fail_on else None
+    chosen = parse_fields(fields)
+    gate_types = parse_entity_types(fail_on) if fail_on else None
     window, stats = scan_window(db, since, until, tz, chosen, rescan)
     with opened(db, write=False, tz=tz) as con:
-        report = pii.pii_report(con, window, chosen, top=top, samples=samples, show_pii=show_pii)
+        report = pii_report(con, window, chosen, top=top, samples=samples, show_pii=show_pii)
     emit(fmt, output, data=pii_data(report, stats), blocks=pii_blocks(report, stats),
          csv_frame=report.by_entity)
     if gate_types:
-        breaches = pii.gate(report, gate_types)
+        breaches = gate(report, gate_types)
         if breaches:
             raise GateFailed("PII gate failed (--fail-on):\n" + "\n".join(f"  {b}" for b in breaches))
 
@@ -216,7 +218,8 @@ def audit_security(
 
     Example: [bold]aimon audit security --since 7d --fail-on high[/]
     """
-    from aimon.analysis import pii, security
+    from aimon.analysis import security
+    from aimon.analysis.pii.cache import window_for
     from aimon.analysis.security import report as sr
     from aimon.analysis.security import scan
     from aimon.render.pii import spinner
@@ -227,7 +230,7 @@ def audit_security(
     level = sr.parse_gate(fail_on) if fail_on is not None else None
     cfg = security.load_config(config_path(config))
     with opened(db, write=False, tz=tz) as con:
-        window = pii.window_for(con, since, until, tz=tz)
+        window = window_for(con, since, until, tz=tz)
         todo = rescan or scan.pending(con, window, scan.settings_digest(cfg)) > 0
     store = todo and not no_store and _writable(db)
     notes: tuple[str, ...] = ()

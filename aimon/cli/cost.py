@@ -65,7 +65,7 @@ def _window(con, since: str | None, until: str | None, tz: str):
 
 
 def _warn_stale(con) -> None:
-    from aimon.analysis.cost import missing_from_snapshot
+    from aimon.analysis.cost.common import missing_from_snapshot
     from aimon.render import err_console
 
     stale = missing_from_snapshot(con)
@@ -103,7 +103,7 @@ def prices_cmd(
 
     Example: [bold]aimon cost prices --prices prices.toml[/]
     """
-    from aimon.analysis.cost import prices_in_effect
+    from aimon.analysis.cost.price_table import prices_in_effect
     from aimon.render import emit
     from aimon.render.cost import prices_blocks, prices_data
     from aimon.store.connection import opened
@@ -141,7 +141,8 @@ def breakdown_cmd(
 
     Example: [bold]aimon cost breakdown --by model,day --since 7d --format markdown[/]
     """
-    from aimon.analysis.cost import breakdown, parse_by
+    from aimon.analysis.cost.breakdown import breakdown
+    from aimon.analysis.cost.common import parse_by
     from aimon.render import emit
     from aimon.render.cost import breakdown_blocks, breakdown_csv, breakdown_data
 
@@ -173,7 +174,7 @@ def reconcile_cmd(
 
     Example: [bold]aimon cost reconcile --tolerance 0.05[/]
     """
-    from aimon.analysis.cost import reconcile
+    from aimon.analysis.cost.reconcile import reconcile
     from aimon.render import emit
     from aimon.render.cost import reconcile_blocks, reconcile_data
 
@@ -207,7 +208,7 @@ def forecast_cmd(
 
     Example: [bold]aimon cost forecast --horizon 30d --budget 5000[/]
     """
-    from aimon.analysis.forecast import forecast
+    from aimon.analysis.forecast.spend import forecast
     from aimon.analysis.toolkit.window import parse_days
     from aimon.render import emit
     from aimon.render.cost import forecast_blocks, forecast_data
@@ -254,7 +255,7 @@ def anomalies_cmd(
 
     Example: [bold]aimon cost anomalies --since 14d --by user[/]
     """
-    from aimon.analysis.cost import AnomalySettings, anomalies
+    from aimon.analysis.cost.anomalies import AnomalySettings, anomalies
     from aimon.render import emit
     from aimon.render.cost import anomalies_blocks, anomalies_data
 
@@ -288,7 +289,7 @@ def check_cmd(
 
     Example: [bold]aimon cost check --daily-budget 50 --monthly-budget 1200 --fail-on-unpriced[/]
     """
-    from aimon.analysis.cost import check_budgets, month_to_date
+    from aimon.analysis.cost.budget import check_budgets, month_to_date
     from aimon.render import emit
     from aimon.render.cost import check_blocks, check_data
 
@@ -334,7 +335,7 @@ def routing_cmd(
 
     Example: [bold]aimon cost routing --max-words 30[/]
     """
-    from aimon.analysis.cost import routing, routing_settings
+    from aimon.analysis.cost.routing import routing, routing_settings
     from aimon.render import emit
     from aimon.render.cost import routing_blocks, routing_data
     from aimon.store.toml_config import config_path, read_section

@@ -74,16 +74,16 @@ def detect(
     gate = _severity(fail_on)
     from datetime import timedelta
 
-    from aimon.analysis import incident
+    from aimon.analysis.incident.detect import DetectSettings, detect
     from aimon.analysis.toolkit.window import resolve
     from aimon.render.incident import detect_blocks, detect_data, detect_rows
     from aimon.store.connection import opened
 
-    settings = incident.DetectSettings(smooth=smooth, threshold=threshold, min_requests=min_requests,
+    settings = DetectSettings(smooth=smooth, threshold=threshold, min_requests=min_requests,
                                        min_bad=min_bad, merge_gap=merge_gap, segments=segments)
     with opened(db, write=False, tz=tz) as con:
         window = resolve(con, since, until, tz=tz, default_span=timedelta(days=7))
-        result = incident.detect(con, window, settings)
+        result = detect(con, window, settings)
     emit(fmt, output, data=detect_data(result), blocks=detect_blocks(result), csv_frame=detect_rows(result)
          if result.incidents else result.table)
     if gate is not None:
@@ -126,7 +126,8 @@ def postmortem(
     """
     from datetime import timedelta
 
-    from aimon.analysis import incident
+    from aimon.analysis.incident.detect import detect
+    from aimon.analysis.incident.postmortem import postmortem
     from aimon.analysis.toolkit.window import newest_request, parse_span, parse_time, resolve
     from aimon.render import Format
     from aimon.render.incident import postmortem_blocks, postmortem_data
@@ -148,7 +149,7 @@ def postmortem(
     with opened(db, write=False, tz=tz) as con:
         if latest:
             window = resolve(con, since, None, tz=tz, default_span=timedelta(days=7))
-            found = incident.detect(con, window).incidents
+            found = detect(con, window).incidents
             if not found:
                 raise InputError(f"no incident found between {window.start:%Y-%m-%d %H:%M} and "
                                  f"{window.end:%Y-%m-%d %H:%M} UTC; widen --since or give --start and --end")
@@ -159,5 +160,5 @@ def postmortem(
             t1 = parse_time(end, anchor=newest, tz=tz, option="--end")
             if t0 >= t1:
                 raise UsageError(f"--start {t0:%Y-%m-%d %H:%M} is not before --end {t1:%Y-%m-%d %H:%M}")
-        result = incident.postmortem(con, t0, t1, show_pii=show_pii, history=span, samples=samples)
+        result = postmortem(con, t0, t1, show_pii=show_pii, history=span, samples=samples)
     emit(out_format, output, data=postmortem_data(result), blocks=postmortem_blocks(result))

@@ -37,7 +37,7 @@ def redact(
 
     Example: [bold]aimon redact --out share/ --pseudonymize-key-file ~/.aimon-key[/]
     """
-    from aimon.analysis import redact as lib
+    from aimon.analysis.pii import export as lib
     from aimon.render.pii import redact_blocks, redact_data, spinner
 
     key = lib.read_key(pseudonymize_key_file) if pseudonymize_key_file else None

@@ -32,8 +32,8 @@ ConfigOption = Annotated[
 
 def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, config: Path | None,
          tz: str, db: Path) -> None:
-    from aimon.analysis.daily import build_report, default_day
-    from aimon.analysis.findings import Thresholds
+    from aimon.analysis.report.daily import build_report, default_day
+    from aimon.analysis.report.findings import Thresholds
     from aimon.analysis.toolkit.window import parse_day
     from aimon.render import emit, write
     from aimon.render.report import report_blocks, report_data

@@ -61,8 +61,8 @@ def validate(
 
     Example: [bold]aimon validate --since 7d --fail-on 'repetition>2%,refusal>5%'[/]
     """
-    from aimon.analysis import pii
     from aimon.analysis import validate as v
+    from aimon.analysis.pii.cache import window_for
     from aimon.analysis.validate import report as vr
     from aimon.render.pii import spinner
     from aimon.render.validate import validate_blocks, validate_data
@@ -73,7 +73,7 @@ def validate(
     gates = vr.parse_gate(fail_on) if fail_on is not None else None
     loaded = v.load_config(config_path(config))
     with opened(db, write=False, tz=tz) as con:
-        window = pii.window_for(con, since, until, tz=tz)
+        window = window_for(con, since, until, tz=tz)
         todo = v.pending(con, window, loaded, names) > 0
     store = todo and not no_store and os.access(db, os.W_OK) and os.access(db.resolve().parent, os.W_OK)
     notes: tuple[str, ...] = ()

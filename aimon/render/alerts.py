@@ -12,7 +12,8 @@ import polars as pl
 from aimon.render import Block, Figures, FrameBlock, Heading, Note, _jsonable
 
 if TYPE_CHECKING:
-    from aimon.analysis.alerts import CheckResult, ScanResult
+    from aimon.analysis.alerts.check import CheckResult
+    from aimon.analysis.alerts.scan import ScanResult
 
 
 def _evaluation(e) -> dict[str, Any]:
@@ -155,7 +156,7 @@ def scan_blocks(result: ScanResult, tz: str = "UTC") -> list[Block]:
 
 
 def rules_toml(rules: list[dict[str, Any]]) -> str:
-    """Rules (as ``aimon.analysis.alerts.rule_data`` gives them) as an alerts.toml to edit."""
+    """Rules (as ``aimon.analysis.alerts.rules.rule_data`` gives them) as an alerts.toml to edit."""
     lines = ["# aimon alert rules (docs/alerts.md). Edit, then: aimon alerts check --rules alerts.toml", ""]
     for rule in rules:
         lines.append("[[rules]]")

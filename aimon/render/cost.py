@@ -14,15 +14,13 @@ import polars as pl
 from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note
 
 if TYPE_CHECKING:
-    from aimon.analysis.cost import (
-        Anomalies,
-        Breakdown,
-        BudgetCheck,
-        PricesResult,
-        Reconciliation,
-        Routing,
-    )
-    from aimon.analysis.forecast import Forecast
+    from aimon.analysis.cost.anomalies import Anomalies
+    from aimon.analysis.cost.breakdown import Breakdown
+    from aimon.analysis.cost.budget import BudgetCheck
+    from aimon.analysis.cost.price_table import PricesResult
+    from aimon.analysis.cost.reconcile import Reconciliation
+    from aimon.analysis.cost.routing import Routing
+    from aimon.analysis.forecast.spend import Forecast
 
 USD = "$,.4f"
 USD2 = "$,.2f"

@@ -17,8 +17,9 @@ from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note, err_c
 
 if TYPE_CHECKING:
     from aimon.analysis.compliance import ComplianceReport
-    from aimon.analysis.pii import PiiReport, ScanStats
-    from aimon.analysis.redact import RedactResult
+    from aimon.analysis.pii.cache import ScanStats
+    from aimon.analysis.pii.export import RedactResult
+    from aimon.analysis.pii.report import PiiReport
     from aimon.store.forget import Compaction, DeletionResult
 
 

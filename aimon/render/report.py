@@ -26,7 +26,7 @@ from aimon.render import (
 )
 
 if TYPE_CHECKING:
-    from aimon.analysis.daily import Figure, Report
+    from aimon.analysis.report.daily import Figure, Report
 
 
 class ReportFormat(StrEnum):

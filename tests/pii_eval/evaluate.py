@@ -14,7 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from aimon.analysis import pii
+from aimon.analysis.pii.entities import ENTITY_TYPES
+from aimon.analysis.pii.scan import scan_texts
 
 EVAL_SET = Path(__file__).parent / "eval_set.jsonl"
 
@@ -46,7 +47,7 @@ def evaluate(records: list[dict] | None = None, con: duckdb.DuckDBPyConnection |
     generated data)."""
     records = records if records is not None else load()
     con = con or duckdb.connect()
-    found = pii.scan_texts(con, [r["text"] for r in records])
+    found = scan_texts(con, [r["text"] for r in records])
     planted: dict[str, int] = {}
     detected: dict[str, int] = {}
     tp: dict[str, int] = {}
@@ -84,7 +85,7 @@ def table(scores: dict[str, Score]) -> str:
     lines = ["| entity type | kind | planted | detected | precision | recall | exact span |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for s in scores.values():
-        kind = "context" if pii.ENTITY_TYPES[s.entity_type].context_required else "pattern"
+        kind = "context" if ENTITY_TYPES[s.entity_type].context_required else "pattern"
         lines.append(f"| {s.entity_type} | {kind} | {s.planted} | {s.detected} | {s.precision:.3f} | "
                      f"{s.recall:.3f} | {s.exact / s.tp if s.tp else 0:.3f} |")
     total_tp = sum(s.tp for s in scores.values())

@@ -174,7 +174,7 @@ def run(con: duckdb.DuckDBPyConnection, scope: data.Scope, settings: Settings = 
     """Compare the two windows of ``scope``; embeds the sampled texts (cached)."""
     import polars as pl
 
-    from aimon.analysis.pii import redact_texts
+    from aimon.analysis.pii.scan import redact_texts
     from aimon.analysis.toolkit import embedding
 
     embedding.require(settings.model)

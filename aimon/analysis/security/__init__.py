@@ -69,7 +69,7 @@ class SecurityAudit:
 def audit(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig, *,
           fields: tuple[S.Field, ...] = tuple(S.Field), rescan: bool = False) -> SecurityAudit:
     """Scan the window's pending texts and find its abuse episodes. Reads only."""
-    from aimon.analysis.pii import redact_texts
+    from aimon.analysis.pii.scan import redact_texts
 
     settings = S.settings_digest(config)
     found, scanned, stats = S.scan(con, window, config, fields=fields, rescan=rescan)

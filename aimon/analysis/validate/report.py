@@ -175,7 +175,7 @@ def _with_rates(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _snippets(con, frame: pl.DataFrame, show_pii: bool) -> pl.DataFrame:
-    from aimon.analysis.pii import redact_texts
+    from aimon.analysis.pii.scan import redact_texts
 
     texts = frame["response"].to_list()
     shown = texts if show_pii else redact_texts(con, texts)

@@ -17,7 +17,7 @@ from aimon.analysis.toolkit.intervals import wilson
 from aimon.errors import InputError
 
 if TYPE_CHECKING:
-    from aimon.analysis.daily import Report
+    from aimon.analysis.report.daily import Report
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,9 @@ from typing import Any
 
 import duckdb
 
-from aimon.analysis import pii
-from aimon.analysis.pii_validators import normalise
+from aimon.analysis.pii.entities import DETECTOR_VERSION, Field
+from aimon.analysis.pii.scan import scan
+from aimon.analysis.pii.validators import normalise
 from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError, UsageError
 
@@ -43,7 +44,7 @@ MIN_KEY_BYTES = 16
 TOKEN_HEX = 16
 
 # Request columns covered by the cached findings, and the ones scanned on the fly.
-CACHED_FIELDS = (pii.Field.prompt, pii.Field.response, pii.Field.system_prompt, pii.Field.error_message)
+CACHED_FIELDS = (Field.prompt, Field.response, Field.system_prompt, Field.error_message)
 REQUEST_EXTRA_COLUMNS = {"feedback": "feedback", "extra": "extra::VARCHAR"}
 FEEDBACK_COLUMNS = {"feedback_text": "feedback_text", "extra": "extra::VARCHAR"}
 # Scanned too when ids are kept (marker mode): an id may itself be an e-mail address.
@@ -265,7 +266,7 @@ def redact_export(con: duckdb.DuckDBPyConnection, out_dir: Path, window: Window,
     sources = [REQUEST_COLUMN_SOURCE_SQL.format(name=n, expr=e) for n, e in request_columns.items()]
     fsources = [FEEDBACK_COLUMN_SOURCE_SQL.format(name=n, expr=e) for n, e in feedback_columns.items()]
     for tbl, parts in (("requests", sources), ("feedback", fsources)):
-        found, _ = pii.scan(con, "\nUNION ALL\n".join(parts), params)
+        found, _ = scan(con, "\nUNION ALL\n".join(parts), params)
         found = [f for f in found if f.validated]
         if found:
             _register(con, "_aimon_new_spans", {
@@ -310,6 +311,6 @@ def redact_export(con: duckdb.DuckDBPyConnection, out_dir: Path, window: Window,
                                                                          "end": window.end.isoformat()},
                 "files": [{"table": f.table, "file": Path(f.path).name, "rows": f.rows,
                            "values_replaced": f.values_replaced} for f in files],
-                "by_entity": by_entity, "scheme": SCHEME, "detector_version": pii.DETECTOR_VERSION}
+                "by_entity": by_entity, "scheme": SCHEME, "detector_version": DETECTOR_VERSION}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return result

@@ -1,6 +1,6 @@
 """Validators for PII candidates: checksums, ranges and context, run only on candidates.
 
-The DuckDB pass (``aimon.analysis.pii``) finds *candidates* with one vectorised regular
+The DuckDB pass (``aimon.analysis.pii.scan``) finds *candidates* with one vectorised regular
 expression; each candidate then goes through the validator of the alternative that
 matched it here, in Python. A validator sees the candidate text plus a little of the
 text before and after it (RE2 has no look-behind, so boundary rules live here) and
@@ -11,15 +11,14 @@ of some candidates and are trimmed off here).
 Look-alikes are rejected on purpose: order numbers, version strings, UUIDs, hashes,
 timestamps and numbers that fail their checksum (Luhn, IBAN mod-97, SSN ranges, phone
 numbering plans). Nothing here prints or stores a value.
+
+Secrets (keys and tokens) are validated in :mod:`.secrets`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import ipaddress
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,10 +72,10 @@ def _low_variety(s: str, minimum: int) -> bool:
     return len(set(s)) < minimum or re.search(r"(.)\1{5,}", s) is not None
 
 
-# --------------------------------------------------------------------------- email
-
 _FILE_EXTENSIONS = frozenset(
     ["png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "tif", "tiff", "avif", "heic", "js", "mjs", "cjs", "ts", "tsx", "jsx", "css", "scss", "json", "yaml", "yml", "toml", "xml", "html", "htm", "txt", "csv", "log", "pdf", "zip", "gz", "tgz", "tar", "exe", "dll", "dylib", "bin", "wasm", "map", "lock", "ini", "cfg"])
+
+
 _LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 
 
@@ -99,11 +98,13 @@ def email(value: str, before: str, after: str) -> list[Verdict]:
     return _yes("email")
 
 
-# --------------------------------------------------------------------------- phone
-
 # Regions tried for national numbers (no +country code) that follow a phone word.
 NATIONAL_REGIONS = ("US", "GB", "DE", "FR", "IN", "BR", "ES", "IT", "NL", "CA", "AU", "IE", "MX")
+
+
 _PHONE_TOKEN_RE = re.compile(r"[\d()]+")
+
+
 _PHONE_WORD_RE = re.compile(
     r"(?i)\b(?:phone|tel|telephone|call|mobile|cell|cellphone|sms|whatsapp|fax|text me|reach me)\b")
 
@@ -170,8 +171,6 @@ def phone_us(value: str, before: str, after: str) -> list[Verdict]:
         return _no("phone", "ambiguous_spaces")
     return _phone(value, before, after, national=False)
 
-
-# --------------------------------------------------------------------------- numbers
 
 _SSN_FAMOUS = frozenset({"078051120", "219099999", "123456789", "987654320"})
 
@@ -265,8 +264,6 @@ def credit_card(value: str, before: str, after: str) -> list[Verdict]:
     return _no("credit_card", reason)
 
 
-# --------------------------------------------------------------------------- IP
-
 _VERSION_WORD_RE = re.compile(r"(?i)(?:\bv|\bversion|\bver|\brelease|\bbuild|\bsdk|\brev|\bpatch)[\s:=#.]*$")
 
 
@@ -300,8 +297,6 @@ def ipv6(value: str, before: str, after: str) -> list[Verdict]:
         return _no("ipv6", "not_a_host_address")
     return _yes("ipv6")
 
-
-# --------------------------------------------------------------------------- IBAN
 
 IBAN_LENGTHS = {
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
@@ -346,112 +341,10 @@ def iban(value: str, before: str, after: str) -> list[Verdict]:
     return _yes("iban", 0, end)
 
 
-# --------------------------------------------------------------------------- secrets
-
-def _mixed(s: str) -> bool:
-    """Random-looking key material mixes at least two of upper case, lower case, digits."""
-    return (any(c.isupper() for c in s) + any(c.islower() for c in s) + any(c.isdigit() for c in s)) >= 2
-
-
-def aws_access_key_id(value: str, before: str, after: str) -> list[Verdict]:
-    body = value[4:]
-    if not re.fullmatch(r"[A-Z2-7]{16}", body):
-        return _no("aws_access_key_id", "not_base32")
-    if body.endswith("EXAMPLE") or _low_variety(body, 6):
-        return _no("aws_access_key_id", "placeholder")
-    return _yes("aws_access_key_id")
-
-
-def aws_secret_access_key(value: str, before: str, after: str) -> list[Verdict]:
-    m = re.search(r"[A-Za-z0-9/+]{40}$", value)
-    if not m:
-        return _no("aws_secret_access_key", "malformed")
-    secret = m.group(0)
-    if not _mixed(secret) or _low_variety(secret, 15) or "EXAMPLE" in secret:
-        return _no("aws_secret_access_key", "placeholder", m.start())
-    return _yes("aws_secret_access_key", m.start())
-
-
-def google_api_key(value: str, before: str, after: str) -> list[Verdict]:
-    if len(value) != 39 or _low_variety(value[4:], 10):
-        return _no("google_api_key", "placeholder")
-    return _yes("google_api_key")
-
-
-def openai_api_key(value: str, before: str, after: str) -> list[Verdict]:
-    body = re.sub(r"^sk-(?:proj-|svcacct-|admin-|None-)?", "", value)
-    if "T3BlbkFJ" in body:  # base64 of "OpenAI", inside every legacy and project key
-        return _yes("openai_api_key")
-    if len(body) < 32 or not _mixed(body) or _low_variety(body, 12) or body.count("-") > 3:
-        return _no("openai_api_key", "placeholder")
-    return _yes("openai_api_key")
-
-
-def anthropic_api_key(value: str, before: str, after: str) -> list[Verdict]:
-    m = re.match(r"sk-ant-(?:api|admin|oat|sid)\d\d-([A-Za-z0-9_-]+)$", value)
-    if not m or len(m.group(1)) < 80 or not _mixed(m.group(1)) or _low_variety(m.group(1), 20):
-        return _no("anthropic_api_key", "placeholder")
-    return _yes("anthropic_api_key")
-
-
-def github_token(value: str, before: str, after: str) -> list[Verdict]:
-    if value.startswith("github_pat_"):
-        body = value[len("github_pat_"):]
-        ok = len(body) == 82
-    else:
-        body = value[4:]
-        ok = len(body) == 36
-    if not ok:
-        return _no("github_token", "wrong_length")
-    if not _mixed(body) or _low_variety(body, 12):
-        return _no("github_token", "placeholder")
-    return _yes("github_token")
-
-
-def slack_token(value: str, before: str, after: str) -> list[Verdict]:
-    if value.startswith("https://"):
-        parts = value.split("/services/", 1)[1].split("/")
-        if len(parts) >= 3 and parts[0].startswith("T") and parts[1].startswith("B") and len(parts[2]) >= 20:
-            return _yes("slack_token")
-        return _no("slack_token", "malformed")
-    body = value[5:]
-    if not re.match(r"\d{6,}-", body) or _low_variety(body, 10) or len(body) < 20:
-        return _no("slack_token", "malformed")
-    return _yes("slack_token")
-
-
-_BASE64_LINE_RE = re.compile(r"[A-Za-z0-9+/=]{16,}")
-
-
-def private_key(value: str, before: str, after: str) -> list[Verdict]:
-    material = sum(len(m) for m in _BASE64_LINE_RE.findall(value.split("-----", 2)[-1]))
-    if material < 40:
-        return _no("private_key", "no_key_material")  # docs naming the header only
-    return _yes("private_key")
-
-
-def _b64json(part: str) -> object:
-    padded = part + "=" * (-len(part) % 4)
-    try:
-        return json.loads(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-
-
-def jwt(value: str, before: str, after: str) -> list[Verdict]:
-    parts = value.split(".")
-    if len(parts) != 3:
-        return _no("jwt", "malformed")
-    header, payload = _b64json(parts[0]), _b64json(parts[1])
-    if not isinstance(header, dict) or "alg" not in header or not isinstance(payload, dict):
-        return _no("jwt", "not_a_jwt")
-    return _yes("jwt")
-
-
-# --------------------------------------------------------------------------- context types
-
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+
+
 _DATE_RES = [
     (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), "ymd"),
     (re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\b"), "dmy_or_mdy"),
@@ -492,6 +385,8 @@ def _birth_date(text: str, today: dt.date) -> tuple[int, int] | None:
 
 
 _BIRTH_WORD_RE = re.compile(r"(?i)\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|born(?: on| in)?|birthday)")
+
+
 _EVENT_WORDS = frozenset(["party", "celebration", "dinner", "event", "card", "gift", "present", "cake", "reminder", "meeting", "trip", "lunch", "drinks", "sale", "plans"])
 
 
@@ -567,8 +462,6 @@ def phone_in_context(value: str, before: str, after: str) -> list[Verdict]:
         return _yes("credit_card", m.start(), m.end())
     return _no("phone", "invalid_number", m.start(), m.end())
 
-
-# --------------------------------------------------------------------------- pseudonymisation
 
 def normalise(entity_type: str, value: str) -> str:
     """The canonical form hashed for pseudonyms, so ``Bob@X.com`` and ``bob@x.com``, or

@@ -22,11 +22,11 @@ from datetime import date, datetime, timedelta
 import duckdb
 import polars as pl
 
-from aimon.analysis import errors as errors_mod
-from aimon.analysis import traffic as traffic_mod
-from aimon.analysis.feedback import feedback_by_period
-from aimon.analysis.findings import Findings, Thresholds, findings
-from aimon.analysis.latency import TOKENS_PER_S
+from aimon.analysis.metrics import error_rates as errors_mod
+from aimon.analysis.metrics import traffic as traffic_mod
+from aimon.analysis.metrics.feedback import feedback_by_period
+from aimon.analysis.metrics.latency import TOKENS_PER_S
+from aimon.analysis.report.findings import Findings, Thresholds, findings
 from aimon.analysis.toolkit.intervals import wilson
 from aimon.analysis.toolkit.period import (
     HOUR_US,
@@ -469,7 +469,7 @@ def build_report(con: duckdb.DuckDBPyConnection, last_day: date, *, kind: str = 
                              pl.col("previous_errors").fill_null(0))
                .select("error_type", "errors", "share", "rate", "previous_errors"))
         by_model, by_endpoint = _by_model_endpoint(con, window_now)
-        from aimon.analysis.feedback import report_categories
+        from aimon.analysis.metrics.feedback import report_categories
 
         categories = report_categories(con, window_now).select(
             "category", "reports", "report_rate", "report_rate_low", "report_rate_high")
@@ -537,12 +537,13 @@ def _with_projection(con: duckdb.DuckDBPyConnection, cost: CostSummary, current:
     so the report and ``aimon cost forecast --until`` that day give one figure."""
     from dataclasses import replace
 
-    from aimon.analysis import forecast as fc
+    from aimon.analysis.forecast.model import FIT_DAYS, NotEnoughHistory
+    from aimon.analysis.forecast.spend import forecast
 
-    history = Window(current.end - timedelta(days=fc.FIT_DAYS + 2), current.end)
+    history = Window(current.end - timedelta(days=FIT_DAYS + 2), current.end)
     try:
-        result = fc.forecast(con, history, horizon=1, run_backtest=False)
-    except fc.NotEnoughHistory as exc:
+        result = forecast(con, history, horizon=1, run_backtest=False)
+    except NotEnoughHistory as exc:
         return replace(cost, projection_note=str(exc))
     month = result.month_end
     if month["month"] != cost.month:

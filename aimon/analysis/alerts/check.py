@@ -1,0 +1,137 @@
+"""``aimon alerts check``: the rules once, at one evaluation time, and the alert state
+that makes cron page once per incident."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from aimon.analysis.alerts.evaluate import _grid_for, evaluate
+from aimon.analysis.alerts.rules import SEVERITIES, Rule
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A rule's verdict for one split key at the evaluation time."""
+
+    rule: str
+    severity: str
+    metric: str
+    key: str
+    state: str  # firing, ok, low_volume, no_baseline, no_data
+    value: float | None
+    bound: float | None
+    baseline: float | None
+    spread: float | None
+    volume: float
+    window_start: datetime
+    window_end: datetime
+    description: str
+    status: str | None = None  # for firing rules with state kept: "new" or "ongoing"
+    opened_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    at: datetime
+    rules: tuple[Rule, ...]
+    evaluations: tuple[Evaluation, ...]
+    resolved: tuple[dict, ...] = ()
+    state_kept: bool = False
+
+    @property
+    def firing(self) -> list[Evaluation]:
+        return [e for e in self.evaluations if e.state == "firing"]
+
+    def paging(self, fail_on: str) -> list[Evaluation]:
+        """Firing alerts at or above ``fail_on`` that are new (not inside a cooldown)."""
+        limit = SEVERITIES.index(fail_on)
+        return [e for e in self.firing if SEVERITIES.index(e.severity) <= limit and e.status != "ongoing"]
+
+
+def _clean(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def check(con: duckdb.DuckDBPyConnection, rules: Sequence[Rule], at: datetime) -> CheckResult:
+    """Evaluate ``rules`` over windows ending at ``at`` (no state)."""
+    at = at.astimezone(UTC)
+    grid, last = _grid_for(con, rules, at, at)
+    out: list[Evaluation] = []
+    for rule in rules:
+        frame = evaluate(grid, rule, [last])
+        for row in frame.iter_rows(named=True):
+            out.append(Evaluation(
+                rule.name, rule.severity, rule.metric.value, row["key"], row["state"], _clean(row["value"]),
+                _clean(row["bound"]), _clean(row["baseline"]), _clean(row["spread"]), float(row["volume"] or 0),
+                at - rule.window, at, rule.description))
+    return CheckResult(at, tuple(rules), tuple(out))
+
+
+# --------------------------------------------------------------------------- state
+
+OPEN_INCIDENTS_SQL = """
+SELECT rule, key, severity, opened_at, last_fired_at, checks
+FROM alert_state
+WHERE resolved_at IS NULL
+"""
+
+
+def apply_state(con: duckdb.DuckDBPyConnection, result: CheckResult, now: datetime | None = None) -> CheckResult:
+    """Record what fired in ``alert_state`` and mark each firing alert new or ongoing.
+
+    An alert is *ongoing* while it fired within its rule's cooldown before this check
+    (in data time): one incident pages once however long it lasts. An open incident that
+    has been quiet for a whole cooldown is resolved.
+    """
+    now = now or datetime.now(UTC)
+    cooldown = {r.name: r.cooldown for r in result.rules}
+    open_rows = con.execute(OPEN_INCIDENTS_SQL).fetchall()
+    incidents = {(r[0], r[1]): r for r in open_rows}
+    at = result.at
+    updated: list[Evaluation] = []
+    resolved: list[dict] = []
+    statements: list[tuple[str, dict]] = []
+    for ev in result.evaluations:
+        open_row = incidents.get((ev.rule, ev.key))
+        if ev.state == "firing":
+            if open_row and abs(at - open_row[4]) < cooldown[ev.rule]:
+                statements.append((
+                    "UPDATE alert_state SET last_fired_at = greatest(last_fired_at, $at), checks = checks + 1, "
+                    "value = $value, threshold = $bound WHERE rule = $rule AND key = $key AND resolved_at IS NULL",
+                    {"at": at, "value": ev.value, "bound": ev.bound, "rule": ev.rule, "key": ev.key}))
+                updated.append(replace(ev, status="ongoing", opened_at=open_row[3]))
+                continue
+            if open_row:
+                statements.append(("UPDATE alert_state SET resolved_at = last_fired_at WHERE rule = $rule AND "
+                                   "key = $key AND resolved_at IS NULL", {"rule": ev.rule, "key": ev.key}))
+            statements.append((
+                "INSERT INTO alert_state VALUES ($rule, $key, $severity, $at, $at, NULL, $now, 1, $value, $bound)",
+                {"rule": ev.rule, "key": ev.key, "severity": ev.severity, "at": at, "now": now,
+                 "value": ev.value, "bound": ev.bound}))
+            updated.append(replace(ev, status="new", opened_at=at))
+        else:
+            if open_row and abs(at - open_row[4]) >= cooldown[ev.rule]:
+                statements.append(("UPDATE alert_state SET resolved_at = $at WHERE rule = $rule AND key = $key "
+                                   "AND resolved_at IS NULL", {"at": at, "rule": ev.rule, "key": ev.key}))
+                resolved.append({"rule": ev.rule, "key": ev.key, "opened_at": open_row[3],
+                                 "last_fired_at": open_row[4]})
+            updated.append(ev)
+    if statements:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for sql, params in statements:
+                con.execute(sql, params)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return replace(result, evaluations=tuple(updated), resolved=tuple(resolved), state_kept=True)

@@ -1,0 +1,1 @@
+"""Metrics that every question shares: latency, error rates, traffic and feedback."""

@@ -1,0 +1,4 @@
+"""PII and secrets in the logs: what is looked for (:mod:`.entities`, validated by
+:mod:`.validators` and :mod:`.secrets`), the vectorised scan (:mod:`.scan`), the
+findings cache (:mod:`.cache`), the audit report (:mod:`.report`), masks for samples
+(:mod:`.mask`) and the redacted Parquet export (:mod:`.export`)."""

@@ -1,0 +1,226 @@
+"""``aimon audit pii``: what the findings cache holds for a window, by entity, field,
+model, endpoint, user and day, with redacted samples, and the --fail-on gate."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from aimon.analysis.pii.entities import DEFAULT_FIELDS, DETECTOR_VERSION, ENTITY_TYPES, Field
+from aimon.analysis.pii.scan import apply_markers, redact_texts
+from aimon.analysis.toolkit.window import Window
+
+
+@dataclass(frozen=True)
+class PiiReport:
+    """What ``aimon audit pii`` shows. Frames hold counts and positions, never values;
+    ``samples`` are redacted unless ``pii_shown``."""
+
+    title: str
+    window: Window
+    fields: tuple[str, ...]
+    detector_version: int
+    requests: int
+    requests_with_pii: int
+    share_with_pii: float
+    findings: int
+    rejected_candidates: int
+    by_entity: Any
+    by_field: Any
+    by_model: Any
+    by_endpoint: Any
+    top_users: Any
+    by_day: Any
+    rejected: Any
+    samples: Any
+    pii_shown: bool
+
+
+_VALID = "validated AND ts >= $start AND ts < $end AND list_contains($fields, field)"
+
+
+TOTALS_SQL = f"""
+SELECT (SELECT count(*) FROM requests WHERE ts >= $start AND ts < $end) AS requests,
+       (SELECT count(DISTINCT request_id) FROM pii_findings WHERE {_VALID}) AS requests_with_pii,
+       (SELECT count(*) FROM pii_findings WHERE {_VALID}) AS findings,
+       (SELECT count(*) FROM pii_findings WHERE NOT validated AND ts >= $start AND ts < $end
+                                            AND list_contains($fields, field)) AS rejected
+"""
+
+
+BY_ENTITY_SQL = f"""
+SELECT entity_type, count(*) AS findings, count(DISTINCT request_id) AS requests,
+       min(ts) AS first_seen, max(ts) AS last_seen
+FROM pii_findings WHERE {_VALID}
+GROUP BY ALL ORDER BY findings DESC, entity_type
+"""
+
+
+BY_FIELD_SQL = f"""
+SELECT entity_type, field, count(*) AS findings, count(DISTINCT request_id) AS requests
+FROM pii_findings WHERE {_VALID}
+GROUP BY ALL ORDER BY entity_type, findings DESC, field
+"""
+
+
+BY_DIMENSION_SQL = """
+SELECT f.entity_type, f.field, coalesce(r.{dim}, '(none)') AS {dim},
+       count(*) AS findings, count(DISTINCT f.request_id) AS requests
+FROM pii_findings f JOIN requests r USING (request_id)
+WHERE f.validated AND f.ts >= $start AND f.ts < $end AND list_contains($fields, f.field)
+GROUP BY ALL ORDER BY f.entity_type, findings DESC, {dim}
+"""
+
+
+TOP_USERS_SQL = """
+SELECT coalesce(r.user_id, '(none)') AS user_id, count(DISTINCT f.request_id) AS requests_with_pii,
+       count(*) AS findings, list(DISTINCT f.entity_type ORDER BY f.entity_type) AS entity_types,
+       max(f.ts) AS last_seen
+FROM pii_findings f JOIN requests r USING (request_id)
+WHERE f.validated AND f.ts >= $start AND f.ts < $end AND list_contains($fields, f.field)
+GROUP BY ALL ORDER BY requests_with_pii DESC, findings DESC, user_id
+LIMIT $top
+"""
+
+
+BY_DAY_SQL = f"""
+WITH req AS (
+    SELECT date_trunc('day', ts)::DATE AS day, count(*) AS requests
+    FROM requests WHERE ts >= $start AND ts < $end GROUP BY ALL
+), found AS (
+    SELECT date_trunc('day', ts)::DATE AS day, count(DISTINCT request_id) AS requests_with_pii,
+           count(*) AS findings
+    FROM pii_findings WHERE {_VALID} GROUP BY ALL
+)
+SELECT req.day, req.requests, coalesce(found.requests_with_pii, 0) AS requests_with_pii,
+       coalesce(found.requests_with_pii, 0) / req.requests AS share_with_pii,
+       coalesce(found.findings, 0) AS findings
+FROM req LEFT JOIN found USING (day)
+ORDER BY req.day
+"""
+
+
+REJECTED_SQL = """
+SELECT entity_type, reason, count(*) AS candidates
+FROM pii_findings
+WHERE NOT validated AND ts >= $start AND ts < $end AND list_contains($fields, field)
+GROUP BY ALL ORDER BY candidates DESC, entity_type, reason
+"""
+
+
+_FIELD_TEXT = "CASE f.field " + " ".join(f"WHEN '{x.value}' THEN r.{x.value}" for x in Field) + " END"
+
+
+# A few findings per entity type, newest first, with the text around them and every
+# finding (validated or not) that overlaps that stretch, so all of them can be masked.
+SAMPLES_SQL = f"""
+WITH picked AS (
+    SELECT request_id, field, entity_type, start, "end", ts,
+           row_number() OVER (PARTITION BY entity_type ORDER BY ts DESC, request_id, start) AS n
+    FROM pii_findings WHERE {_VALID}
+    QUALIFY n <= $per_type
+), win AS (
+    SELECT p.*, greatest(0, p.start - $ctx) AS w0, p."end" + $ctx AS w1
+    FROM picked p
+)
+SELECT w.request_id, w.field, w.entity_type, w.ts, w.start, w."end", w.w0, w.n,
+       substring({_FIELD_TEXT.replace('f.field', 'w.field')}, w.w0 + 1, w.w1 - w.w0) AS text,
+       (SELECT list({{'s': g.start, 'e': g."end", 't': g.entity_type, 'v': g.validated}})
+        FROM pii_findings g
+        WHERE g.request_id = w.request_id AND g.field = w.field AND g."end" > w.w0 AND g.start < w.w1) AS spans
+FROM win w JOIN requests r USING (request_id)
+ORDER BY w.n, w.entity_type
+LIMIT $limit
+"""
+
+
+def _snippet(text: str, w0: int, start: int, end: int, spans: list[dict], entity: str, show_pii: bool) -> str:
+    if show_pii:
+        marks = [(start - w0, end - w0, f"[{entity.upper()}: {text[start - w0:end - w0]}]")]
+    else:
+        marks = []
+        for s in spans or []:
+            label = s["t"].upper() if s["v"] else f"{s['t'].upper()}?"
+            marks.append((max(0, s["s"] - w0), max(0, min(len(text), s["e"] - w0)), f"[REDACTED_{label}]"))
+    body = re.sub(r"\s+", " ", apply_markers(text, marks)).strip()
+    if w0 > 0:  # start at a word, not in the middle of one ("…lient(" -> "…")
+        cut = re.match(r"\S{1,20}?\s", body)
+        if cut and "[" not in cut.group(0):
+            body = body[cut.end():]
+    return ("…" if w0 > 0 else "") + body + "…"
+
+
+def pii_report(
+    con: duckdb.DuckDBPyConnection,
+    window: Window,
+    fields: Sequence[Field] = DEFAULT_FIELDS,
+    *,
+    top: int = 10,
+    samples: int = 10,
+    context_chars: int = 40,
+    show_pii: bool = False,
+) -> PiiReport:
+    """Counts, trend, top users and samples of the validated findings in the window.
+    Expects the window to have been scanned (:func:`ensure_scanned`)."""
+    import polars as pl
+
+    names = [Field(f).value for f in fields]
+    params = {**window.params(), "fields": names}
+    requests, with_pii, findings, rejected = con.execute(TOTALS_SQL, params).fetchall()[0]
+    by_entity = con.sql(BY_ENTITY_SQL, params=params).pl()
+    by_entity = by_entity.with_columns(
+        pl.col("entity_type").replace_strict({k: e.category for k, e in ENTITY_TYPES.items()},
+                                             default="pii").alias("category")
+    ).select("entity_type", "category", "findings", "requests", "first_seen", "last_seen")
+    by_field = con.sql(BY_FIELD_SQL, params=params).pl()
+    by_model = con.sql(BY_DIMENSION_SQL.format(dim="model"), params=params).pl()
+    by_endpoint = con.sql(BY_DIMENSION_SQL.format(dim="endpoint"), params=params).pl()
+    top_users = con.sql(TOP_USERS_SQL, params={**params, "top": top}).pl()
+    if not show_pii and top_users.height:
+        masked = redact_texts(con, top_users["user_id"].to_list())
+        top_users = top_users.with_columns(pl.Series("user_id", masked))
+    by_day = con.sql(BY_DAY_SQL, params=params).pl()
+    rejected_frame = con.sql(REJECTED_SQL, params=params).pl()
+    sample_rows = []
+    if samples > 0 and findings:
+        types = max(1, by_entity.height)
+        per_type = max(1, -(-samples // types))
+        rows = con.execute(SAMPLES_SQL, {**params, "per_type": per_type, "ctx": context_chars,
+                                         "limit": samples}).fetchall()
+        for request_id, field, entity, ts, start, end, w0, _n, text, spans in sorted(rows, key=lambda r: (r[2], r[7])):
+            sample_rows.append({"request_id": request_id, "field": field, "entity_type": entity, "ts": ts,
+                                "snippet": _snippet(text or "", w0, start, end, spans, entity, show_pii)})
+    samples_frame = pl.DataFrame(sample_rows, schema={"request_id": pl.String, "field": pl.String,
+                                                      "entity_type": pl.String,
+                                                      "ts": pl.Datetime("us", "UTC"), "snippet": pl.String})
+    return PiiReport(
+        title="PII and secrets in the logs",
+        window=window,
+        fields=tuple(names),
+        detector_version=DETECTOR_VERSION,
+        requests=int(requests),
+        requests_with_pii=int(with_pii),
+        share_with_pii=(with_pii / requests) if requests else 0.0,
+        findings=int(findings),
+        rejected_candidates=int(rejected),
+        by_entity=by_entity,
+        by_field=by_field,
+        by_model=by_model,
+        by_endpoint=by_endpoint,
+        top_users=top_users,
+        by_day=by_day,
+        rejected=rejected_frame,
+        samples=samples_frame,
+        pii_shown=show_pii,
+    )
+
+
+def gate(report: PiiReport, fail_on: Iterable[str]) -> list[str]:
+    """One line per entity type of ``fail_on`` that was found (empty: the gate passes)."""
+    wanted = set(fail_on)
+    return [f"{row['entity_type']}: {row['findings']:,} finding(s) in {row['requests']:,} request(s)"
+            for row in report.by_entity.iter_rows(named=True) if row["entity_type"] in wanted]
