@@ -182,7 +182,7 @@ def validate(con: duckdb.DuckDBPyConnection, window: Window, loaded: Loaded, nam
         if embedding is not None:
             con.register("_aimon_embedded", pa.table({"request_id": pa.array(sorted(embedded), pa.string())}))
             try:
-                covered = _sql(con, COVERED_WITH_EMBEDDED_SQL, params).to_arrow_table()
+                covered = con.sql(COVERED_WITH_EMBEDDED_SQL, params={"off_bit": K.BIT["off_topic"]}).to_arrow_table()
             finally:
                 con.unregister("_aimon_embedded")
             frames.append(con.sql(NOT_EMBEDDABLE_SQL, params={"off_bit": K.BIT["off_topic"]}).pl().cast(OUTCOME_SCHEMA))

@@ -136,7 +136,7 @@ SELECT request_id, ts, endpoint, todo, blank, missing, min_words, max_words, has
             END AS loop_candidate,
        -- Enumerators "1)" and smileys ":)" close nothing.
        CASE WHEN balance[1] <> 0
-            THEN balance[1] + len(regexp_extract_all(response, '(?m)(?:^|\\s)[0-9a-zA-Z]{{1,2}}\\)|[:;]-?\\)'))
+            THEN balance[1] + len(regexp_extract_all(response, '(?m)^\\s*[0-9a-zA-Z]{{1,2}}\\)|\\s[0-9]{{1,2}}\\)|[:;]-?\\)'))
                  - len(regexp_extract_all(response, '[:;]-?\\(')) ELSE balance[1] END AS parens,
        balance[2] AS brackets, balance[3] AS braces, balance[4] AS odd_quotes, balance[5] AS odd_fences,
        CASE WHEN {_c('invalid_json')} AND NOT blank THEN json_valid(response) END AS json_ok,
