@@ -90,6 +90,7 @@ def _params(loaded: Loaded, window: Window, running: tuple[CheckState, ...]) -> 
         "ep_max": [r.max_words for _, r in eps], "ep_json": [r.json_answer for _, r in eps],
         "ep_schema": [e in loaded.schemas for e, _ in eps],
         "min_words": c.min_words, "max_words": c.max_words, "selected": sum(s.bit for s in running),
+        "enough_rx": K.enough_words_rx(max([c.min_words, *(r.min_words or 0 for _, r in eps)])),
         "word_rx": K.WORD_RX, "refusal_rx": K.REFUSAL_RX, "unfinished_rx": K.UNFINISHED_RX,
         "english_rx": K.ENGLISH_RX,
         "cur_names": [s.name for s in running], "cur_versions": [s.version for s in running],
@@ -113,12 +114,7 @@ def pending(con: duckdb.DuckDBPyConnection, window: Window, loaded: Loaded, name
     done, params = _params(loaded, window, running)
     if not _has_tables(con):
         done = "SELECT NULL::VARCHAR AS request_id, 0 AS mask WHERE false"
-    sql = K.CHECKED_SQL.replace("{done}", done)
-    _sql(con, sql, params).fetchall()
-    try:
-        return con.execute(K.COUNT_SQL).fetchall()[0][0]
-    finally:
-        con.execute(K.DROP_SQL)
+    return _sql(con, K.PENDING_SQL.replace("{done}", done), params).fetchall()[0][0]
 
 
 def _python_outcomes(con, loaded: Loaded, rows: list[tuple], embedding, limit: int) -> tuple[list[dict], set[str]]:

@@ -44,15 +44,27 @@ WITH runs AS (
     FROM validation_runs r JOIN {CURRENT} c USING (check_name, checker_version, settings)
     GROUP BY r.run_id
 ), cov AS (
-    SELECT v.request_id, v.ts, m.mask FROM _aimon_validated v JOIN runs m USING (run_id)
+    SELECT v.request_id, m.mask FROM _aimon_validated v JOIN runs m USING (run_id)
     WHERE v.ts >= $start AND v.ts < $end
     UNION ALL
-    SELECT request_id, ts, mask FROM _aimon_fresh_covered WHERE ts >= $start AND ts < $end AND mask <> 0
+    SELECT request_id, mask FROM _aimon_fresh_covered WHERE ts >= $start AND ts < $end AND mask <> 0
 )
-SELECT cov.request_id, bit_or(cov.mask) AS mask, any_value(q.model) AS model, any_value(q.endpoint) AS endpoint,
-       any_value(q.prompt_version) AS prompt_version
+-- A request and check meet in one current run at most, so counts add up without
+-- going back to single requests.
+SELECT cov.mask, q.model, q.endpoint, q.prompt_version, count(*) AS n
 FROM cov JOIN requests q USING (request_id)
-GROUP BY cov.request_id
+GROUP BY ALL
+"""
+
+CHECKED_COUNT_SQL = f"""
+WITH runs AS (
+    SELECT DISTINCT r.run_id FROM validation_runs r JOIN {CURRENT} c USING (check_name, checker_version, settings)
+)
+SELECT count(DISTINCT request_id) FROM (
+    SELECT request_id FROM _aimon_validated WHERE run_id IN (SELECT run_id FROM runs) AND ts >= $start AND ts < $end
+    UNION ALL
+    SELECT request_id FROM _aimon_fresh_covered WHERE ts >= $start AND ts < $end AND mask <> 0
+)
 """
 
 OUTCOMES_SQL = f"""
@@ -66,12 +78,13 @@ WITH o AS (
     UNION ALL
     SELECT request_id, check_name, passed, detail FROM _aimon_fresh_outcomes
 )
-SELECT o.*, v.model, v.endpoint, v.prompt_version
-FROM o JOIN _aimon_vcov v USING (request_id)
+SELECT o.*, q.model, q.endpoint, q.prompt_version
+FROM o JOIN requests q USING (request_id)
+WHERE q.ts >= $start AND q.ts < $end
 """
 
 BY_CHECK_SQL = f"""
-WITH masks AS (SELECT mask, count(*) AS n FROM _aimon_vcov GROUP BY mask),
+WITH masks AS (SELECT mask, sum(n) AS n FROM _aimon_vcov GROUP BY mask),
 checked AS (SELECT c.check_name, sum(n)::BIGINT AS checked FROM masks JOIN {CURRENT} c ON (masks.mask & c.bit) <> 0
             GROUP BY ALL),
 result AS (SELECT check_name, count(*) FILTER (WHERE passed = false) AS failed,
@@ -82,7 +95,7 @@ FROM checked LEFT JOIN result USING (check_name)
 """
 
 BY_DIMENSION_SQL = f"""
-WITH masks AS (SELECT coalesce({{dim}}, '(none)') AS value, mask, count(*) AS n FROM _aimon_vcov GROUP BY ALL),
+WITH masks AS (SELECT coalesce({{dim}}, '(none)') AS value, mask, sum(n) AS n FROM _aimon_vcov GROUP BY ALL),
 checked AS (SELECT masks.value, c.check_name, sum(n)::BIGINT AS checked
             FROM masks JOIN {CURRENT} c ON (masks.mask & c.bit) <> 0 GROUP BY ALL),
 result AS (SELECT coalesce({{dim}}, '(none)') AS value, check_name, count(*) FILTER (WHERE passed = false) AS failed
@@ -198,13 +211,14 @@ def validation_report(con: duckdb.DuckDBPyConnection, run: ValidationRun, *, sto
     con.register("_aimon_fresh_outcomes", run.outcomes.head(0).to_arrow() if stored else run.outcomes.to_arrow())
     try:
         con.execute(COVERAGE_SQL, {k: params[k] for k in ("names", "versions", "settings", "bits", "start", "end")})
-        con.execute(OUTCOMES_SQL, {k: params[k] for k in ("names", "versions", "settings", "bits")})
+        con.execute(OUTCOMES_SQL, {k: params[k] for k in ("names", "versions", "settings", "bits", "start", "end")})
         current = {k: params[k] for k in ("names", "versions", "settings", "bits")}
         by_check = con.sql(BY_CHECK_SQL, params=current).pl() if checks else pl.DataFrame()
         dims = {d: con.sql(BY_DIMENSION_SQL.format(dim=d.value), params=current).pl() if checks else pl.DataFrame()
                 for d in Dimension}
         picked = con.sql(EXAMPLES_SQL, params={"per_check": examples}).pl() if examples else pl.DataFrame()
-        checked = con.execute("SELECT count(*) FROM _aimon_vcov").fetchall()[0][0]
+        checked = con.execute(CHECKED_COUNT_SQL, {k: params[k] for k in ("names", "versions", "settings", "bits",
+                                                                          "start", "end")}).fetchall()[0][0]
         responses = con.execute(RESPONSES_SQL, run.window.params()).fetchall()[0][0]
     finally:
         con.execute("DROP TABLE IF EXISTS _aimon_vcov")
