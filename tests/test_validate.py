@@ -253,3 +253,19 @@ def test_off_topic_runs_through_the_embedding_layer(cli, loaded, write_jsonl, mo
     off = data["by_check"][0]
     assert off["status"] == "ran" and off["checked"] == len(RESPONSES) + 3
     assert "off" in failures(loaded)["off_topic"] and "on" not in failures(loaded)["off_topic"]
+
+
+def test_forget_removes_a_users_validation_results_and_security_findings(cli, loaded):
+    run(cli)
+    assert cli("audit", "security").exit_code == 0
+    ann = list(RESPONSES)
+    assert cli("forget", "--user", "ann@example.com").exit_code == 0
+    con = connect(loaded)
+    try:
+        left = rows(con, "SELECT (SELECT count(*) FROM validation_coverage WHERE list_contains($ids, request_id)), "
+                         "(SELECT count(*) FROM validation_outcomes WHERE list_contains($ids, request_id)), "
+                         "(SELECT count(*) FROM security_scanned WHERE list_contains($ids, request_id)), "
+                         "(SELECT count(*) FROM validation_coverage)", {"ids": ann})
+    finally:
+        con.close()
+    assert left == [(0, 0, 0, 1)]  # only u1's response is left

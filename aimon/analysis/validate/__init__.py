@@ -78,7 +78,7 @@ def states(loaded: Loaded, names: tuple[str, ...]) -> tuple[CheckState, ...]:
 
 def _has_tables(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                       "AND table_name IN ('validation_runs', '_aimon_validated')").fetchall()[0][0] == 2
+                       "AND table_name IN ('validation_runs', 'validation_coverage')").fetchall()[0][0] == 2
 
 
 def _params(loaded: Loaded, window: Window, running: tuple[CheckState, ...]) -> tuple[str, dict[str, Any]]:

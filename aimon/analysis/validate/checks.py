@@ -84,7 +84,7 @@ ENGLISH_RX = (r"(?i)\b(?:the|and|you|your|with|that|this|what|how|please|will|ha
 # settings match the current ones), as a bitmask per request.
 DONE_SQL = """
 SELECT v.request_id, bit_or(c.bit) AS mask
-FROM _aimon_validated v
+FROM validation_coverage v
 JOIN validation_runs r USING (run_id)
 JOIN (SELECT unnest($cur_names) AS check_name, unnest($cur_versions) AS checker_version,
              unnest($cur_settings) AS settings, unnest($cur_bits) AS bit) c

@@ -44,7 +44,7 @@ WITH runs AS (
     FROM validation_runs r JOIN {CURRENT} c USING (check_name, checker_version, settings)
     GROUP BY r.run_id
 ), cov AS (
-    SELECT v.request_id, m.mask FROM _aimon_validated v JOIN runs m USING (run_id)
+    SELECT v.request_id, m.mask FROM validation_coverage v JOIN runs m USING (run_id)
     WHERE v.ts >= $start AND v.ts < $end
     UNION ALL
     SELECT request_id, mask FROM _aimon_fresh_covered WHERE ts >= $start AND ts < $end AND mask <> 0
@@ -61,7 +61,7 @@ WITH runs AS (
     SELECT DISTINCT r.run_id FROM validation_runs r JOIN {CURRENT} c USING (check_name, checker_version, settings)
 )
 SELECT count(DISTINCT request_id) FROM (
-    SELECT request_id FROM _aimon_validated WHERE run_id IN (SELECT run_id FROM runs) AND ts >= $start AND ts < $end
+    SELECT request_id FROM validation_coverage WHERE run_id IN (SELECT run_id FROM runs) AND ts >= $start AND ts < $end
     UNION ALL
     SELECT request_id FROM _aimon_fresh_covered WHERE ts >= $start AND ts < $end AND mask <> 0
 )
@@ -71,7 +71,7 @@ OUTCOMES_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _aimon_vout AS
 WITH o AS (
     SELECT o.request_id, o.check_name, o.passed, o.detail
-    FROM _aimon_validation_outcomes o
+    FROM validation_outcomes o
     JOIN validation_runs r ON r.run_id = o.run_id AND r.check_name = o.check_name
     JOIN {CURRENT} c ON c.check_name = r.check_name AND c.checker_version = r.checker_version
                      AND c.settings = r.settings
