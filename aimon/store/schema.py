@@ -466,9 +466,12 @@ CREATE TABLE validation_runs (
 """,
     """
 CREATE TABLE validation_coverage (
-    request_id VARCHAR NOT NULL,
-    ts         TIMESTAMPTZ NOT NULL,
-    run_id     INTEGER NOT NULL
+    request_id     VARCHAR NOT NULL,
+    ts             TIMESTAMPTZ NOT NULL,
+    run_id         INTEGER NOT NULL,
+    model          VARCHAR,
+    endpoint       VARCHAR,
+    prompt_version VARCHAR
 )
 """,
     """

@@ -41,8 +41,8 @@ SELECT m.run_id, c.check_name, c.checker_version, c.settings, $now
 FROM _aimon_masks m JOIN {CURRENT} c ON (m.mask & c.bit) <> 0
 """
 INSERT_VALIDATED_SQL = """
-INSERT INTO validation_coverage (request_id, ts, run_id)
-SELECT v.request_id, v.ts, m.run_id FROM _aimon_new_covered v JOIN _aimon_masks m USING (mask)
+INSERT INTO validation_coverage (request_id, ts, run_id, model, endpoint, prompt_version)
+SELECT v.request_id, v.ts, m.run_id, v.model, v.endpoint, v.prompt_version FROM _aimon_new_covered v JOIN _aimon_masks m USING (mask)
 """
 INSERT_OUTCOMES_SQL = """
 INSERT INTO validation_outcomes (request_id, run_id, check_name, passed, detail)

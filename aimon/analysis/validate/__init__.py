@@ -147,7 +147,8 @@ def _python_outcomes(con, loaded: Loaded, rows: list[tuple], embedding, limit: i
 
 COVERED_WITH_EMBEDDED_SQL = """
 SELECT c.request_id, c.ts,
-       CASE WHEN e.request_id IS NULL AND c.embeddable THEN c.todo & ~$off_bit ELSE c.todo END AS todo
+       CASE WHEN e.request_id IS NULL AND c.embeddable THEN c.todo & ~$off_bit ELSE c.todo END AS todo,
+       c.model, c.endpoint, c.prompt_version
 FROM _aimon_checked c LEFT JOIN _aimon_embedded e USING (request_id)
 """
 NOT_EMBEDDABLE_SQL = """
@@ -189,7 +190,7 @@ def validate(con: duckdb.DuckDBPyConnection, window: Window, loaded: Loaded, nam
     outcomes = pl.concat(frames, how="vertical")
     stats = RunStats(responses=covered.num_rows, candidates=len(rows), seconds=time.perf_counter() - began)
     return ValidationRun(window=window, checks=running, skipped=skipped, covered=covered.rename_columns(
-        ["request_id", "ts", "mask"]), outcomes=outcomes, stats=stats)
+        ["request_id", "ts", "mask", "model", "endpoint", "prompt_version"]), outcomes=outcomes, stats=stats)
 
 
 __all__ = ["ValidationRun", "load_config", "parse_checks", "pending", "validate"]

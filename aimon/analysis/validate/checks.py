@@ -43,7 +43,7 @@ BY_NAME = {c.name: c for c in CHECKS}
 
 def enough_words_rx(n: int) -> str:
     """An anchored expression for a text that opens with at least ``n`` words."""
-    return "^" if n <= 0 else r"^\s*(?:\S+\s+){%d}\S" % (min(n, 200) - 1)
+    return "^" if n <= 0 else r"^\s*(?:\S+\s+){" + str(min(n, 200) - 1) + r"}\S"
 
 
 # A word: a run of non-space characters, or one CJK character (those scripts do not
@@ -110,7 +110,7 @@ ep AS (
            unnest($ep_json) AS ep_json, unnest($ep_schema) AS ep_schema
 ), done AS ({{done}}),
 base AS (
-    SELECT r.request_id, r.ts, r.endpoint, r.response, r.prompt, r.extra,
+    SELECT r.request_id, r.ts, r.endpoint, r.model, r.prompt_version, r.response, r.prompt, r.extra,
            coalesce(ep.ep_min, $min_words) AS min_words, coalesce(ep.ep_max, $max_words) AS max_words,
            coalesce(ep.ep_schema, false) AS has_schema,
            ($selected & CASE WHEN coalesce(ep.ep_json, false) THEN {ALL} ELSE {ALL - BIT['invalid_json']} END
@@ -148,7 +148,8 @@ WITH {BASE_CTE}), first AS (
     FROM base
     WHERE todo <> 0
 )
-SELECT request_id, ts, endpoint, todo, blank, missing, min_words, max_words, has_schema,
+, second AS (
+SELECT request_id, ts, endpoint, model, prompt_version, todo, blank, missing, min_words, response, prompt, max_words, has_schema,
        CASE WHEN prefix_words < min_words
             THEN CASE WHEN length(response) <= {SHORT_PREFIX} THEN prefix_words
                       ELSE len(regexp_extract_all(response, $word_rx)) END END AS short_words,
@@ -179,10 +180,14 @@ SELECT request_id, ts, endpoint, todo, blank, missing, min_words, max_words, has
             THEN NOT (strlen(prompt) = length(prompt) AND strlen(response) = length(response)
                       AND regexp_matches(prompt, $english_rx) AND regexp_matches(response, $english_rx)) END AS language_candidate,
        CASE WHEN {_c('off_topic')} AND length(trim(prompt)) > 0 AND length(trim(response)) > 0 THEN true END
-            AS embeddable,
+            AS embeddable
+FROM first
+)
+-- A CTE of its own: an alias used in the same SELECT is computed again where used.
+SELECT * EXCLUDE (response, prompt),
        CASE WHEN loop_candidate OR language_candidate OR (json_ok AND has_schema) THEN response END AS text,
        CASE WHEN language_candidate OR embeddable THEN prompt END AS prompt_text
-FROM first
+FROM second
 """
 
 # Every result of the SQL checks that is not a pass, one row each.
@@ -224,7 +229,7 @@ FROM (
 )
 """
 
-COVERED_SQL = "SELECT request_id, ts, todo FROM _aimon_checked"
+COVERED_SQL = "SELECT request_id, ts, todo, model, endpoint, prompt_version FROM _aimon_checked"
 CANDIDATES_SQL = """
 SELECT request_id, todo, endpoint, text, prompt_text, loop_candidate, language_candidate, json_ok AND has_schema,
        embeddable
