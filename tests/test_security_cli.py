@@ -179,3 +179,14 @@ def test_allowed_hosts_from_the_config(cli, loaded, tmp_path):
     cfg.write_text("[security]\nallowed_hosts = ['evil.example']\n")
     data = json.loads(audit(cli, "-f", "json", "--config", cfg).stdout)
     assert "exfiltration" not in {r["family"] for r in data["by_category"]}
+
+
+def test_the_daily_report_names_new_high_findings_as_a_concern(cli, loaded):
+    def concerns():
+        data = json.loads(cli("report", "daily", "--date", "2026-11-01", "-f", "json").stdout)
+        return [c for c in data["concerns"] if c["code"] == "security_high"]
+
+    assert concerns() == []  # no audit has run
+    audit(cli)
+    [concern] = concerns()
+    assert "3 request(s)" in concern["text"] and "instruction_override 1" in concern["text"]
