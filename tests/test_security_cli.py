@@ -104,6 +104,7 @@ def test_gate_exit_codes(cli, loaded):
     assert "Traceback" not in bad.output
 
 
+@pytest.mark.slow
 def test_gate_passes_on_clean_logs(cli, write_jsonl):
     cli("ingest", write_jsonl("clean.jsonl", [request(request_id="c1")]))
     assert audit(cli, "--fail-on", "any").exit_code == 0
