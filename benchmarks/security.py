@@ -135,39 +135,58 @@ def time_aimon(template: Path) -> tuple[float, object]:
             con.close()
 
 
-def time_seed(path: Path, rows: int) -> tuple[float, int, int]:
+KIND_SQL = ("CASE WHEN hash(request_id, 1) % 1000 < 5 THEN 'planted injection' "
+            "WHEN hash(request_id, 1) % 1000 < 15 THEN 'hard benign' ELSE 'generated text' END")
+
+
+def time_seed(path: Path, rows: int) -> tuple[float, int, dict[str, int]]:
     con = duckdb.connect(str(path), read_only=True)
-    result = con.execute(f"SELECT prompt FROM requests LIMIT {rows}")
-    loop, seen, flagged = 0.0, 0, 0
+    result = con.execute(f"SELECT prompt, {KIND_SQL} FROM requests LIMIT {rows}")
+    loop, seen, flagged = 0.0, 0, {}
     while batch := result.fetchmany(20_000):
         t = time.perf_counter()
-        for (prompt,) in batch:
-            if prompt and any(rx.search(prompt) for rx in evaluate.SEED_RE):
-                flagged += 1
+        hits = [kind for prompt, kind in batch if prompt and any(rx.search(prompt) for rx in evaluate.SEED_RE)]
         loop += time.perf_counter() - t
+        for kind in hits:
+            flagged[kind] = flagged.get(kind, 0) + 1
         seen += len(batch)
     con.close()
     return loop, seen, flagged
 
 
+def aimon_kinds(path: Path, request_ids: list[str]) -> dict[str, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    found = dict(con.execute(f"SELECT {KIND_SQL} AS kind, count(*) FROM requests "
+                             "WHERE list_contains($ids, request_id) GROUP BY ALL", {"ids": request_ids}).fetchall())
+    con.close()
+    return found
+
+
 def throughput(rows: int, baseline_rows: int | None) -> None:
     path = bench_db(rows)
     con = duckdb.connect(str(path), read_only=True)
-    n, chars, planted = con.execute(
-        "SELECT count(*), sum(length(prompt)), count(*) FILTER (WHERE hash(request_id, 1) % 1000 < 5) "
-        "FROM requests").fetchall()[0]
+    n, chars, planted, benign = con.execute(
+        "SELECT count(*), sum(length(prompt)), count(*) FILTER (WHERE hash(request_id, 1) % 1000 < 5), "
+        "count(*) FILTER (WHERE hash(request_id, 1) % 1000 BETWEEN 5 AND 14) FROM requests").fetchall()[0]
     con.close()
     print(f"\nThroughput on {n:,} prompts ({chars / n:,.0f} characters each, {planted:,} planted injections), "
           f"{os.cpu_count()} cores")
     seconds, result = time_aimon(path)
     aimon_rate = n / seconds
     injection = result.findings.filter(result.findings["family"] == "injection")
-    found = injection["request_id"].n_unique()
+    ids = injection["request_id"].unique().to_list()
+    found = len(ids)
+    kinds = aimon_kinds(path, ids)
     print(f"  aimon: {seconds:.1f} s, {aimon_rate:,.0f} prompts/s; {result.stats.candidates:,} prompts flagged "
           f"by SQL, {found:,} reported as injections")
-    loop, seen, flagged = time_seed(path, baseline_rows or n)
+    loop, seen, seed_kinds = time_seed(path, baseline_rows or n)
+    flagged = sum(seed_kinds.values())
     seed_rate = seen / loop
     print(f"  seed loop: {loop:.1f} s for {seen:,} prompts, {seed_rate:,.0f} prompts/s; {flagged:,} flagged")
+    print(f"\n  what was flagged ({planted:,} planted injections, {benign:,} hard benign prompts from the "
+          f"evaluation set, the rest generated text):")
+    for kind in ("planted injection", "hard benign", "generated text"):
+        print(f"    {kind}: aimon {kinds.get(kind, 0):,}, seed {seed_kinds.get(kind, 0):,}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("\n| | prompts/s | flagged as injection | ratio (aimon / seed loop) |")
     print("|---|---:|---:|---:|")

@@ -90,6 +90,10 @@ CASES = (
                             "email"), formats=("json",)),
     Case("audit-compliance", ("audit", "compliance", "--as-of", "2026-12-01")),
     Case("redact", ("redact", "--out", "redacted", "--since", "2026-11-14")),
+    Case("validate", ("validate", "--since", "2026-11-14"), writes=True),
+    Case("audit-security", ("audit", "security", "--since", "2026-11-14"), writes=True),
+    # drift needs the embedding model: too slow for the golden pass (tests/test_drift_stats.py).
+    Case("drift-help", ("drift", "--help"), formats=("table",)),
     Case("forget-dry-run", ("forget", "--user", "usr_6d814dc2", "--dry-run")),
     Case("forget", ("forget", "--user", "usr_6d814dc2"), formats=("json",), writes=True),
     Case("purge-dry-run", ("purge", "--older-than", "30d", "--as-of", "2026-12-05", "--dry-run")),
@@ -267,7 +271,7 @@ def test_every_command_has_a_golden_case() -> None:
 # --------------------------------------------------------------------------- documented keys
 
 # The command group -> the page that documents its JSON (README.md for the small ones).
-DOC_PAGE = {"abtest": "docs/abtest.md", "alerts": "docs/alerts.md", "cost": "docs/cost.md",
+DOC_PAGE = {"validate": "docs/validate.md", "drift": "docs/drift.md", "abtest": "docs/abtest.md", "alerts": "docs/alerts.md", "cost": "docs/cost.md",
             "incident": "docs/incident.md", "audit": "docs/pii.md", "redact": "docs/pii.md",
             "forget": "docs/pii.md", "purge": "docs/pii.md", "report": "docs/report.md",
             "db": "README.md", "ingest": "README.md"}

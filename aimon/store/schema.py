@@ -548,7 +548,7 @@ def m012_security_findings(con: duckdb.DuckDBPyConnection) -> None:
 
 # Results of `aimon validate` (aimon.analysis.validate). A run applies some checks (each
 # at a checker version and settings digest) to some requests: validation_runs lists a
-# run's checks, _aimon_validated its requests, _aimon_validation_outcomes every result
+# run's checks, validation_coverage its requests, validation_outcomes every result
 # that is not a plain pass (passed false: failed; NULL: skipped, detail says why). Only
 # those are stored one per check, so a million responses cost a million rows, not one
 # per check. The view `validations` gives every result, one row per request and check.
@@ -563,14 +563,17 @@ CREATE TABLE validation_runs (
 )
 """,
     """
-CREATE TABLE _aimon_validated (
-    request_id VARCHAR NOT NULL,
-    ts         TIMESTAMPTZ NOT NULL,
-    run_id     INTEGER NOT NULL
+CREATE TABLE validation_coverage (
+    request_id     VARCHAR NOT NULL,
+    ts             TIMESTAMPTZ NOT NULL,
+    run_id         INTEGER NOT NULL,
+    model          VARCHAR,
+    endpoint       VARCHAR,
+    prompt_version VARCHAR
 )
 """,
     """
-CREATE TABLE _aimon_validation_outcomes (
+CREATE TABLE validation_outcomes (
     request_id VARCHAR NOT NULL,
     run_id     INTEGER NOT NULL,
     check_name VARCHAR NOT NULL,
@@ -583,9 +586,9 @@ CREATE VIEW validations AS
 SELECT v.request_id, v.ts, r.check_name,
        CASE WHEN o.request_id IS NULL THEN true ELSE o.passed END AS passed,
        o.detail, r.checker_version, r.settings, v.run_id, r.ran_at
-FROM _aimon_validated v
+FROM validation_coverage v
 JOIN validation_runs r USING (run_id)
-LEFT JOIN _aimon_validation_outcomes o
+LEFT JOIN validation_outcomes o
        ON o.request_id = v.request_id AND o.run_id = v.run_id AND o.check_name = r.check_name
 """,
 ]

@@ -2,8 +2,8 @@
 
 One transaction per sweep. Results of a check at another version or settings go (the
 check re-runs over what it covered); each distinct set of checks applied to a request
-becomes a run (validation_runs), the requests it covered go to _aimon_validated and
-every result that is not a plain pass to _aimon_validation_outcomes. The view
+becomes a run (validation_runs), the requests it covered go to validation_coverage and
+every result that is not a plain pass to validation_outcomes. The view
 ``validations`` shows every result.
 """
 
@@ -24,11 +24,11 @@ WHERE list_contains($names, r.check_name)
                     AND c.settings = r.settings)
 """
 DROP_ORPHAN_OUTCOMES_SQL = """
-DELETE FROM _aimon_validation_outcomes o
+DELETE FROM validation_outcomes o
 WHERE NOT EXISTS (SELECT 1 FROM validation_runs r WHERE r.run_id = o.run_id AND r.check_name = o.check_name)
 """
 DROP_ORPHAN_VALIDATED_SQL = """
-DELETE FROM _aimon_validated v WHERE v.run_id NOT IN (SELECT run_id FROM validation_runs)
+DELETE FROM validation_coverage v WHERE v.run_id NOT IN (SELECT run_id FROM validation_runs)
 """
 MASKS_SQL = """
 CREATE OR REPLACE TEMP TABLE _aimon_masks AS
@@ -41,11 +41,11 @@ SELECT m.run_id, c.check_name, c.checker_version, c.settings, $now
 FROM _aimon_masks m JOIN {CURRENT} c ON (m.mask & c.bit) <> 0
 """
 INSERT_VALIDATED_SQL = """
-INSERT INTO _aimon_validated (request_id, ts, run_id)
-SELECT v.request_id, v.ts, m.run_id FROM _aimon_new_covered v JOIN _aimon_masks m USING (mask)
+INSERT INTO validation_coverage (request_id, ts, run_id, model, endpoint, prompt_version)
+SELECT v.request_id, v.ts, m.run_id, v.model, v.endpoint, v.prompt_version FROM _aimon_new_covered v JOIN _aimon_masks m USING (mask)
 """
 INSERT_OUTCOMES_SQL = """
-INSERT INTO _aimon_validation_outcomes (request_id, run_id, check_name, passed, detail)
+INSERT INTO validation_outcomes (request_id, run_id, check_name, passed, detail)
 SELECT o.request_id, m.run_id, o.check_name, o.passed, o.detail
 FROM _aimon_new_outcomes o JOIN _aimon_new_covered v USING (request_id) JOIN _aimon_masks m USING (mask)
 """

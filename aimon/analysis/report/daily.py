@@ -173,6 +173,9 @@ class Report:
     unpriced_models: list[str]
     thresholds: Thresholds
     findings: Findings = field(default_factory=Findings)
+    # High-severity findings of `aimon audit security` on the period's requests, by
+    # category (what the audits so far stored; empty when none ran).
+    security_high: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     @property
     def title(self) -> str:
@@ -495,8 +498,19 @@ def build_report(con: duckdb.DuckDBPyConnection, last_day: date, *, kind: str = 
                     series, bucket_hours, top, by_model, by_endpoint, top_endpoints, categories, gaps, cost,
                     unpriced_models, thresholds)
     if has_data:
-        report = _with_findings(report)
+        from dataclasses import replace
+
+        report = _with_findings(replace(report, security_high=con.sql(SECURITY_HIGH_SQL,
+                                                                      params=window_now.params()).pl()))
     return report
+
+
+SECURITY_HIGH_SQL = """
+SELECT category, count(DISTINCT request_id) AS requests
+FROM security_findings
+WHERE severity = 'high' AND ts >= $start AND ts < $end
+GROUP BY ALL ORDER BY requests DESC, category
+"""
 
 
 def _with_findings(report: Report) -> Report:

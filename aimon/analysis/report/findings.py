@@ -192,6 +192,11 @@ def findings(report: Report, t: Thresholds) -> Findings:
         concerns.append(Finding("traffic_gaps", f"{report.gaps.height} stretch(es) of {t.gap_minutes:g}+ minutes "
                                                 f"with no traffic where the baseline expected "
                                                 f"{t.gap_min_expected:g}+ requests (longest {longest:,.0f} min)"))
+    if report.security_high.height:
+        n = int(report.security_high["requests"].sum())
+        which = ", ".join(f"{c} {r:,}" for c, r in report.security_high.iter_rows())
+        concerns.append(Finding("security_high", f"{n:,} request(s) with high-severity security findings "
+                                                 f"({which}): see aimon audit security"))
     if err is not None and err <= t.error_rate / 5 and requests >= 100:
         highlights.append(Finding("low_error_rate", f"Low error rate: {_pct(err)}"))
     return Findings(tuple(highlights), tuple(concerns), tuple(recs))

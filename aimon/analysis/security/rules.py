@@ -1,9 +1,10 @@
 """The rule catalogue of ``aimon audit security``: what a prompt injection, a leaked
 system prompt and an exfiltration link look like, as RE2 patterns.
 
-All rules of one field are joined into one case-insensitive alternation with one
-capturing group per rule, so DuckDB finds every match of every rule in a single
-vectorised pass (``regexp_extract_all``); texts without a match cost one DFA scan.
+The rules of a field are joined into case-insensitive alternations with one capturing
+group per rule (four for prompts, see ``_PASS_STARTS``, one for responses), so DuckDB
+finds every match of every rule in a few vectorised passes (``regexp_extract_all``);
+texts without a match cost one DFA scan per pass.
 The same pass carries the triggers of the slower work: texts with obfuscation
 (zero-width or tag characters, look-alike letters inside Latin words, fullwidth or
 mathematical letters, spaced-out letters) are normalised in Python and scanned again,

@@ -2,8 +2,9 @@
 the texts it flags, findings returned (never written here: ``aimon.store.security``
 stores them).
 
-1. *SQL.* Every pending prompt runs through one RE2 alternation (``rules.PROMPT_RX``:
-   a group per injection rule plus the obfuscation and encoded-payload triggers),
+1. *SQL.* Every pending prompt runs through the RE2 alternations of
+   ``rules.PROMPT_RXS`` (four passes, a group per injection rule, the obfuscation and
+   encoded-payload triggers on the last),
    every pending response through ``rules.RESPONSE_RX`` (leak phrases, links and
    images, invisible characters). Texts without a match leave DuckDB as nothing.
    Responses that share a 15-character chunk with their request's system prompt

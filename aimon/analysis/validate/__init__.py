@@ -78,7 +78,7 @@ def states(loaded: Loaded, names: tuple[str, ...]) -> tuple[CheckState, ...]:
 
 def _has_tables(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                       "AND table_name IN ('validation_runs', '_aimon_validated')").fetchall()[0][0] == 2
+                       "AND table_name IN ('validation_runs', 'validation_coverage')").fetchall()[0][0] == 2
 
 
 def _params(loaded: Loaded, window: Window, running: tuple[CheckState, ...]) -> tuple[str, dict[str, Any]]:
@@ -90,6 +90,7 @@ def _params(loaded: Loaded, window: Window, running: tuple[CheckState, ...]) -> 
         "ep_max": [r.max_words for _, r in eps], "ep_json": [r.json_answer for _, r in eps],
         "ep_schema": [e in loaded.schemas for e, _ in eps],
         "min_words": c.min_words, "max_words": c.max_words, "selected": sum(s.bit for s in running),
+        "enough_rx": K.enough_words_rx(max([c.min_words, *(r.min_words or 0 for _, r in eps)])),
         "word_rx": K.WORD_RX, "refusal_rx": K.REFUSAL_RX, "unfinished_rx": K.UNFINISHED_RX,
         "english_rx": K.ENGLISH_RX,
         "cur_names": [s.name for s in running], "cur_versions": [s.version for s in running],
@@ -113,12 +114,7 @@ def pending(con: duckdb.DuckDBPyConnection, window: Window, loaded: Loaded, name
     done, params = _params(loaded, window, running)
     if not _has_tables(con):
         done = "SELECT NULL::VARCHAR AS request_id, 0 AS mask WHERE false"
-    sql = K.CHECKED_SQL.replace("{done}", done)
-    _sql(con, sql, params).fetchall()
-    try:
-        return con.execute(K.COUNT_SQL).fetchall()[0][0]
-    finally:
-        con.execute(K.DROP_SQL)
+    return _sql(con, K.PENDING_SQL.replace("{done}", done), params).fetchall()[0][0]
 
 
 def _python_outcomes(con, loaded: Loaded, rows: list[tuple], embedding, limit: int) -> tuple[list[dict], set[str]]:
@@ -151,7 +147,8 @@ def _python_outcomes(con, loaded: Loaded, rows: list[tuple], embedding, limit: i
 
 COVERED_WITH_EMBEDDED_SQL = """
 SELECT c.request_id, c.ts,
-       CASE WHEN e.request_id IS NULL AND c.embeddable THEN c.todo & ~$off_bit ELSE c.todo END AS todo
+       CASE WHEN e.request_id IS NULL AND c.embeddable THEN c.todo & ~$off_bit ELSE c.todo END AS todo,
+       c.model, c.endpoint, c.prompt_version
 FROM _aimon_checked c LEFT JOIN _aimon_embedded e USING (request_id)
 """
 NOT_EMBEDDABLE_SQL = """
@@ -182,7 +179,7 @@ def validate(con: duckdb.DuckDBPyConnection, window: Window, loaded: Loaded, nam
         if embedding is not None:
             con.register("_aimon_embedded", pa.table({"request_id": pa.array(sorted(embedded), pa.string())}))
             try:
-                covered = _sql(con, COVERED_WITH_EMBEDDED_SQL, params).to_arrow_table()
+                covered = con.sql(COVERED_WITH_EMBEDDED_SQL, params={"off_bit": K.BIT["off_topic"]}).to_arrow_table()
             finally:
                 con.unregister("_aimon_embedded")
             frames.append(con.sql(NOT_EMBEDDABLE_SQL, params={"off_bit": K.BIT["off_topic"]}).pl().cast(OUTCOME_SCHEMA))
@@ -193,7 +190,7 @@ def validate(con: duckdb.DuckDBPyConnection, window: Window, loaded: Loaded, nam
     outcomes = pl.concat(frames, how="vertical")
     stats = RunStats(responses=covered.num_rows, candidates=len(rows), seconds=time.perf_counter() - began)
     return ValidationRun(window=window, checks=running, skipped=skipped, covered=covered.rename_columns(
-        ["request_id", "ts", "mask"]), outcomes=outcomes, stats=stats)
+        ["request_id", "ts", "mask", "model", "endpoint", "prompt_version"]), outcomes=outcomes, stats=stats)
 
 
 __all__ = ["ValidationRun", "load_config", "parse_checks", "pending", "validate"]

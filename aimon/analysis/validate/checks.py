@@ -4,7 +4,7 @@ Each check has a bit (its position in :data:`CHECKS`), a version (bump it when i
 verdicts change: its results are recomputed) and the settings its results depend on.
 The pass reads each pending response once and computes every check as a CASE on the
 rows that need it; only texts that may fail go further (a 400-character prefix for
-word counts, the last 120 characters for an unfinished sentence, two 40-character
+word counts, expressions anchored at the end for an unfinished sentence, two 40-character
 probes for a loop, ``string_split`` on single characters for brackets). Python sees
 only candidates: loops to measure, JSON to check against a schema, and prompt/response
 pairs whose languages a maintained identifier must name.
@@ -41,6 +41,11 @@ BIT = {c.name: 1 << i for i, c in enumerate(CHECKS)}
 ALL = sum(BIT.values())
 BY_NAME = {c.name: c for c in CHECKS}
 
+def enough_words_rx(n: int) -> str:
+    """An anchored expression for a text that opens with at least ``n`` words."""
+    return "^" if n <= 0 else r"^\s*(?:\S+\s+){" + str(min(n, 200) - 1) + r"}\S"
+
+
 # A word: a run of non-space characters, or one CJK character (those scripts do not
 # put spaces between words).
 WORD_RX = r"[\p{Han}\p{Hiragana}\p{Katakana}]|[^\s\p{Han}\p{Hiragana}\p{Katakana}]+"
@@ -63,19 +68,23 @@ REFUSAL_RX = (
 )
 # The last line is prose that stops on a lower-case letter, a comma or a colon, or CJK
 # text stops without its full stop.
-UNFINISHED_RX = (r"(?:\A|\n)[^\n\-*#|>\d`\s][^\n]*[\p{Ll},;:]\s*\z|[\p{Han}\p{Hiragana}\p{Katakana}]\s*\z"
-                 r"|\s(?:and|or|the|a|to|of|with|but|for|y|et|und|de|que)\s*\z")
+# Anchored at the end as a whole, so RE2 runs it backwards from the last character
+# instead of reading the text.
+UNFINISHED_RX = (r"(?:(?:\A|\n)[^\n\-*#|>\d`\s][^\n]*[\p{Ll},;:]\s*|[\p{Han}\p{Hiragana}\p{Katakana}]\s*"
+                 r"|\s(?:and|or|the|a|to|of|with|but|for|y|et|und|de|que)\s*)\z")
 FINISH_REASON_PATHS = ["$.finish_reason", "$.stop_reason", "$.response.body.choices[0].finish_reason",
                        "$.choices[0].finish_reason", "$.attributes.\"gen_ai.response.finish_reasons\"[0]",
                        "$.incomplete_details.reason", "$.candidates[0].finishReason"]
-ENGLISH_RX = (r"(?i)\b(?:the|and|you|is|are|to|of|for|with|that|this|your|it|in|on|can|be|have|not|what|how|"
-              r"please|will|was|if|or|i|we|my|do|an?)\b")
+# An English function word that other languages written in ASCII do not use: a text
+# without one, or with a character outside ASCII, goes to the language identifier.
+ENGLISH_RX = (r"(?i)\b(?:the|and|you|your|with|that|this|what|how|please|will|have|are|for|would|could|should|"
+              r"there|which|when|from)\b")
 
 # Which requests each current check already covered (runs whose check, version and
 # settings match the current ones), as a bitmask per request.
 DONE_SQL = """
 SELECT v.request_id, bit_or(c.bit) AS mask
-FROM _aimon_validated v
+FROM validation_coverage v
 JOIN validation_runs r USING (run_id)
 JOIN (SELECT unnest($cur_names) AS check_name, unnest($cur_versions) AS checker_version,
              unnest($cur_settings) AS settings, unnest($cur_bits) AS bit) c
@@ -95,14 +104,13 @@ _BAL = "[(len(string_split(response, '{o}')) - len(string_split(response, '{c}')
 
 # The pending responses of the window with what each check needs, into a temporary
 # table (allowed on a read-only database). {done} is DONE_SQL or an empty relation.
-CHECKED_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _aimon_checked AS
-WITH ep AS (
+BASE_CTE = f"""
+ep AS (
     SELECT unnest($ep_names) AS endpoint, unnest($ep_min) AS ep_min, unnest($ep_max) AS ep_max,
            unnest($ep_json) AS ep_json, unnest($ep_schema) AS ep_schema
 ), done AS ({{done}}),
 base AS (
-    SELECT r.request_id, r.ts, r.endpoint, r.response, r.prompt, r.extra,
+    SELECT r.request_id, r.ts, r.endpoint, r.model, r.prompt_version, r.response, r.prompt, r.extra,
            coalesce(ep.ep_min, $min_words) AS min_words, coalesce(ep.ep_max, $max_words) AS max_words,
            coalesce(ep.ep_schema, false) AS has_schema,
            ($selected & CASE WHEN coalesce(ep.ep_json, false) THEN {ALL} ELSE {ALL - BIT['invalid_json']} END
@@ -111,52 +119,75 @@ base AS (
     LEFT JOIN ep ON ep.endpoint = r.endpoint
     LEFT JOIN done ON done.request_id = r.request_id
     WHERE r.ts >= $start AND r.ts < $end AND r.status = 'ok'
-), first AS (
-    SELECT *, response IS NULL OR trim(response) = '' AS blank, response IS NULL AS missing,
-           CASE WHEN {_c('too_short')} AND response IS NOT NULL
+"""
+
+# How many responses some selected check has not covered (no text is read).
+PENDING_SQL = f"WITH {BASE_CTE})\nSELECT count(*) FROM base WHERE todo <> 0"
+
+CHECKED_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _aimon_checked AS
+WITH {BASE_CTE}), first AS (
+    -- (an anchored expression stops at the first non-space character: no copy of the text)
+    SELECT *, response IS NULL OR regexp_matches(response, '^\\s*$') AS blank, response IS NULL AS missing,
+           -- $enough_rx matches a text that opens with as many words as the largest
+           -- min_words (anchored: it reads those words and stops); only the others are
+           -- counted exactly.
+           CASE WHEN {_c('too_short')} AND response IS NOT NULL AND NOT regexp_matches(response, $enough_rx)
                 THEN len(regexp_extract_all(left(response, {SHORT_PREFIX}), $word_rx)) END AS prefix_words,
+           -- Counted only for the characters present (contains() copies nothing).
            CASE WHEN {_c('unbalanced')} AND response IS NOT NULL THEN [
-                len(string_split(response, '(')) - len(string_split(response, ')')),
-                len(string_split(response, '[')) - len(string_split(response, ']')),
-                len(string_split(response, '{{')) - len(string_split(response, '}}')),
-                (len(string_split(response, '"')) - 1) % 2,
-                (len(string_split(response, '```')) - 1) % 2] END AS balance
+                CASE WHEN contains(response, '(') OR contains(response, ')')
+                     THEN len(string_split(response, '(')) - len(string_split(response, ')')) ELSE 0 END,
+                CASE WHEN contains(response, '[') OR contains(response, ']')
+                     THEN len(string_split(response, '[')) - len(string_split(response, ']')) ELSE 0 END,
+                CASE WHEN contains(response, '{{') OR contains(response, '}}')
+                     THEN len(string_split(response, '{{')) - len(string_split(response, '}}')) ELSE 0 END,
+                CASE WHEN contains(response, '"') THEN (len(string_split(response, '"')) - 1) % 2 ELSE 0 END,
+                CASE WHEN contains(response, '```') THEN (len(string_split(response, '```')) - 1) % 2 ELSE 0 END
+] END AS balance
     FROM base
     WHERE todo <> 0
 )
-SELECT request_id, ts, endpoint, todo, blank, missing, min_words, max_words, has_schema,
+, second AS (
+SELECT request_id, ts, endpoint, model, prompt_version, todo, blank, missing, min_words, response, prompt, max_words, has_schema,
        CASE WHEN prefix_words < min_words
             THEN CASE WHEN length(response) <= {SHORT_PREFIX} THEN prefix_words
                       ELSE len(regexp_extract_all(response, $word_rx)) END END AS short_words,
        CASE WHEN {_c('too_long')} AND length(response) > 2 * max_words - 2
             THEN len(regexp_extract_all(response, $word_rx)) END AS long_words,
        CASE WHEN {_c('repetition')} AND length(response) >= 200
-            THEN instr(response, right(response, 40)) < length(response) - 39
-                 OR instr(response, substring(response, length(response) // 2, 40)) < length(response) // 2 - 1
+            THEN instr(response, regexp_extract(response, '(?s).{{40}}\\z')) < length(response) - 39
+                 OR (length(response) >= 1000
+                     AND instr(response, substring(response, length(response) // 2, 40)) < length(response) // 2 - 1)
             END AS loop_candidate,
        -- Enumerators "1)" and smileys ":)" close nothing.
        CASE WHEN balance[1] <> 0
-            THEN balance[1] + len(regexp_extract_all(response, '(?m)(?:^|\\s)[0-9a-zA-Z]{{1,2}}\\)|[:;]-?\\)'))
+            THEN balance[1] + len(regexp_extract_all(response, '(?m)^\\s*[0-9a-zA-Z]{{1,2}}\\)|\\s[0-9]{{1,2}}\\)|[:;]-?\\)'))
                  - len(regexp_extract_all(response, '[:;]-?\\(')) ELSE balance[1] END AS parens,
        balance[2] AS brackets, balance[3] AS braces, balance[4] AS odd_quotes, balance[5] AS odd_fences,
        CASE WHEN {_c('invalid_json')} AND NOT blank THEN json_valid(response) END AS json_ok,
        CASE WHEN {_c('invalid_json')} AND NOT blank THEN starts_with(ltrim(response), '```') END AS fenced,
-       CASE WHEN {_c('refusal')} AND NOT blank THEN regexp_matches(left(response, 300), $refusal_rx) END AS refused,
+       CASE WHEN {_c('refusal')} AND NOT blank THEN regexp_matches(response, $refusal_rx) END AS refused,
        CASE WHEN {_c('truncated')} AND extra IS NOT NULL AND regexp_matches(CAST(extra AS VARCHAR), '(?i)length|max_')
             THEN lower(coalesce({', '.join(f"json_extract_string(extra, '{p}')" for p in FINISH_REASON_PATHS)}))
             END AS finish_reason,
        CASE WHEN {_c('truncated')} AND length(response) >= 40
-            THEN regexp_matches(right(response, 120), $unfinished_rx) END AS unfinished,
+            THEN regexp_matches(response, $unfinished_rx) END AS unfinished,
        CASE WHEN {_c('language_mismatch')} AND length(trim(prompt)) >= 20 AND length(trim(response)) >= 20
-            THEN NOT (strlen(left(prompt, 300)) = length(left(prompt, 300))
-                      AND strlen(left(response, 300)) = length(left(response, 300))
-                      AND len(regexp_extract_all(left(prompt, 300), $english_rx)) >= 3
-                      AND len(regexp_extract_all(left(response, 300), $english_rx)) >= 3) END AS language_candidate,
+            -- Both sides ASCII with an English-only function word: English, no need to
+            -- ask the identifier. (No left(): a copy costs more than a search that stops
+            -- at the first such word.)
+            THEN NOT (strlen(prompt) = length(prompt) AND strlen(response) = length(response)
+                      AND regexp_matches(prompt, $english_rx) AND regexp_matches(response, $english_rx)) END AS language_candidate,
        CASE WHEN {_c('off_topic')} AND length(trim(prompt)) > 0 AND length(trim(response)) > 0 THEN true END
-            AS embeddable,
+            AS embeddable
+FROM first
+)
+-- A CTE of its own: an alias used in the same SELECT is computed again where used.
+SELECT * EXCLUDE (response, prompt),
        CASE WHEN loop_candidate OR language_candidate OR (json_ok AND has_schema) THEN response END AS text,
        CASE WHEN language_candidate OR embeddable THEN prompt END AS prompt_text
-FROM first
+FROM second
 """
 
 # Every result of the SQL checks that is not a pass, one row each.
@@ -193,10 +224,12 @@ FROM (
                                   THEN 'finish_reason ' || finish_reason ELSE 'ends mid-sentence' END}} END
     ], lambda x: x IS NOT NULL)) AS o
     FROM _aimon_checked
+    WHERE blank OR short_words < min_words OR long_words > max_words OR parens <> 0 OR brackets <> 0 OR braces <> 0
+       OR odd_quotes = 1 OR odd_fences = 1 OR NOT json_ok OR refused OR finish_reason IS NOT NULL OR unfinished
 )
 """
 
-COVERED_SQL = "SELECT request_id, ts, todo FROM _aimon_checked"
+COVERED_SQL = "SELECT request_id, ts, todo, model, endpoint, prompt_version FROM _aimon_checked"
 CANDIDATES_SQL = """
 SELECT request_id, todo, endpoint, text, prompt_text, loop_candidate, language_candidate, json_ok AND has_schema,
        embeddable
@@ -204,5 +237,4 @@ FROM _aimon_checked
 WHERE text IS NOT NULL OR prompt_text IS NOT NULL
 ORDER BY ts DESC
 """
-COUNT_SQL = "SELECT count(*) FROM _aimon_checked"
 DROP_SQL = "DROP TABLE IF EXISTS _aimon_checked"
