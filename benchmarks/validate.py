@@ -38,7 +38,7 @@ import pyarrow as pa  # noqa: E402
 from datagen import DATA  # noqa: E402
 
 from aimon.analysis import validate as V  # noqa: E402
-from aimon.analysis.pii import window_for  # noqa: E402
+from aimon.analysis.pii.cache import window_for  # noqa: E402
 from aimon.analysis.validate.report import validation_report  # noqa: E402
 from aimon.store.connection import connect  # noqa: E402
 from aimon.store.validations import save_run  # noqa: E402
