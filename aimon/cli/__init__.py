@@ -109,6 +109,7 @@ def _register() -> None:
         ingest,
         redact,
         report,
+        similarity,
         sql,
     )
 
