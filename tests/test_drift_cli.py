@@ -173,3 +173,23 @@ def test_bad_options_are_one_line_and_exit_2(cli, db_path, write_jsonl, args, me
     result = cli("drift", "--db", db_path, *args)
     assert result.exit_code == 2, result.output
     assert re.search(re.escape(message), result.output.replace("\n", " ")), result.output
+
+
+@pytest.mark.slow
+def test_the_daily_report_shows_quality_drift_only_from_cached_embeddings(cli, write_jsonl, db_path):
+    records = [{"timestamp": f"2026-11-{day:02d}T{8 + i % 10:02d}:{i:02d}:00Z", "request_id": f"d{day}-{i}",
+                "user_id": f"u{i % 25}", "endpoint": "/support", "model": "gpt-4o-mini",
+                "prompt": "Where is my order?", "response": f"Your parcel number {i} is with the carrier "
+                f"and should arrive {'tomorrow' if i % 2 else 'this week'}.", "status": "ok",
+                "prompt_tokens": 10, "completion_tokens": 20, "latency_ms": 300 + i}
+               for day in range(3, 11) for i in range(60)]
+    assert cli("ingest", write_jsonl("r.jsonl", records), "--db", db_path).exit_code == 0
+    before = json.loads(cli("report", "daily", "--date", "2026-11-10", "--db", db_path, "-f", "json").stdout)
+    assert before["quality_drift"] is None  # never embeds on its own
+    assert cli("drift", "--db", db_path, "--field", "response", "--baseline", "2026-11-03..2026-11-10",
+               "--current", "2026-11-10..2026-11-11").exit_code == 0
+    after = json.loads(cli("report", "daily", "--date", "2026-11-10", "--db", db_path, "-f", "json").stdout)
+    q = after["quality_drift"]
+    assert q is not None and q["n_current"] == 60 and q["n_baseline"] == 420 and not q["drifted"]
+    table = cli("report", "daily", "--date", "2026-11-10", "--db", db_path).stdout
+    assert "Quality drift" in table

@@ -170,6 +170,8 @@ class Report:
     unpriced_models: list[str]
     thresholds: Thresholds
     findings: Findings = field(default_factory=Findings)
+    # Semantic drift of responses against the baseline, from cached embeddings only.
+    quality_drift: dict | None = None
 
     @property
     def title(self) -> str:
@@ -492,6 +494,12 @@ def build_report(con: duckdb.DuckDBPyConnection, last_day: date, *, kind: str = 
                     unpriced_models, thresholds)
     if has_data:
         report = _with_findings(report)
+        from dataclasses import replace
+
+        from aimon.analysis.drift.cached import cached_quality_drift
+
+        report = replace(report, quality_drift=cached_quality_drift(
+            con, current.window, Window(min(p.start for p in periods[1:]), current.start)))
     return report
 
 
