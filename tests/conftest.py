@@ -130,11 +130,13 @@ SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _model_cache(request: pytest.FixtureRequest):
+def _model_cache(request: pytest.FixtureRequest, tmp_path_factory):
     """Converted embedding models live in pytest's cache, so a model is converted once
     per checkout (tests never touch the developer's own ~/.cache/aimon)."""
+    cache = getattr(request.config, "cache", None)
+    where = cache.mkdir("aimon-models") if cache is not None else tmp_path_factory.mktemp("aimon-models")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AIMON_CACHE_DIR", str(request.config.cache.mkdir("aimon-models")))
+        mp.setenv("AIMON_CACHE_DIR", str(where))
         yield
 
 
