@@ -159,7 +159,7 @@ def variants(texts: list[str], reference: np.ndarray, fp32_rate: float, st_model
                                              convert_to_tensor=True).float().numpy())
     spec = em.resolve()
     saved = {k: os.environ.get(k) for k in ("AIMON_EMBED_PRECISION",)}
-    for precision in ("f32", "bf16"):
+    for precision in ("f32", "bf16"):  # batch 64 is the default
         os.environ["AIMON_EMBED_PRECISION"] = precision if precision == "f32" else ""
         enc = em.OpenVinoEncoder(spec)
         for batch in (8, 16, 64):
