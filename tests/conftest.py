@@ -210,8 +210,8 @@ os.environ.setdefault("TZ", "UTC")
 def _model_cache(request: pytest.FixtureRequest, tmp_path_factory):
     """Converted embedding models live in pytest's cache, so a model is converted once
     per checkout (tests never touch the developer's own ~/.cache/aimon)."""
+    cache = getattr(request.config, "cache", None)
+    where = cache.mkdir("aimon-models") if cache is not None else tmp_path_factory.mktemp("aimon-models")
     with pytest.MonkeyPatch.context() as mp:
-        cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
-        folder = cache.mkdir("aimon-models") if cache else tmp_path_factory.mktemp("aimon-models")
-        mp.setenv("AIMON_CACHE_DIR", str(folder))
+        mp.setenv("AIMON_CACHE_DIR", str(where))
         yield

@@ -4,6 +4,7 @@ databases, the missing-extra message, and agreement with plain sentence-transfor
 from __future__ import annotations
 
 import importlib.util
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -96,3 +97,27 @@ def test_a_read_only_database_is_never_written_and_keeps_vectors_for_later(db_pa
         found, mask = embedding.cached(con, ["a read-only text", "another one"])
         assert mask.all() and np.allclose(found, vectors)
     assert embedding.unsaved() == 0
+
+
+def test_forget_and_purge_remove_the_vectors_of_the_texts_they_delete(tmp_path, write_jsonl):
+    from aimon.store.forget import forget_users, purge_older_than
+    from aimon.store.ingest import ingest
+    from tests.conftest import request
+
+    con = connect(tmp_path / "f.duckdb", write=True)
+    logs = write_jsonl("r.jsonl", [
+        request(request_id="a", user_id="gone", prompt="my secret question", response="answer a"),
+        request(request_id="b", user_id="stays", prompt="another question", response="answer b",
+                timestamp="2026-11-05T10:00:00Z"),
+        request(request_id="c", user_id="old", prompt="an old question", response="answer c",
+                timestamp="2026-10-01T10:00:00Z")])
+    ingest(con, [logs])
+    texts = ["my secret question", "answer a", "another question", "answer b", "an old question", "answer c"]
+    store.save(con, "m@x/seq256", "m", 384, 256, [store.text_key(t) for t in texts],
+               np.ones((len(texts), 384), np.float32))
+    result = forget_users(con, ["gone"])
+    assert {d.table: d.rows for d in result.tables}["embeddings_384"] == 2
+    purge_older_than(con, datetime(2026, 10, 15, tzinfo=UTC))
+    left = store.lookup(con, "m@x/seq256", 384, [store.text_key(t) for t in texts])[0]
+    assert sorted(left.tolist()) == [2, 3]
+    con.close()

@@ -201,13 +201,14 @@ def test_every_migrated_table_is_searched_or_known_to_hold_no_personal_data(con)
         "alert_state": "keyed by rule and model/endpoint/prompt_version/variant/user_tier splits, never a user",
         "prices": "the price snapshot",
         "validation_runs": "which checks, versions and settings a validation run applied",
+        "embedding_models": "model names and settings",
     }
     for result in (lib.forget_users(con, ["nobody"], dry_run=True),
                    lib.purge_older_than(con, datetime(2026, 1, 1, tzinfo=UTC), dry_run=True)):
         assert set(result.not_searched) == set(no_personal_data), result.action
         assert {t.table for t in result.tables} == {"requests", "feedback", "rejects", "pii_findings", "pii_scanned",
                                                     "security_findings", "security_scanned", "validation_coverage",
-                                                    "validation_outcomes"}
+                                                    "validation_outcomes", "embeddings_384"}
 
 
 def test_forget_and_purge_refuse_a_missing_database_instead_of_creating_one(cli, db_path):

@@ -169,6 +169,7 @@ def _register() -> None:
         ingest,
         redact,
         report,
+        similarity,
         sql,
         validate,
     )

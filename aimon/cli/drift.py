@@ -74,10 +74,13 @@ def drift(
     output: OutputOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Compare a current window with a baseline: did what users ask, or what the model
-    answers, change meaning (semantic drift with named topics that grew or shrank), and
-    did lengths, latency, tokens, cost, error/refusal/truncation rates or the model,
-    endpoint, prompt-version and language mix move?
+    """Did the traffic drift from a baseline window? Semantic drift with named topics, and
+    the LLM signals.
+
+    Did what users ask, or what the model answers, change meaning (topics that grew or
+    shrank, with redacted examples), and did lengths, latency, tokens, cost,
+    error/refusal/truncation rates or the model, endpoint, prompt-version and language
+    mix move?
 
     Semantic drift is a kernel two-sample test (MMD) on sentence embeddings; every
     p-value comes from permuting users between the windows, Holm-corrected over all

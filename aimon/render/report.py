@@ -206,6 +206,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "cost": report.cost,
         "gaps": report.gaps,
         "thresholds": report.thresholds,
+        "quality_drift": report.quality_drift,
     }
     return _jsonable(data)
 
@@ -287,6 +288,12 @@ def report_blocks(report: Report) -> list[Block]:
 
     blocks.append(Heading(PANEL_TITLES["quality"], 2))
     blocks.append(FrameBlock(figures_rows(report, panels["quality"])))
+    if report.quality_drift:
+        q = report.quality_drift
+        blocks.append(Note(f"Quality drift: responses against the baseline: "
+                           f"{'DRIFTED' if q['drifted'] else 'no drift'} (p={q['p_value']:.3f}, semantic test on "
+                           f"{q['n_current']:,} / {q['n_baseline']:,} cached embeddings; aimon drift --field "
+                           "response names the topics)"))
     if report.votes == 0:
         blocks.append(Note("No thumbs up or down on these requests."))
     prev_label = "yesterday" if report.kind == "daily" else "last week"

@@ -134,3 +134,22 @@ def cached_share(con: duckdb.DuckDBPyConnection, model: str, dim: int, texts_sql
             SELECT 1 FROM {table} e WHERE e.model = $model AND e.text_sha256 = unhex(sha256(t.text))))
         FROM ({texts_sql}) t WHERE t.text IS NOT NULL""", {**params, "model": model}).fetchall()[0]
     return int(row[0]), int(row[1])
+
+
+# Forget and purge reach the cache through the texts of the requests they delete: a
+# vector (and the hash that could confirm a guessed text) goes with its prompt or
+# response. Tables of the usual dimensions are registered; any other is listed by
+# forget/purge as "not searched".
+_TEXTS_OF = ("SELECT unhex(sha256(t)) FROM (SELECT unnest([prompt, response, system_prompt]) AS t FROM requests "
+             "WHERE request_id IN (SELECT request_id FROM {temp})) WHERE t IS NOT NULL")
+COMMON_DIMS = (256, 384, 512, 768, 1024, 1536, 3072)
+
+
+def register_forget_links() -> None:
+    """Tell forget and purge how to find the cached vectors of the texts they delete."""
+    from aimon.store.forget import register_link
+
+    for dim in COMMON_DIMS:
+        register_link(table_name(dim),
+                      forget=f"text_sha256 IN ({_TEXTS_OF.format(temp='_aimon_forget_requests')})",
+                      purge=f"text_sha256 IN ({_TEXTS_OF.format(temp='_aimon_purge_requests')})")

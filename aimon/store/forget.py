@@ -345,3 +345,13 @@ def audit_entries(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return [{"logged_at": at, "action": action, "criteria": criteria, "rows_deleted": rows,
              "tables": json.loads(tables)}
             for at, action, criteria, rows, tables in con.execute(AUDIT_LOG_SQL).fetchall()]
+
+
+def _register_caches() -> None:
+    # The embedding cache is keyed by text, not by user or request: it registers how.
+    from aimon.store.embeddings import register_forget_links
+
+    register_forget_links()
+
+
+_register_caches()

@@ -234,8 +234,7 @@ def _decide(raw: list, settings: Settings) -> None:
     for _name, _bw, _lvl, _units, sem, _shifts, tests in raw:
         if sem is not None:
             family.append((sem, None))
-        for i in range(len(tests)):
-            family.append((tests, i))
+        family.extend((tests, i) for i in range(len(tests)))
     p_values = [(item["p_value"] if idx is None else item[idx].p_value) for item, idx in family]
     adjusted = holm(p_values)
     for (item, idx), p_adj in zip(family, adjusted, strict=True):

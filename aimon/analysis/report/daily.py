@@ -176,6 +176,8 @@ class Report:
     # High-severity findings of `aimon audit security` on the period's requests, by
     # category (what the audits so far stored; empty when none ran).
     security_high: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # Semantic drift of responses against the baseline, from cached embeddings only.
+    quality_drift: dict | None = None
 
     @property
     def title(self) -> str:
@@ -500,8 +502,12 @@ def build_report(con: duckdb.DuckDBPyConnection, last_day: date, *, kind: str = 
     if has_data:
         from dataclasses import replace
 
+        from aimon.analysis.drift.cached import cached_quality_drift
+
         report = _with_findings(replace(report, security_high=con.sql(SECURITY_HIGH_SQL,
                                                                       params=window_now.params()).pl()))
+        report = replace(report, quality_drift=cached_quality_drift(
+            con, current.window, Window(min(p.start for p in periods[1:]), current.start)))
     return report
 
 
