@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,6 +163,14 @@ def backend_for(spec: ModelSpec) -> str:
 
 # --------------------------------------------------------------------------- encoders
 
+def _quiet_transformers() -> None:
+    """Loading a model must not print: transformers' weight-loading bars and config notes
+    would land in every command's stderr (and in cron mail); aimon shows its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
 class TorchEncoder:
     """Plain sentence-transformers in fp32 (the reference)."""
 
@@ -171,6 +180,7 @@ class TorchEncoder:
     def __init__(self, spec: ModelSpec) -> None:
         from sentence_transformers import SentenceTransformer
 
+        _quiet_transformers()
         self.spec = spec
         self.model = SentenceTransformer(str(spec.path), device="cpu", local_files_only=True)
         self.model.max_seq_length = spec.max_seq_length
@@ -194,6 +204,7 @@ def _convert(spec: ModelSpec, target: Path) -> Any:
     import torch
     from sentence_transformers import SentenceTransformer
 
+    _quiet_transformers()
     st = SentenceTransformer(str(spec.path), device="cpu", local_files_only=True,
                              model_kwargs={"attn_implementation": "eager"})
     transformer = st[0].auto_model.eval()
@@ -211,7 +222,10 @@ def _convert(spec: ModelSpec, target: Path) -> Any:
             return torch.nn.functional.normalize(mean, p=2, dim=1)
 
     example = torch.ones(2, 8, dtype=torch.long)
-    with torch.no_grad():
+    # Tracing warns about its own deprecation and about constants it records; none of it
+    # is the user's business.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         converted = ov.convert_model(
             Pooled().eval(), example_input={"input_ids": example, "attention_mask": example},
             input=[("input_ids", ov.PartialShape([-1, -1]), ov.Type.i64),
