@@ -4,8 +4,8 @@ Each check has a bit (its position in :data:`CHECKS`), a version (bump it when i
 verdicts change: its results are recomputed) and the settings its results depend on.
 The pass reads each pending response once and computes every check as a CASE on the
 rows that need it; only texts that may fail go further (a 400-character prefix for
-word counts, expressions anchored at the end for an unfinished sentence, two 40-character
-probes for a loop, ``string_split`` on single characters for brackets). Python sees
+word counts, expressions anchored at the end for an unfinished sentence, a 16- and a
+40-character probe for a loop, ``string_split`` on single characters for brackets). Python sees
 only candidates: loops to measure, JSON to check against a schema, and prompt/response
 pairs whose languages a maintained identifier must name.
 """
@@ -163,7 +163,9 @@ SELECT request_id, ts, endpoint, model, prompt_version, todo, blank, missing, mi
        CASE WHEN {_c('too_long')} AND length(response) > 2 * max_words - 2
             THEN len(regexp_extract_all(response, $word_rx)) END AS long_words,
        CASE WHEN {_c('repetition')} AND length(response) >= 200
-            THEN instr(response, regexp_extract(response, '(?s).{{40}}\\z')) < length(response) - 39
+            -- (a 16-character needle: found wherever a 40-character one is, and
+            -- half the cost of the search; Python measures every candidate)
+            THEN instr(response, regexp_extract(response, '(?s).{{16}}\\z')) < length(response) - 15
                  OR (length(response) >= 1000
                      AND instr(response, substring(response, length(response) // 2, 40)) < length(response) // 2 - 1)
             END AS loop_candidate,
