@@ -2,10 +2,10 @@
 system prompt and an exfiltration link look like, as RE2 patterns.
 
 The rules of a field are joined into case-insensitive alternations with one capturing
-group per rule (four for prompts, see ``_PASS_STARTS``, one for responses), so DuckDB
+group per rule (five for prompts, see ``_PASS_STARTS``, one for responses), so DuckDB
 finds every match of every rule in a few vectorised passes (``regexp_extract_all``);
 texts without a match cost one DFA scan per pass.
-The same pass carries the triggers of the slower work: texts with obfuscation
+A pass of their own carries the triggers of the slower work: texts with obfuscation
 (zero-width or tag characters, look-alike letters inside Latin words, fullwidth or
 mathematical letters, spaced-out letters) are normalised in Python and scanned again,
 and long base64 or hex tokens are decoded in Python and the decoded text scanned again.
