@@ -35,6 +35,7 @@ def _start_error(seed: int, **kw) -> timedelta:
     return hits[0].start - ramp_sim.crossing(kw.get("p0", 0.02), kw.get("p_end", 0.25))
 
 
+@pytest.mark.slow  # a day at 100 requests a minute: about 5 s
 def test_a_slow_ramp_starts_at_its_crossing_of_twice_the_baseline():
     assert abs(_start_error(1)) <= FIVE
 
