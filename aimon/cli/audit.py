@@ -18,8 +18,8 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
+from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed
-from aimon.render import emit
 from aimon.store.connection import opened
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def audit_pii(
     window, stats = scan_window(db, since, until, tz, chosen, rescan)
     with opened(db, write=False, tz=tz) as con:
         report = pii_report(con, window, chosen, top=top, samples=samples, show_pii=show_pii)
-    emit(fmt, output, data=pii_data(report, stats), blocks=pii_blocks(report, stats),
+    show(fmt, output, show_pii=show_pii, data=pii_data(report, stats), blocks=pii_blocks(report, stats),
          csv_frame=report.by_entity)
     if gate_types:
         breaches = gate(report, gate_types)
@@ -132,6 +132,7 @@ def audit_compliance(
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Count retention from this time instead of now (ISO date or time).")] = None,
     rescan: RescanOption = False,
+    show_pii: ShowPiiOption = False,
     tz: TzOption = "UTC",
     fmt: FormatOption = "table",
     output: OutputOption = None,
@@ -163,7 +164,7 @@ def audit_compliance(
         report = compliance.compliance_report(con, window, cfg, as_of=when)
     from aimon.render.pii import compliance_blocks, compliance_data
 
-    emit(fmt, output, data=compliance_data(report), blocks=compliance_blocks(report),
+    show(fmt, output, show_pii=show_pii, data=compliance_data(report), blocks=compliance_blocks(report),
          csv_frame=report.jurisdictions)
 
 
@@ -245,7 +246,7 @@ def audit_security(
         report = sr.security_report(con, result, stored=store or not todo, top=top, examples=examples,
                                     show_pii=show_pii, notes=notes)
     stats = result.stats if todo else None
-    emit(fmt, output, data=security_data(report, stats), blocks=security_blocks(report, stats),
+    show(fmt, output, show_pii=show_pii, data=security_data(report, stats), blocks=security_blocks(report, stats),
          csv_frame=report.by_category)
     if level is not None:
         breaches = sr.gate(report, level)
