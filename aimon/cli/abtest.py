@@ -17,7 +17,7 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
-from aimon.cli.output import ShowPiiOption, show
+from aimon.cli.output import ShowPiiOption, masked, show
 from aimon.errors import GateFailed, UsageError
 from aimon.render import err_console
 
@@ -163,7 +163,8 @@ def analyze(
                                 alpha=alpha, power=power, seed=seed, n_resamples=resamples,
                                 min_effect=effect)
     if result.srm.mismatch:
-        err_console.print("aimon: warning: " + srm_warning(result), style="bold red", markup=False)
+        (warning,) = masked(show_pii, srm_warning(result))
+        err_console.print("aimon: warning: " + warning, style="bold red", markup=False)
     show(fmt, output, show_pii=show_pii, data=analyze_data(result), blocks=analyze_blocks(result),
          csv_frame=comparisons_csv(result))
     breaches = []

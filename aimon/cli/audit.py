@@ -33,8 +33,12 @@ audit_app = typer.Typer(help="Audit the logs: PII and secrets (pii), prompt inje
 app.add_typer(audit_app, name="audit")
 
 FieldsOption = Annotated[str | None, typer.Option(
-    "--fields", help="Comma list of request text fields to scan: prompt, response, system_prompt, "
-                     "error_message.", show_default="prompt,response,system_prompt")]
+    "--fields", help="Comma list of what to scan: prompt, response, system_prompt, error_message, "
+                     "feedback (inline), extra (every field without a column, nested ones too), the ids and "
+                     "names (user_id, session_id, request_id, endpoint, provider, model, model_version, "
+                     "prompt_version, error_type, experiment, variant, user_tier, jurisdiction), and the "
+                     "request's feedback log rows (feedback_text, feedback_extra, feedback_user_id, "
+                     "feedback_category).", show_default="all of them")]
 RescanOption = Annotated[bool, typer.Option(
     "--rescan", help="Scan the window again even if it was scanned before (findings are cached).")]
 
