@@ -122,7 +122,7 @@ def _reader(db, hold: str) -> subprocess.Popen:
 def test_a_reader_holding_the_file_stops_forget_before_it_deletes(cli, populated):
     reader = _reader(populated, "hold")
     try:
-        result = cli("forget", "--user", VICTIM)
+        result = cli("forget", "--user", VICTIM, "--wait", "0")
     finally:
         reader.stdin.close()
         reader.wait(10)

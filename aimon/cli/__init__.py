@@ -50,7 +50,10 @@ class AimonGroup(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is not None:
+            from aimon.cli.options import add_wait_option
+
             _one_line_summaries(cmd)
+            add_wait_option(cmd)
         return cmd
 
     def invoke(self, ctx: Any) -> Any:

@@ -51,7 +51,8 @@ def check(
                           "Alerts inside their cooldown do not count again.", case_sensitive=False)] = None,
     no_state: Annotated[bool, typer.Option(
         "--no-state", help="Neither read nor record alert state (opens the database read-only); every "
-                           "firing alert counts as new.")] = False,
+                           "firing alert counts as new. On a read-only database the state is read "
+                           "but not recorded.")] = False,
     fmt: FormatOption = "table",
     output: OutputOption = None,
     tz: TzOption = "UTC",
@@ -69,14 +70,20 @@ def check(
     from aimon.analysis.alerts.check import check as run_check
     from aimon.analysis.toolkit.window import time_or_newest
     from aimon.errors import GateFailed
-    from aimon.render import emit
+    from aimon.render import emit, err_console
     from aimon.render.alerts import check_blocks, check_data, check_frame, metric_value
-    from aimon.store.connection import opened
+    from aimon.store.connection import opened, read_only_reason, shadow_in_memory
 
     rule_list = _load_rules(rules)
-    with opened(db, write=not no_state, tz=tz) as con:
+    read_only = None if no_state else read_only_reason(db)
+    with opened(db, write=not (no_state or read_only), tz=tz) as con:
         when = time_or_newest(con, at, tz=tz, option="--at")
         result = run_check(con, rule_list, when)
+        if read_only:
+            # Cooldowns still come from the stored state; this run's firings are not recorded.
+            err_console.print(f"note: {db} is {read_only}: alert state was read but this check is not "
+                              "recorded.", style="dim", markup=False, highlight=False, soft_wrap=True)
+            shadow_in_memory(con, ("alert_state",))
         if not no_state:
             result = apply_state(con, result)
     level = fail_on.value if fail_on else None
