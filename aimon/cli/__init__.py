@@ -144,6 +144,15 @@ app = typer.Typer(
 )
 
 
+def _hide_flag_metavars() -> None:
+    from aimon.cli.options import hide_flag_metavars
+
+    hide_flag_metavars()
+
+
+_hide_flag_metavars()
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"aimon {__version__}")

@@ -139,7 +139,9 @@ def scan(
 
 class RulesFormat(StrEnum):
     table = "table"
+    markdown = "markdown"
     json = "json"
+    csv = "csv"
     toml = "toml"
 
 
@@ -147,7 +149,8 @@ class RulesFormat(StrEnum):
 def list_rules(
     rules: RulesOption = None,
     fmt: Annotated[RulesFormat, typer.Option(
-        "--format", "-f", help="table, json, or toml (an alerts.toml to start editing from).",
+        "--format", "-f", help="table, markdown, json, csv (one row per rule), or toml (an alerts.toml "
+                               "to start editing from).",
         case_sensitive=False)] = RulesFormat.table,
     output: OutputOption = None,
     db: DbOption = DEFAULT_DB,
@@ -158,10 +161,10 @@ def list_rules(
     """
     from aimon.analysis.alerts.rules import rule_data
     from aimon.render import emit, write
-    from aimon.render.alerts import rules_blocks, rules_toml
+    from aimon.render.alerts import rules_blocks, rules_frame, rules_toml
 
     data = [rule_data(r) for r in _load_rules(rules)]
     if fmt is RulesFormat.toml:
         write(rules_toml(data), output)
         return
-    emit(fmt.value, output, data={"rules": data}, blocks=rules_blocks(data))
+    emit(fmt.value, output, data={"rules": data}, blocks=rules_blocks(data), csv_frame=rules_frame(data))
