@@ -170,7 +170,7 @@ def read_only_db(sample_logs_db: SampleDb, tmp_path_factory) -> Path:
     checked, so every analysis would like to write."""
     folder = tmp_path_factory.mktemp("ro")
     db = folder / "sample.duckdb"
-    shutil.copy(sample_logs_db.path, db)
+    shutil.copyfile(sample_logs_db.path, db)  # the shared file is 0444: not its mode
     con = connect(db, write=True)
     try:
         present = {r[0] for r in rows(con, "SELECT table_name FROM duckdb_tables()")}
