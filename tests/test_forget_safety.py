@@ -122,7 +122,7 @@ def _reader(db, hold: str) -> subprocess.Popen:
 def test_a_reader_holding_the_file_stops_forget_before_it_deletes(cli, populated):
     reader = _reader(populated, "hold")
     try:
-        result = cli("forget", "--user", VICTIM)
+        result = cli("forget", "--user", VICTIM, "--wait", "0")
     finally:
         reader.stdin.close()
         reader.wait(10)
@@ -199,9 +199,13 @@ def test_rejected_records_with_numeric_or_escaped_ids_are_forgotten(cli, populat
 @pytest.mark.parametrize("command", [["forget", "--user", VICTIM], ["purge", "--older-than", "2026-11-03"]])
 def test_forget_and_purge_keep_the_file_mode(cli, populated, mode, command):
     os.chmod(populated, mode)
-    if mode == 0o444 and os.access(populated, os.W_OK) is False:
+    if mode == 0o444:
+        # Read-only means read-only, even for root who could write it: refused in one line.
+        before = populated.read_bytes()
         result = cli(*command)
         assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+        assert "is read-only (mode 0444)" in result.stderr
+        assert populated.read_bytes() == before and stat.S_IMODE(populated.stat().st_mode) == 0o444
         return
     result = cli(*command, "-f", "json")
     assert result.exit_code == 0, result.output

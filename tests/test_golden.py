@@ -85,9 +85,10 @@ CASES = (
                             "success,latency_ms,cost_usd", "--resamples", "200")),
     Case("abtest-analyze-by-user", ("abtest", "analyze", "-e", "support-tone-2026-11", "--by-user",
                                     "-m", "success,thumbs_down", "--resamples", "200"), formats=("json",)),
-    Case("audit-pii", ("audit", "pii", "--since", "2026-11-12", "--samples", "3", "--top", "3")),
+    # The audit stores what it scans: on the shared (read-only) file it would say so.
+    Case("audit-pii", ("audit", "pii", "--since", "2026-11-12", "--samples", "3", "--top", "3"), writes=True),
     Case("audit-pii-gate", ("audit", "pii", "--since", "2026-11-12", "--samples", "0", "--fail-on",
-                            "email"), formats=("json",)),
+                            "email"), formats=("json",), writes=True),
     Case("audit-compliance", ("audit", "compliance", "--as-of", "2026-12-01")),
     Case("redact", ("redact", "--out", "redacted", "--since", "2026-11-14")),
     # Two hours: the off-topic check embeds every response it checks.

@@ -274,3 +274,23 @@ def test_postmortem_of_a_cost_runaway_names_the_loop():
     assert "(a cost runaway)" in text and "One user (agent-user) sent 300 of the" in text
     assert any("Traffic concentration" in c for c in pm.contributing)
     con.close()
+
+
+def test_postmortem_thumbs_down_rate_is_a_share_of_votes_as_in_the_daily_report(planted):
+    """Issue 16 item 9: one definition, thumbs down / (up + down), counted once per request,
+    whichever command shows it."""
+    from aimon.analysis.metrics.feedback import __doc__ as definitions
+
+    ids = [r[0] for r in planted.execute(
+        "SELECT request_id FROM requests WHERE ts >= $s AND ts < $e ORDER BY ts LIMIT 7",
+        {"s": START, "e": END}).fetchall()]
+    votes = [("thumbs_down", ids[0]), ("thumbs_down", ids[0]), ("thumbs_up", ids[1]),
+             ("thumbs_up", ids[2]), ("thumbs_up", ids[3]), ("report", ids[4]), ("thumbs_down", ids[5])]
+    for i, (kind, rid) in enumerate(votes):
+        planted.execute("INSERT INTO feedback (feedback_id, request_id, ts, feedback_type, ingested_at) "
+                        "VALUES ($id, $rid, $ts, $kind, now())",
+                        {"id": f"f{i}", "rid": rid, "ts": START + timedelta(minutes=1), "kind": kind})
+    impact = {r["metric"]: r for r in postmortem(planted, START, END).impact.iter_rows(named=True)}
+    # 2 requests voted down (one of them twice), 3 voted up: 2 / 5, not 2 / requests.
+    assert impact["thumbs-down rate"]["window"] == pytest.approx(2 / 5)
+    assert "thumbs_down_rate = down / (up + down)" in definitions

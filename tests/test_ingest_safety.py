@@ -96,11 +96,11 @@ def test_second_writer_is_turned_away_with_one_line(tmp_path, cli, write_jsonl):
     """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ready"
-        result = cli("ingest", write_jsonl("a.jsonl", [request()]), "--db", db)
+        result = cli("ingest", write_jsonl("a.jsonl", [request()]), "--db", db, "--wait", "0")
         assert result.exit_code == 2
         assert "database is in use by another process" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
-        reader = cli("db", "info", "--db", db)
+        reader = cli("db", "info", "--db", db, "--wait", "0")
         assert reader.exit_code == 2 and "in use" in reader.stderr
     finally:
         holder.kill()

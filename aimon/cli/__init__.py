@@ -50,7 +50,10 @@ class AimonGroup(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is not None:
+            from aimon.cli.options import add_wait_option
+
             _one_line_summaries(cmd)
+            add_wait_option(cmd)
         return cmd
 
     def invoke(self, ctx: Any) -> Any:
@@ -150,6 +153,15 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode="rich",
 )
+
+
+def _hide_flag_metavars() -> None:
+    from aimon.cli.options import hide_flag_metavars
+
+    hide_flag_metavars()
+
+
+_hide_flag_metavars()
 
 
 def _version(value: bool) -> None:

@@ -52,7 +52,8 @@ def check(
                           "Alerts inside their cooldown do not count again.", case_sensitive=False)] = None,
     no_state: Annotated[bool, typer.Option(
         "--no-state", help="Neither read nor record alert state (opens the database read-only); every "
-                           "firing alert counts as new.")] = False,
+                           "firing alert counts as new. On a read-only database the state is read "
+                           "but not recorded.")] = False,
     show_pii: ShowPiiOption = False,
     fmt: FormatOption = "table",
     output: OutputOption = None,
@@ -71,13 +72,20 @@ def check(
     from aimon.analysis.alerts.check import check as run_check
     from aimon.analysis.toolkit.window import time_or_newest
     from aimon.errors import GateFailed
+    from aimon.render import err_console
     from aimon.render.alerts import check_blocks, check_data, check_frame, metric_value
-    from aimon.store.connection import opened
+    from aimon.store.connection import opened, read_only_reason, shadow_in_memory
 
     rule_list = _load_rules(rules)
-    with opened(db, write=not no_state, tz=tz) as con:
+    read_only = None if no_state else read_only_reason(db)
+    with opened(db, write=not (no_state or read_only), tz=tz) as con:
         when = time_or_newest(con, at, tz=tz, option="--at")
         result = run_check(con, rule_list, when)
+        if read_only:
+            # Cooldowns still come from the stored state; this run's firings are not recorded.
+            err_console.print(f"note: {db} is {read_only}: alert state was read but this check is not "
+                              "recorded.", style="dim", markup=False, highlight=False, soft_wrap=True)
+            shadow_in_memory(con, ("alert_state",))
         if not no_state:
             result = apply_state(con, result)
     level = fail_on.value if fail_on else None
@@ -133,7 +141,9 @@ def scan(
 
 class RulesFormat(StrEnum):
     table = "table"
+    markdown = "markdown"
     json = "json"
+    csv = "csv"
     toml = "toml"
 
 
@@ -141,7 +151,8 @@ class RulesFormat(StrEnum):
 def list_rules(
     rules: RulesOption = None,
     fmt: Annotated[RulesFormat, typer.Option(
-        "--format", "-f", help="table, json, or toml (an alerts.toml to start editing from).",
+        "--format", "-f", help="table, markdown, json, csv (one row per rule), or toml (an alerts.toml "
+                               "to start editing from).",
         case_sensitive=False)] = RulesFormat.table,
     output: OutputOption = None,
     db: DbOption = DEFAULT_DB,
@@ -152,10 +163,11 @@ def list_rules(
     """
     from aimon.analysis.alerts.rules import rule_data
     from aimon.render import write
-    from aimon.render.alerts import rules_blocks, rules_toml
+    from aimon.render.alerts import rules_blocks, rules_frame, rules_toml
 
     data = [rule_data(r) for r in _load_rules(rules)]
     if fmt is RulesFormat.toml:
         write(rules_toml(data), output)
         return
-    show(fmt.value, output, show_pii=False, data={"rules": data}, blocks=rules_blocks(data))
+    show(fmt.value, output, show_pii=False, data={"rules": data}, blocks=rules_blocks(data),
+         csv_frame=rules_frame(data))

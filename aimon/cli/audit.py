@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,6 +25,8 @@ from aimon.errors import GateFailed
 from aimon.store.connection import opened
 
 if TYPE_CHECKING:
+    import duckdb
+
     from aimon.analysis.pii.cache import ScanStats
     from aimon.analysis.pii.entities import Field
     from aimon.analysis.toolkit.window import Window
@@ -43,21 +47,35 @@ RescanOption = Annotated[bool, typer.Option(
     "--rescan", help="Scan the window again even if it was scanned before (findings are cached).")]
 
 
-def scan_window(db: Path, since: str | None, until: str | None, tz: str, fields: tuple[Field, ...],
-                rescan: bool = False) -> tuple[Window, ScanStats | None]:
-    """Resolve the window and scan what is not scanned yet: a short write lock only when
-    there is something new, so repeated reports stay read-only."""
-    from aimon.analysis.pii.cache import ensure_scanned, pending, window_for
+@contextmanager
+def scanned(db: Path, since: str | None, until: str | None, tz: str, fields: tuple[Field, ...],
+            rescan: bool = False) -> Iterator[tuple[duckdb.DuckDBPyConnection, Window, ScanStats | None]]:
+    """A read-only connection on which the window is scanned: what was not scanned yet is
+    scanned under a short write lock only when there is something new, so repeated reports
+    stay read-only. On a read-only database the scan runs in memory, with a note."""
+    from aimon.analysis.pii.cache import PII_TABLES, ensure_scanned, pending, window_for
+    from aimon.render import err_console
     from aimon.render.pii import spinner
+    from aimon.store.connection import read_only_reason, shadow_in_memory
 
     with opened(db, write=False, tz=tz) as con:
         window = window_for(con, since, until, tz=tz)
         todo = 1 if rescan else pending(con, window, fields)
-    if not todo:
-        return window, None
-    with opened(db, write=True, tz=tz) as con, spinner("scanning for PII and secrets"):
-        stats = ensure_scanned(con, window, fields, rescan=rescan)
-    return window, stats
+        why = read_only_reason(db) if todo else None
+        if why:
+            err_console.print(f"note: {db} is {why}: PII findings were computed in memory and not stored.",
+                              style="dim", markup=False, highlight=False, soft_wrap=True)
+            shadow_in_memory(con, PII_TABLES)
+            with spinner("scanning for PII and secrets"):
+                stats = ensure_scanned(con, window, fields, rescan=rescan)
+            yield con, window, stats
+            return
+    stats = None
+    if todo:
+        with opened(db, write=True, tz=tz) as con, spinner("scanning for PII and secrets"):
+            stats = ensure_scanned(con, window, fields, rescan=rescan)
+    with opened(db, write=False, tz=tz) as con:
+        yield con, window, stats
 
 
 @audit_app.command("pii")
@@ -98,8 +116,7 @@ def audit_pii(
 
     chosen = parse_fields(fields)
     gate_types = parse_entity_types(fail_on) if fail_on else None
-    window, stats = scan_window(db, since, until, tz, chosen, rescan)
-    with opened(db, write=False, tz=tz) as con:
+    with scanned(db, since, until, tz, chosen, rescan) as (con, window, stats):
         report = pii_report(con, window, chosen, top=top, samples=samples, show_pii=show_pii)
     show(fmt, output, show_pii=show_pii, data=pii_data(report, stats), blocks=pii_blocks(report, stats),
          csv_frame=report.by_entity)
@@ -163,8 +180,7 @@ def audit_compliance(
     if consent_required is not None:
         cfg = replace(cfg, consent_required=compliance.parse_jurisdictions(consent_required))
     when = _as_of(as_of, tz)
-    window, _ = scan_window(db, since, until, tz, compliance.COMPLIANCE_FIELDS, rescan)
-    with opened(db, write=False, tz=tz) as con:
+    with scanned(db, since, until, tz, compliance.COMPLIANCE_FIELDS, rescan) as (con, window, _):
         report = compliance.compliance_report(con, window, cfg, as_of=when)
     from aimon.render.pii import compliance_blocks, compliance_data
 
@@ -183,9 +199,9 @@ NoStoreOption = Annotated[bool, typer.Option(
 
 
 def _writable(db: Path) -> bool:
-    import os
+    from aimon.store.connection import is_writable
 
-    return os.access(db, os.W_OK) and os.access(db.resolve().parent, os.W_OK)
+    return is_writable(db)
 
 
 @audit_app.command("security")

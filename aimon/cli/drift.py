@@ -31,6 +31,11 @@ def store_new_embeddings(db: Path, tz: str) -> str | None:
     waiting = embedding.unsaved()
     if not waiting:
         return None
+    from aimon.store.connection import read_only_reason
+
+    why = read_only_reason(db)
+    if why:
+        return f"{db} is {why}: {waiting:,} embeddings were computed in memory and not cached"
     try:
         with opened(db, write=True, tz=tz) as con:
             embedding.save_unsaved(con)

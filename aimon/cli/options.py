@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -55,3 +55,59 @@ TzOption = Annotated[
     typer.Option("--tz", help="Time zone for days, hours and naive times (IANA name).",
                  show_default=True),
 ]
+
+
+def _set_lock_wait(ctx: Any, param: Any, value: str | None) -> None:
+    from aimon.render import err_console
+    from aimon.store import lockwait
+
+    lockwait.on_lock_wait = lambda line: err_console.print(line, style="dim", markup=False, highlight=False,
+                                                         soft_wrap=True)
+    lockwait.set_lock_wait(lockwait.parse_wait(value) if value is not None else None)
+
+
+def add_wait_option(cmd: Any) -> None:
+    """Give ``cmd`` (and every command under it) --wait: how long to wait for a database
+    another aimon process holds (a cron report overlapping the cron ingest). Added here
+    once rather than declared in each command; the value goes to aimon.store.lockwait."""
+    subs = getattr(cmd, "commands", None)
+    if subs is not None:
+        for sub in subs.values():
+            add_wait_option(sub)
+        return
+    if not any(p.name == "lock_wait" for p in cmd.params):
+        cmd.params.append(_wait_param())
+
+
+def _wait_param() -> Any:
+    """The --wait option as typer builds it (typer owns its option classes), taken from a
+    throwaway command."""
+    holder = typer.Typer()
+
+    @holder.command()
+    def _holder(lock_wait: Annotated[str | None, typer.Option(
+        "--wait", metavar="DURATION", expose_value=False, callback=_set_lock_wait,
+        show_default="30s, or $AIMON_LOCK_TIMEOUT",
+        help="How long to wait while another aimon process (an ingest) holds the database, "
+             "e.g. 0, 30s, 2m; then exit 2.")] = None) -> None:
+        pass
+
+    return typer.main.get_command(holder).params[0]
+
+
+def hide_flag_metavars() -> None:
+    """Flags take no value, so --help shows none: typer labels every flag ``<bool>``,
+    which reads as if ``--show-pii true`` were expected."""
+    from typer.core import TyperOption
+
+    if getattr(TyperOption.display_type_rich, "_aimon", False):
+        return
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False) and self.metavar is None:
+            return None
+        return shown(self, ctx)
+
+    display_type_rich._aimon = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]

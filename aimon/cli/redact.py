@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 
 from aimon.cli import app
-from aimon.cli.audit import scan_window
+from aimon.cli.audit import scanned
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, SinceOption, TzOption, UntilOption
 from aimon.cli.output import show
-from aimon.store.connection import opened
 
 
 @app.command()
@@ -41,8 +40,7 @@ def redact(
     from aimon.render.pii import redact_blocks, redact_data, spinner
 
     key = lib.read_key(pseudonymize_key_file) if pseudonymize_key_file else None
-    window, _ = scan_window(db, since, until, tz, lib.CACHED_FIELDS)
-    with opened(db, write=False, tz=tz) as con, spinner("writing the redacted copy"):
+    with scanned(db, since, until, tz, lib.CACHED_FIELDS) as (con, window, _), spinner("writing the redacted copy"):
         result = lib.redact_export(con, out, window, key=key)
     show(fmt, None, show_pii=False, data=redact_data(result), blocks=redact_blocks(result),
          csv_frame=[{"table": f.table, "path": f.path, "rows": f.rows, "values_replaced": f.values_replaced}

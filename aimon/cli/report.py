@@ -20,7 +20,7 @@ app.add_typer(report_app, name="report")
 ReportFormatOption = Annotated[
     ReportFormat,
     typer.Option("--format", "-f", help="table (terminal, with sparklines), markdown (GitHub, with Mermaid "
-                                        "charts), json (for scripts) or html (one self-contained file "
+                                        "charts), json (for scripts), csv (the headline figures) or html (one self-contained file "
                                         "with interactive charts).", case_sensitive=False),
 ]
 ConfigOption = Annotated[
@@ -37,7 +37,7 @@ def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, con
     from aimon.analysis.report.findings import Thresholds
     from aimon.analysis.toolkit.window import parse_day
     from aimon.render import write
-    from aimon.render.report import report_blocks, report_data
+    from aimon.render.report import report_blocks, report_data, report_figures_frame
     from aimon.store.connection import opened
     from aimon.store.toml_config import config_path, read_section
 
@@ -55,7 +55,8 @@ def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, con
         (data,) = masked(show_pii, data)
         write(report_html(data), output)
         return
-    show(fmt.value, output, show_pii=show_pii, data=data, blocks=report_blocks(report))
+    show(fmt.value, output, show_pii=show_pii, data=data, blocks=report_blocks(report),
+         csv_frame=report_figures_frame(data))
 
 
 @report_app.command("daily")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +19,7 @@ from aimon.cli.options import (
 )
 from aimon.cli.output import show
 from aimon.errors import GateFailed
-from aimon.store.connection import opened
+from aimon.store.connection import is_writable, opened
 
 
 @app.command("validate")
@@ -75,7 +74,7 @@ def validate(
     with opened(db, write=False, tz=tz) as con:
         window = window_for(con, since, until, tz=tz)
         todo = v.pending(con, window, loaded, names) > 0
-    store = todo and not no_store and os.access(db, os.W_OK) and os.access(db.resolve().parent, os.W_OK)
+    store = todo and not no_store and is_writable(db)
     notes: tuple[str, ...] = ()
     if todo and not store:
         why = "--no-store" if no_store else f"{db} is read-only"

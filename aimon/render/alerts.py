@@ -173,6 +173,15 @@ def rules_toml(rules: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def rules_frame(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per rule for CSV: every key a column, lists and tables as JSON text."""
+    import json
+
+    columns = list(dict.fromkeys(k for rule in rules for k in rule))
+    return [{k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in
+             ((k, rule.get(k)) for k in columns)} for rule in rules]
+
+
 def rules_blocks(rules: list[dict[str, Any]]) -> list[Block]:
     blocks: list[Block] = [Heading("Alert rules")]
     for rule in rules:

@@ -30,11 +30,13 @@ if TYPE_CHECKING:
 
 
 class ReportFormat(StrEnum):
-    """Formats of ``aimon report``: the shared ones without CSV, plus a standalone HTML page."""
+    """Formats of ``aimon report``: the shared ones (CSV holds the headline figures), plus a
+    standalone HTML page."""
 
     table = "table"
     markdown = "markdown"
     json = "json"
+    csv = "csv"
     html = "html"
 
 
@@ -364,3 +366,9 @@ def report_blocks(report: Report) -> list[Block]:
                                              f"{report.tz})", formats={"minutes": ",.1f",
                                                                        "requests expected": ",.0f"}))
     return blocks
+
+
+def report_figures_frame(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's headline figures as one table (what CSV can hold): one row per
+    metric with its value, interval, the day before, the baseline and the changes."""
+    return [{"metric": key, **fields} for key, fields in (data.get("figures") or {}).items()]

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import duckdb
 
-from aimon.errors import DatabaseInUse, InputError
+from aimon.errors import DatabaseInUse, InputError, SchemaError
 from aimon.files import is_database_file
-from aimon.store import schema
+from aimon.store import lockwait, schema
+from aimon.store.lockwait import format_seconds, lock_wait
 
 DEFAULT_DB = "aimon.duckdb"
 
@@ -38,21 +39,42 @@ def memory_budget() -> str:
 
 _LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>.*?) \(PID (?P<pid>\d+)\)")
 
+def _holder(pid: str | None, prog: str | None) -> str:
+    """Who holds the lock, as a person would say it: "another aimon process (PID 12, ingest)"."""
+    if not pid:
+        return "another process"
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        argv = []
+    for i, arg in enumerate(argv):
+        if Path(arg).name == "aimon" or (arg == "aimon" and i and argv[i - 1] == "-m"):
+            words = [a for a in argv[i + 1:] if a and not a.startswith("-")]
+            what = f", {words[0]}" if words else ""
+            return f"another aimon process (PID {pid}{what})"
+    name = Path(prog).name if prog else ""
+    return f"another process (PID {pid}{', ' + name if name else ''})"
+
 
 def default_db_path() -> Path:
     """The database used when no --db is given: $AIMON_DB, else ./aimon.duckdb."""
     return Path(os.environ.get("AIMON_DB") or DEFAULT_DB)
 
 
+def _in_use(text: str, path: Path, waited: float = 0.0) -> DatabaseInUse:
+    lock = _LOCK_RE.search(text)
+    holder = _holder(lock["pid"] if lock else None, lock["prog"] if lock else None)
+    gave_up = f"gave up after {format_seconds(waited)}" if waited > 0 else "did not wait"
+    return DatabaseInUse(
+        f"database is in use by {holder}: {path}; {gave_up} (--wait 5m or AIMON_LOCK_TIMEOUT "
+        "waits longer), or use another --db"
+    )
+
+
 def _translate(exc: duckdb.Error, path: Path) -> Exception:
     text = str(exc)
-    lock = _LOCK_RE.search(text)
-    if lock or "Could not set lock" in text:
-        pid = f" (PID {lock['pid']})" if lock else ""
-        return DatabaseInUse(
-            f"database is in use by another process{pid}: {path}; "
-            "wait for it to finish, or use another --db"
-        )
+    if _LOCK_RE.search(text) or "Could not set lock" in text:
+        return _in_use(text, path)
     if "not a valid DuckDB database" in text:
         return InputError(f"{path} is not a DuckDB database; pass the aimon database with --db")
     if "database does not exist" in text:
@@ -102,11 +124,10 @@ def connect(
             f"no database at {path}; load logs first with 'aimon ingest FILE --db {path}'"
         )
     refuse_non_database(path, option="--db")
+    if write:
+        refuse_read_only(path)
     creating = write and str(path) != ":memory:" and not path.exists()
-    try:
-        con = duckdb.connect(str(path), read_only=not write)
-    except duckdb.Error as exc:
-        raise _translate(exc, path) from exc
+    con = _connect_waiting(path, read_only=not write)
     if creating:
         # It will hold prompts and personal data: private from the first byte of data.
         os.chmod(path, 0o600)
@@ -120,8 +141,11 @@ def connect(
                 # Upgrading aimon should not make every report fail until someone runs a
                 # write command: migrate once with a short write lock, then read.
                 con.close()
+                if read_only_reason(path):
+                    raise SchemaError(f"{path} needs a schema upgrade but is read-only; run any "
+                                      "aimon command once on a writable copy, or make it writable")
                 connect(path, write=True).close()
-                con = duckdb.connect(str(path), read_only=True)
+                con = _connect_waiting(path, read_only=True)
                 _configure(con, tz, memory_limit)
     except duckdb.Error as exc:
         con.close()
@@ -132,6 +156,81 @@ def connect(
         con.close()
         raise
     return con
+
+
+def _connect_waiting(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, waiting up to :func:`lock_wait` while another process holds the
+    file: a cron report that overlaps the cron ingest starts when the ingest commits."""
+    wait = lock_wait()
+    deadline = time.monotonic() + wait
+    announced = False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            error = _translate(exc, path)
+            if not isinstance(error, DatabaseInUse):
+                raise error from exc
+            if time.monotonic() >= deadline:
+                raise _in_use(str(exc), path, wait) from exc
+            if not announced:
+                lock = _LOCK_RE.search(str(exc))
+                holder = _holder(lock["pid"] if lock else None, lock["prog"] if lock else None)
+                lockwait.on_lock_wait(f"waiting for the database: {holder} holds {path} "
+                                      f"(up to {format_seconds(wait)}; --wait changes it)…")
+                announced = True
+            time.sleep(max(0.0, min(lockwait.POLL_SECONDS, deadline - time.monotonic())))
+
+
+def read_only_reason(path: Path | str) -> str | None:
+    """Why aimon must not write the database at ``path`` (None: it may): a read-only
+    mount, a file this user cannot write, or one whose mode grants no write at all
+    (0444 is honoured even for root, who could write it anyway), or a directory where
+    DuckDB cannot put its write-ahead log."""
+    path = Path(path)
+    if str(path) == ":memory:" or not path.exists():
+        return None
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "on a read-only file system"
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as exc:
+        return exc.strerror or "cannot be examined"
+    if not mode & 0o222:
+        return f"read-only (mode {mode:04o})"
+    if not os.access(path, os.W_OK):
+        return "not writable by this user"
+    if not os.access(path.resolve().parent, os.W_OK | os.X_OK):
+        return "in a directory this user cannot write"
+    return None
+
+
+def is_writable(path: Path | str) -> bool:
+    return read_only_reason(path) is None
+
+
+def shadow_in_memory(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
+    """On a read-only connection, give ``tables`` (caches, state) in-memory copies that
+    shadow the stored ones: unqualified names resolve to the temporary schema first, so
+    an analysis that records its cache or state runs unchanged and nothing reaches the
+    file. The copies hold the stored rows, so what was cached before is still used."""
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    for table in tables:
+        row = con.execute(
+            "SELECT sql FROM duckdb_tables() WHERE database_name = $d AND schema_name = 'main' "
+            "AND table_name = $t", {"d": database, "t": table}).fetchone()
+        if row is None:
+            continue
+        con.execute(re.sub(r"^\s*CREATE\s+TABLE\s", "CREATE TEMP TABLE ", row[0], count=1, flags=re.I))
+        con.execute(f'INSERT INTO temp.main."{table}" SELECT * FROM "{database}".main."{table}"')
+
+
+def refuse_read_only(path: Path) -> None:
+    """Commands that must write (ingest, forget, purge, a price refresh) stop here."""
+    why = read_only_reason(path)
+    if why:
+        raise InputError(f"{path} is {why}; this command writes the database: run it on a "
+                         "writable copy, or make the file writable")
 
 
 def _was_interrupted(exc: BaseException | None) -> bool:

@@ -26,6 +26,7 @@ from aimon.analysis.incident.detect import (
 )
 from aimon.analysis.incident.marked import _all, _frame, _one, _rate
 from aimon.analysis.incident.prose import _contributing, _follow_ups
+from aimon.analysis.metrics.feedback import INLINE_TYPE_SQL
 from aimon.analysis.pii.mask import redact
 from aimon.analysis.pii.scan import redact_texts
 from aimon.analysis.toolkit.window import Window
@@ -33,9 +34,14 @@ from aimon.errors import InputError
 
 # Window and baseline in one pass: impact figures per period.
 IMPACT_SQL = """
-WITH {pm}, thumbs AS (
-    SELECT DISTINCT f.request_id FROM feedback f SEMI JOIN x USING (request_id)
-    WHERE f.feedback_type = 'thumbs_down'
+WITH {pm}, votes AS (
+    -- Votes as the metrics catalogue counts them (aimon.analysis.metrics.feedback): one
+    -- per request and kind, from the feedback table and the inline column alike.
+    SELECT request_id, bool_or(kind = 'thumbs_up') AS up, bool_or(kind = 'thumbs_down') AS down
+    FROM (SELECT f.request_id, f.feedback_type AS kind FROM feedback f SEMI JOIN x USING (request_id)
+          UNION ALL
+          SELECT r.request_id, {inline} AS kind FROM x r WHERE r.feedback IS NOT NULL)
+    GROUP BY request_id
 )
 SELECT x.in_window,
        count(*) AS requests,
@@ -47,8 +53,8 @@ SELECT x.in_window,
        quantile_cont(x.latency_ms, 0.99) AS p99_ms,
        sum(c.cost_usd) AS cost_usd,
        count(c.cost_usd) AS priced,
-       count(DISTINCT x.request_id) FILTER (WHERE t.request_id IS NOT NULL OR lower(trim(x.feedback)) IN
-             ('thumbs_down', 'down', 'negative', 'dislike', '-1', '👎')) AS thumbs_down,
+       count(DISTINCT x.request_id) FILTER (WHERE v.down) AS thumbs_down,
+       count(DISTINCT x.request_id) FILTER (WHERE v.up OR v.down) AS voted,
        count(DISTINCT x.user_id) AS users,
        count(DISTINCT x.user_id) FILTER (WHERE x.bad) AS users_affected,
        count(DISTINCT x.session_id) AS sessions,
@@ -57,9 +63,9 @@ SELECT x.in_window,
        count(DISTINCT x.endpoint) FILTER (WHERE x.bad) AS endpoints_affected
 FROM x
 LEFT JOIN request_costs c USING (request_id)
-LEFT JOIN thumbs t USING (request_id)
+LEFT JOIN votes v USING (request_id)
 GROUP BY x.in_window
-"""
+""".replace("{inline}", INLINE_TYPE_SQL)
 
 
 # The user with the most requests in the window, and their share of the baseline.
@@ -342,7 +348,8 @@ def _impact_frame(w: dict, b: dict, minutes: float, base_minutes: float) -> pl.D
         row("latency P99", "ms", w.get("p99_ms"), b.get("p99_ms")),
         row("cost", "usd", w.get("cost_usd"), b.get("cost_usd"), True),
         row("cost per priced request", "usd", per(w, "cost_usd", "priced"), per(b, "cost_usd", "priced")),
-        row("thumbs-down rate", "share", per(w, "thumbs_down", "requests"), per(b, "thumbs_down", "requests")),
+        # One definition with the daily report: thumbs-down votes / all thumbs votes.
+        row("thumbs-down rate", "share", per(w, "thumbs_down", "voted"), per(b, "thumbs_down", "voted")),
         row("users affected (of active)", "count", w.get("users_affected"), w.get("users")),
         row("sessions affected (of active)", "count", w.get("sessions_affected"), w.get("sessions")),
         row("endpoints affected (of active)", "count", w.get("endpoints_affected"), w.get("endpoints")),

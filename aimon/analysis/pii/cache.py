@@ -14,6 +14,9 @@ from aimon.analysis.pii.entities import DETECTOR_VERSION, FEEDBACK_FIELDS, FIELD
 from aimon.analysis.pii.scan import scan
 from aimon.analysis.toolkit.window import Window, resolve
 
+# The tables the cache keeps; on a read-only database they get in-memory copies.
+PII_TABLES = ("pii_findings", "pii_scanned")
+
 
 def _fields_sql(fields: Sequence[Field]) -> list[Field]:
     return [Field(f) for f in fields]
