@@ -16,7 +16,7 @@ import pytest
 from aimon.store.ingest import ingest
 from tests.conftest import load, request, request_row, rows
 
-pytestmark = pytest.mark.xfail(strict=True, reason="issue 14 items 2, 9, 10: reproduced before the fix")
+todo = pytest.mark.xfail(strict=True, reason="issue 14: reproduced before the fix")
 
 
 def reasons(con) -> dict[int, str]:
@@ -50,6 +50,7 @@ def test_otel_token_count_of_ten_to_the_nineteen_is_a_reject(con, write_jsonl):
 
 # --------------------------------------------------------------------------- item 9
 
+@todo
 def test_a_duplicated_key_in_a_file_that_repeats_an_id(con, write_jsonl):
     twice = json.dumps(request(request_id="dup"))[:-1] + ', "model": "gpt-4o-mini"}'
     path = write_jsonl("a.jsonl", [request(request_id="dup"), twice, request(request_id="dup"),
@@ -59,6 +60,7 @@ def test_a_duplicated_key_in_a_file_that_repeats_an_id(con, write_jsonl):
     assert reasons(con) == {2: "duplicate key: model"}
 
 
+@todo
 def test_deep_nesting_among_the_first_records(con, write_jsonl):
     deep = json.dumps(request(request_id="deep"))[:-1] + ', "nest": ' + "[" * 5000 + "]" * 5000 + "}"
     path = write_jsonl("a.jsonl", [request(request_id="r1"), deep, request(request_id="r2")])
@@ -67,6 +69,7 @@ def test_deep_nesting_among_the_first_records(con, write_jsonl):
     assert json.loads(request_row(con, "deep")["extra"])["nest"] is not None
 
 
+@todo
 def test_a_corrupt_parquet_file_is_a_reject_and_the_rest_loads(con, write_jsonl, tmp_path):
     path = tmp_path / "broken.parquet"
     duckdb.sql(f"COPY (SELECT 'p' || i AS request_id, TIMESTAMP '2026-11-01' AS timestamp, 'gpt-4o' AS model "
@@ -81,6 +84,7 @@ def test_a_corrupt_parquet_file_is_a_reject_and_the_rest_loads(con, write_jsonl,
     assert rows(con, "SELECT count(*) FROM rejects WHERE reason LIKE 'unreadable Parquet%'") == [(1,)]
 
 
+@todo
 def test_a_gzip_file_cut_short_loads_what_it_holds(con, tmp_path):
     recs = [json.dumps(request(request_id=f"z{i}", prompt="w " * 800)) for i in range(3000)]
     data = gzip.compress(("\n".join(recs) + "\n").encode())
@@ -93,6 +97,7 @@ def test_a_gzip_file_cut_short_loads_what_it_holds(con, tmp_path):
     assert reason.startswith("truncated gzip")
 
 
+@todo
 def test_a_broken_element_of_a_json_array_loses_only_itself(con, tmp_path):
     good = [json.dumps(request(request_id=f"a{i}", prompt="p" * 100)) for i in range(1000)]
     broken = '{"request_id": "a-broken", "timestamp": "2026-11-01T10:00:00Z", "prompt": "' + "q" * 70000 + '", }}'
@@ -117,12 +122,14 @@ def test_token_counts_above_two_to_the_53_are_exact(con, write_jsonl):
 
 @pytest.mark.parametrize("stamp", ["2026-11-01T10:00:00+25:00", "2026-11-01T10:00:00+99:99",
                                    "2026-11-01T10:00:00-13:00"])
+@todo
 def test_an_impossible_utc_offset_is_rejected(con, write_jsonl, stamp):
     summary = load(con, write_jsonl("a.jsonl", [request(timestamp=stamp)]))
     assert summary.rejected == 1
     assert reasons(con)[1] == f"unparseable timestamp: {stamp} (impossible UTC offset)"
 
 
+@todo
 def test_a_local_time_in_a_dst_gap_is_rejected(con, write_jsonl):
     path = write_jsonl("a.jsonl", [request(request_id="gap", timestamp="2026-03-08 02:30:00 America/New_York"),
                                    request(request_id="fine", timestamp="2026-03-08 03:30:00 America/New_York")])
@@ -133,6 +140,7 @@ def test_a_local_time_in_a_dst_gap_is_rejected(con, write_jsonl):
     assert request_row(con, "fine")["ts"] == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
 
 
+@todo
 def test_a_duplicated_key_is_a_reject_not_a_silent_first_value(con, write_jsonl):
     line = '{"timestamp": "2026-11-01T10:00:00Z", "request_id": "k", "model": "a", "model": "b"}'
     summary = load(con, write_jsonl("a.jsonl", [line]))
@@ -140,6 +148,7 @@ def test_a_duplicated_key_is_a_reject_not_a_silent_first_value(con, write_jsonl)
     assert reasons(con) == {1: "duplicate key: model"}
 
 
+@todo
 def test_feedback_types_outside_the_six_are_rejected(con, write_jsonl):
     path = write_jsonl("f.jsonl", [
         {"request_id": "r1", "timestamp": "2026-11-01T10:05:00Z", "feedback_type": "thumbs_up"},
@@ -152,6 +161,7 @@ def test_feedback_types_outside_the_six_are_rejected(con, write_jsonl):
         "regenerated, edited_output)",)]
 
 
+@todo
 def test_an_invalid_utf8_line_keeps_its_bytes(con, tmp_path):
     line = b'{"timestamp": "2026-11-01T10:00:00Z", "request_id": "bad\xff\xfe", "model": "m"}'
     path = tmp_path / "a.jsonl"
@@ -163,3 +173,16 @@ def test_an_invalid_utf8_line_keeps_its_bytes(con, tmp_path):
     assert reason == f"invalid UTF-8 at byte {at}"
     assert raw_bytes == line
     assert "\ufffd" not in raw
+
+
+# --------------------------------------------------------------------------- errors
+
+def test_a_duckdb_error_is_one_line_naming_the_file(cli, tmp_path, monkeypatch):
+    recs = [request(request_id=f"r{i}", prompt="x" * (2 * 1024 * 1024)) for i in range(40)]
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    monkeypatch.setenv("AIMON_MEMORY_LIMIT", "16MB")
+    result = cli("ingest", path, "--db", tmp_path / "o.duckdb")
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert str(path) in line and "ran out of memory" in line and "AIMON_MEMORY_LIMIT" in line

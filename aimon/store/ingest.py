@@ -154,12 +154,14 @@ def ingest(
     files = reader.expand(paths)
     macros.install(con)
     forced = _forced_shape(shape, table)
+    budget = _budget(con)
     with _interruptible(con) as interrupted:
         plans: list[_Plan] = []
         skipped: list[tuple[str, str]] = []
         for f in files:
             try:
-                plans.append(_plan(con, f, table, forced))
+                with _file_errors(budget, f):
+                    plans.append(_plan(con, f, table, forced))
             except (RuntimeError, duckdb.InterruptException) as exc:
                 raise _interrupt_or(exc) from None
             except InputError:
@@ -170,7 +172,7 @@ def ingest(
                 skipped.append((str(f.path), "not a log of a shape aimon knows"))
         if interrupted():
             raise KeyboardInterrupt
-        summary = _load(con, plans, table, default_time, on_file, interrupted, prices)
+        summary = _load(con, plans, table, default_time, on_file, interrupted, prices, budget)
         return replace(summary, skipped=tuple(skipped))
 
 
@@ -182,6 +184,7 @@ def _load(
     on_file: Callable[[int, int, LogFile], None] | None,
     interrupted: Callable[[], bool],
     prices: UserPrices | None,
+    budget: str,
 ) -> IngestSummary:
     ingested_at = datetime.now(UTC)
     results: list[FileResult] = []
@@ -195,7 +198,8 @@ def _load(
         for i, plan in enumerate(plans):
             if on_file:
                 on_file(i, len(plans), plan.file)
-            results.append(_ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices))
+            with _file_errors(budget, plan.file):
+                results.append(_ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices))
             if interrupted():
                 raise KeyboardInterrupt
         # Every load priced its rows; this finds none unless a model resolved differently
@@ -212,6 +216,34 @@ def _load(
         _drop_temp(con)
         con.execute("RESET disabled_optimizers")
     return IngestSummary(table, tuple(results))
+
+
+@contextmanager
+def _file_errors(budget: str, f: LogFile) -> Iterator[None]:
+    """A DuckDB error while reading one file becomes one line naming the file (the
+    caller's transaction is rolled back): never a traceback. Running out of memory
+    names the budget and how to change it."""
+    try:
+        yield
+    except (duckdb.InterruptException, KeyboardInterrupt):
+        raise
+    except duckdb.OutOfMemoryException:
+        raise InputError(f"{f.path}: ran out of memory at the memory budget of {budget}; nothing was "
+                         "written. Give ingest more with AIMON_MEMORY_LIMIT (e.g. AIMON_MEMORY_LIMIT=4GB), "
+                         "or split the file") from None
+    except duckdb.Error as exc:
+        if "interrupted" in str(exc).lower():
+            raise
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise InputError(f"{f.path}: cannot load: {first}; nothing was written") from None
+
+
+def _budget(con: duckdb.DuckDBPyConnection) -> str:
+    try:
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    except duckdb.Error:
+        return "the configured limit"
 
 
 def _interrupt_or(exc: Exception) -> BaseException:

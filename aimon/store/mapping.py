@@ -57,7 +57,11 @@ class Source:
 def typed(kind: str, raw: str) -> str:
     """Convert a mapped text value to a canonical column type (NULL when it does not fit)."""
     if kind == "BIGINT":
-        return f"CAST(TRY_CAST({raw} AS DOUBLE) AS BIGINT)"
+        # Read as an integer where the text is one, so that counts above 2^53 stay exact;
+        # through DOUBLE otherwise ("12.0", "1e3"). A value no BIGINT holds is NULL here
+        # and a reject with its reason (reason_sql), never a conversion error.
+        return (f"coalesce(CASE WHEN TRY_CAST({raw} AS DOUBLE) IS NOT NULL THEN TRY_CAST({raw} AS BIGINT) END, "
+                f"TRY_CAST(TRY_CAST({raw} AS DOUBLE) AS BIGINT))")
     if kind == "DOUBLE":
         return f"TRY_CAST({raw} AS DOUBLE)"
     if kind == "BOOLEAN":
@@ -91,6 +95,12 @@ def reason_sql(table: str, skip: str | None) -> str:
         if kind not in _KIND_WORD:
             continue
         r = raw(col)
+        if kind == "BIGINT":
+            # A number, but none a BIGINT holds (1e30, 9999999999999999999).
+            checks.append(f"WHEN {r} IS NOT NULL AND {col} IS NULL AND TRY_CAST({r} AS DOUBLE) IS NOT NULL "
+                          f"THEN '{col} is out of range: ' || left({r}, 40) || ' (about ' "
+                          f"|| replace(printf('%.4g', TRY_CAST({r} AS DOUBLE)), 'e+', 'e') "
+                          "|| '; the largest whole number stored is 9223372036854775807)'")
         checks.append(f"WHEN {r} IS NOT NULL AND {col} IS NULL "
                       f"THEN '{col} is not {_KIND_WORD[kind]}: ' || left({r}, 40)")
         if kind == "BIGINT":
