@@ -50,7 +50,6 @@ def test_otel_token_count_of_ten_to_the_nineteen_is_a_reject(con, write_jsonl):
 
 # --------------------------------------------------------------------------- item 9
 
-@todo
 def test_a_duplicated_key_in_a_file_that_repeats_an_id(con, write_jsonl):
     twice = json.dumps(request(request_id="dup"))[:-1] + ', "model": "gpt-4o-mini"}'
     path = write_jsonl("a.jsonl", [request(request_id="dup"), twice, request(request_id="dup"),
@@ -60,16 +59,15 @@ def test_a_duplicated_key_in_a_file_that_repeats_an_id(con, write_jsonl):
     assert reasons(con) == {2: "duplicate key: model"}
 
 
-@todo
 def test_deep_nesting_among_the_first_records(con, write_jsonl):
     deep = json.dumps(request(request_id="deep"))[:-1] + ', "nest": ' + "[" * 5000 + "]" * 5000 + "}"
     path = write_jsonl("a.jsonl", [request(request_id="r1"), deep, request(request_id="r2")])
     summary = load(con, path)
     assert (summary.loaded, summary.rejected) == (3, 0)
-    assert json.loads(request_row(con, "deep")["extra"])["nest"] is not None
+    extra = request_row(con, "deep")["extra"]  # deeper than Python's own parser goes
+    assert extra.startswith('{"nest":[[[') and extra.count("[") == extra.count("]") == 5000
 
 
-@todo
 def test_a_corrupt_parquet_file_is_a_reject_and_the_rest_loads(con, write_jsonl, tmp_path):
     path = tmp_path / "broken.parquet"
     duckdb.sql(f"COPY (SELECT 'p' || i AS request_id, TIMESTAMP '2026-11-01' AS timestamp, 'gpt-4o' AS model "
@@ -140,7 +138,6 @@ def test_a_local_time_in_a_dst_gap_is_rejected(con, write_jsonl):
     assert request_row(con, "fine")["ts"] == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
 
 
-@todo
 def test_a_duplicated_key_is_a_reject_not_a_silent_first_value(con, write_jsonl):
     line = '{"timestamp": "2026-11-01T10:00:00Z", "request_id": "k", "model": "a", "model": "b"}'
     summary = load(con, write_jsonl("a.jsonl", [line]))

@@ -129,7 +129,8 @@ class _Plan:
     file: LogFile
     shape: Shape
     seen_keys: frozenset[str]
-    # Why a JSON array or document file cannot be split into records at all.
+    # Why a JSON array or document file, or a Parquet file, cannot be split into records
+    # at all: the whole reject reason ('kind: detail').
     unreadable: str | None = None
 
 
@@ -319,7 +320,9 @@ def _sample(con: duckdb.DuckDBPyConnection, f: LogFile) -> list[dict]:
     for (doc,) in rows:
         try:
             value = json.loads(doc)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # Python's parser gives up on deep nesting that DuckDB reads: such a record
+            # only goes unsampled.
             continue
         if isinstance(value, dict):
             out.append(value)
@@ -335,8 +338,23 @@ def _plan(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape 
         except duckdb.InvalidInputException as exc:
             fallback = get_shape("flat" if table == "requests" else "flat_feedback")
             text = str(exc).strip()
-            return _Plan(f, forced or fallback, frozenset(), text.splitlines()[0] if text else "unreadable")
-    samples = _sample(con, f)
+            return _Plan(f, forced or fallback, frozenset(),
+                         f"broken JSON {f.layout}: " + (text.splitlines()[0] if text else "unreadable"))
+    if f.layout == "parquet":
+        # A corrupt Parquet file would abort the ingest's transaction when loaded: read
+        # it whole first (every column of every row), and reject it whole if it fails.
+        try:
+            con.execute(f"SELECT max(hash(p)) FROM read_parquet({sql_str(str(f.path))}) p").fetchone()
+            samples = _sample(con, f)
+        except duckdb.Error as exc:
+            if isinstance(exc, duckdb.InterruptException | duckdb.OutOfMemoryException):
+                raise
+            fallback = get_shape("flat" if table == "requests" else "flat_feedback")
+            text = str(exc).strip()
+            return _Plan(f, forced or fallback, frozenset(),
+                         "unreadable Parquet: " + (text.splitlines()[0] if text else type(exc).__name__))
+    else:
+        samples = _sample(con, f)
     seen = frozenset(k for rec in samples for k in rec)
     if f.layout == "parquet":
         seen = frozenset(r[0] for r in con.execute(
@@ -710,14 +728,16 @@ def _fill_raw_from_file(con: duckdb.DuckDBPyConnection, f: LogFile) -> None:
                 "AND _batch.reason IS NOT NULL AND _batch.raw IS NULL")
 
 
-def _reject_whole_file(con, f: LogFile, shape: Shape, first: str, ingested_at: datetime) -> FileResult:
-    kind = f"broken JSON {f.layout}"
+def _reject_whole_file(con, f: LogFile, shape: Shape, reason: str, ingested_at: datetime) -> FileResult:
+    """One reject for a file that cannot be split into records; ``reason`` reads 'kind: detail'."""
+    kind = reason.split(":", 1)[0]
     file_lit = sql_str(str(f.path))
     con.execute(f"""INSERT INTO rejects (source_file, source_line, raw, reason, ingested_at)
         SELECT {file_lit}, NULL, $raw, $reason, $at
         WHERE NOT EXISTS (SELECT 1 FROM rejects WHERE source_file = {file_lit} AND source_line IS NULL
-                          AND raw = $raw)""",
-                {"raw": reader.head_text(f.path), "reason": f"{kind}: {first}", "at": ingested_at})
+                          AND raw IS NOT DISTINCT FROM $raw)""",
+                {"raw": None if f.layout == "parquet" else reader.head_text(f.path), "reason": reason,
+                 "at": ingested_at})
     return FileResult(str(f.path), shape.name, 1, 0, 0, 1, {kind: 1}, shape.table)
 
 

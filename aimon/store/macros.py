@@ -107,6 +107,13 @@ MACROS_SQL = [
     )
     """,
     # A boolean from JSON true/false, 1/0, yes/no, "true"/"false".
+    # 'duplicate key: K' for the first key that a list of keys holds twice, else NULL.
+    """
+    CREATE OR REPLACE TEMP MACRO aimon_dup_key(k) AS (
+        CASE WHEN len(k) <> len(list_distinct(k)) THEN 'duplicate key: '
+            || list_filter(k, lambda aimon_x, aimon_i: list_position(k, aimon_x) < aimon_i)[1] END
+    )
+    """,
     """
     CREATE OR REPLACE TEMP MACRO aimon_bool(x) AS (
         CASE lower(trim(x::VARCHAR))

@@ -309,7 +309,9 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
     number = "rec_no, sub_no, " if source.numbered else ""
     # The reader trims values, so an object starts with '{'; only other values pay for
     # json_type.
-    not_object = ("CASE WHEN doc IS NULL THEN 'broken JSON' WHEN left(doc, 1) = '{' THEN NULL "
+    # A key given twice would keep one value and drop the other without a trace (and
+    # breaks DuckDB's maps): such a record is a reject naming the key.
+    not_object = ("CASE WHEN doc IS NULL THEN 'broken JSON' WHEN left(doc, 1) = '{' THEN aimon_dup_key(json_keys(doc)) "
                   "WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object: ' || lower(json_type(doc)) END")
     if source.columns is not None:
         cols = source.columns
