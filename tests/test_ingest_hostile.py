@@ -82,12 +82,12 @@ def test_a_corrupt_parquet_file_is_a_reject_and_the_rest_loads(con, write_jsonl,
     assert rows(con, "SELECT count(*) FROM rejects WHERE reason LIKE 'unreadable Parquet%'") == [(1,)]
 
 
-@todo
 def test_a_gzip_file_cut_short_loads_what_it_holds(con, tmp_path):
     recs = [json.dumps(request(request_id=f"z{i}", prompt="w " * 800)) for i in range(3000)]
     data = gzip.compress(("\n".join(recs) + "\n").encode())
     path = tmp_path / "cut.jsonl.gz"
-    path.write_bytes(data[: 1 << 20])
+    assert len(data) < 1 << 20  # so cut it short of its end, not after a MiB
+    path.write_bytes(data[: len(data) * 2 // 3])
     summary = load(con, path)
     assert summary.loaded > 100
     assert summary.rejected >= 1
@@ -95,7 +95,6 @@ def test_a_gzip_file_cut_short_loads_what_it_holds(con, tmp_path):
     assert reason.startswith("truncated gzip")
 
 
-@todo
 def test_a_broken_element_of_a_json_array_loses_only_itself(con, tmp_path):
     good = [json.dumps(request(request_id=f"a{i}", prompt="p" * 100)) for i in range(1000)]
     broken = '{"request_id": "a-broken", "timestamp": "2026-11-01T10:00:00Z", "prompt": "' + "q" * 70000 + '", }}'
