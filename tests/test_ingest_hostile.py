@@ -119,14 +119,12 @@ def test_token_counts_above_two_to_the_53_are_exact(con, write_jsonl):
 
 @pytest.mark.parametrize("stamp", ["2026-11-01T10:00:00+25:00", "2026-11-01T10:00:00+99:99",
                                    "2026-11-01T10:00:00-13:00"])
-@todo
 def test_an_impossible_utc_offset_is_rejected(con, write_jsonl, stamp):
     summary = load(con, write_jsonl("a.jsonl", [request(timestamp=stamp)]))
     assert summary.rejected == 1
     assert reasons(con)[1] == f"unparseable timestamp: {stamp} (impossible UTC offset)"
 
 
-@todo
 def test_a_local_time_in_a_dst_gap_is_rejected(con, write_jsonl):
     path = write_jsonl("a.jsonl", [request(request_id="gap", timestamp="2026-03-08 02:30:00 America/New_York"),
                                    request(request_id="fine", timestamp="2026-03-08 03:30:00 America/New_York")])
@@ -144,7 +142,6 @@ def test_a_duplicated_key_is_a_reject_not_a_silent_first_value(con, write_jsonl)
     assert reasons(con) == {1: "duplicate key: model"}
 
 
-@todo
 def test_feedback_types_outside_the_six_are_rejected(con, write_jsonl):
     path = write_jsonl("f.jsonl", [
         {"request_id": "r1", "timestamp": "2026-11-01T10:05:00Z", "feedback_type": "thumbs_up"},

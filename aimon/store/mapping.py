@@ -76,7 +76,10 @@ def raw(col: str) -> str:
     return f'"r:{col}"'
 
 
-def reason_sql(table: str, skip: str | None) -> str:
+FEEDBACK_TYPES = ("thumbs_up", "thumbs_down", "report", "copied_response", "regenerated", "edited_output")
+
+
+def reason_sql(table: str, skip: str | None, known_feedback_types: bool = False) -> str:
     """First problem that stops a mapped record from loading, or NULL.
 
     Reasons read 'kind: detail' so that summaries can group them by kind.
@@ -87,7 +90,8 @@ def reason_sql(table: str, skip: str | None) -> str:
         checks.append(f"WHEN ({skip}) IS NOT NULL THEN 'not a model call: ' || ({skip})")
     checks += [
         f"WHEN {raw('ts')} IS NULL THEN 'missing timestamp'",
-        f"WHEN ts IS NULL THEN 'unparseable timestamp: ' || left({raw('ts')}, 60)",
+        f"WHEN ts IS NULL THEN 'unparseable timestamp: ' || left({raw('ts')}, 60) "
+        f"|| coalesce(' (' || aimon_ts_problem({raw('ts')}) || ')', '')",
         "WHEN ts < TIMESTAMPTZ '2000-01-01 00:00:00+00' OR ts >= TIMESTAMPTZ '2100-01-01 00:00:00+00' "
         f"THEN 'implausible timestamp: ' || left({raw('ts')}, 60) || ' (an epoch in the wrong unit?)'",
     ]
@@ -119,6 +123,10 @@ def reason_sql(table: str, skip: str | None) -> str:
                       f"+ cache_write_tokens ' || ({both}) || ' > input_tokens ' || input_tokens")
     else:
         checks.append("WHEN feedback_type IS NULL OR feedback_type = '' THEN 'missing feedback_type'")
+        if known_feedback_types:
+            names = ", ".join(FEEDBACK_TYPES)
+            checks.append(f"WHEN feedback_type NOT IN ({', '.join(sql_str(t) for t in FEEDBACK_TYPES)}) "
+                          f"THEN 'unknown feedback_type: ' || left(feedback_type, 40) || ' (aimon''s types: {names})'")
     return "CASE " + "\n    ".join(checks) + " END"
 
 
@@ -390,7 +398,7 @@ m AS (SELECT {number}doc, pre_reason{slot_cols},
 t AS (SELECT *, {canonical.format(finish) if with_extra else finish} AS extra, {', '.join(typed_cols)},
        {id_generated} AS id_generated FROM m)
 SELECT {number}doc, {', '.join(columns)}, extra,
-  {"pre_reason" if ids_only else reason_sql(table, c.skip)} AS reason, id_generated
+  {"pre_reason" if ids_only else reason_sql(table, c.skip, shape.name == "flat_feedback")} AS reason, id_generated
 FROM t"""
     if source.columns is not None:
         sql = re.sub(r"\bvj\[(\d+)\]", r'"vj#\1"', sql)
