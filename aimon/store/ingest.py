@@ -156,13 +156,13 @@ def ingest(
     """
     if table not in TABLE_COLUMNS:
         raise ValueError(f"unknown table {table}")
-    files = reader.expand(paths)
+    skipped: list[tuple[str, str]] = []
+    files = reader.expand(paths, skipped)
     macros.install(con)
     forced = _forced_shape(shape, table)
     budget = _budget(con)
     with _interruptible(con) as interrupted, tempfile.TemporaryDirectory(prefix="aimon-ingest-") as tmp:
         plans: list[_Plan] = []
-        skipped: list[tuple[str, str]] = []
         for f in files:
             try:
                 with _file_errors(budget, f):

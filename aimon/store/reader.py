@@ -57,13 +57,18 @@ def _supported(path: Path) -> bool:
     return path.name.lower().endswith(SUPPORTED_SUFFIXES)
 
 
-def expand(args: Sequence[str | Path]) -> list[LogFile]:
+def expand(args: Sequence[str | Path], skipped: list[tuple[str, str]] | None = None) -> list[LogFile]:
     """Files named by ``args`` (files, directories searched recursively, globs), in order,
-    each once. Raises InputError naming the first argument that matches nothing."""
+    each once. Raises InputError naming the first argument that matches nothing. Files a
+    directory or pattern holds that are not of a type aimon reads are added to
+    ``skipped`` as (path, why)."""
     found: list[tuple[Path, bool]] = []
+    why = f"not a file type aimon reads ({', '.join(SUPPORTED_SUFFIXES)})"
     for arg in args:
         path = Path(arg)
         if path.is_dir():
+            if skipped is not None:
+                skipped.extend((str(p), why) for p in sorted(path.rglob("*")) if p.is_file() and not _supported(p))
             matches = sorted(p for p in path.rglob("*") if p.is_file() and _supported(p))
             if not matches:
                 raise InputError(f"{arg}: no log files in this directory "
@@ -75,8 +80,10 @@ def expand(args: Sequence[str | Path]) -> list[LogFile]:
                                  f"{', '.join(SUPPORTED_SUFFIXES)}")
             found.append((path, True))
         elif glob.has_magic(str(arg)):
-            matches = sorted(Path(p) for p in glob.glob(str(arg), recursive=True)
-                             if Path(p).is_file() and _supported(Path(p)))
+            every = sorted(Path(p) for p in glob.glob(str(arg), recursive=True) if Path(p).is_file())
+            if skipped is not None:
+                skipped.extend((str(p), why) for p in every if not _supported(p))
+            matches = [p for p in every if _supported(p)]
             if not matches:
                 raise InputError(f"{arg}: the pattern matches no log files")
             found.extend((m, False) for m in matches)
