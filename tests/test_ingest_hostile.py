@@ -180,27 +180,3 @@ def test_a_duckdb_error_is_one_line_naming_the_file(cli, tmp_path, monkeypatch):
     (line,) = result.stderr.strip().splitlines()
     assert str(path) in line and "ran out of memory" in line and "AIMON_MEMORY_LIMIT" in line
 
-
-# --------------------------------------------------------------------------- item 8
-
-@pytest.mark.parametrize("arg", ["nope.jsonl", "logs-*.jsonl"])
-def test_a_failed_ingest_leaves_no_database_file(cli, tmp_path, arg):
-    db = tmp_path / "new.duckdb"
-    result = cli("ingest", tmp_path / arg, "--db", db)
-    assert result.exit_code == 2
-    assert not db.exists() and not (tmp_path / "new.duckdb.wal").exists()
-
-
-def test_files_of_other_types_in_a_directory_are_listed_as_skipped(cli, tmp_path):
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    (folder / "a.jsonl").write_text(json.dumps(request()) + "\n")
-    (folder / "notes.txt").write_text("hello")
-    (folder / "export.csv").write_text("a,b\n1,2\n")
-    result = cli("ingest", folder, "--db", tmp_path / "x.duckdb", "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    skipped = json.loads(result.stdout)["skipped_files"]
-    assert sorted(s["path"] for s in skipped) == [str(folder / "export.csv"), str(folder / "notes.txt")]
-    assert all(s["reason"].startswith("not a file type aimon reads") for s in skipped)
-    table = cli("ingest", folder, "--db", tmp_path / "x.duckdb")
-    assert "export.csv" in table.stdout and "notes.txt" in table.stdout

@@ -71,10 +71,6 @@ def summary_blocks(summary: IngestSummary) -> list[Block]:
                                  title="Rejected records by reason"))
     elif summary.records == 0:
         blocks.append(Note("The files hold no records."))
-    by_reason: dict[str, list[str]] = {}
     for path, why in summary.skipped:
-        by_reason.setdefault(why, []).append(_short(path))
-    for why, paths in by_reason.items():
-        what = f"Skipped {paths[0]}" if len(paths) == 1 else f"Skipped {len(paths)} files ({', '.join(paths)})"
-        blocks.append(Note(f"{what}: {why}", style="yellow"))
+        blocks.append(Note(f"Skipped {_short(path)}: {why}", style="yellow"))
     return blocks

@@ -63,7 +63,7 @@ def expand(args: Sequence[str | Path], skipped: list[tuple[str, str]] | None = N
     directory or pattern holds that are not of a type aimon reads are added to
     ``skipped`` as (path, why)."""
     found: list[tuple[Path, bool]] = []
-    why = f"not a file type aimon reads ({', '.join(SUPPORTED_SUFFIXES)})"
+    why = "not a log file (aimon reads .jsonl, .ndjson, .json, their .gz, .parquet)"
     for arg in args:
         path = Path(arg)
         if path.is_dir():
