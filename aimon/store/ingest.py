@@ -39,7 +39,6 @@ from aimon.store import macros, reader
 from aimon.store.mapping import (
     ID_COLUMN,
     PRICED_BY,
-    ImputedTime,
     Source,
     id_shape,
     json_column_types,
@@ -434,8 +433,6 @@ def _ingest_file(
     else:
         numbered_src = Source(_json_reader(f, True), True, None, plan.seen_keys)
         parallel_src = Source(_json_reader(f, False), False, None, plan.seen_keys) if by_id else numbered_src
-    if shape.impute_time and default_time is None:
-        default_time = _earliest_time(con, shape, numbered_src, table)
     con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed_n AS {parsed_sql(compiled, numbered_src, table, default_time)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed AS {parsed_sql(compiled, parallel_src, table, default_time)}")
     # Whether a record is valid takes its whole mapping. Where a record is one line or
@@ -579,18 +576,6 @@ def _ingest_file(
         reasons = _write_rejects(con, f, id_col, by_id and not typed, conflicts, ingested_at,
                                  raw_text(numbered_src, "p.doc"))
     return FileResult(f.name, shape.name, records, loaded, duplicates, invalid + conflicts, reasons, table)
-
-
-def _earliest_time(con: duckdb.DuckDBPyConnection, shape: Shape, src: Source, table: str) -> ImputedTime | None:
-    """The earliest time among the file's records that carry one, for those that carry
-    none (a batch's failed lines)."""
-    sql = parsed_sql(compile_shape(verdict_shape(shape)), src, table, None, with_extra=False)
-    found = con.execute(f"SELECT min(ts) FROM ({sql}) WHERE reason IS NULL").fetchone()[0]
-    if found is None:
-        return None
-    when = ImputedTime.fromtimestamp(found.timestamp(), UTC)
-    when.note = shape.impute_time
-    return when
 
 
 def _read_typed(con: duckdb.DuckDBPyConnection, f: LogFile, plan: _Plan, compiled: CompiledShape,

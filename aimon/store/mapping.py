@@ -301,13 +301,6 @@ def raw_text(source: Source, doc: str) -> str:
     return f"CAST(to_json({doc}) AS VARCHAR)" if source.columns is not None else f"CAST({doc} AS VARCHAR)"
 
 
-class ImputedTime(datetime):
-    """A time given to records that carry none, taken from other records: ``note`` is
-    written into their extra as ``ts_imputed``."""
-
-    note: str = ""
-
-
 def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datetime | None,
                with_extra: bool = True, ids_only: bool = False, id_fallback: bool = True) -> str:
     """SELECT [rec_no, sub_no,] doc, <canonical columns>, extra, reason FROM the source.
@@ -379,13 +372,10 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
         canonical = "aimon_canonical_extra({})"
         slot_cols = ", v, vj"
     raw_cols = []
-    imputed = None
     id_generated = "NULL::BOOLEAN"
     for col in columns:
         expr = c.columns.get(col, "NULL")
         if col == "ts" and default_time is not None:
-            if isinstance(default_time, ImputedTime):
-                imputed = f"({expr}) IS NULL"
             expr = f"coalesce({expr}, {sql_str(default_time.isoformat())})"
         if col == id_col:
             # The source's id, or a hash of the record itself: the same record always
@@ -400,10 +390,6 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
         typed_cols.append(f"CASE WHEN lower({raw('status')}) IN ('error', 'failed', 'failure', 'fail') "
                           f"OR {raw('error_type')} IS NOT NULL THEN 'error' ELSE 'ok' END AS status")
     top, finish = extra_sql(c, extra_doc, source.seen_keys) if with_extra else ("NULL", "NULL")
-    if imputed is not None and with_extra:
-        note = sql_str(json.dumps({"ts_imputed": default_time.note}))
-        finish = f"CASE WHEN ts_imputed THEN json_merge_patch(coalesce({finish}, '{{}}'), {note})::VARCHAR ELSE {finish} END"
-        raw_cols.append(f"{imputed} AS ts_imputed")
     sql = f"""{base},
 m AS (SELECT {number}doc, pre_reason{slot_cols},
     {', '.join(raw_cols)},

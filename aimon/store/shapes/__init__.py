@@ -99,9 +99,6 @@ class Shape:
     # Top-level keys consumed only on rows where a SQL condition (written with the
     # same pseudo-functions) holds.
     consume_if: Mapping[str, str] = field(default_factory=dict)
-    # Records without a time take the earliest time of the file's other records (a
-    # batch's failed lines), with this note as ``ts_imputed`` in extra.
-    impute_time: str | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.columns) - set(TABLE_COLUMNS[self.table])

@@ -33,9 +33,8 @@
     through ``records=``), with ``custom_id`` kept beside it, so cost can apply the batch
     discount. An errored line (``response: null`` with ``error: {code, message}``, or
     ``status_code >= 400`` with ``body.error``) is a request with status ``error``;
-    such a line carries no time at all, so it takes the earliest time of the file's other
-    lines, marked in ``extra`` as ``ts_imputed`` (``--default-time`` gives it that time
-    instead; a file of error lines alone is rejected with 'missing timestamp').
+    such a line carries no time at all, so, as for any record without one, it is rejected
+    with 'missing timestamp' unless the user passes ``--default-time``.
 
 ``openai_responses``
     A Responses API body (``object: "response"``): ``created_at``; ``completed_at``
@@ -200,7 +199,6 @@ register(Shape(
     records="""[json_merge_patch('{"batch": true}', doc)]""",
     # `error: null` and `response: null` say nothing the status column does not.
     consume_if={"error": "peek('$.error') IS NULL", "response": "peek('$.response') IS NULL"},
-    impute_time="earliest time of the other lines of this batch file",
 ))
 
 register(Shape(
