@@ -121,7 +121,6 @@ def test_aimon_debug_shows_the_traceback(cli, monkeypatch):
     assert result.exception is not None
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 8")
 @pytest.mark.parametrize("arg", ["missing.jsonl", "nothing-*.jsonl", "empty-dir"])
 def test_a_failed_ingest_leaves_no_database_behind(cli, tmp_path, arg):
     (tmp_path / "empty-dir").mkdir()
@@ -131,7 +130,6 @@ def test_a_failed_ingest_leaves_no_database_behind(cli, tmp_path, arg):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty-dir"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 8")
 def test_every_skipped_file_is_listed(cli, write_jsonl, tmp_path):
     (tmp_path / "logs").mkdir()
     write_jsonl("logs/a.jsonl", [request()])

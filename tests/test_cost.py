@@ -239,3 +239,22 @@ def test_unpriced_bucket_catches_every_kind(con):
     totals = breakdown(con, ALL, [By.model]).totals
     assert totals["unpriced_requests"] == 4
     assert totals["cost_usd"] == pytest.approx((1000 * 10.0 + 100 * 20.0 + 1000 * 1.0 + 100 * 2.0) / 1e6)
+
+
+def test_a_zero_token_error_of_an_unpriced_model_is_unpriced_not_free(con):
+    # Issue 14 item 6: every request of a model no price covers is unpriced; the group's
+    # cost is unknown (null), never a computed $0 from its failed calls.
+    load(con,
+         {"model": "mystery", "provider": "x", "input_tokens": 70, "output_tokens": 30},
+         {"model": "mystery", "provider": "x", "status": "error",
+          "input_tokens": 0, "output_tokens": 0},
+         {"model": "small", "provider": "x", "status": "error",
+          "input_tokens": 0, "output_tokens": 0})
+    assert con.execute("SELECT model, computed_cost_usd, cost_source FROM _aimon_requests "
+                       "ORDER BY model, computed_cost_usd").fetchall() == [
+        ("mystery", None, "unpriced"), ("mystery", None, "unpriced"), ("small", 0.0, "computed")]
+    g = {r["model"]: r for r in breakdown(con, ALL, [By.model]).groups.to_dicts()}
+    mystery = g["mystery"]
+    assert (mystery["cost_usd"], mystery["cost_source"], mystery["mean_cost_usd"], mystery["p95_cost_usd"]) == (
+        None, "unpriced", None, None)
+    assert mystery["unpriced_requests"] == 2

@@ -159,13 +159,13 @@ def test_gzip_array_and_pretty_printed_documents(con, write_jsonl, tmp_path):
         ("a1", 1), ("a2", 2), ("d1", 1), ("d2", 2), ("gz1", 1), ("gz2", 2)]
 
 
-def test_broken_json_array_is_one_reject_and_the_rest_loads(con, write_jsonl, tmp_path):
+def test_broken_json_array_element_is_one_reject_and_the_rest_loads(con, write_jsonl, tmp_path):
     (tmp_path / "bad.json").write_text('[{"timestamp": "2026-11-01T00:00:00Z", "model": "m"},\n {"oops": ]')
     good = write_jsonl("good.jsonl", [request()])
     summary = ingest(con, [tmp_path / "bad.json", good])
-    assert (summary.records, summary.loaded, summary.rejected) == (2, 1, 1)
-    (line, reason), = rows(con, "SELECT source_line, reason FROM rejects")
-    assert line is None and reason.startswith("broken JSON array")
+    assert (summary.records, summary.loaded, summary.rejected) == (3, 2, 1)
+    (file, line, reason, raw), = rows(con, "SELECT source_file, source_line, reason, raw FROM rejects")
+    assert (file, line, reason, raw) == (str(tmp_path / "bad.json"), 2, "broken JSON", '{"oops":')
 
 
 def test_parquet_with_flat_columns(con, tmp_path):

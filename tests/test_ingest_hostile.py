@@ -16,7 +16,7 @@ import pytest
 from aimon.store.ingest import ingest
 from tests.conftest import load, request, request_row, rows
 
-pytestmark = pytest.mark.xfail(strict=True, reason="issue 14 items 2, 9, 10: reproduced before the fix")
+todo = pytest.mark.xfail(strict=True, reason="issue 14: reproduced before the fix")
 
 
 def reasons(con) -> dict[int, str]:
@@ -64,7 +64,8 @@ def test_deep_nesting_among_the_first_records(con, write_jsonl):
     path = write_jsonl("a.jsonl", [request(request_id="r1"), deep, request(request_id="r2")])
     summary = load(con, path)
     assert (summary.loaded, summary.rejected) == (3, 0)
-    assert json.loads(request_row(con, "deep")["extra"])["nest"] is not None
+    extra = request_row(con, "deep")["extra"]  # deeper than Python's own parser goes
+    assert extra.startswith('{"nest":[[[') and extra.count("[") == extra.count("]") == 5000
 
 
 def test_a_corrupt_parquet_file_is_a_reject_and_the_rest_loads(con, write_jsonl, tmp_path):
@@ -85,7 +86,8 @@ def test_a_gzip_file_cut_short_loads_what_it_holds(con, tmp_path):
     recs = [json.dumps(request(request_id=f"z{i}", prompt="w " * 800)) for i in range(3000)]
     data = gzip.compress(("\n".join(recs) + "\n").encode())
     path = tmp_path / "cut.jsonl.gz"
-    path.write_bytes(data[: 1 << 20])
+    assert len(data) < 1 << 20  # so cut it short of its end, not after a MiB
+    path.write_bytes(data[: len(data) * 2 // 3])
     summary = load(con, path)
     assert summary.loaded > 100
     assert summary.rejected >= 1
@@ -152,6 +154,7 @@ def test_feedback_types_outside_the_six_are_rejected(con, write_jsonl):
         "regenerated, edited_output)",)]
 
 
+@todo
 def test_an_invalid_utf8_line_keeps_its_bytes(con, tmp_path):
     line = b'{"timestamp": "2026-11-01T10:00:00Z", "request_id": "bad\xff\xfe", "model": "m"}'
     path = tmp_path / "a.jsonl"
@@ -163,3 +166,17 @@ def test_an_invalid_utf8_line_keeps_its_bytes(con, tmp_path):
     assert reason == f"invalid UTF-8 at byte {at}"
     assert raw_bytes == line
     assert "\ufffd" not in raw
+
+
+# --------------------------------------------------------------------------- errors
+
+def test_a_duckdb_error_is_one_line_naming_the_file(cli, tmp_path, monkeypatch):
+    recs = [request(request_id=f"r{i}", prompt="x" * (2 * 1024 * 1024)) for i in range(40)]
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    monkeypatch.setenv("AIMON_MEMORY_LIMIT", "16MB")
+    result = cli("ingest", path, "--db", tmp_path / "o.duckdb")
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert str(path) in line and "ran out of memory" in line and "AIMON_MEMORY_LIMIT" in line
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -46,6 +47,15 @@ def _interrupted(db, started: datetime) -> Interrupted:
     return Interrupted("interrupted before the ingest committed; no rows were stored")
 
 
+def _remove_new(db: Path | None) -> None:
+    """A failed ingest that created the database leaves no empty database behind (the
+    failed run committed nothing to it)."""
+    if db is None:
+        return
+    for path in (db, db.with_name(db.name + ".wal")):
+        path.unlink(missing_ok=True)
+
+
 @app.command(epilog=_shapes_help())
 def ingest(
     paths: Annotated[list[str], typer.Argument(
@@ -74,6 +84,7 @@ def ingest(
         when = parse_time(default_time, anchor=None, option="--default-time")
     user_prices = load_user_prices()  # ./aimon.toml [models]: checked before anything loads
     started = datetime.now(UTC)
+    new_db = Path(db) if not Path(db).exists() and str(db) != ":memory:" else None
     try:
         with opened(db, write=True, memory_limit=memory_budget()) as con, file_progress() as on_file:
             summary = run_ingest(con, paths, table="feedback" if feedback else "requests",
@@ -83,6 +94,7 @@ def ingest(
     except Exception as exc:
         if type(exc).__name__ == "InterruptException":  # DuckDB's, after the interrupt
             raise _interrupted(db, started) from None
+        _remove_new(new_db)
         raise
     blocks = summary_blocks(summary)
     show(fmt, None, show_pii=False, data=summary_data(summary), blocks=blocks,

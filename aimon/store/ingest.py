@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import signal
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -129,8 +130,12 @@ class _Plan:
     file: LogFile
     shape: Shape
     seen_keys: frozenset[str]
-    # Why a JSON array or document file cannot be split into records at all.
+    # Why a JSON array or document file, or a Parquet file, cannot be split into records
+    # at all: the whole reject reason ('kind: detail').
     unreadable: str | None = None
+    # A problem with the file as a whole that still let its records be read
+    # ('kind: detail'): one more reject, with no line.
+    note: str | None = None
 
 
 def ingest(
@@ -151,15 +156,17 @@ def ingest(
     """
     if table not in TABLE_COLUMNS:
         raise ValueError(f"unknown table {table}")
-    files = reader.expand(paths)
+    skipped: list[tuple[str, str]] = []
+    files = reader.expand(paths, skipped)
     macros.install(con)
     forced = _forced_shape(shape, table)
-    with _interruptible(con) as interrupted:
+    budget = _budget(con)
+    with _interruptible(con) as interrupted, tempfile.TemporaryDirectory(prefix="aimon-ingest-") as tmp:
         plans: list[_Plan] = []
-        skipped: list[tuple[str, str]] = []
         for f in files:
             try:
-                plans.append(_plan(con, f, table, forced))
+                with _file_errors(budget, f):
+                    plans.append(_plan(con, f, table, forced, Path(tmp)))
             except (RuntimeError, duckdb.InterruptException) as exc:
                 raise _interrupt_or(exc) from None
             except InputError:
@@ -167,10 +174,10 @@ def ingest(
                 # something else (a config, a report) and is listed as skipped.
                 if f.explicit:
                     raise
-                skipped.append((str(f.path), "not a log of a shape aimon knows"))
+                skipped.append((f.name, "not a log of a shape aimon knows"))
         if interrupted():
             raise KeyboardInterrupt
-        summary = _load(con, plans, table, default_time, on_file, interrupted, prices)
+        summary = _load(con, plans, table, default_time, on_file, interrupted, prices, budget)
         return replace(summary, skipped=tuple(skipped))
 
 
@@ -182,6 +189,7 @@ def _load(
     on_file: Callable[[int, int, LogFile], None] | None,
     interrupted: Callable[[], bool],
     prices: UserPrices | None,
+    budget: str,
 ) -> IngestSummary:
     ingested_at = datetime.now(UTC)
     results: list[FileResult] = []
@@ -195,7 +203,11 @@ def _load(
         for i, plan in enumerate(plans):
             if on_file:
                 on_file(i, len(plans), plan.file)
-            results.append(_ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices))
+            with _file_errors(budget, plan.file):
+                result = _ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices)
+                if plan.note:
+                    result = _add_file_reject(con, plan.file, result, plan.note, ingested_at)
+                results.append(result)
             if interrupted():
                 raise KeyboardInterrupt
         # Every load priced its rows; this finds none unless a model resolved differently
@@ -212,6 +224,34 @@ def _load(
         _drop_temp(con)
         con.execute("RESET disabled_optimizers")
     return IngestSummary(table, tuple(results))
+
+
+@contextmanager
+def _file_errors(budget: str, f: LogFile) -> Iterator[None]:
+    """A DuckDB error while reading one file becomes one line naming the file (the
+    caller's transaction is rolled back): never a traceback. Running out of memory
+    names the budget and how to change it."""
+    try:
+        yield
+    except (duckdb.InterruptException, KeyboardInterrupt):
+        raise
+    except duckdb.OutOfMemoryException:
+        raise InputError(f"{f.name}: ran out of memory at the memory budget of {budget}; nothing was "
+                         "written. Give ingest more with AIMON_MEMORY_LIMIT (e.g. AIMON_MEMORY_LIMIT=4GB), "
+                         "or split the file") from None
+    except duckdb.Error as exc:
+        if "interrupted" in str(exc).lower():
+            raise
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise InputError(f"{f.name}: cannot load: {first}; nothing was written") from None
+
+
+def _budget(con: duckdb.DuckDBPyConnection) -> str:
+    try:
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    except duckdb.Error:
+        return "the configured limit"
 
 
 def _interrupt_or(exc: Exception) -> BaseException:
@@ -287,15 +327,35 @@ def _sample(con: duckdb.DuckDBPyConnection, f: LogFile) -> list[dict]:
     for (doc,) in rows:
         try:
             value = json.loads(doc)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # Python's parser gives up on deep nesting that DuckDB reads: such a record
+            # only goes unsampled.
             continue
         if isinstance(value, dict):
             out.append(value)
     return out
 
 
-def _plan(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape | None) -> _Plan:
-    if f.layout in ("array", "documents"):
+def _plan(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape | None, tmp: Path) -> _Plan:
+    if f.gzipped and f.source is None:
+        # A gzip file cut short: load what it holds before the cut, and say so.
+        copy = tmp / f"{len(list(tmp.iterdir()))}-{f.path.name.removesuffix('.gz')}"
+        cut = reader.gzip_cut(f.path, copy)
+        if cut is not None:
+            plan = _plan(con, LogFile(copy, f.layout, f.explicit, f.path), table, forced, tmp)
+            return replace(plan, note=f"truncated gzip: the file ends after {cut:,} bytes of content; "
+                                      "the records before the cut were read")
+    if f.layout == "array":
+        try:
+            con.execute(f"SELECT count(*) FROM ({_json_reader(f, numbered=False)})").fetchone()
+        except duckdb.InvalidInputException:
+            # One broken element: read the elements one per line, so that only it is
+            # rejected (with its whole text) and the rest loads.
+            lines = tmp / f"{len(list(tmp.iterdir()))}-{f.path.name}l"
+            reader.split_array(f.path, lines)
+            plan = _plan(con, LogFile(lines, "lines", f.explicit, f.source or f.path), table, forced, tmp)
+            return replace(plan, note=None)
+    if f.layout == "documents":
         # A parse error would abort the ingest transaction, so find it first: such a
         # file cannot be split into records and is rejected whole.
         try:
@@ -303,8 +363,23 @@ def _plan(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape 
         except duckdb.InvalidInputException as exc:
             fallback = get_shape("flat" if table == "requests" else "flat_feedback")
             text = str(exc).strip()
-            return _Plan(f, forced or fallback, frozenset(), text.splitlines()[0] if text else "unreadable")
-    samples = _sample(con, f)
+            return _Plan(f, forced or fallback, frozenset(),
+                         f"broken JSON {f.layout}: " + (text.splitlines()[0] if text else "unreadable"))
+    if f.layout == "parquet":
+        # A corrupt Parquet file would abort the ingest's transaction when loaded: read
+        # it whole first (every column of every row), and reject it whole if it fails.
+        try:
+            con.execute(f"SELECT max(hash(p)) FROM read_parquet({sql_str(str(f.path))}) p").fetchone()
+            samples = _sample(con, f)
+        except duckdb.Error as exc:
+            if isinstance(exc, duckdb.InterruptException | duckdb.OutOfMemoryException):
+                raise
+            fallback = get_shape("flat" if table == "requests" else "flat_feedback")
+            text = str(exc).strip()
+            return _Plan(f, forced or fallback, frozenset(),
+                         "unreadable Parquet: " + (text.splitlines()[0] if text else type(exc).__name__))
+    else:
+        samples = _sample(con, f)
     seen = frozenset(k for rec in samples for k in rec)
     if f.layout == "parquet":
         seen = frozenset(r[0] for r in con.execute(
@@ -326,7 +401,7 @@ def _plan(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape 
     names = ", ".join(s.name for s in all_shapes() if s.table == table)
     what = "feedback" if table == "feedback" else "request"
     raise InputError(
-        f"{f.path}: cannot tell which {what} log shape this is (first record's keys: {keys}); "
+        f"{f.name}: cannot tell which {what} log shape this is (first record's keys: {keys}); "
         f"pass --shape, one of: {names}"
     )
 
@@ -463,7 +538,7 @@ def _ingest_file(
     to_load = con.execute("SELECT count(*) FROM _status WHERE status = 'load'").fetchone()[0]
     if to_load:
         loads = "SELECT rec_no, sub_no, id, line, copies FROM _status WHERE status = 'load'"
-        lineage = (f"{sql_str(str(f.path))} AS source_file, k.line AS source_line, "
+        lineage = (f"{sql_str(f.name)} AS source_file, k.line AS source_line, "
                    f"{sql_str(shape.name)} AS source_format, "
                    f"TIMESTAMPTZ {sql_str(ingested_at.isoformat())} AS ingested_at")
         inserted = _select_rows(
@@ -471,7 +546,7 @@ def _ingest_file(
             insert_columns=f"{', '.join(columns)}, extra, source_file, source_line, source_format, ingested_at",
             where="p.reason IS NULL", priced=table == "requests")
         if inserted > to_load:
-            raise InputError(f"{f.path}: {inserted - to_load} record(s) more read by the load than by the first "
+            raise InputError(f"{f.name}: {inserted - to_load} record(s) more read by the load than by the first "
                              "pass over the file; nothing was written (please report this)")
         if inserted < to_load:
             con.execute("CREATE OR REPLACE TEMP TABLE _late (rec_no BIGINT, sub_no BIGINT, reason VARCHAR, "
@@ -480,7 +555,7 @@ def _ingest_file(
                                         where="p.reason IS NOT NULL")
             if inserted + late_rejects != to_load:
                 # The passes disagree about a record's id: never lose one quietly.
-                raise InputError(f"{f.path}: {to_load - inserted - late_rejects} record(s) read differently "
+                raise InputError(f"{f.name}: {to_load - inserted - late_rejects} record(s) read differently "
                                  "by two passes over the file; nothing was written (please report this)")
             _mark_invalid(con, "_late")
             con.execute("""UPDATE _status SET status = 'rejected' FROM _late x
@@ -500,7 +575,7 @@ def _ingest_file(
         # hold no record text).
         reasons = _write_rejects(con, f, id_col, by_id and not typed, conflicts, ingested_at,
                                  raw_text(numbered_src, "p.doc"))
-    return FileResult(str(f.path), shape.name, records, loaded, duplicates, invalid + conflicts, reasons, table)
+    return FileResult(f.name, shape.name, records, loaded, duplicates, invalid + conflicts, reasons, table)
 
 
 def _read_typed(con: duckdb.DuckDBPyConnection, f: LogFile, plan: _Plan, compiled: CompiledShape,
@@ -640,7 +715,7 @@ def _number_lines(con: duckdb.DuckDBPyConnection, f: LogFile, physical: int) -> 
 def _write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, ingested_at: datetime,
                    raw_sql: str) -> dict[str, int]:
     """Rejects for invalid and conflicting records; a rerun adds no second copy."""
-    file_lit = sql_str(str(f.path))
+    file_lit = sql_str(f.name)
     _fill_raw_from_file(con, f)
     con.execute("""CREATE OR REPLACE TEMP TABLE _conflict_raw (rec_no BIGINT, sub_no BIGINT, raw VARCHAR)""")
     if conflicts:
@@ -678,15 +753,28 @@ def _fill_raw_from_file(con: duckdb.DuckDBPyConnection, f: LogFile) -> None:
                 "AND _batch.reason IS NOT NULL AND _batch.raw IS NULL")
 
 
-def _reject_whole_file(con, f: LogFile, shape: Shape, first: str, ingested_at: datetime) -> FileResult:
-    kind = f"broken JSON {f.layout}"
-    file_lit = sql_str(str(f.path))
+def _reject_whole_file(con, f: LogFile, shape: Shape, reason: str, ingested_at: datetime) -> FileResult:
+    """One reject for a file that cannot be split into records; ``reason`` reads 'kind: detail'."""
+    kind = reason.split(":", 1)[0]
+    file_lit = sql_str(f.name)
     con.execute(f"""INSERT INTO rejects (source_file, source_line, raw, reason, ingested_at)
         SELECT {file_lit}, NULL, $raw, $reason, $at
         WHERE NOT EXISTS (SELECT 1 FROM rejects WHERE source_file = {file_lit} AND source_line IS NULL
-                          AND raw = $raw)""",
-                {"raw": reader.head_text(f.path), "reason": f"{kind}: {first}", "at": ingested_at})
-    return FileResult(str(f.path), shape.name, 1, 0, 0, 1, {kind: 1}, shape.table)
+                          AND raw IS NOT DISTINCT FROM $raw)""",
+                {"raw": None if f.layout == "parquet" else reader.head_text(f.path), "reason": reason,
+                 "at": ingested_at})
+    return FileResult(f.name, shape.name, 1, 0, 0, 1, {kind: 1}, shape.table)
+
+
+def _add_file_reject(con, f: LogFile, result: FileResult, reason: str, ingested_at: datetime) -> FileResult:
+    file_lit = sql_str(f.name)
+    con.execute(f"""INSERT INTO rejects (source_file, source_line, raw, reason, ingested_at)
+        SELECT {file_lit}, NULL, NULL, $reason, $at
+        WHERE NOT EXISTS (SELECT 1 FROM rejects WHERE source_file = {file_lit} AND source_line IS NULL
+                          AND reason = $reason)""", {"reason": reason, "at": ingested_at})
+    kind = reason.split(":", 1)[0]
+    reasons = {**result.reject_reasons, kind: result.reject_reasons.get(kind, 0) + 1}
+    return replace(result, records=result.records + 1, rejected=result.rejected + 1, reject_reasons=reasons)
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:

@@ -9,6 +9,28 @@ from __future__ import annotations
 import duckdb
 
 MACROS_SQL = [
+    # Why a timestamp text that DuckDB would read still names no instant, else NULL: a
+    # UTC offset outside -12:00..+14:00 (DuckDB shifts by it), or a local time that a
+    # daylight-saving change skips (DuckDB moves it an hour on).
+    r"""
+    CREATE OR REPLACE TEMP MACRO aimon_ts_problem(x) AS (
+        CASE
+            WHEN NOT regexp_matches(x::VARCHAR, '[0-9]\s*([+-][0-9]{2}:?[0-9]{2}|[A-Za-z_]+/[A-Za-z_/+-]+)\s*$') THEN NULL
+            WHEN regexp_matches(x::VARCHAR, '[+-][0-9]{2}:?[0-9]{2}\s*$') THEN
+                CASE WHEN TRY_CAST(regexp_extract(x::VARCHAR, '([+-])([0-9]{2}):?([0-9]{2})\s*$', 3) AS INT) > 59
+                       OR TRY_CAST(regexp_extract(x::VARCHAR, '([+-])([0-9]{2}):?([0-9]{2})\s*$', 2) AS INT) * 60
+                          + TRY_CAST(regexp_extract(x::VARCHAR, '([+-])([0-9]{2}):?([0-9]{2})\s*$', 3) AS INT)
+                          > CASE WHEN regexp_extract(x::VARCHAR, '([+-])([0-9]{2}):?([0-9]{2})\s*$', 1) = '-'
+                                 THEN 720 ELSE 840 END
+                     THEN 'impossible UTC offset' END
+            WHEN TRY_CAST(trim(x::VARCHAR) AS TIMESTAMPTZ) IS NOT NULL
+                 AND TRY_CAST(regexp_extract(trim(x::VARCHAR), '^(.*[0-9])\s+[A-Za-z_]+/[A-Za-z_/+-]+$', 1) AS TIMESTAMP)
+                     <> timezone(regexp_extract(trim(x::VARCHAR), '\s([A-Za-z_]+/[A-Za-z_/+-]+)$', 1),
+                                 TRY_CAST(trim(x::VARCHAR) AS TIMESTAMPTZ))
+            THEN 'no such local time: skipped by a daylight-saving change'
+        END
+    )
+    """,
     # A timestamp from ISO 8601 text or a Unix epoch in s, ms, us or ns (told apart by
     # magnitude: 1e11 s is the year 5138, 1e11 ms is 1973). Naive text is read as UTC
     # because the ingest session's TimeZone is UTC.
@@ -23,6 +45,7 @@ MACROS_SQL = [
                     WHEN abs(TRY_CAST(x AS DOUBLE)) < 1e17 THEN make_timestamptz(TRY_CAST(TRY_CAST(x AS DOUBLE) AS BIGINT))
                     ELSE make_timestamptz(TRY_CAST(TRY_CAST(split_part(trim(x::VARCHAR), '.', 1) AS HUGEINT) // 1000 AS BIGINT))
                 END
+            WHEN aimon_ts_problem(x) IS NOT NULL THEN NULL
             ELSE TRY_CAST(trim(x::VARCHAR) AS TIMESTAMPTZ)
         END
     )
@@ -107,6 +130,13 @@ MACROS_SQL = [
     )
     """,
     # A boolean from JSON true/false, 1/0, yes/no, "true"/"false".
+    # 'duplicate key: K' for the first key that a list of keys holds twice, else NULL.
+    """
+    CREATE OR REPLACE TEMP MACRO aimon_dup_key(k) AS (
+        CASE WHEN len(k) <> len(list_distinct(k)) THEN 'duplicate key: '
+            || list_filter(k, lambda aimon_x, aimon_i: list_position(k, aimon_x) < aimon_i)[1] END
+    )
+    """,
     """
     CREATE OR REPLACE TEMP MACRO aimon_bool(x) AS (
         CASE lower(trim(x::VARCHAR))

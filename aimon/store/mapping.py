@@ -57,7 +57,11 @@ class Source:
 def typed(kind: str, raw: str) -> str:
     """Convert a mapped text value to a canonical column type (NULL when it does not fit)."""
     if kind == "BIGINT":
-        return f"CAST(TRY_CAST({raw} AS DOUBLE) AS BIGINT)"
+        # Read as an integer where the text is one, so that counts above 2^53 stay exact;
+        # through DOUBLE otherwise ("12.0", "1e3"). A value no BIGINT holds is NULL here
+        # and a reject with its reason (reason_sql), never a conversion error.
+        return (f"coalesce(CASE WHEN TRY_CAST({raw} AS DOUBLE) IS NOT NULL THEN TRY_CAST({raw} AS BIGINT) END, "
+                f"TRY_CAST(TRY_CAST({raw} AS DOUBLE) AS BIGINT))")
     if kind == "DOUBLE":
         return f"TRY_CAST({raw} AS DOUBLE)"
     if kind == "BOOLEAN":
@@ -72,7 +76,10 @@ def raw(col: str) -> str:
     return f'"r:{col}"'
 
 
-def reason_sql(table: str, skip: str | None) -> str:
+FEEDBACK_TYPES = ("thumbs_up", "thumbs_down", "report", "copied_response", "regenerated", "edited_output")
+
+
+def reason_sql(table: str, skip: str | None, known_feedback_types: bool = False) -> str:
     """First problem that stops a mapped record from loading, or NULL.
 
     Reasons read 'kind: detail' so that summaries can group them by kind.
@@ -83,7 +90,8 @@ def reason_sql(table: str, skip: str | None) -> str:
         checks.append(f"WHEN ({skip}) IS NOT NULL THEN 'not a model call: ' || ({skip})")
     checks += [
         f"WHEN {raw('ts')} IS NULL THEN 'missing timestamp'",
-        f"WHEN ts IS NULL THEN 'unparseable timestamp: ' || left({raw('ts')}, 60)",
+        f"WHEN ts IS NULL THEN 'unparseable timestamp: ' || left({raw('ts')}, 60) "
+        f"|| coalesce(' (' || aimon_ts_problem({raw('ts')}) || ')', '')",
         "WHEN ts < TIMESTAMPTZ '2000-01-01 00:00:00+00' OR ts >= TIMESTAMPTZ '2100-01-01 00:00:00+00' "
         f"THEN 'implausible timestamp: ' || left({raw('ts')}, 60) || ' (an epoch in the wrong unit?)'",
     ]
@@ -91,6 +99,12 @@ def reason_sql(table: str, skip: str | None) -> str:
         if kind not in _KIND_WORD:
             continue
         r = raw(col)
+        if kind == "BIGINT":
+            # A number, but none a BIGINT holds (1e30, 9999999999999999999).
+            checks.append(f"WHEN {r} IS NOT NULL AND {col} IS NULL AND TRY_CAST({r} AS DOUBLE) IS NOT NULL "
+                          f"THEN '{col} is out of range: ' || left({r}, 40) || ' (about ' "
+                          f"|| replace(printf('%.4g', TRY_CAST({r} AS DOUBLE)), 'e+', 'e') "
+                          "|| '; the largest whole number stored is 9223372036854775807)'")
         checks.append(f"WHEN {r} IS NOT NULL AND {col} IS NULL "
                       f"THEN '{col} is not {_KIND_WORD[kind]}: ' || left({r}, 40)")
         if kind == "BIGINT":
@@ -109,6 +123,10 @@ def reason_sql(table: str, skip: str | None) -> str:
                       f"+ cache_write_tokens ' || ({both}) || ' > input_tokens ' || input_tokens")
     else:
         checks.append("WHEN feedback_type IS NULL OR feedback_type = '' THEN 'missing feedback_type'")
+        if known_feedback_types:
+            names = ", ".join(FEEDBACK_TYPES)
+            checks.append(f"WHEN feedback_type NOT IN ({', '.join(sql_str(t) for t in FEEDBACK_TYPES)}) "
+                          f"THEN 'unknown feedback_type: ' || left(feedback_type, 40) || ' (aimon''s types: {names})'")
     return "CASE " + "\n    ".join(checks) + " END"
 
 
@@ -299,7 +317,9 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
     number = "rec_no, sub_no, " if source.numbered else ""
     # The reader trims values, so an object starts with '{'; only other values pay for
     # json_type.
-    not_object = ("CASE WHEN doc IS NULL THEN 'broken JSON' WHEN left(doc, 1) = '{' THEN NULL "
+    # A key given twice would keep one value and drop the other without a trace (and
+    # breaks DuckDB's maps): such a record is a reject naming the key.
+    not_object = ("CASE WHEN doc IS NULL THEN 'broken JSON' WHEN left(doc, 1) = '{' THEN aimon_dup_key(json_keys(doc)) "
                   "WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object: ' || lower(json_type(doc)) END")
     if source.columns is not None:
         cols = source.columns
@@ -378,7 +398,7 @@ m AS (SELECT {number}doc, pre_reason{slot_cols},
 t AS (SELECT *, {canonical.format(finish) if with_extra else finish} AS extra, {', '.join(typed_cols)},
        {id_generated} AS id_generated FROM m)
 SELECT {number}doc, {', '.join(columns)}, extra,
-  {"pre_reason" if ids_only else reason_sql(table, c.skip)} AS reason, id_generated
+  {"pre_reason" if ids_only else reason_sql(table, c.skip, shape.name == "flat_feedback")} AS reason, id_generated
 FROM t"""
     if source.columns is not None:
         sql = re.sub(r"\bvj\[(\d+)\]", r'"vj#\1"', sql)

@@ -16,7 +16,8 @@ from aimon.store.schema import REQUEST_COST_COLUMNS, STORED_REQUESTS
 # reads + cache writes, each at its own price (a missing cache price falls back to the
 # input price); output (reasoning included) at the output price. With no logged cost,
 # a response-cache hit, a call with 0 input and 0 output tokens, and a failed call that
-# reports no usage cost nothing. Batch requests (a *batch* source shape, or extra
+# reports no usage cost nothing when the model has a price (a model no price covers
+# stays unpriced in every request). Batch requests (a *batch* source shape, or extra
 # marking service_tier/processing 'batch' or batch = true) use the batch prices.
 # Neither a price nor token counts: cost_usd NULL, cost_source 'unpriced' (never $0).
 PRICED_REQUESTS_SQL = """
@@ -80,9 +81,11 @@ WITH price_rows AS (
     SELECT *,
         CASE WHEN coalesce(cache_hit, false) THEN 0.0
              -- No tokens used (both logged as 0), or a failed call that reports no usage:
-             -- nothing was billed, whatever the model's price.
+             -- nothing was billed, for a model with a price. A model no price covers
+             -- stays unpriced in every request: its group's cost is unknown, not $0.
              WHEN coalesce(input_tokens, 0) = 0 AND coalesce(output_tokens, 0) = 0
                   AND (status = 'error' OR (input_tokens IS NOT NULL AND output_tokens IS NOT NULL))
+                  AND _p_in IS NOT NULL
              THEN 0.0
              ELSE token_cost_usd END AS computed_cost_usd
     FROM tokened

@@ -12,6 +12,8 @@ from __future__ import annotations
 import glob
 import gzip
 import json
+import re
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,23 +38,37 @@ class LogFile:
     layout: str
     # Named on the command line, rather than found in a directory or by a pattern.
     explicit: bool = True
+    # When ``path`` is a repaired copy (the elements of a broken JSON array one per
+    # line, the readable part of a truncated gzip): the file the user gave.
+    source: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """The file as the user gave it: what the tables and summaries name."""
+        return str(self.source or self.path)
 
     @property
     def gzipped(self) -> bool:
         return self.path.name.endswith(".gz")
 
 
+
 def _supported(path: Path) -> bool:
     return path.name.lower().endswith(SUPPORTED_SUFFIXES)
 
 
-def expand(args: Sequence[str | Path]) -> list[LogFile]:
+def expand(args: Sequence[str | Path], skipped: list[tuple[str, str]] | None = None) -> list[LogFile]:
     """Files named by ``args`` (files, directories searched recursively, globs), in order,
-    each once. Raises InputError naming the first argument that matches nothing."""
+    each once. Raises InputError naming the first argument that matches nothing. Files a
+    directory or pattern holds that are not of a type aimon reads are added to
+    ``skipped`` as (path, why)."""
     found: list[tuple[Path, bool]] = []
+    why = "not a log file (aimon reads .jsonl, .ndjson, .json, their .gz, .parquet)"
     for arg in args:
         path = Path(arg)
         if path.is_dir():
+            if skipped is not None:
+                skipped.extend((str(p), why) for p in sorted(path.rglob("*")) if p.is_file() and not _supported(p))
             matches = sorted(p for p in path.rglob("*") if p.is_file() and _supported(p))
             if not matches:
                 raise InputError(f"{arg}: no log files in this directory "
@@ -64,8 +80,10 @@ def expand(args: Sequence[str | Path]) -> list[LogFile]:
                                  f"{', '.join(SUPPORTED_SUFFIXES)}")
             found.append((path, True))
         elif glob.has_magic(str(arg)):
-            matches = sorted(Path(p) for p in glob.glob(str(arg), recursive=True)
-                             if Path(p).is_file() and _supported(Path(p)))
+            every = sorted(Path(p) for p in glob.glob(str(arg), recursive=True) if Path(p).is_file())
+            if skipped is not None:
+                skipped.extend((str(p), why) for p in every if not _supported(p))
+            matches = [p for p in every if _supported(p)]
             if not matches:
                 raise InputError(f"{arg}: the pattern matches no log files")
             found.extend((m, False) for m in matches)
@@ -161,3 +179,68 @@ def head_text(path: Path, limit: int = 64 * 1024) -> str:
     """The start of a file, for the reject record of a file that cannot be parsed at all."""
     with _open(path) as fh:
         return fh.read(limit).decode("utf-8", errors="replace")
+
+
+# A JSON string (escapes included) or one structural character.
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]')
+
+
+def split_array(path: Path, out: Path) -> int:
+    """Write the elements of the JSON array in ``path``, one per line, to ``out``, however
+    broken one of them is: a comma at the array's own level ends an element, and the
+    array ends at the file's last ']'. Element k is line k (newlines, which JSON allows
+    only between tokens, become spaces). Returns the number of elements."""
+    with _open(path) as fh:
+        data = fh.read()
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    start = data.find(b"[")
+    end = data.rfind(b"]")
+    if end <= start:
+        end = len(data)
+    elements = []
+    depth = 0
+    begin = start + 1
+    for m in _TOKEN.finditer(data, start + 1, end):
+        t = m.group()
+        if t[0] == 0x22:  # a string
+            continue
+        if t in (b"[", b"{"):
+            depth += 1
+        elif t in (b"]", b"}"):
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            elements.append(data[begin:m.start()])
+            begin = m.end()
+    last = data[begin:end]
+    if last.strip() or elements:
+        elements.append(last)
+    with open(out, "wb") as fh:
+        for e in elements:
+            fh.write(e.strip().replace(b"\r", b" ").replace(b"\n", b" ") + b"\n")
+    return len(elements)
+
+
+def gzip_cut(path: Path, out: Path) -> int | None:
+    """None when the gzip file is whole; else write what it holds before the cut to
+    ``out`` (uncompressed) and return the number of bytes recovered."""
+    done = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                done += len(chunk)
+        return None
+    except (EOFError, gzip.BadGzipFile, OSError, zlib.error):
+        pass
+    got = 0
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    with open(path, "rb") as src, open(out, "wb") as dst:
+        while chunk := src.read(_CHUNK):
+            try:
+                part = d.decompress(chunk)
+            except zlib.error:
+                break
+            dst.write(part)
+            got += len(part)
+            if d.eof:
+                break
+    return got
