@@ -18,7 +18,7 @@ from aimon.cli.options import (
     UntilOption,
 )
 from aimon.errors import GateFailed, UsageError
-from aimon.render import emit, err_console
+from aimon.render import emit, err_console, visible
 
 abtest_app = typer.Typer(help="A/B experiments: variants, sizes and honest comparisons.",
                          no_args_is_help=True)
@@ -160,7 +160,7 @@ def analyze(
                                 alpha=alpha, power=power, seed=seed, n_resamples=resamples,
                                 min_effect=effect)
     if result.srm.mismatch:
-        err_console.print("aimon: warning: " + srm_warning(result), style="bold red", markup=False)
+        err_console.print("aimon: warning: " + visible(srm_warning(result)), style="bold red", markup=False)
     emit(fmt, output, data=analyze_data(result), blocks=analyze_blocks(result),
          csv_frame=comparisons_csv(result))
     breaches = []
