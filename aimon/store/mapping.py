@@ -57,7 +57,9 @@ class Source:
 def typed(kind: str, raw: str) -> str:
     """Convert a mapped text value to a canonical column type (NULL when it does not fit)."""
     if kind == "BIGINT":
-        return f"CAST(TRY_CAST({raw} AS DOUBLE) AS BIGINT)"
+        # TRY_CAST both ways: NaN, infinity or a count beyond BIGINT is NULL here (and a
+        # reject in reason_sql), not an error that stops the whole file.
+        return f"TRY_CAST(TRY_CAST({raw} AS DOUBLE) AS BIGINT)"
     if kind == "DOUBLE":
         return f"TRY_CAST({raw} AS DOUBLE)"
     if kind == "BOOLEAN":
@@ -91,6 +93,11 @@ def reason_sql(table: str, skip: str | None) -> str:
         if kind not in _KIND_WORD:
             continue
         r = raw(col)
+        if kind in ("BIGINT", "DOUBLE"):
+            # "NaN", "Infinity", 1e309: DuckDB reads them as doubles, and no analysis can
+            # use them (a sum or a regression becomes NaN or raises).
+            checks.append(f"WHEN {r} IS NOT NULL AND NOT isfinite(TRY_CAST({r} AS DOUBLE)) "
+                          f"THEN '{col} is not a finite number: ' || left({r}, 40)")
         checks.append(f"WHEN {r} IS NOT NULL AND {col} IS NULL "
                       f"THEN '{col} is not {_KIND_WORD[kind]}: ' || left({r}, 40)")
         if kind == "BIGINT":
