@@ -51,7 +51,7 @@ def accuracy() -> None:
     records = evaluate.load()
     predicted = evaluate.predict(records)
     flagged = evaluate.seed_predict(records)
-    for split in ("dev", "heldout"):
+    for split in ("dev", "heldout", "heldout2"):
         idx = [i for i, r in enumerate(records) if r["split"] == split]
         recs = [records[i] for i in idx]
         ours = evaluate.scores(recs, [predicted[i] for i in idx])
@@ -75,7 +75,7 @@ def accuracy() -> None:
             if r["label"] is not None and r["field"] == "prompt":
                 k = r[key] or "none"
                 seed_right[k] = seed_right.get(k, 0) + bool(f)
-        print(f"\nPositives by {key} (both halves): right category (aimon) / flagged (seed) / texts")
+        print(f"\nPositives by {key} (every split): right category (aimon) / flagged (seed) / texts")
         for k, (right, total) in ours.items():
             print(f"  {k}: aimon {right}/{total}, seed {seed_right.get(k, 0)}/{total}")
 

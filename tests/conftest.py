@@ -159,6 +159,10 @@ def sample_logs_db(request) -> SampleDb:
             runs[name] = result
     finally:
         os.chdir(previous)
+    # Shared by every test: a test that writes (caches, state) must work on a copy, and a
+    # read-only file makes one that forgets fail at once instead of changing what later
+    # tests and goldens see.
+    path.chmod(0o444)
     return SampleDb(path, folder, runs, started)
 
 
@@ -166,6 +170,16 @@ def sample_logs_db(request) -> SampleDb:
 def sample_db(sample_logs_db: SampleDb) -> Path:
     """The shared sample_logs database (read-only: copy it to write)."""
     return sample_logs_db.path
+
+
+@pytest.fixture(scope="module")
+def sample_db_copy(sample_logs_db: SampleDb, tmp_path_factory) -> Path:
+    """A copy of the sample_logs database for one test module that writes to it (caches
+    such as embeddings), so the shared file, and every golden made from it, stays the
+    same whatever order the tests run in."""
+    path = tmp_path_factory.mktemp("sample-copy") / "sample.duckdb"
+    shutil.copyfile(sample_logs_db.path, path)
+    return path
 
 
 # Output that must not depend on the developer's terminal: rich reads COLUMNS when a

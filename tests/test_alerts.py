@@ -7,6 +7,7 @@ import json
 import tomllib
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 from scipy import stats as st
@@ -223,6 +224,30 @@ def test_same_hour_baseline_is_median_and_mad(con):
     calmer = check(con, [Rule(**{**rule.__dict__, "sensitivity": 2.0})],
                    datetime(2026, 11, 6, 12, 10, tzinfo=UTC)).evaluations[0]
     assert calmer.state == "ok"  # 0.5 < 0.25 + 2 * 1.4826 * 0.09
+
+
+def test_hour_of_day_baseline_pools_windows_around_the_time_of_day(con):
+    # Day 1: one $0.01 request a minute from 11:40 to 12:40, so every 10-minute window
+    # ending 11:50 .. 12:40 spends $0.60/h. Days 2-5: only 12:00-12:10, at $0.01 x d a
+    # request ($0.60 x d an hour). The pool for 12:10 is every window ending within 30
+    # minutes of 12:10 on each day, every 10 minutes (empty windows are left out).
+    add_requests(con, "2026-11-01 11:40:00+00", minutes=60, per_minute=1, prefix="d1-", cost=0.01)
+    for d in range(2, 6):
+        add_requests(con, f"2026-11-{d:02d} 12:00:00+00", minutes=10, per_minute=1, prefix=f"d{d}-", cost=0.01 * d)
+    add_requests(con, "2026-11-06 12:00:00+00", minutes=10, per_minute=1, prefix="now-", cost=0.05)
+    rule = Rule("cost", Metric.cost_per_hour_usd, "P2", timedelta(minutes=10), ">", baseline=Baseline.hour_of_day,
+                days=5, sensitivity=1.0, min_volume=2)
+    at = datetime(2026, 11, 6, 12, 10, tzinfo=UTC)
+    e = check(con, [rule], at).evaluations[0]
+    values = np.array([0.6] * 6 + [0.6 * d for d in range(2, 6)])
+    median = float(np.median(values))
+    assert e.baseline == pytest.approx(median) == 0.6
+    assert float(np.median(np.abs(values - median))) == 0  # so the spread is its floor, 10% of the median
+    assert e.spread == pytest.approx(0.1 * median)
+    assert e.value == pytest.approx(3.0) and e.state == "firing"
+    # The same minute alone: one window a day, median $1.80/h.
+    same_minute = check(con, [Rule(**{**rule.__dict__, "baseline": Baseline.same_hour})], at).evaluations[0]
+    assert same_minute.baseline == pytest.approx(1.8)
 
 
 def test_ewma_baseline_by_hand(con):

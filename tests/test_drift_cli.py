@@ -28,12 +28,12 @@ def drift_json(cli, db, *args):
 
 
 @pytest.fixture(scope="module")
-def planted(sample_logs_db):
+def planted(sample_db_copy):
     from typer.testing import CliRunner
 
     from aimon.cli import app
 
-    result = CliRunner().invoke(app, ["drift", "--db", str(sample_logs_db), "--format", "json",
+    result = CliRunner().invoke(app, ["drift", "--db", str(sample_db_copy), "--format", "json",
                                       "--sample", "1500", "--fail-on-drift", *ACROSS])
     return result
 
@@ -64,30 +64,30 @@ def test_the_planted_support_bot_topic_shift_is_flagged_and_named(planted):
 
 
 @pytest.mark.slow
-def test_two_halves_of_a_stable_window_are_not_flagged(cli, sample_logs_db, planted):
-    result = cli("drift", "--db", sample_logs_db, "--sample", "1500", "--fail-on-drift", *STABLE)
+def test_two_halves_of_a_stable_window_are_not_flagged(cli, sample_db_copy, planted):
+    result = cli("drift", "--db", sample_db_copy, "--sample", "1500", "--fail-on-drift", *STABLE)
     assert result.exit_code == 0, result.output
-    report, _ = drift_json(cli, sample_logs_db, *STABLE)
+    report, _ = drift_json(cli, sample_db_copy, *STABLE)
     assert not report["drifted"] and report["breaches"] == []
     assert report["groups"][0]["semantic"]["p_adjusted"] >= 0.05
 
 
 @pytest.mark.slow
-def test_default_windows_are_the_newest_seven_days_against_the_seven_before(cli, sample_logs_db, planted):
-    report, _ = drift_json(cli, sample_logs_db, "--endpoint", "/support-bot")
+def test_default_windows_are_the_newest_seven_days_against_the_seven_before(cli, sample_db_copy, planted):
+    report, _ = drift_json(cli, sample_db_copy, "--endpoint", "/support-bot")
     assert report["current"]["start"].startswith("2026-11-08T00:00:00")
     assert report["baseline"]["start"].startswith("2026-11-01T00:00:00")
     assert report["embeddings"]["computed"] == 0  # the first run cached every prompt
 
 
 @pytest.mark.slow
-def test_table_markdown_and_csv_say_how_they_sampled(cli, sample_logs_db, planted):
+def test_table_markdown_and_csv_say_how_they_sampled(cli, sample_db_copy, planted):
     for fmt in ("table", "markdown"):
-        result = cli("drift", "--db", sample_logs_db, "--format", fmt, "--sample", "1500", *ACROSS)
+        result = cli("drift", "--db", sample_db_copy, "--format", fmt, "--sample", "1500", *ACROSS)
         assert result.exit_code == 0, result.output
         assert "seed 0" in result.stdout and "sampled 1,500 of" in result.stdout.replace("\n", " ")
         assert "refund" in result.stdout
-    result = cli("drift", "--db", sample_logs_db, "--format", "csv", "--sample", "1500", *ACROSS)
+    result = cli("drift", "--db", sample_db_copy, "--format", "csv", "--sample", "1500", *ACROSS)
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert rows[0]["signal"] == "semantic" and rows[0]["drifted"].lower() == "true"
     assert {r["signal"] for r in rows} >= {"response_chars", "latency_ms", "error", "model"}

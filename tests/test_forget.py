@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
+from aimon.analysis.pii.entities import Field
 from aimon.store import forget as lib
 from aimon.store.connection import connect
 from tests.conftest import request, rows
@@ -105,7 +106,7 @@ def test_forget_removes_the_user_everywhere_and_the_bytes_from_the_file(cli, pop
     per_table = {t["table"]: t["rows"] for t in data["tables"]}
     assert per_table["requests"] == 2 and per_table["feedback"] == 1 and per_table["rejects"] == 1
     assert per_table["embeddings"] == 2 and per_table["user_prefs"] == 1
-    assert per_table["pii_findings"] == 1 and per_table["pii_scanned"] == 6  # 2 requests x 3 fields
+    assert per_table["pii_findings"] == 1 and per_table["pii_scanned"] == 2 * len(Field)  # 2 requests x every scanned field
     assert data["rows_deleted"] == sum(per_table.values())
     assert "notes" in data["not_searched"]
     assert data["file"]["rewritten"] is True

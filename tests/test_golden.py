@@ -229,7 +229,7 @@ def test_golden(case: Case, fmt: str, sample_logs_db: SampleDb, tmp_path: Path, 
     # short relative names, so that no column's width depends on where pytest runs.
     db = tmp_path / "sample.duckdb"
     if case.writes:
-        shutil.copy(sample_logs_db.path, db)
+        shutil.copyfile(sample_logs_db.path, db)
     else:
         db.symlink_to(sample_logs_db.path)
     args = [*case.args, "--format", fmt, "--db", db.name]

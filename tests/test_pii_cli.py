@@ -23,6 +23,10 @@ def loaded(template, db_path):
     shutil.copy(template, db_path)
 
 
+# The text columns these counts were written for; the default scans every field (below).
+TEXTS = ("--fields", "prompt,response,system_prompt")
+
+
 def audit(cli, *args):
     result = cli("audit", "pii", *args)
     assert result.exit_code in (0, 1), result.output
@@ -30,7 +34,7 @@ def audit(cli, *args):
 
 
 def test_counts_by_entity_field_model_endpoint_user_and_day(cli, loaded):
-    data = json.loads(audit(cli, "-f", "json").stdout)
+    data = json.loads(audit(cli, "-f", "json", *TEXTS).stdout)
     assert data["requests"] == 5
     assert data["requests_with_pii"] == 3  # r1, r2, r3; r4 holds look-alikes only
     assert data["share_with_pii"] == pytest.approx(0.6)
@@ -68,31 +72,31 @@ def test_findings_table_holds_positions_never_values(cli, loaded, db_path):
 
 
 def test_second_run_uses_the_cache_and_rescan_scans_again(cli, loaded):
-    first = json.loads(audit(cli, "-f", "json").stdout)
-    second = json.loads(audit(cli, "-f", "json").stdout)
+    first = json.loads(audit(cli, "-f", "json", *TEXTS).stdout)
+    second = json.loads(audit(cli, "-f", "json", *TEXTS).stdout)
     assert first["scan"] is not None and second["scan"] is None
     assert second["by_entity"] == first["by_entity"]
-    third = json.loads(audit(cli, "-f", "json", "--rescan").stdout)
+    third = json.loads(audit(cli, "-f", "json", "--rescan", *TEXTS).stdout)
     assert third["scan"]["fields_scanned"] == 15 and third["findings"] == first["findings"]
 
 
 def test_fields_and_window_options(cli, loaded):
     data = json.loads(audit(cli, "-f", "json", "--fields", "response").stdout)
     assert [(r["entity_type"], r["findings"]) for r in data["by_entity"]] == [("email", 1)]
-    data = json.loads(audit(cli, "-f", "json", "--since", "2026-11-02").stdout)
+    data = json.loads(audit(cli, "-f", "json", "--since", "2026-11-02", *TEXTS).stdout)
     assert {r["entity_type"] for r in data["by_entity"]} == {"openai_api_key", "ipv4"}
     assert cli("audit", "pii", "--fields", "body").exit_code == 2
 
 
 def test_fail_on_gates_exit_1_with_one_line_per_type(cli, loaded):
-    result = cli("audit", "pii", "--fail-on", "email,credit_card,jwt")
+    result = cli("audit", "pii", *TEXTS, "--fail-on", "email,credit_card,jwt")
     assert result.exit_code == 1
     assert "email: 2 finding(s) in 1 request(s)" in result.stderr
     assert "credit_card: 1 finding(s)" in result.stderr and "jwt" not in result.stderr
-    assert cli("audit", "pii", "--fail-on", "jwt,anthropic_api_key").exit_code == 0
-    assert cli("audit", "pii", "--fail-on", "any").exit_code == 1
-    assert cli("audit", "pii", "--fail-on", "secret").exit_code == 1
-    bad = cli("audit", "pii", "--fail-on", "emails")
+    assert cli("audit", "pii", *TEXTS, "--fail-on", "jwt,anthropic_api_key").exit_code == 0
+    assert cli("audit", "pii", *TEXTS, "--fail-on", "any").exit_code == 1
+    assert cli("audit", "pii", *TEXTS, "--fail-on", "secret").exit_code == 1
+    bad = cli("audit", "pii", *TEXTS, "--fail-on", "emails")
     assert bad.exit_code == 2 and "unknown entity type" in bad.stderr
 
 
@@ -132,7 +136,27 @@ def test_empty_database_reports_nothing(cli, write_jsonl):
 
 
 def test_markdown_shows_one_row_per_model_with_its_entity_breakdown(cli, loaded):
-    md = audit(cli, "-f", "markdown").stdout
+    md = audit(cli, "-f", "markdown", *TEXTS).stdout
     assert ("| gpt-4o | 6 | credit_card 1, email 1, email (response) 1, iban 1, phone 1, us_ssn 1 |" in md), md
     assert "| gpt-4o-mini | 2 | ipv4 1, openai_api_key 1 |" in md
     assert "| email | pii | 2 | 1 | 2026-11-01 09:00 | 2026-11-01 09:00 |" in md  # minutes, no offset
+
+
+def test_the_default_scans_ids_extra_and_feedback_too(cli, loaded):
+    """Everything redact scrubs: a user id that is an e-mail, an e-mail in feedback text."""
+    data = json.loads(audit(cli, "-f", "json").stdout)
+    fields = {(r["entity_type"], r["field"]) for r in data["by_field"]}
+    assert {("email", "user_id"), ("email", "feedback_text")} <= fields
+    assert fx.USER_EMAIL_ID not in json.dumps(data) and fx.EMAIL not in json.dumps(data)
+
+
+def test_feedback_loaded_after_a_scan_is_scanned_by_the_next_audit(cli, loaded, tmp_path):
+    first = json.loads(audit(cli, "-f", "json", "--fields", "feedback_text").stdout)
+    assert [(r["entity_type"], r["findings"]) for r in first["by_entity"]] == [("email", 1)]
+    late = tmp_path / "late.jsonl"
+    late.write_text(json.dumps({"timestamp": "2026-11-02T10:30:00Z", "request_id": "r3", "user_id": "u2",
+                                "feedback_type": "report", "feedback_text": "mail me: late.one@example.org"}) + "\n")
+    assert cli("ingest", "--feedback", str(late)).exit_code == 0
+    second = json.loads(audit(cli, "-f", "json", "--fields", "feedback_text").stdout)
+    assert second["scan"] is not None
+    assert [(r["entity_type"], r["findings"], r["requests"]) for r in second["by_entity"]] == [("email", 2, 2)]

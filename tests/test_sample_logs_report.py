@@ -32,3 +32,17 @@ def test_alert_replay_of_sample_logs_pages_for_the_planted_problems(cli, sample_
     assert [r for r, _ in pages] == ["error_rate_high", "cost_runaway"]
     assert "2026-11-10T14:05" < pages[0][1] <= "2026-11-10T14:30"
     assert "2026-11-12T02:07" < pages[1][1] <= "2026-11-12T02:30"
+
+
+def test_cost_per_hour_high_is_silent_on_ordinary_days_and_fires_on_the_runaway(cli, sample_db):
+    # Issue 17: with the same-minute median of 7 days this rule opened 32 incidents in 14
+    # ordinary days (an hour's spend here is a handful of expensive requests). The time-of-
+    # day baseline (49 windows, log scale, 6 deviations) leaves one: the runaway loop
+    # (ground_truth.json: 2026-11-12, first request 02:07:13, $16.73 in the hour).
+    data = json.loads(cli("alerts", "scan", "--db", sample_db, "--since", "2026-11-01", "-f", "json").stdout)
+    cost = [i for i in data["incidents"] if i["rule"] == "cost_per_hour_high"]
+    assert [(i["start"][:16], i["end"][:13]) for i in cost] == [("2026-11-12T02:08", "2026-11-12T03")]
+    assert cost[0]["worst_value"] > 16
+    summary = next(s for s in data["summary"] if s["rule"] == "cost_per_hour_high")
+    # Every day from the fourth on has a baseline: the silence is a verdict, not a gap.
+    assert summary["minutes_no_baseline"] <= 3 * 1440 + 180

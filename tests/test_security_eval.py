@@ -1,9 +1,10 @@
 """Acceptance: precision and recall per category on the labelled evaluation set.
 
-The development half was used to tune the rules; the held-out half was not. Both are
-asserted: dev at the target (recall >= 0.9, precision >= 0.95), held-out at what it
-measured when the rules were frozen (benchmarks/README.md), so that a change to the
-rules that loses held-out accuracy fails here."""
+The development half was used to tune the rules; the first held-out half was measured
+once and then studied; the second (heldout2) was never tuned on. Dev and the first
+held-out half are asserted at the target (recall >= 0.9, precision >= 0.95), heldout2 at
+what it measured (benchmarks/README.md), so that a change to the rules that loses
+held-out accuracy fails here."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def test_the_committed_set_matches_its_generator():
 
 def test_every_category_is_in_both_halves(predicted):
     records, _ = predicted
-    for split in ("dev", "heldout"):
+    for split in ("dev", "heldout", "heldout2"):
         labels = {r["label"] for r in records if r["split"] == split}
         assert set(evaluate.CATEGORIES) | {None} == labels
 
@@ -41,24 +42,31 @@ def test_dev_half_reaches_the_target(predicted, category):
     assert s.precision >= TARGET_PRECISION, f"{category} precision {s.precision:.3f}"
 
 
-# Held-out scores measured once when the rules were frozen after tuning on dev (never
-# tuned on since; benchmarks/README.md): a floor, so rule changes cannot lose them.
-HELDOUT_FLOOR = {  # category: (precision, recall)
-    "instruction_override": (1.0, 1.0),
-    "jailbreak": (0.92, 1.0),
-    "fake_delimiter": (1.0, 0.70),
-    "prompt_extraction": (1.0, 0.92),
-    "encoded": (1.0, 0.71),
+# The first held-out half: its misses were studied on 2026-12-06 (after it had been
+# measured at the freeze: jailbreak precision 0.929, fake_delimiter recall 0.70, encoded
+# 0.71, indirect 0.80) and the rules widened by kind, not by string; it now reaches the
+# target. A floor, so rule changes cannot lose it.
+HELDOUT_FLOOR = {category: (TARGET_PRECISION, TARGET_RECALL) for category in evaluate.CATEGORIES}
+
+# The second held-out set (heldout2_items.py), written and committed before those
+# changes and never tuned on: what it measured after them (benchmarks/README.md), as a floor.
+HELDOUT2_FLOOR = {  # category: (precision, recall)
+    "instruction_override": (0.94, 0.75),
+    "jailbreak": (0.94, 0.84),
+    "fake_delimiter": (0.86, 0.96),
+    "prompt_extraction": (0.92, 0.70),
+    "encoded": (1.0, 1.0),
     "indirect": (1.0, 0.80),
     "system_prompt_leak": (1.0, 1.0),
     "exfiltration": (1.0, 1.0),
 }
 
 
+@pytest.mark.parametrize(("split", "floor"), [("heldout", HELDOUT_FLOOR), ("heldout2", HELDOUT2_FLOOR)])
 @pytest.mark.parametrize("category", evaluate.CATEGORIES)
-def test_heldout_half_keeps_what_it_measured_at_the_freeze(predicted, category):
+def test_heldout_sets_keep_what_they_measured(predicted, category, split, floor):
     records, pred = predicted
-    held = [(r, p) for r, p in zip(records, pred, strict=True) if r["split"] == "heldout"]
+    held = [(r, p) for r, p in zip(records, pred, strict=True) if r["split"] == split]
     s = evaluate.scores([r for r, _ in held], [p for _, p in held])[category]
-    precision, recall = HELDOUT_FLOOR[category]
-    assert s.precision >= precision and s.recall >= recall, (category, s.precision, s.recall)
+    precision, recall = floor[category]
+    assert s.precision >= precision and s.recall >= recall, (split, category, s.precision, s.recall)

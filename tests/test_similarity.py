@@ -40,8 +40,8 @@ def test_only_earlier_prompts_count_as_cache_hits():
 
 
 @pytest.mark.slow
-def test_golden_answers_on_sample_logs(cli, sample_logs_db):
-    result = cli("similarity", "--golden", SAMPLE_LOGS / "golden.jsonl", "--db", sample_logs_db,
+def test_golden_answers_on_sample_logs(cli, sample_db_copy):
+    result = cli("similarity", "--golden", SAMPLE_LOGS / "golden.jsonl", "--db", sample_db_copy,
                  "--endpoint", "/support-bot", "--sample", "600", "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

@@ -61,6 +61,19 @@ def template(tmp_path_factory):
     return tmp / "template.duckdb"
 
 
+@pytest.fixture(autouse=True)
+def no_embedding_layer(monkeypatch):
+    """These tests describe ``aimon validate`` without the embedding layer (off_topic
+    skipped), which the embeddings extra now installs: hide it as if it were not
+    installed. The off_topic tests put a stand-in back (``_fake_embedding``)."""
+    import aimon.analysis.toolkit as real
+
+    package = types.ModuleType("aimon.analysis.toolkit")
+    package.__path__ = real.__path__
+    monkeypatch.setitem(sys.modules, "aimon.analysis.toolkit", package)
+    monkeypatch.setitem(sys.modules, "aimon.analysis.toolkit.embedding", None)
+
+
 @pytest.fixture
 def loaded(template, db_path, tmp_path):
     import shutil

@@ -73,6 +73,17 @@ def _is_cli_control(exc: BaseException) -> bool:
     return type(exc).__module__.startswith(("typer.", "click."))
 
 
+def _masked_message(text: str) -> str:
+    """An error or gate message with personal data masked: it may quote a value from the
+    logs (a variant, a user in a gate line) or one the user typed."""
+    try:
+        from aimon.analysis.pii.scan import mask_values
+
+        return mask_values([text])[0]
+    except Exception:  # the message matters more than the mask of a message with no data
+        return text
+
+
 def _report(exc: BaseException) -> int | None:
     """Print the one line ``exc`` deserves and return the exit code (None: re-raise).
 
@@ -88,7 +99,8 @@ def _report(exc: BaseException) -> int | None:
     if _debug():
         return None
     if isinstance(exc, AimonError):
-        err_console.print(Text.assemble(("aimon: error: ", "bold red"), visible(str(exc))), soft_wrap=True)
+        err_console.print(Text.assemble(("aimon: error: ", "bold red"), visible(_masked_message(str(exc)))),
+                          soft_wrap=True)
         return int(exc.exit_code)
     if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "InterruptException":
         # Commands that write say what was committed (ingest, forget, purge raise

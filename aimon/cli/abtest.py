@@ -17,8 +17,9 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
+from aimon.cli.output import ShowPiiOption, masked, show
 from aimon.errors import GateFailed, UsageError
-from aimon.render import emit, err_console, visible
+from aimon.render import err_console, visible
 
 abtest_app = typer.Typer(help="A/B experiments: variants, sizes and honest comparisons.",
                          no_args_is_help=True)
@@ -37,6 +38,7 @@ class SuccessFrom(StrEnum):
 def list_(
     since: SinceOption = None,
     until: UntilOption = None,
+    show_pii: ShowPiiOption = False,
     tz: TzOption = "UTC",
     fmt: FormatOption = "table",
     output: OutputOption = None,
@@ -53,7 +55,7 @@ def list_(
 
     with opened(db, write=False, tz=tz) as con:
         result = list_experiments(con, resolve(con, since, until, tz=tz))
-    emit(fmt, output, data=list_data(result), blocks=list_blocks(result), csv_frame=result.table)
+    show(fmt, output, show_pii=show_pii, data=list_data(result), blocks=list_blocks(result), csv_frame=result.table)
 
 
 def _gates(text: str) -> set[str]:
@@ -119,6 +121,7 @@ def analyze(
                           "'none' never fails.")] = "srm",
     since: SinceOption = None,
     until: UntilOption = None,
+    show_pii: ShowPiiOption = False,
     tz: TzOption = "UTC",
     fmt: FormatOption = "table",
     output: OutputOption = None,
@@ -160,8 +163,9 @@ def analyze(
                                 alpha=alpha, power=power, seed=seed, n_resamples=resamples,
                                 min_effect=effect)
     if result.srm.mismatch:
-        err_console.print("aimon: warning: " + visible(srm_warning(result)), style="bold red", markup=False)
-    emit(fmt, output, data=analyze_data(result), blocks=analyze_blocks(result),
+        (warning,) = masked(show_pii, srm_warning(result))
+        err_console.print("aimon: warning: " + visible(warning), style="bold red", markup=False)
+    show(fmt, output, show_pii=show_pii, data=analyze_data(result), blocks=analyze_blocks(result),
          csv_frame=comparisons_csv(result))
     breaches = []
     if "srm" in gates and result.srm.mismatch:

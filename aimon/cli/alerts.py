@@ -10,6 +10,7 @@ import typer
 
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption, TzOption
+from aimon.cli.output import ShowPiiOption, show
 
 alerts_app = typer.Typer(help="Alert rules over trailing windows: check now (for cron), replay history "
                               "(to tune), list the rules.", no_args_is_help=True)
@@ -52,6 +53,7 @@ def check(
     no_state: Annotated[bool, typer.Option(
         "--no-state", help="Neither read nor record alert state (opens the database read-only); every "
                            "firing alert counts as new.")] = False,
+    show_pii: ShowPiiOption = False,
     fmt: FormatOption = "table",
     output: OutputOption = None,
     tz: TzOption = "UTC",
@@ -69,7 +71,6 @@ def check(
     from aimon.analysis.alerts.check import check as run_check
     from aimon.analysis.toolkit.window import time_or_newest
     from aimon.errors import GateFailed
-    from aimon.render import emit
     from aimon.render.alerts import check_blocks, check_data, check_frame, metric_value
     from aimon.store.connection import opened
 
@@ -80,7 +81,7 @@ def check(
         if not no_state:
             result = apply_state(con, result)
     level = fail_on.value if fail_on else None
-    emit(fmt, output, data=check_data(result, level), blocks=check_blocks(result, level, tz),
+    show(fmt, output, show_pii=show_pii, data=check_data(result, level), blocks=check_blocks(result, level, tz),
          csv_frame=check_frame(result))
     if level:
         paging = result.paging(level)
@@ -97,6 +98,7 @@ def scan(
     until: Annotated[str | None, typer.Option(
         "--until", help="End of the replay (same forms). Default: just after the newest request.")] = None,
     rules: RulesOption = None,
+    show_pii: ShowPiiOption = False,
     fmt: FormatOption = "table",
     output: OutputOption = None,
     tz: TzOption = "UTC",
@@ -112,7 +114,6 @@ def scan(
     from aimon.analysis.alerts.scan import scan as run_scan
     from aimon.analysis.toolkit.window import ceil_minute, newest_request, time_or_newest
     from aimon.errors import InputError
-    from aimon.render import emit
     from aimon.render.alerts import scan_blocks, scan_data
     from aimon.store.connection import opened
 
@@ -127,7 +128,7 @@ def scan(
         if start >= end:
             raise InputError(f"--since {start.isoformat()} is not before --until {end.isoformat()}")
         result = run_scan(con, rule_list, start, end)
-    emit(fmt, output, data=scan_data(result), blocks=scan_blocks(result, tz), csv_frame=result.incidents)
+    show(fmt, output, show_pii=show_pii, data=scan_data(result), blocks=scan_blocks(result, tz), csv_frame=result.incidents)
 
 
 class RulesFormat(StrEnum):
@@ -150,11 +151,11 @@ def list_rules(
     Example: [bold]aimon alerts rules --format toml > alerts.toml[/]
     """
     from aimon.analysis.alerts.rules import rule_data
-    from aimon.render import emit, write
+    from aimon.render import write
     from aimon.render.alerts import rules_blocks, rules_toml
 
     data = [rule_data(r) for r in _load_rules(rules)]
     if fmt is RulesFormat.toml:
         write(rules_toml(data), output)
         return
-    emit(fmt.value, output, data={"rules": data}, blocks=rules_blocks(data))
+    show(fmt.value, output, show_pii=False, data={"rules": data}, blocks=rules_blocks(data))

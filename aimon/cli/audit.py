@@ -18,8 +18,8 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
+from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed
-from aimon.render import emit
 from aimon.store.connection import opened
 
 if TYPE_CHECKING:
@@ -33,8 +33,12 @@ audit_app = typer.Typer(help="Audit the logs: PII and secrets (pii), prompt inje
 app.add_typer(audit_app, name="audit")
 
 FieldsOption = Annotated[str | None, typer.Option(
-    "--fields", help="Comma list of request text fields to scan: prompt, response, system_prompt, "
-                     "error_message.", show_default="prompt,response,system_prompt")]
+    "--fields", help="Comma list of what to scan: prompt, response, system_prompt, error_message, "
+                     "feedback (inline), extra (every field without a column, nested ones too), the ids and "
+                     "names (user_id, session_id, request_id, endpoint, provider, model, model_version, "
+                     "prompt_version, error_type, experiment, variant, user_tier, jurisdiction), and the "
+                     "request's feedback log rows (feedback_text, feedback_extra, feedback_user_id, "
+                     "feedback_category).", show_default="all of them")]
 RescanOption = Annotated[bool, typer.Option(
     "--rescan", help="Scan the window again even if it was scanned before (findings are cached).")]
 
@@ -97,7 +101,7 @@ def audit_pii(
     window, stats = scan_window(db, since, until, tz, chosen, rescan)
     with opened(db, write=False, tz=tz) as con:
         report = pii_report(con, window, chosen, top=top, samples=samples, show_pii=show_pii)
-    emit(fmt, output, data=pii_data(report, stats), blocks=pii_blocks(report, stats),
+    show(fmt, output, show_pii=show_pii, data=pii_data(report, stats), blocks=pii_blocks(report, stats),
          csv_frame=report.by_entity)
     if gate_types:
         breaches = gate(report, gate_types)
@@ -132,6 +136,7 @@ def audit_compliance(
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Count retention from this time instead of now (ISO date or time).")] = None,
     rescan: RescanOption = False,
+    show_pii: ShowPiiOption = False,
     tz: TzOption = "UTC",
     fmt: FormatOption = "table",
     output: OutputOption = None,
@@ -163,7 +168,7 @@ def audit_compliance(
         report = compliance.compliance_report(con, window, cfg, as_of=when)
     from aimon.render.pii import compliance_blocks, compliance_data
 
-    emit(fmt, output, data=compliance_data(report), blocks=compliance_blocks(report),
+    show(fmt, output, show_pii=show_pii, data=compliance_data(report), blocks=compliance_blocks(report),
          csv_frame=report.jurisdictions)
 
 
@@ -245,7 +250,7 @@ def audit_security(
         report = sr.security_report(con, result, stored=store or not todo, top=top, examples=examples,
                                     show_pii=show_pii, notes=notes)
     stats = result.stats if todo else None
-    emit(fmt, output, data=security_data(report, stats), blocks=security_blocks(report, stats),
+    show(fmt, output, show_pii=show_pii, data=security_data(report, stats), blocks=security_blocks(report, stats),
          csv_frame=report.by_category)
     if level is not None:
         breaches = sr.gate(report, level)

@@ -20,6 +20,7 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
+from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed, UsageError
 
 cost_app = typer.Typer(
@@ -83,6 +84,7 @@ def prices_cmd(
     all_periods: Annotated[bool, typer.Option("--all", help="Every price period, not only those in force "
                                               "while each model was used.")] = False,
     prices: PricesOption = None,
+    show_pii: ShowPiiOption = False,
     fmt: FormatOption = "table",
     output: OutputOption = None,
     tz: TzOption = "UTC",
@@ -105,7 +107,6 @@ def prices_cmd(
     Example: [bold]aimon cost prices --prices prices.toml[/]
     """
     from aimon.analysis.cost.price_table import prices_in_effect
-    from aimon.render import emit
     from aimon.render.cost import prices_blocks, prices_data
     from aimon.store.connection import opened
     from aimon.store.prices import load_user_prices, refresh_prices
@@ -116,7 +117,7 @@ def prices_cmd(
             refresh_prices(con, user)
     with _costs(db, tz, prices) as con:
         result = prices_in_effect(con, _window(con, None, None, tz), all_periods=all_periods)
-    emit(fmt, output, data=prices_data(result), blocks=prices_blocks(result), csv_frame=result.prices)
+    show(fmt, output, show_pii=show_pii, data=prices_data(result), blocks=prices_blocks(result), csv_frame=result.prices)
 
 
 @cost_app.command("breakdown")
@@ -131,6 +132,7 @@ def breakdown_cmd(
     since: SinceOption = None,
     until: UntilOption = None,
     prices: PricesOption = None,
+    show_pii: ShowPiiOption = False,
     fmt: FormatOption = "table",
     output: OutputOption = None,
     tz: TzOption = "UTC",
@@ -144,14 +146,13 @@ def breakdown_cmd(
     """
     from aimon.analysis.cost.breakdown import breakdown
     from aimon.analysis.cost.common import parse_by
-    from aimon.render import emit
     from aimon.render.cost import breakdown_blocks, breakdown_csv, breakdown_data
 
     groups = parse_by(by)
     with _costs(db, tz, prices) as con:
         _warn_stale(con)
         result = breakdown(con, _window(con, since, until, tz), groups, approx_p95=approx_p95)
-    emit(fmt, output, data=breakdown_data(result), blocks=breakdown_blocks(result, limit or None),
+    show(fmt, output, show_pii=show_pii, data=breakdown_data(result), blocks=breakdown_blocks(result, limit or None),
          csv_frame=breakdown_csv(result))
 
 
@@ -163,6 +164,7 @@ def reconcile_cmd(
     since: SinceOption = None,
     until: UntilOption = None,
     prices: PricesOption = None,
+    show_pii: ShowPiiOption = False,
     fmt: FormatOption = "table",
     output: OutputOption = None,
     tz: TzOption = "UTC",
@@ -176,14 +178,13 @@ def reconcile_cmd(
     Example: [bold]aimon cost reconcile --tolerance 0.05[/]
     """
     from aimon.analysis.cost.reconcile import reconcile
-    from aimon.render import emit
     from aimon.render.cost import reconcile_blocks, reconcile_data
 
     if limit < 0:
         raise UsageError("--limit cannot be negative")
     with _costs(db, tz, prices) as con:
         result = reconcile(con, _window(con, since, until, tz), tolerance=tolerance, limit=limit)
-    emit(fmt, output, data=reconcile_data(result), blocks=reconcile_blocks(result), csv_frame=result.rows)
+    show(fmt, output, show_pii=show_pii, data=reconcile_data(result), blocks=reconcile_blocks(result), csv_frame=result.rows)
 
 
 @cost_app.command("forecast")
@@ -195,6 +196,7 @@ def forecast_cmd(
     since: SinceOption = None,
     until: UntilOption = None,
     prices: PricesOption = None,
+    show_pii: ShowPiiOption = False,
     fmt: FormatOption = "table",
     output: OutputOption = None,
     tz: TzOption = "UTC",
@@ -211,7 +213,6 @@ def forecast_cmd(
     """
     from aimon.analysis.forecast.spend import forecast
     from aimon.analysis.toolkit.window import parse_days
-    from aimon.render import emit
     from aimon.render.cost import forecast_blocks, forecast_data
 
     days = parse_days(horizon, "--horizon")
@@ -222,7 +223,7 @@ def forecast_cmd(
         _warn_stale(con)
         result = forecast(con, _window(con, since, until, tz), horizon=days, monthly_budget=budget,
                           by_model=by == "model")
-    emit(fmt, output, data=forecast_data(result), blocks=forecast_blocks(result), csv_frame=result.daily)
+    show(fmt, output, show_pii=show_pii, data=forecast_data(result), blocks=forecast_blocks(result), csv_frame=result.daily)
 
 
 @cost_app.command("anomalies")
@@ -242,6 +243,7 @@ def anomalies_cmd(
     since: SinceOption = None,
     until: UntilOption = None,
     prices: PricesOption = None,
+    show_pii: ShowPiiOption = False,
     fmt: FormatOption = "table",
     output: OutputOption = None,
     tz: TzOption = "UTC",
@@ -256,7 +258,6 @@ def anomalies_cmd(
     Example: [bold]aimon cost anomalies --since 14d --by user[/]
     """
     from aimon.analysis.cost.anomalies import AnomalySettings, anomalies
-    from aimon.render import emit
     from aimon.render.cost import anomalies_blocks, anomalies_data
 
     entities = [e.strip() for e in by.split(",") if e.strip()]
@@ -264,7 +265,7 @@ def anomalies_cmd(
                                min_usd=min_usd, baseline_days=baseline_days, limit=limit)
     with _costs(db, tz, prices) as con:
         result = anomalies(con, _window(con, since, until, tz), entities=entities, settings=settings)
-    emit(fmt, output, data=anomalies_data(result), blocks=anomalies_blocks(result), csv_frame=result.hours)
+    show(fmt, output, show_pii=show_pii, data=anomalies_data(result), blocks=anomalies_blocks(result), csv_frame=result.hours)
 
 
 def _check_budget(flag: str, value: float | None) -> None:
@@ -285,6 +286,7 @@ def check_cmd(
     since: SinceOption = None,
     until: UntilOption = None,
     prices: PricesOption = None,
+    show_pii: ShowPiiOption = False,
     fmt: FormatOption = "table",
     output: OutputOption = None,
     tz: TzOption = "UTC",
@@ -299,7 +301,6 @@ def check_cmd(
     _check_budget("--daily-budget", daily_budget)
     _check_budget("--monthly-budget", monthly_budget)
     from aimon.analysis.cost.budget import check_budgets, month_to_date
-    from aimon.render import emit
     from aimon.render.cost import check_blocks, check_data
 
     with _costs(db, tz, prices) as con:
@@ -308,7 +309,7 @@ def check_cmd(
             window = month_to_date(con, window)
         result = check_budgets(con, window, daily_budget=daily_budget, monthly_budget=monthly_budget,
                                fail_on_unpriced=fail_on_unpriced)
-    emit(fmt, output, data=check_data(result), blocks=check_blocks(result), csv_frame=result.checks)
+    show(fmt, output, show_pii=show_pii, data=check_data(result), blocks=check_blocks(result), csv_frame=result.checks)
     if result.breaches:
         raise GateFailed("cost check failed:\n" + "\n".join(result.breaches))
 
@@ -330,6 +331,7 @@ def routing_cmd(
     since: SinceOption = None,
     until: UntilOption = None,
     prices: PricesOption = None,
+    show_pii: ShowPiiOption = False,
     fmt: FormatOption = "table",
     output: OutputOption = None,
     tz: TzOption = "UTC",
@@ -345,7 +347,6 @@ def routing_cmd(
     Example: [bold]aimon cost routing --max-words 30[/]
     """
     from aimon.analysis.cost.routing import routing, routing_settings
-    from aimon.render import emit
     from aimon.render.cost import routing_blocks, routing_data
     from aimon.store.toml_config import config_path, read_section
 
@@ -357,4 +358,4 @@ def routing_cmd(
                                 source=f"{path} [cost.routing]")
     with _costs(db, tz, prices) as con:
         result = routing(con, _window(con, since, until, tz), settings)
-    emit(fmt, output, data=routing_data(result), blocks=routing_blocks(result), csv_frame=result.by_model)
+    show(fmt, output, show_pii=show_pii, data=routing_data(result), blocks=routing_blocks(result), csv_frame=result.by_model)

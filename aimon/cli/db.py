@@ -7,7 +7,8 @@ import typer
 from aimon import __version__
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption
-from aimon.render import Figures, FrameBlock, emit
+from aimon.cli.output import show
+from aimon.render import Figures, FrameBlock
 from aimon.store.connection import opened
 from aimon.store.info import database_info
 
@@ -36,4 +37,4 @@ def info(
     if result.reject_reasons:
         blocks.append(FrameBlock([{"reason": k, "records": v} for k, v in result.reject_reasons.items()],
                                  title="Rejected records by reason"))
-    emit(fmt, output, data=result, blocks=blocks, csv_frame=tables)
+    show(fmt, output, show_pii=False, data=result, blocks=blocks, csv_frame=tables)

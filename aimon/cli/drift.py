@@ -9,8 +9,8 @@ import typer
 
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption, TzOption
+from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed, UsageError
-from aimon.render import emit
 from aimon.store.connection import opened
 
 ModelPathOption = Annotated[Path | None, typer.Option(
@@ -20,8 +20,6 @@ SampleOption = Annotated[int, typer.Option(
     "--sample", min=1, help="At most this many requests per window (and group), picked by a seeded "
                             "hash of the request id; the output says when it sampled.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the sample, permutations and topics.")]
-ShowPiiOption = Annotated[bool, typer.Option(
-    "--show-pii", help="Show example texts unredacted. Off by default: reports never print raw PII.")]
 
 
 def store_new_embeddings(db: Path, tz: str) -> str | None:
@@ -111,7 +109,7 @@ def drift(
     cache_note = store_new_embeddings(db, tz)
     if cache_note:
         notes.append(cache_note)
-    emit(fmt, output, data=drift_data(result, notes), blocks=drift_blocks(result, notes),
+    show(fmt, output, show_pii=show_pii, data=drift_data(result, notes), blocks=drift_blocks(result, notes),
          csv_frame=drift_csv(result))
     if fail_on_drift and result.drifted:
         raise GateFailed("drift gate failed (--fail-on-drift):\n" + "\n".join(f"  {b}" for b in result.breaches))

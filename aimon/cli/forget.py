@@ -9,8 +9,8 @@ import typer
 
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, TzOption
+from aimon.cli.output import show
 from aimon.errors import Interrupted
-from aimon.render import emit
 from aimon.store.connection import opened
 
 DryRunOption = Annotated[bool, typer.Option(
@@ -69,7 +69,7 @@ def _finish(result, compaction, fmt) -> None:
     from aimon.render.pii import deletion_blocks, deletion_data
 
     rows = [{"table": t.table, "rows": t.rows, "matched_by": t.rule} for t in result.tables]
-    emit(fmt, None, data=deletion_data(result, compaction), blocks=deletion_blocks(result, compaction),
+    show(fmt, None, show_pii=False, data=deletion_data(result, compaction), blocks=deletion_blocks(result, compaction),
          csv_frame=rows)
 
 

@@ -16,8 +16,8 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
+from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed, InputError, UsageError
-from aimon.render import emit
 
 incident_app = typer.Typer(help="Incidents: detect them in the logs and write post-mortems.",
                            no_args_is_help=True)
@@ -55,6 +55,7 @@ def detect(
              "hides in the total).")] = 20,
     fail_on: Annotated[str | None, typer.Option(
         "--fail-on", help="Exit 1 when an incident of this severity or worse is found (P0..P3).")] = None,
+    show_pii: ShowPiiOption = False,
     tz: TzOption = "UTC",
     fmt: FormatOption = "table",
     output: OutputOption = None,
@@ -84,7 +85,7 @@ def detect(
     with opened(db, write=False, tz=tz) as con:
         window = resolve(con, since, until, tz=tz, default_span=timedelta(days=7))
         result = detect(con, window, settings)
-    emit(fmt, output, data=detect_data(result), blocks=detect_blocks(result), csv_frame=detect_rows(result)
+    show(fmt, output, show_pii=show_pii, data=detect_data(result), blocks=detect_blocks(result), csv_frame=detect_rows(result)
          if result.incidents else result.table)
     if gate is not None:
         hits = [i for i in result.incidents if SEVERITIES.index(i.severity) <= SEVERITIES.index(gate)]
@@ -161,4 +162,4 @@ def postmortem(
             if t0 >= t1:
                 raise UsageError(f"--start {t0:%Y-%m-%d %H:%M} is not before --end {t1:%Y-%m-%d %H:%M}")
         result = postmortem(con, t0, t1, show_pii=show_pii, history=span, samples=samples)
-    emit(out_format, output, data=postmortem_data(result), blocks=postmortem_blocks(result))
+    show(out_format, output, show_pii=show_pii, data=postmortem_data(result), blocks=postmortem_blocks(result))

@@ -10,8 +10,9 @@ import typer
 from aimon.analysis.toolkit.window import parse_time
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption
+from aimon.cli.output import show
 from aimon.errors import Interrupted
-from aimon.render import FrameBlock, emit, err_console
+from aimon.render import FrameBlock, err_console
 from aimon.render.ingest import summary_blocks, summary_data
 from aimon.render.progress import file_progress
 from aimon.store.connection import memory_budget, opened
@@ -84,7 +85,7 @@ def ingest(
             raise _interrupted(db, started) from None
         raise
     blocks = summary_blocks(summary)
-    emit(fmt, None, data=summary_data(summary), blocks=blocks,
+    show(fmt, None, show_pii=False, data=summary_data(summary), blocks=blocks,
          csv_frame=next(b.frame for b in blocks if isinstance(b, FrameBlock)))
     if summary.rejected and fmt == "table":
         db_flag = "" if db == DEFAULT_DB else f" --db {db}"

@@ -10,7 +10,7 @@ import typer
 from aimon.cli import app
 from aimon.cli.audit import scan_window
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, SinceOption, TzOption, UntilOption
-from aimon.render import emit
+from aimon.cli.output import show
 from aimon.store.connection import opened
 
 
@@ -44,6 +44,6 @@ def redact(
     window, _ = scan_window(db, since, until, tz, lib.CACHED_FIELDS)
     with opened(db, write=False, tz=tz) as con, spinner("writing the redacted copy"):
         result = lib.redact_export(con, out, window, key=key)
-    emit(fmt, None, data=redact_data(result), blocks=redact_blocks(result),
+    show(fmt, None, show_pii=False, data=redact_data(result), blocks=redact_blocks(result),
          csv_frame=[{"table": f.table, "path": f.path, "rows": f.rows, "values_replaced": f.values_replaced}
                     for f in result.files])

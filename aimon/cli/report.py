@@ -9,6 +9,7 @@ import typer
 
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, OutputOption, TzOption
+from aimon.cli.output import ShowPiiOption, masked, show
 from aimon.errors import InputError
 from aimon.render.report import ReportFormat
 
@@ -31,11 +32,11 @@ ConfigOption = Annotated[
 
 
 def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, config: Path | None,
-         tz: str, db: Path) -> None:
+         tz: str, db: Path, show_pii: bool) -> None:
     from aimon.analysis.report.daily import build_report, default_day
     from aimon.analysis.report.findings import Thresholds
     from aimon.analysis.toolkit.window import parse_day
-    from aimon.render import emit, write
+    from aimon.render import write
     from aimon.render.report import report_blocks, report_data
     from aimon.store.connection import opened
     from aimon.store.toml_config import config_path, read_section
@@ -51,9 +52,10 @@ def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, con
     if fmt is ReportFormat.html:
         from aimon.render.html import report_html
 
+        (data,) = masked(show_pii, data)
         write(report_html(data), output)
         return
-    emit(fmt.value, output, data=data, blocks=report_blocks(report))
+    show(fmt.value, output, show_pii=show_pii, data=data, blocks=report_blocks(report))
 
 
 @report_app.command("daily")
@@ -61,6 +63,7 @@ def daily(
     day: Annotated[str | None, typer.Option(
         "--date", help="The day to report: an ISO date, 'latest', or days back from the newest "
                        "request's day such as 1d. Default: the day of the newest request.")] = None,
+    show_pii: ShowPiiOption = False,
     fmt: ReportFormatOption = ReportFormat.table,
     output: OutputOption = None,
     config: ConfigOption = None,
@@ -75,7 +78,7 @@ def daily(
 
     Example: [bold]aimon report daily --date 2026-11-10 --format html -o daily.html[/]
     """
-    _run("daily", day, fmt, output, config, tz, db)
+    _run("daily", day, fmt, output, config, tz, db, show_pii)
 
 
 @report_app.command("weekly")
@@ -83,6 +86,7 @@ def weekly(
     day: Annotated[str | None, typer.Option(
         "--date", help="The last day of the 7-day week to report: an ISO date, 'latest', or days back "
                        "from the newest request's day. Default: the day of the newest request.")] = None,
+    show_pii: ShowPiiOption = False,
     fmt: ReportFormatOption = ReportFormat.table,
     output: OutputOption = None,
     config: ConfigOption = None,
@@ -93,4 +97,4 @@ def weekly(
 
     Example: [bold]aimon report weekly --format markdown -o week.md[/]
     """
-    _run("weekly", day, fmt, output, config, tz, db)
+    _run("weekly", day, fmt, output, config, tz, db, show_pii)

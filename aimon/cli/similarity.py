@@ -14,7 +14,6 @@ from aimon.cli.drift import (
     ModelPathOption,
     SampleOption,
     SeedOption,
-    ShowPiiOption,
     store_new_embeddings,
 )
 from aimon.cli.options import (
@@ -26,8 +25,8 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
+from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed, UsageError
-from aimon.render import emit
 from aimon.store.connection import opened
 
 similarity_app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
@@ -98,7 +97,7 @@ def similarity(
     note = store_new_embeddings(db, tz)
     if note:
         notes.append(note)
-    emit(fmt, output, data=golden_data(report, notes), blocks=golden_blocks(report, notes),
+    show(fmt, output, show_pii=show_pii, data=golden_data(report, notes), blocks=golden_blocks(report, notes),
          csv_frame=report.questions)
     if fail_on_below and report.flagged.height:
         raise GateFailed(f"{report.flagged.height} answer(s) below similarity {threshold} (--fail-on-below)")
@@ -139,7 +138,7 @@ def similarity_consistency(
     note = store_new_embeddings(db, tz)
     if note:
         notes.append(note)
-    emit(fmt, output, data=consistency_data(result, notes), blocks=consistency_blocks(result, notes),
+    show(fmt, output, show_pii=show_pii, data=consistency_data(result, notes), blocks=consistency_blocks(result, notes),
          csv_frame=result.prompts)
 
 
@@ -179,5 +178,5 @@ def cost_cache_opportunity(
     note = store_new_embeddings(db, tz)
     if note:
         notes.append(note)
-    emit(fmt, output, data=cache_data(result, notes), blocks=cache_blocks(result, notes),
+    show(fmt, output, show_pii=show_pii, data=cache_data(result, notes), blocks=cache_blocks(result, notes),
          csv_frame=result.by_endpoint)

@@ -18,8 +18,8 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
+from aimon.cli.output import show
 from aimon.errors import GateFailed
-from aimon.render import emit
 from aimon.store.connection import opened
 
 
@@ -88,7 +88,7 @@ def validate(
         report = vr.validation_report(con, run, stored=store or not todo, examples=examples, show_pii=show_pii,
                                       notes=notes)
     stats = run.stats if todo else None
-    emit(fmt, output, data=validate_data(report, stats), blocks=validate_blocks(report, stats),
+    show(fmt, output, show_pii=show_pii, data=validate_data(report, stats), blocks=validate_blocks(report, stats),
          csv_frame=report.by_check)
     if gates:
         breaches = vr.gate(report, gates)

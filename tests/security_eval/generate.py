@@ -1,8 +1,8 @@
 """Build the labelled security evaluation set: ``python tests/security_eval/generate.py``.
 
-The texts are written by hand in dev_items.py (rules may be tuned on them) and
-heldout_items.py (never tuned on). This script adds the variants a detector must see
-through, deterministically:
+The texts are written by hand in dev_items.py (rules may be tuned on them),
+heldout_items.py (its misses were studied once) and heldout2_items.py (never tuned
+on). This script adds the variants a detector must see through, deterministically:
 
 - *encoded*: injection payloads hidden as base64 (padded, unpadded, URL-safe) or hex
   (plain, spaced, ``\\x`` escapes) inside a wrapper sentence;
@@ -12,7 +12,7 @@ through, deterministically:
 - *hard benign variants*: benign prompts given the same obfuscations, which must stay
   benign.
 
-Each record: id, split (dev or heldout), field (prompt or response), text,
+Each record: id, split (dev, heldout or heldout2), field (prompt or response), text,
 system_prompt, label (a category, or null for benign), language, obfuscation.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from tests.security_eval import dev_items, heldout_items  # noqa: E402
+from tests.security_eval import dev_items, heldout2_items, heldout_items  # noqa: E402
 
 EVAL_SET = HERE / "eval_set.jsonl"
 
@@ -148,7 +148,8 @@ def records_for(split: str, items, seed: int) -> list[dict]:
 
 
 def generate() -> list[dict]:
-    return records_for("dev", dev_items, 11) + records_for("heldout", heldout_items, 23)
+    return (records_for("dev", dev_items, 11) + records_for("heldout", heldout_items, 23)
+            + records_for("heldout2", heldout2_items, 37))
 
 
 def main() -> None:

@@ -14,6 +14,8 @@ import polars as pl
 
 from aimon.analysis.alerts.rules import (
     COUNTS,
+    HOUR_OF_DAY_REACH,
+    HOUR_OF_DAY_STEP,
     MINUTE,
     MINUTE_US,
     PROPORTIONS,
@@ -231,12 +233,14 @@ def evaluate(grid: _Grid, rule: Rule, ends: Sequence[int]) -> pl.DataFrame:
     base_volume = max(rule.min_volume / 2, 1)
     # On the log scale the baseline statistics are of ln(value): right-skewed metrics
     # (latency, spend) vary by factors, not by fixed amounts.
-    log = rule.scale == "log" and rule.baseline in (Baseline.same_hour, Baseline.ewma)
+    log = rule.scale == "log" and rule.baseline in (Baseline.same_hour, Baseline.hour_of_day, Baseline.ewma)
     baseline = pl.lit(None, pl.Float64)
     spread = pl.lit(None, pl.Float64)
     points = pl.lit(0, pl.UInt32)
-    if rule.baseline is Baseline.same_hour:
+    if rule.baseline in (Baseline.same_hour, Baseline.hour_of_day):
         offs = [d * 1440 for d in range(1, rule.days + 1)]
+        if rule.baseline is Baseline.hour_of_day:
+            offs = [o + j for o in offs for j in range(-HOUR_OF_DAY_REACH, HOUR_OF_DAY_REACH + 1, HOUR_OF_DAY_STEP)]
         frame = frame.join(shifted(offs, k, "b"), on=["key", "e"], how="left")
         vals = [pl.when(counts or (pl.col(f"bv{i}") >= base_volume)).then(pl.col(f"b{i}"))
                 for i in range(len(offs))]

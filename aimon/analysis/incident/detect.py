@@ -331,6 +331,62 @@ def _change_points(bad: np.ndarray, n: np.ndarray, f1: int, f2: int, reach: int,
     return start, end
 
 
+# A slow ramp is placed by a second model of the rise: the rate sits at its baseline p0
+# until a change point tau, then climbs in a straight line. The incident starts where
+# that line crosses RAMP_START x p0 (twice the baseline); see _ramp_start.
+RAMP_START = 2.0
+RAMP_REACH = 120  # minutes before the first flagged minute searched for the ramp's onset
+RAMP_SMOOTH = 15  # minutes of the centred rolling rate whose peak ends the rise
+
+
+def _ramp_start(bad: np.ndarray, n: np.ndarray, f1: int, f2: int, p0: float) -> int | None:
+    """Where a gradual rise of the bad rate crosses RAMP_START x p0, or None when a step fits
+    the rise at least as well as a ramp.
+
+    Over the minutes from RAMP_REACH before the first flagged minute to the peak of the
+    rolling rate, two change-point models of the per-minute counts are fitted by binomial
+    likelihood, each with a change point tau and one more parameter: a step (p0 before
+    tau, p1 after) and a hinge (p0 before, p0 + beta * (t - tau) after, beta by matching
+    the excess count). The step is what _change_points places; the hinge is kept only
+    when it explains the rise better, and its crossing of twice the baseline is the
+    start. A step's start is sharp; a ramp has none, and "twice the usual rate" is the
+    moment a reader would call the incident begun.
+    """
+    lo = max(0, f1 - RAMP_REACH)
+    p0 = min(max(p0, 1e-6), 0.5)
+    if f2 <= f1:
+        return None
+    kernel = np.ones(RAMP_SMOOTH)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rolled = np.convolve(bad[f1:f2 + 1], kernel, "same") / np.convolve(n[f1:f2 + 1], kernel, "same")
+    hi = f1 + int(np.nanargmax(np.where(np.isfinite(rolled), rolled, -1.0)))
+    hi = min(hi, lo + 720)  # the candidates x minutes arrays stay small
+    if hi - lo < 10:
+        return None
+    b, m = bad[lo:hi + 1], n[lo:hi + 1]
+    t = np.arange(lo, hi + 1, dtype=float)
+    taus = np.arange(lo, hi - 2, dtype=float)[:, None]  # every candidate change point, one per row
+    after = t[None, :] >= taus
+    ll0 = b * math.log(p0) + (m - b) * math.log1p(-p0)  # each minute at the baseline rate
+
+    def loglik(p: np.ndarray) -> np.ndarray:
+        p = np.clip(p, 1e-9, 1 - 1e-9)
+        return np.where(after, b * np.log(p) + (m - b) * np.log1p(-p), ll0).sum(axis=1)
+
+    # Step: the rate after tau is its own MLE.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p1 = (after * b).sum(axis=1) / np.maximum((after * m).sum(axis=1), 1)
+    step = loglik(np.broadcast_to(p1[:, None], after.shape))
+    # Ramp: beta matches the excess count after tau.
+    d = np.where(after, t[None, :] - taus, 0.0)
+    beta = np.maximum((after * (b - p0 * m)).sum(axis=1) / np.maximum((d * m).sum(axis=1), 1e-9), 1e-12)
+    ramp = loglik(p0 + beta[:, None] * d)
+    if ramp.max() <= step.max():
+        return None
+    k = int(np.argmax(ramp))
+    return int(round(float(taus[k, 0]) + (RAMP_START - 1) * p0 / float(beta[k])))
+
+
 def severity(error_rate: float | None, p95_ms: float | None, baseline_p95_ms: float | None,
              cost_ratio: float | None = None) -> str:
     """P0-P3 from the window's error rate, P95 and spend (see the module docstring)."""
@@ -385,6 +441,9 @@ def detect(
         else:
             bad, n, base = series.slow, series.timed, sc.q0
         a, b = _change_points(bad, n, f1, f2, s.smooth + s.merge_gap, float(base), half)
+        ramp = _ramp_start(bad, n, f1, f2, float(base))
+        if ramp is not None and ramp < b:
+            a = ramp  # a slow ramp: the start is its crossing of twice the baseline rate
         # Minimum volume: the placed window itself must hold enough requests and bad ones
         # (a rolling window can flag a minute whose own traffic shows nothing).
         if n[a:b + 1].sum() < s.min_requests or bad[a:b + 1].sum() < s.min_bad:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from aimon.analysis.pii.entities import DETECTOR_VERSION, Field
+from aimon.analysis.pii.entities import DETECTOR_VERSION, FEEDBACK_FIELDS, FIELD_SQL, Field
 from aimon.analysis.pii.scan import scan
 from aimon.analysis.toolkit.window import Window, resolve
 
@@ -21,21 +21,34 @@ def _fields_sql(fields: Sequence[Field]) -> list[Field]:
 
 # Request fields in the window not scanned by this detector version. The bookkeeping
 # queries select no text (the count and the marks never decompress prompts); a NULL
-# field is marked as scanned like any other.
+# field is marked as scanned like any other. A feedback field scanned before the
+# request's newest feedback was loaded is not scanned (its text has grown).
 REQUEST_FIELD_SOURCE_SQL = """
 SELECT request_id AS key, ts, '{field}' AS field{text}
 FROM requests r
 WHERE ts >= $start AND ts < $end
   AND NOT EXISTS (SELECT 1 FROM pii_scanned s
                   WHERE s.request_id = r.request_id AND s.field = '{field}'
-                    AND s.detector_version = $version)
+                    AND s.detector_version = $version{fresh})
 """
+
+
+FEEDBACK_FRESH_SQL = """
+                    AND s.scanned_at >= (SELECT coalesce(max(b.ingested_at), '-infinity'::TIMESTAMPTZ)
+                                         FROM feedback b WHERE b.request_id = r.request_id)"""
 
 
 def _pending_source(fields: Sequence[Field], *, text: bool = True) -> str:
     return "\nUNION ALL\n".join(
-        REQUEST_FIELD_SOURCE_SQL.format(field=f.value, text=f", {f.value} AS text" if text else "")
+        REQUEST_FIELD_SOURCE_SQL.format(field=f.value, text=f", {FIELD_SQL[f]} AS text" if text else "",
+                                        fresh=FEEDBACK_FRESH_SQL if f in FEEDBACK_FIELDS else "")
         for f in _fields_sql(fields))
+
+
+# Before a feedback field is scanned again, what its older text yielded goes.
+DROP_REGROWN_SQL = """
+DELETE FROM {table} t USING ({source}) k WHERE t.request_id = k.key AND t.field = k.field
+"""
 
 
 PENDING_COUNT_SQL = "SELECT count(*) FROM ({source})"
@@ -117,6 +130,11 @@ def ensure_scanned(con: duckdb.DuckDBPyConnection, window: Window, fields: Seque
             con.execute(DROP_WINDOW_FINDINGS_SQL, {**window.params(), "fields": names})
             con.execute(DROP_WINDOW_SCANNED_SQL, {**window.params(), "fields": names})
         keys = _pending_source(fields, text=False)
+        regrown = [f for f in fields if f in FEEDBACK_FIELDS]
+        if regrown:
+            regrown_keys = _pending_source(regrown, text=False)
+            for table in ("pii_findings", "pii_scanned"):
+                con.execute(DROP_REGROWN_SQL.format(table=table, source=regrown_keys), params)
         texts = con.execute(PENDING_COUNT_SQL.format(source=keys), params).fetchall()[0][0]
         findings, candidates = scan(con, source, params) if texts else ([], 0)
         if findings:

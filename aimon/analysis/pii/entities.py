@@ -24,15 +24,68 @@ CONTEXT_AFTER = 16
 
 
 class Field(StrEnum):
-    """Text columns of ``requests`` a scan can cover (fixed names, never user text in SQL)."""
+    """What a scan can cover, per request (fixed names, never user text in SQL): the
+    text columns of ``requests``, its ids and ``extra`` JSON, and the request's feedback
+    (``feedback_*``: every feedback row of the request, joined by newlines in time
+    order, so that a finding's offsets point into one well-defined text)."""
 
     prompt = "prompt"
     response = "response"
     system_prompt = "system_prompt"
     error_message = "error_message"
+    feedback = "feedback"
+    extra = "extra"
+    user_id = "user_id"
+    session_id = "session_id"
+    request_id = "request_id"
+    endpoint = "endpoint"
+    provider = "provider"
+    model = "model"
+    model_version = "model_version"
+    prompt_version = "prompt_version"
+    error_type = "error_type"
+    experiment = "experiment"
+    variant = "variant"
+    user_tier = "user_tier"
+    jurisdiction = "jurisdiction"
+    feedback_text = "feedback_text"
+    feedback_extra = "feedback_extra"
+    feedback_user_id = "feedback_user_id"
+    feedback_category = "feedback_category"
 
 
-DEFAULT_FIELDS: tuple[Field, ...] = (Field.prompt, Field.response, Field.system_prompt)
+def _feedback_sql(expr: str) -> str:
+    return (f"(SELECT string_agg({expr}, chr(10) ORDER BY b.ts, b.feedback_id) FROM feedback b "
+            f"WHERE b.request_id = r.request_id AND {expr} IS NOT NULL)")
+
+
+# Each field's text as SQL over ``requests r`` (the offsets of findings point into it).
+FIELD_SQL: dict[Field, str] = {
+    Field.prompt: "r.prompt",
+    Field.response: "r.response",
+    Field.system_prompt: "r.system_prompt",
+    Field.error_message: "r.error_message",
+    Field.feedback: "r.feedback",
+    Field.extra: "r.extra::VARCHAR",
+    **{f: f"r.{f.value}" for f in (Field.user_id, Field.session_id, Field.request_id, Field.endpoint,
+                                   Field.provider, Field.model, Field.model_version, Field.prompt_version,
+                                   Field.error_type, Field.experiment, Field.variant, Field.user_tier,
+                                   Field.jurisdiction)},
+    Field.feedback_text: _feedback_sql("b.feedback_text"),
+    Field.feedback_extra: _feedback_sql("b.extra::VARCHAR"),
+    Field.feedback_user_id: _feedback_sql("b.user_id"),
+    Field.feedback_category: _feedback_sql("b.feedback_category"),
+}
+
+
+# Fields whose text can grow after a scan (feedback arrives later): rescanned then.
+FEEDBACK_FIELDS: tuple[Field, ...] = (Field.feedback_text, Field.feedback_extra, Field.feedback_user_id,
+                                      Field.feedback_category)
+
+
+# ``aimon audit pii`` scans every text column, id and name: everything ``aimon redact``
+# scrubs and more.
+DEFAULT_FIELDS: tuple[Field, ...] = tuple(Field)
 
 
 @dataclass(frozen=True)

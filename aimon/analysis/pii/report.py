@@ -10,7 +10,13 @@ from typing import Any
 
 import duckdb
 
-from aimon.analysis.pii.entities import DEFAULT_FIELDS, DETECTOR_VERSION, ENTITY_TYPES, Field
+from aimon.analysis.pii.entities import (
+    DEFAULT_FIELDS,
+    DETECTOR_VERSION,
+    ENTITY_TYPES,
+    FIELD_SQL,
+    Field,
+)
 from aimon.analysis.pii.scan import apply_markers, redact_texts
 from aimon.analysis.toolkit.window import Window
 
@@ -112,7 +118,7 @@ GROUP BY ALL ORDER BY candidates DESC, entity_type, reason
 """
 
 
-_FIELD_TEXT = "CASE f.field " + " ".join(f"WHEN '{x.value}' THEN r.{x.value}" for x in Field) + " END"
+_FIELD_TEXT = "CASE f.field " + " ".join(f"WHEN '{x.value}' THEN {FIELD_SQL[x]}" for x in Field) + " END"
 
 
 # A few findings per entity type, newest first, with the text around them and every

@@ -205,3 +205,17 @@ def redact_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[str | None]) ->
     return [None if t is None else apply_markers(t, [(f.start, f.end, ENTITY_TYPES[f.entity_type].marker)
                                                       for f in fs])
             for t, fs in zip(texts, found, strict=True)]
+
+
+def mask_values(values: Sequence[str]) -> list[str]:
+    """Each value with every entity the detector validates replaced by its
+    [REDACTED_TYPE] marker: the masking text gets, for identifiers and any other value
+    that reaches an output. One SQL pass over the values given (pass distinct ones) on
+    a private in-memory connection, so it needs no database and holds no lock."""
+    if not values:
+        return []
+    con = duckdb.connect()
+    try:
+        return [v if m is None else m for v, m in zip(values, redact_texts(con, list(values)), strict=True)]
+    finally:
+        con.close()

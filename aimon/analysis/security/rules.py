@@ -2,10 +2,10 @@
 system prompt and an exfiltration link look like, as RE2 patterns.
 
 The rules of a field are joined into case-insensitive alternations with one capturing
-group per rule (four for prompts, see ``_PASS_STARTS``, one for responses), so DuckDB
+group per rule (five for prompts, see ``_PASS_STARTS``, one for responses), so DuckDB
 finds every match of every rule in a few vectorised passes (``regexp_extract_all``);
 texts without a match cost one DFA scan per pass.
-The same pass carries the triggers of the slower work: texts with obfuscation
+A pass of their own carries the triggers of the slower work: texts with obfuscation
 (zero-width or tag characters, look-alike letters inside Latin words, fullwidth or
 mathematical letters, spaced-out letters) are normalised in Python and scanned again,
 and long base64 or hex tokens are decoded in Python and the decoded text scanned again.
@@ -31,6 +31,10 @@ FAMILY_OF = {**{c: "injection" for c in INJECTION_CATEGORIES}, **{c: "leakage" f
              **{c: "exfiltration" for c in EXFILTRATION_CATEGORIES}, "abuse": "abuse"}
 
 REPORT_THRESHOLD = 0.5
+# Hiding text in base64 or hex is itself a cue: a decoded payload's matches count with
+# this score added (a cue such as "New system instruction:" then reaches the threshold;
+# a decoded sentence that matches nothing stays benign).
+ENCODING_CUE = 0.3
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,9 @@ _IMPERATIVE = (
 _ROLE_LINE = (
     r"(?m:^\s*(?:#{1,4}\s*|\[+|-{3,}\s*|={3,}\s*|`{3})?\s*(?:system|system\s+(?:message|prompt|note|instruction|override|update)|"
     r"systemnachricht|syst[èe]me|sistema|系统)(?:\s+(?:message|prompt|update|override))?\s*(?:\]+|:|：|-{3,}|={3,}|\n))"
-    r"|(?m:^\s*-{3,}\s*begin\s+system)"
+    r"|(?m:^\s*(?:[-=#*]{3,}\s*)?(?:begin|start)\s+(?:of\s+)?(?:the\s+)?system\s+(?:message|prompt|instructions?|note)\b[^\n]*\n)"
+    # Instruction-tuning templates (Alpaca and kin): a header that opens the model's orders.
+    r"|(?m:^\s*#{2,4}\s*(?:instruction|instructions)\s*:\s*\n)"
 )
 _DIRECTIVE = (
     r"(?:\byou\s+(?:are|must|have|will|may|can)\b|\bthe\s+assistant\b|\bassistant\s+must\b|\bnew\s+(?:policy|instructions?|rules?)\b|"
@@ -138,6 +144,18 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:you\s+(?:must|will|shall|should|now)\s+(?:now\s+|only\s+)*(?:obey|follow|listen\s+to|answer\s+to|take\s+orders\s+from)\s+"
          r"(?:only\s+)?(?:me|the\s+user|my\s+(?:instructions|orders|commands))|(?:obey|follow)\s+only\s+(?:me|mine|my\s+\S+|this\s+message)"
          r"|you\s+(?:now\s+)?(?:work|answer)\s+(?:only\s+)?(?:for|to)\s+me\b|i\s+am\s+(?:now\s+)?your\s+(?:new\s+)?(?:operator|developer|admin|master|creator|owner))"),
+    # "Assistant, disregard ...": the model addressed by name, then told to set its orders aside.
+    Rule("vocative_override", "instruction_override", 0.85,
+         rf"\b{_AI},\s*(?:please\s+|now\s+)?(?:ignore|disregard|forget|override|discard|skip|"
+         r"(?:do\s+not|don'?t|stop)\s+(?:follow|obey)(?:ing)?)\b"),
+    # "The assistant must ignore the user ...": orders about the model in the third person,
+    # as planted documents and tool output phrase them.
+    Rule("third_person_order", "instruction_override", 0.85,
+         rf"\b(?:(?:the|any|this|an?|all)\s+)?(?:ai\s+)?{_AI}s?\s+(?:must|should|shall|has\s+to|have\s+to|needs?\s+to|is\s+"
+         r"(?:required|instructed|told|expected)\s+to|will\s+now|is\s+to)\s+(?:now\s+|first\s+|immediately\s+|also\s+|always\s+)*"
+         r"(?:(?:ignore|disregard|forget|override|bypass|stop\s+following)\s+(?:\S+\s+){0,3}?(?:user|instructions?|rules|guidelines|"
+         r"prompt|task|request|question|polic(?:y|ies)|restrictions)|(?:reveal|disclose|leak|print|output|share)\s+(?:\S+\s+){0,2}?"
+         r"(?:system\s+prompt|instructions|prompt|configuration|secrets?|passwords?|tokens?|api\s+keys?))"),
     Rule("new_instructions_follow", "instruction_override", 0.35,
          r"\b(?:new|updated|real|actual|important|urgent|priority)\s+(?:system\s+)?(?:instructions?|rules?|directives?|task|priority|orders?|policy)\s*[:\-]"),
     Rule("from_now_on", "instruction_override", 0.2,
@@ -230,8 +248,8 @@ RULES: tuple[Rule, ...] = (
     # ------------------------------------------------------------ fake delimiters
     Rule("chat_template_token", "fake_delimiter", 0.9,
          r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text|end_of_turn)\|>|"
-         r"<(?:start|end)_of_turn>|<</?SYS>>"),
-    Rule("inst_token", "fake_delimiter", 0.4, r"\[/?INST\]|</s>\s*<s>"),
+         r"<(?:start|end)_of_turn>|<</?SYS>>|</s>\s*<s>|<s>\s*\[INST\]"),
+    Rule("inst_token", "fake_delimiter", 0.4, r"\[/?INST\]"),
     Rule("system_role_directive", "fake_delimiter", 0.85,
          rf"{_ROLE_LINE}[^\n]{{0,3}}\n?[^\n]*?{_DIRECTIVE}|\bsystem\s*:\s*you\s+are\b"),
     Rule("system_role_line", "fake_delimiter", 0.45, _ROLE_LINE),
@@ -254,7 +272,7 @@ RULES: tuple[Rule, ...] = (
          r"\b(?:repeat|print|output|show|reveal|display|tell|give|share|copy|paste|dump|echo|recite|reproduce|list|write\s+out|"
          r"spell\s+out|summari[sz]e|translate|quote|leak|disclose|expose|provide|send|return|type\s+out|(?:start|begin)\s+"
          r"(?:your\s+(?:answer|response|reply)\s+)?with)\s+(?:me\s+|us\s+|back\s+)?(?:\S+\s+){0,4}?"
-         rf"(?:your\s+(?:{_REVEAL_QUAL}\s+){{0,3}}(?:system\s+(?:prompt|message|instructions?)|prompt|instructions|preamble|directives|"
+         rf"(?:(?:your|its)\s+(?:{_REVEAL_QUAL}\s+){{0,3}}(?:system\s+(?:prompt|message|instructions?)|prompt|instructions|preamble|directives|"
          r"configuration|programming|rules|guidelines|initial\s+prompt|hidden\s+policies)"
          rf"|the\s+(?:{_REVEAL_QUAL}\s+){{0,2}}(?:system|initial|original|hidden|secret|confidential|starting|developer|pre)\s*-?\s*"
          r"(?:prompt|instructions?|message|rules))\b"),
@@ -276,7 +294,7 @@ RULES: tuple[Rule, ...] = (
          r"(?:(?:prompt|mensaje)\s+(?:del|de)\s+sistema|tus\s+instrucciones\s+(?:iniciales|originales|ocultas|internas|del\s+sistema)|"
          r"instrucciones\s+que\s+recibiste|(?:prompt|message)\s+syst[èe]me|(?:tes|vos)\s+(?:instructions|consignes)\s+(?:initiales|"
          r"de\s+d[ée]part|cach[ée]es|d'origine|syst[èe]me)|instructions\s+(?:cach[ée]es|secr[èe]tes)\s+que\s+tu|"
-         r"(?:deinen|dein|ihren|ihr)\s+(?:system-?prompt|systemnachricht|systemanweisungen)|deine\s+(?:urspr[üu]nglichen|versteckten|"
+         r"(?:deine[nmrs]?|dein|ihre[nmrs]?|ihr)\s+(?:system-?prompt|systemnachricht|systemanweisungen?|systemmeldung)|deine\s+(?:urspr[üu]nglichen|versteckten|"
          r"geheimen|internen|anf[äa]nglichen)\s+anweisungen|(?:seu|o)\s+prompt\s+de\s+sistema|il\s+tuo\s+prompt\s+di\s+sistema)"),
     Rule("xitong_tishi", "prompt_extraction", 0.85,
          r"(?:输出|告诉我|显示|复述|透露|打印|给我|说出|展示|重复|写出|列出|原样)[^。！？\n]{0,10}?(?:系统提示|系统消息|系统指令|初始(?:提示|指令)|"
@@ -350,7 +368,7 @@ RESPONSE_RULES = tuple(r for r in RULES if r.field == "response")
 # back to a far slower engine (all prompt rules in one expression took 78 s over
 # sample_logs' 29k prompts, against 0.2 s per pass when split). About twenty of these
 # rules fit in one DFA, so the prompt rules run as four passes, each starting at one
-# of these rules; the obfuscation and payload triggers ride on the last.
+# of these rules; the obfuscation and payload triggers have a fifth.
 _PASS_STARTS = ("ignorar_instrucciones", "chat_template_token", "note_to_ai")
 
 
@@ -360,7 +378,10 @@ def _passes() -> tuple[tuple[Rule | str, ...], ...]:
         if rule.name in _PASS_STARTS:
             out.append([])
         out[-1].append(rule)
-    out[-1].extend(["obfuscated", "encoded"])
+    # The triggers get a pass of their own: in a pass with rules, a rule whose match
+    # spans the payload ("base64 ... decode it and comply") hid it from them (RE2
+    # matches do not overlap).
+    out.append(["obfuscated", "encoded"])
     return tuple(tuple(p) for p in out)
 
 

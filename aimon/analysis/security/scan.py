@@ -3,8 +3,8 @@ the texts it flags, findings returned (never written here: ``aimon.store.securit
 stores them).
 
 1. *SQL.* Every pending prompt runs through the RE2 alternations of
-   ``rules.PROMPT_RXS`` (four passes, a group per injection rule, the obfuscation and
-   encoded-payload triggers on the last),
+   ``rules.PROMPT_RXS`` (five passes, a group per injection rule; the obfuscation and
+   encoded-payload triggers on the last, a pass of their own),
    every pending response through ``rules.RESPONSE_RX`` (leak phrases, links and
    images, invisible characters). Texts without a match leave DuckDB as nothing.
    Responses that share a 15-character chunk with their request's system prompt
@@ -242,8 +242,8 @@ def _prompt_layer(work: _Work, layer: Layer, matches: list[dict], origin_text: s
                 hit = J.contextual(origin_text if layer.depth == 0 and origin_text else layer.text, hit)
             hits.append(hit)
     if layer.decoded:
-        if J.combined(hits) >= R.REPORT_THRESHOLD:
-            hits = [J.Hit(h.rule, h.start, h.end, h.value, "encoded", max(h.score, 0.5) if h.score >= 0.5 else h.score,
+        if hits and 1.0 - (1.0 - J.combined(hits)) * (1.0 - R.ENCODING_CUE) >= R.REPORT_THRESHOLD:
+            hits = [J.Hit(h.rule, h.start, h.end, h.value, "encoded", max(h.score, R.REPORT_THRESHOLD),
                           layer.obfuscation, h.context) for h in hits]
         else:
             hits = []

@@ -170,7 +170,11 @@ def validate(con: duckdb.DuckDBPyConnection, window: Window, loaded: Loaded, nam
     if not _has_tables(con):
         done = "SELECT NULL::VARCHAR AS request_id, 0 AS mask WHERE false"
     params["off_bit"] = K.BIT["off_topic"]
+    # The identifier's model loads in a thread while DuckDB (outside the GIL) runs the pass.
+    loading = C.warm_up() if any(s.name == "language_mismatch" for s in running) else None
     _sql(con, K.CHECKED_SQL.replace("{done}", done), params).fetchall()
+    if loading is not None:
+        loading.join()
     try:
         sql_outcomes = con.sql(K.OUTCOMES_SQL).pl()
         rows = con.execute(K.CANDIDATES_SQL).fetchall()

@@ -7,8 +7,9 @@ prompt/response similarity through the shared embedding layer when it is install
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 _WORDS = re.compile(r"\w+")
@@ -53,15 +54,30 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
 
 
+@lru_cache(maxsize=4096)
+def _language(text: str) -> tuple[str, float]:
+    """(language, confidence) of a text's first LANGUAGE_CHARS characters; prompts built
+    from one template repeat, so each distinct one is identified once."""
+    return _identifier().classify(text)
+
+
+def warm_up() -> threading.Thread:
+    """Load the language identifier in a thread (about a second, mostly decompression)
+    while DuckDB runs the SQL pass; join it before identifying."""
+    thread = threading.Thread(target=_identifier, name="aimon-langid-load", daemon=True)
+    thread.start()
+    return thread
+
+
 def language_mismatch(prompt: str, response: str) -> str | None:
     """'prompt es, response en' when both are identified with confidence and differ."""
     if _TRANSLATION.search(prompt):
         return None
-    ident = _identifier()
-    p_lang, p_conf = ident.classify(prompt[:LANGUAGE_CHARS])
-    r_lang, r_conf = ident.classify(response[:LANGUAGE_CHARS])
-    if p_conf < LANGUAGE_CONFIDENCE or r_conf < LANGUAGE_CONFIDENCE or p_lang == r_lang \
-            or "zxx" in (p_lang, r_lang):  # zxx: no language (code, base64)
+    p_lang, p_conf = _language(prompt[:LANGUAGE_CHARS])
+    if p_conf < LANGUAGE_CONFIDENCE or p_lang == "zxx":  # zxx: no language (code, base64)
+        return None
+    r_lang, r_conf = _language(response[:LANGUAGE_CHARS])
+    if r_conf < LANGUAGE_CONFIDENCE or p_lang == r_lang or r_lang == "zxx":
         return None
     return f"prompt {p_lang}, response {r_lang}"
 

@@ -1,0 +1,45 @@
+"""The one way commands print a result: personal data masked first, unless --show-pii.
+
+Every command hands its result here instead of calling :func:`aimon.render.emit`
+itself, so that no identifier (user or session id, error type, endpoint, variant,
+model, request id, any group key from a log) reaches any format without going through
+the same PII detector as text (see docs/security.md). ``aimon sql`` is the exception:
+it prints what the query asks for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+ShowPiiOption = Annotated[bool, typer.Option(
+    "--show-pii", help="Print personal data as logged. Off by default: e-mails, phone numbers, cards, "
+                       "SSNs, IBANs, keys and other values the PII detector finds are masked in every "
+                       "format, in ids and names as in text.")]
+
+
+def masker(show_pii: bool):
+    """The PII detector's masking, or None with --show-pii."""
+    if show_pii:
+        return None
+    from aimon.analysis.pii.scan import mask_values
+
+    return mask_values
+
+
+def masked(show_pii: bool, *values: Any) -> tuple[Any, ...]:
+    """``values`` with personal data masked (see :mod:`aimon.render.masking`)."""
+    from aimon.render.masking import mask
+
+    return mask(masker(show_pii), *values)
+
+
+def show(fmt: Any, output: Path | None, *, show_pii: bool, data: Any, blocks: Any = None,
+         csv_frame: Any = None) -> None:
+    """Mask, then write the result in the chosen format."""
+    from aimon.render import emit
+
+    data, blocks, csv_frame = masked(show_pii, data, blocks, csv_frame)
+    emit(fmt, output, data=data, blocks=blocks, csv_frame=csv_frame)
