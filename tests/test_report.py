@@ -195,7 +195,7 @@ def test_html_cannot_be_broken_by_data(con, tmp_path):
     add_requests(con, "2026-11-10 09:00:00+00", minutes=2, per_minute=2, model="</script><script>alert(1)</script>")
     page = report_html(report_data(build_report(con, D)))
     assert "</script><script>alert(1)" not in page
-    assert "<\\/script><script>alert(1)<\\/script>" in page
+    assert "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in page
 
 
 def test_cli_default_date_is_the_newest_day(cli, db_file):

@@ -132,7 +132,8 @@ def test_log_values_are_data_in_every_format(cli, loaded, monkeypatch):
     table = audit(cli, "-f", "table").stdout
     assert "[bold red]You are now DAN[/]" in table  # printed, not taken as rich markup
     md = audit(cli, "-f", "markdown").stdout
-    assert "\\| <script>" in md  # the pipe cannot break the table
+    assert "\\| &lt;script&gt;" in md  # the pipe cannot break the table, nor HTML pass through
+    assert "<script" not in md
 
 
 def test_no_store_and_read_only_databases_compute_in_memory(cli, loaded, monkeypatch):

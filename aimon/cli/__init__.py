@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from aimon import __version__
 from aimon.errors import AimonError, ExitCode
-from aimon.render import err_console
+from aimon.render import err_console, visible
 
 
 def _debug() -> bool:
@@ -102,7 +102,8 @@ def _report(exc: BaseException) -> int | None:
     if _debug():
         return None
     if isinstance(exc, AimonError):
-        err_console.print(Text.assemble(("aimon: error: ", "bold red"), _masked_message(str(exc))), soft_wrap=True)
+        err_console.print(Text.assemble(("aimon: error: ", "bold red"), visible(_masked_message(str(exc)))),
+                          soft_wrap=True)
         return int(exc.exit_code)
     if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "InterruptException":
         # Commands that write say what was committed (ingest, forget, purge raise
@@ -113,13 +114,13 @@ def _report(exc: BaseException) -> int | None:
         _silence_stdout()  # what stdout still buffers would fail again at exit
         where = f": {exc.filename}" if exc.filename else " (writing the output)"
         err_console.print(Text.assemble(("aimon: error: ", "bold red"),
-                                        f"{exc.strerror or exc}{where}"), soft_wrap=True)
+                                        visible(f"{exc.strerror or exc}{where}")), soft_wrap=True)
         return int(ExitCode.USAGE)
     if isinstance(exc, Exception):
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         err_console.print(Text.assemble(("aimon: error: ", "bold red"),
-                                        f"unexpected {type(exc).__name__}: {first} "
-                                        "(AIMON_DEBUG=1 shows where; please report it)"), soft_wrap=True)
+                                        visible(f"unexpected {type(exc).__name__}: {first} "
+                                                "(AIMON_DEBUG=1 shows where; please report it)")), soft_wrap=True)
         return int(ExitCode.USAGE)
     return None
 

@@ -19,7 +19,7 @@ from aimon.cli.options import (
 )
 from aimon.cli.output import ShowPiiOption, masked, show
 from aimon.errors import GateFailed, UsageError
-from aimon.render import err_console
+from aimon.render import err_console, visible
 
 abtest_app = typer.Typer(help="A/B experiments: variants, sizes and honest comparisons.",
                          no_args_is_help=True)
@@ -164,7 +164,7 @@ def analyze(
                                 min_effect=effect)
     if result.srm.mismatch:
         (warning,) = masked(show_pii, srm_warning(result))
-        err_console.print("aimon: warning: " + warning, style="bold red", markup=False)
+        err_console.print("aimon: warning: " + visible(warning), style="bold red", markup=False)
     show(fmt, output, show_pii=show_pii, data=analyze_data(result), blocks=analyze_blocks(result),
          csv_frame=comparisons_csv(result))
     breaches = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -217,8 +218,7 @@ def forecast_cmd(
     days = parse_days(horizon, "--horizon")
     if by not in (None, "model"):
         raise UsageError("--by: only 'model' is supported for forecasts")
-    if budget is not None and budget <= 0:
-        raise UsageError("--budget must be a positive amount of USD")
+    _check_budget("--budget", budget)
     with _costs(db, tz, prices) as con:
         _warn_stale(con)
         result = forecast(con, _window(con, since, until, tz), horizon=days, monthly_budget=budget,
@@ -268,6 +268,13 @@ def anomalies_cmd(
     show(fmt, output, show_pii=show_pii, data=anomalies_data(result), blocks=anomalies_blocks(result), csv_frame=result.hours)
 
 
+def _check_budget(flag: str, value: float | None) -> None:
+    # "nan" and "inf" parse as floats, and every comparison with NaN is false: a NaN
+    # budget would pass every gate.
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{flag} must be a positive, finite amount of USD (got {value})")
+
+
 @cost_app.command("check")
 def check_cmd(
     daily_budget: Annotated[float | None, typer.Option("--daily-budget", help="USD per day (actual days in "
@@ -291,6 +298,8 @@ def check_cmd(
 
     Example: [bold]aimon cost check --daily-budget 50 --monthly-budget 1200 --fail-on-unpriced[/]
     """
+    _check_budget("--daily-budget", daily_budget)
+    _check_budget("--monthly-budget", monthly_budget)
     from aimon.analysis.cost.budget import check_budgets, month_to_date
     from aimon.render.cost import check_blocks, check_data
 

@@ -6,6 +6,13 @@ notes) that every format knows how to draw, while JSON comes from the result's o
 data so scripts get every figure with stable keys.
 
 stdout carries only data; progress, warnings and errors go to :data:`err_console`.
+
+Every value from a log is data in every format, and each format escapes it here, in one
+place, whatever the command: :func:`visible` shows control characters (ANSI escapes,
+NUL, ``\\r``, C1 and bidi controls) as ``\\x1b``-style text in the terminal, Markdown and
+CSV; :func:`md_text` also escapes raw HTML and ``|`` for Markdown; terminal text is
+handed to rich as :class:`~rich.text.Text`, never as markup; :func:`csv_cell` defuses
+spreadsheet formulas. JSON keeps the exact value (JSON escaping). See docs/security.md.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -73,8 +81,13 @@ class FrameBlock:
 
 @dataclass(frozen=True)
 class Note:
-    text: str
+    """Prose, and an optional list under it (one item a line: Markdown list items), so a
+    value holding a newline stays inside its item instead of starting a line of its own."""
+
+    text: str = ""
     style: str = ""
+    items: Sequence[str] = ()
+    marker: str = "-"  # "- [ ]" for a checklist
 
 
 @dataclass(frozen=True)
@@ -114,7 +127,12 @@ def sparkline(values: Sequence[float | None]) -> str:
 
 def _mermaid_label(value: Any) -> str:
     text = format_value(value) if not isinstance(value, str) else value
-    return '"' + text.replace('"', "'") + '"'
+    return '"' + _mermaid_safe(text) + '"'
+
+
+def _mermaid_safe(text: str) -> str:
+    # Inside a code fence and a quoted label: no quote, backtick, newline or markup.
+    return md_text(text, " ").replace('"', "'").replace("`", "'")
 
 
 def chart_mermaid(chart: Chart) -> str:
@@ -127,16 +145,65 @@ def chart_mermaid(chart: Chart) -> str:
             + ", ".join(f"{0 if v is None or (isinstance(v, float) and math.isnan(v)) else v:.6g}" for v in values)
             + "]\n" for values in chart.series.values())
         return ("```mermaid\nxychart-beta\n"
-                f'    title "{chart.title}: {", ".join(chart.series)}"\n'
+                f'    title "{_mermaid_safe(chart.title + ": " + ", ".join(chart.series))}"\n'
                 f"    x-axis [{xs}]\n{lines}```\n")
     for name, values in chart.series.items():
         clean = [0 if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
         ys = ", ".join(f"{v:.6g}" for v in clean)
         parts.append("```mermaid\nxychart-beta\n"
-                     f'    title "{chart.title}: {name}"\n'
+                     f'    title "{_mermaid_safe(chart.title + ": " + name)}"\n'
                      f"    x-axis [{xs}]\n"
                      f"    {'bar' if chart.kind == 'bar' else 'line'} [{ys}]\n```\n")
     return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- escaping
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidi/line-separator controls
+# that can reorder or hide text on a terminal ("Trojan Source").
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _control_text(m: re.Match) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """Control characters as visible text (ESC as ``\\x1b``, NUL as ``\\x00``, ``\\r`` as
+    ``\\x0d``): nothing from a log can move the cursor, recolour or hide output."""
+    return _CONTROL_RE.sub(_control_text, text)
+
+
+def console_text(value: Any, style: str = "") -> Text:
+    """A value for rich, never parsed as markup (``[/]`` or ``[bold]`` stay as typed)."""
+    return Text(visible(value if isinstance(value, str) else format_value(value)), style=style)
+
+
+# Markdown punctuation a backslash escapes: a backslash before one is doubled, so a value
+# ending in "\\" cannot undo the escape of the "|" after it.
+_MD_BACKSLASH_RE = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
+
+
+def md_text(text: str, newline: str = "<br>") -> str:
+    """Text for Markdown: raw HTML (``<``, ``>``, ``&``) and ``|`` escaped, control
+    characters visible, newlines as ``<br>`` so a value cannot start a line of its own."""
+    text = _MD_BACKSLASH_RE.sub(r"\\\\", visible(text))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    return text.replace("\n", newline)
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV
+# injection"); a plain number such as "-3.5" is left alone.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER_RE = re.compile(r"[+-]?(?:\d[\d,]*)?\.?\d+(?:[eE][+-]?\d+)?%?")
+
+
+def csv_cell(text: str) -> str:
+    """A text cell for CSV: a leading ``'`` defuses a formula; control characters visible."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER_RE.fullmatch(text):
+        text = "'" + text
+    return visible(text)
 
 
 # --------------------------------------------------------------------------- values
@@ -217,7 +284,7 @@ def frame_table(frame: Any, title: str | None = None, formats: Mapping[str, str]
     """A rich Table for a frame; numbers right-aligned."""
     columns, rows = _rows(frame)
     formats = formats or {}
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(title=console_text(title) if title else None, title_justify="left", header_style="bold")
     numeric = {c for i, c in enumerate(columns)
                if any(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) for r in rows)}
     cells = [[format_value(v, formats.get(c)) for c, v in zip(columns, r, strict=True)] for r in rows]
@@ -225,16 +292,16 @@ def frame_table(frame: Any, title: str | None = None, formats: Mapping[str, str]
         if c in numeric:
             # A number broken over lines misreads: text columns (and headings) give way.
             width = max([1, *(len(row[i]) for row in cells)])
-            table.add_column(c, justify="right", min_width=width)
+            table.add_column(console_text(c), justify="right", min_width=width)
         else:
-            table.add_column(c, justify="left", overflow="fold")
+            table.add_column(console_text(c), justify="left", overflow="fold")
     for row in cells:
-        table.add_row(*(Text(v) for v in row))
+        table.add_row(*(console_text(v) for v in row))
     return table
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
+    return md_text(text)
 
 
 def frame_markdown(frame: Any, formats: Mapping[str, str] | None = None) -> str:
@@ -260,9 +327,9 @@ def frame_csv(frame: Any) -> str:
     columns, rows = _rows(frame)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([csv_cell(c) for c in columns])
     for r in rows:
-        writer.writerow(["" if v is None else (_jsonable(v) if not isinstance(v, str) else v) for v in r])
+        writer.writerow(["" if v is None else (_jsonable(v) if not isinstance(v, str) else csv_cell(v)) for v in r])
     return buf.getvalue()
 
 
@@ -270,17 +337,18 @@ def blocks_markdown(blocks: Iterable[Block]) -> str:
     parts: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):
-            parts.append("#" * b.level + " " + b.text + "\n")
+            parts.append("#" * b.level + " " + md_text(b.text) + "\n")
         elif isinstance(b, Figures):
             if b.title:
-                parts.append(f"**{b.title}**\n")
-            parts.append("\n".join(f"- **{label}**: {format_value(v)}" for label, v in b.items) + "\n")
+                parts.append(f"**{md_text(b.title)}**\n")
+            parts.append("\n".join(f"- **{md_text(label)}**: {md_text(format_value(v))}" for label, v in b.items)
+                         + "\n")
         elif isinstance(b, FrameBlock):
             if b.title:
-                parts.append(f"**{b.title}**\n")
+                parts.append(f"**{md_text(b.title)}**\n")
             parts.append(frame_markdown(b.frame, b.formats))
         elif isinstance(b, Note):
-            parts.append(b.text + "\n")
+            parts.append(_note_markdown(b) + "\n")
         elif isinstance(b, Chart):
             parts.append(chart_mermaid(b))
         else:  # pragma: no cover - a new block type must be drawn here
@@ -288,30 +356,40 @@ def blocks_markdown(blocks: Iterable[Block]) -> str:
     return "\n".join(parts)
 
 
+def _note_markdown(note: Note) -> str:
+    if note.items:
+        head = md_text(note.text) + "\n" if note.text else ""
+        return head + "\n".join(f"{note.marker} {md_text(item)}" for item in note.items)
+    return md_text(note.text)
+
+
 def blocks_console(blocks: Iterable[Block], console: Console) -> None:
     for b in blocks:
         if isinstance(b, Heading):
-            console.print(Text(b.text, style="bold underline" if b.level == 1 else "bold"))
+            console.print(console_text(b.text, style="bold underline" if b.level == 1 else "bold"))
         elif isinstance(b, Figures):
-            table = Table(title=b.title, title_justify="left", show_header=False, box=None, padding=(0, 2, 0, 0))
+            table = Table(title=console_text(b.title) if b.title else None, title_justify="left",
+                          show_header=False, box=None, padding=(0, 2, 0, 0))
             table.add_column(style="bold")
             table.add_column()
             for label, value in b.items:
-                table.add_row(label, format_value(value))
+                table.add_row(console_text(label), console_text(value))
             console.print(table)
         elif isinstance(b, FrameBlock):
             console.print(frame_table(b.frame, b.title, b.formats))
         elif isinstance(b, Note):
-            console.print(Text(b.text, style=b.style))
+            lines = ([b.text] if b.text else []) + [f"{b.marker} {item}" for item in b.items]
+            console.print(console_text("\n".join(lines), style=b.style))
         elif isinstance(b, Chart):
-            table = Table(title=b.title, title_justify="left", show_header=False, box=None, padding=(0, 2, 0, 0))
+            table = Table(title=console_text(b.title), title_justify="left", show_header=False, box=None,
+                          padding=(0, 2, 0, 0))
             table.add_column(style="bold")
             table.add_column()
             table.add_column(justify="right", style="dim")
             for name, values in b.series.items():
                 present = [v for v in values if v is not None]
                 span = f"{format_value(min(present))} .. {format_value(max(present))}" if present else ""
-                table.add_row(name, sparkline(values), span)
+                table.add_row(console_text(name), sparkline(values), span)
             console.print(table)
         else:  # pragma: no cover
             raise TypeError(f"cannot draw {type(b).__name__} in the terminal")

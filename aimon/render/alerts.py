@@ -86,7 +86,7 @@ def check_blocks(result: CheckResult, fail_on: str | None, tz: str = "UTC") -> l
                         "since": _when_short(e.opened_at, result.at, tz) if e.opened_at else ""})
             rows.append(row)
         blocks.append(FrameBlock(rows, title="Firing"))
-        blocks.append(Note("\n".join(f"- {e.rule}: {e.description}" for e in firing if e.description)))
+        blocks.append(Note(items=[f"{e.rule}: {e.description}" for e in firing if e.description]))
         if fail_on:
             paging = result.paging(fail_on)
             blocks.append(Note(f"{len(paging)} new alert(s) at {fail_on} or worse: the check fails."

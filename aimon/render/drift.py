@@ -153,7 +153,7 @@ def drift_blocks(result: DriftResult, notes: list[str]) -> list[Block]:
         ]),
     ]
     if result.breaches:
-        blocks.append(Note("\n".join("- " + b for b in result.breaches), style="bold"))
+        blocks.append(Note(items=list(result.breaches), style="bold"))
     for g in result.groups:
         blocks += _group_blocks(g, result)
     blocks.append(Note("Multiplicity: " + MULTIPLICITY + ".", style="dim"))

@@ -414,9 +414,17 @@ JS = r"""
 """
 
 
+# Inside <script>, "</script" ends the element and "<!--" switches the parser into the
+# "escaped" state where a later "<script" swallows the rest of the page; no "<" at all
+# (nor ">" or "&") means neither can occur. U+2028/2029 are escaped for older parsers.
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                              "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def _script_json(data: Any) -> str:
-    # Inside <script>, only "</" can end the element early; JSON allows "<\/" for it.
-    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    """JSON for a <script type="application/json"> element that no value can end or
+    break: the same data after JSON.parse."""
+    return json.dumps(data, ensure_ascii=False).translate(_SCRIPT_SAFE)
 
 
 def report_html(data: dict[str, Any]) -> str:

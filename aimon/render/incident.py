@@ -259,7 +259,7 @@ def postmortem_blocks(pm: Any) -> list:
     tl = pm.timeline
     blocks += [
         Heading("Timeline", 2),
-        Note("\n".join(f"- {e}" for e in _timeline_events(pm))),
+        Note(items=list(_timeline_events(pm))),
         Chart("Timeline" if pm.bucket_minutes == 1 else f"Timeline ({pm.bucket_minutes}-minute buckets)",
               [_hm(m) for m in tl["minute"].to_list()],
               {"error rate %": [None if v is None else round(100 * v, 2) for v in tl["error_rate"].to_list()],
@@ -311,7 +311,7 @@ def postmortem_blocks(pm: Any) -> list:
         blocks.append(Note("No bad request in the window."))
     blocks += [
         Heading("Contributing factors", 2),
-        Note("\n".join(f"- {c}" for c in pm.contributing)),
+        Note(items=list(pm.contributing)),
         Heading("Similar past incidents", 3),
     ]
     if pm.similar.height:
@@ -326,7 +326,7 @@ def postmortem_blocks(pm: Any) -> list:
                            "by default) found no incident sharing its model, endpoint or error type."))
     blocks += [
         Heading("Follow-ups", 2),
-        Note("\n".join(f"- [ ] {f}" for f in pm.follow_ups)),
+        Note(items=list(pm.follow_ups), marker="- [ ]"),
     ]
     return blocks
 

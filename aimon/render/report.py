@@ -239,8 +239,7 @@ def _findings_blocks(report: Report) -> list[Block]:
     for title, items in (("Highlights", report.findings.highlights), ("Concerns", report.findings.concerns),
                          ("Recommendations", report.findings.recommendations)):
         blocks.append(Heading(title, 2))
-        text = "\n".join(f"- {f.text}" for f in items) if items else "- none"
-        blocks.append(Note(text))
+        blocks.append(Note(items=[f.text for f in items] or ["none"]))
     return blocks
 
 

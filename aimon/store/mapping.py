@@ -99,6 +99,11 @@ def reason_sql(table: str, skip: str | None, known_feedback_types: bool = False)
         if kind not in _KIND_WORD:
             continue
         r = raw(col)
+        if kind in ("BIGINT", "DOUBLE"):
+            # "NaN", "Infinity", 1e309: DuckDB reads them as doubles, and no analysis can
+            # use them (a sum or a regression becomes NaN or raises).
+            checks.append(f"WHEN {r} IS NOT NULL AND NOT isfinite(TRY_CAST({r} AS DOUBLE)) "
+                          f"THEN '{col} is not a finite number: ' || left({r}, 40)")
         if kind == "BIGINT":
             # A number, but none a BIGINT holds (1e30, 9999999999999999999).
             checks.append(f"WHEN {r} IS NOT NULL AND {col} IS NULL AND TRY_CAST({r} AS DOUBLE) IS NOT NULL "

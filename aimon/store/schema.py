@@ -631,6 +631,35 @@ def m014_embeddings(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(EMBEDDINGS_TABLE_SQL.format(dim=384))
 
 
+# NaN and infinity that an older ingest let in (issue 15 item 7): each such request moves
+# to rejects with the reason ingest now gives, as ingest would have done, and its cached
+# findings go with it. The frozen list of number columns and caches is as of m014.
+M015_NONFINITE_COLUMNS = ("cost_usd", "latency_ms", "ttft_ms", "temperature", "token_cost_usd",
+                          "computed_cost_usd", "cache_read_saving_usd")
+M015_CACHES = ("pii_findings", "pii_scanned", "security_findings", "security_scanned",
+               "validation_coverage", "validation_outcomes")
+
+
+def m015_nonfinite_numbers(con: duckdb.DuckDBPyConnection) -> None:
+    """Move requests holding NaN or infinity out to rejects: no analysis can use them."""
+    reason = "CASE " + " ".join(
+        f"WHEN NOT isfinite({c}) THEN '{c} is not a finite number: ' || CAST({c} AS VARCHAR)"
+        for c in M015_NONFINITE_COLUMNS) + " END"
+    bad = " OR ".join(f"NOT isfinite({c})" for c in M015_NONFINITE_COLUMNS)
+    con.execute(f"CREATE TEMP TABLE _m015_moved AS SELECT rowid AS _rowid, request_id, "
+                f"coalesce(source_file, '(unknown)') AS source_file, source_line, "
+                f"CAST(to_json(r) AS VARCHAR) AS raw, {reason} || ' (moved out by an upgrade)' AS reason "
+                f"FROM _aimon_requests AS r WHERE {bad}")
+    try:
+        con.execute("INSERT INTO rejects (source_file, source_line, raw, reason, ingested_at) "
+                    "SELECT source_file, source_line, raw, reason, current_timestamp FROM _m015_moved")
+        for cache in M015_CACHES:
+            con.execute(f"DELETE FROM {cache} WHERE request_id IN (SELECT request_id FROM _m015_moved)")
+        con.execute("DELETE FROM _aimon_requests WHERE rowid IN (SELECT _rowid FROM _m015_moved)")
+    finally:
+        con.execute("DROP TABLE _m015_moved")
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m001_requests,
     m002_feedback,
@@ -646,6 +675,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m012_security_findings,
     m013_validations,
     m014_embeddings,
+    m015_nonfinite_numbers,
 ]
 
 MIGRATIONS_TABLE_SQL = """
