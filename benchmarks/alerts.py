@@ -113,24 +113,24 @@ WHERE hash(r.request_id) % 100 < 15
 """
 
 # What a scan must read at the least: every request and vote in its reach, once.
-BARE_ALERTS = """
-import sys, duckdb
-con = duckdb.connect(sys.argv[1], read_only=True)
-print(con.sql('''SELECT count(*), count(*) FILTER (WHERE status = 'error'), count(*) FILTER (WHERE cache_hit),
-                        sum(latency_ms), sum(ttft_ms), sum(cost_usd)
-                 FROM _aimon_requests WHERE ts >= (SELECT max(ts) FROM _aimon_requests) - INTERVAL 15 DAY''').fetchall(),
-      con.sql('''SELECT count(*) FILTER (WHERE feedback_type = 'thumbs_down'), count(*) FROM feedback
-                 WHERE ts >= (SELECT max(ts) FROM feedback) - INTERVAL 15 DAY''').fetchall())
-"""
+BARE_ALERTS_SQL = (
+    """SELECT count(*), count(*) FILTER (WHERE status = 'error'), count(*) FILTER (WHERE cache_hit),
+              sum(latency_ms), sum(ttft_ms), sum(cost_usd)
+       FROM _aimon_requests WHERE ts >= (SELECT max(ts) FROM _aimon_requests) - INTERVAL 15 DAY""",
+    """SELECT count(*) FILTER (WHERE feedback_type = 'thumbs_down'), count(*) FROM feedback
+       WHERE ts >= (SELECT max(ts) FROM feedback) - INTERVAL 15 DAY""",
+)
 
-# The routing window's requests with their prompts, grouped by model.
-BARE_ROUTING = """
-import sys, duckdb
-con = duckdb.connect(sys.argv[1], read_only=True)
-print(con.sql('''SELECT model, count(*), sum(length(prompt)), sum(input_tokens + output_tokens), sum(cost_usd)
-                 FROM _aimon_requests WHERE ts >= (SELECT max(ts) FROM _aimon_requests) - INTERVAL 30 DAY
-                 GROUP BY ALL''').fetchall())
-"""
+# The routing window's requests with their prompts, per model.
+BARE_ROUTING_SQL = (
+    """SELECT model, count(*), sum(length(prompt)), sum(input_tokens + output_tokens), sum(cost_usd)
+       FROM _aimon_requests WHERE ts >= (SELECT max(ts) FROM _aimon_requests) - INTERVAL 30 DAY
+       GROUP BY ALL""",
+)
+
+# A bare scan in its own process: import duckdb, open the file, run the queries.
+BARE_SCRIPT = ("import sys, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
+               "[con.sql(q).fetchall() for q in sys.argv[2:]]")
 
 
 def database(rows: int, days: int) -> Path:
@@ -191,8 +191,10 @@ def in_process(path: Path, repeat: int) -> list[tuple[str, float, float]]:
         time_or_newest(con, "7d", tz="UTC", option="--since", newest=last))
     window = resolve(con, None, None)
     bare_con = duckdb.connect(str(path), read_only=True)
-    alerts_bare = BARE_ALERTS.split("print(", 1)[1].rsplit(")", 1)[0]
-    routing_bare = BARE_ROUTING.split("print(", 1)[1].rsplit(")", 1)[0]
+
+    def bare(queries: tuple[str, ...]) -> None:
+        for q in queries:
+            bare_con.sql(q).fetchall()
 
     def timed(fn) -> tuple[float, float]:
         walls, cpus = [], []
@@ -204,9 +206,9 @@ def in_process(path: Path, repeat: int) -> list[tuple[str, float, float]]:
         return min(walls), min(cpus)
 
     out = [
-        ("bare scan (alerts)", *timed(lambda: eval(alerts_bare, {"con": bare_con}))),
+        ("bare scan (alerts)", *timed(lambda: bare(BARE_ALERTS_SQL))),
         ("alerts scan --since 7d", *timed(lambda: scan(con, DEFAULT_RULES, start, end))),
-        ("bare scan (routing)", *timed(lambda: eval(routing_bare, {"con": bare_con}))),
+        ("bare scan (routing)", *timed(lambda: bare(BARE_ROUTING_SQL))),
         ("cost routing", *timed(lambda: routing(con, window))),
     ]
     bare_con.close()
@@ -231,15 +233,15 @@ def main() -> None:
         print(header + f"   {'peak RSS':>9}")
         aimon = [py, "-m", "aimon"]
         pairs = (
-            ("alerts", [py, "-c", BARE_ALERTS, str(path)],
+            ("alerts", [py, "-c", BARE_SCRIPT, str(path), *BARE_ALERTS_SQL],
              aimon + ["alerts", "scan", "--since", "7d", "--db", str(path), "-f", "json", "-o", os.devnull], 3.0),
-            ("routing", [py, "-c", BARE_ROUTING, str(path)],
+            ("routing", [py, "-c", BARE_SCRIPT, str(path), *BARE_ROUTING_SQL],
              aimon + ["cost", "routing", "--db", str(path), "-f", "json", "-o", os.devnull], 2.0),
         )
         for what, bare_argv, argv, target in pairs:
             bare = best(bare_argv, args.repeat)
             got = best(argv, args.repeat)
-            name = " ".join(argv[3:5] if what == "alerts" else argv[3:5])
+            name = " ".join(argv[3:5])
             for label, (w, c, rss) in ((f"bare DuckDB scan ({what})", bare), (f"aimon {name}", got)):
                 print(f"{label:<40} {w:7.2f}s {w / bare[0]:6.1f}x   {c:7.2f}s {c / bare[1]:6.1f}x   {rss:7.0f} MB")
             print(f"{'':<40} target <= {target:g} s: {'met' if got[0] <= target else 'NOT met'}")
