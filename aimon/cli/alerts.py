@@ -114,6 +114,7 @@ def scan(
     from aimon.errors import InputError
     from aimon.render import emit
     from aimon.render.alerts import scan_blocks, scan_data
+    from aimon.render.progress import delayed_progress
     from aimon.store.connection import opened
 
     rule_list = _load_rules(rules)
@@ -126,7 +127,9 @@ def scan(
                                                                   newest=last))
         if start >= end:
             raise InputError(f"--since {start.isoformat()} is not before --until {end.isoformat()}")
-        result = run_scan(con, rule_list, start, end)
+        with delayed_progress("replaying the rules", total=len(rule_list)) as step:
+            result = run_scan(con, rule_list, start, end,
+                              on_rule=lambda name, done: step(f"replaying {name}", done))
     emit(fmt, output, data=scan_data(result), blocks=scan_blocks(result, tz), csv_frame=result.incidents)
 
 
