@@ -44,13 +44,14 @@ WHERE r.ts >= $origin AND r.ts < $end
 GROUP BY ALL
 """
 
-# Thumbs per minute of *feedback* time, split by the request they are about.
+# Thumbs per minute of *feedback* time, split by the request they are about (the join
+# only when split: a vote is about one request).
 MINUTE_VOTES_SQL = """
 SELECT {key} AS key,
        ((epoch_us(f.ts) - $origin_us) // {minute_us})::BIGINT AS m,
        count(*) FILTER (WHERE f.feedback_type = 'thumbs_up') AS thumbs_up,
        count(*) FILTER (WHERE f.feedback_type = 'thumbs_down') AS thumbs_down
-FROM feedback f LEFT JOIN requests r USING (request_id)
+FROM feedback f {join}
 WHERE f.ts >= $origin AND f.ts < $end AND f.feedback_type IN ('thumbs_up', 'thumbs_down')
 GROUP BY ALL
 """
@@ -139,7 +140,8 @@ class _Grid:
     def _minute_votes(self, by: tuple[Split, ...]) -> pl.DataFrame:
         tag = ("votes", by)
         if tag not in self.cache:
-            sql = MINUTE_VOTES_SQL.format(key=dimensions.key_sql(by), minute_us=MINUTE_US)
+            sql = MINUTE_VOTES_SQL.format(key=dimensions.key_sql(by), minute_us=MINUTE_US,
+                                          join="LEFT JOIN requests r USING (request_id)" if by else "")
             self.cache[tag] = self.con.sql(sql, params=self.params()).pl()
         return self.cache[tag]
 
