@@ -365,3 +365,41 @@ def test_the_interval_level_covers_a_days_windows(con):
     # A real outage at the same volume still pages: 12 of 20 failed.
     add_requests(con, "2026-11-02 03:00:00+00", minutes=4, per_minute=5, error_every=1, prefix="out-")
     assert check(con, [rule], datetime(2026, 11, 2, 3, 5, tzinfo=UTC)).evaluations[0].state == "firing"
+
+
+# --------------------------------------------------------------------------- scan machinery
+
+def test_every_window_percentile_equals_each_window_computed_alone(con):
+    """A scan computes every window's P95 at once; a check computes its few windows alone.
+    Both must be DuckDB's quantile_cont over exactly the requests in [end - k, end), per
+    key, with gaps (windows ending in, after and across minutes without traffic)."""
+    from aimon.analysis.alerts.evaluate import _grid_for, evaluate
+
+    add_requests(con, "2026-11-01 12:00:00+00", minutes=40, per_minute=7, prefix="a-", model="m1",
+                 latency=300, latency_step=37.5)
+    add_requests(con, "2026-11-01 12:50:00+00", minutes=20, per_minute=3, prefix="b-", model="m1",
+                 latency=900, latency_step=-11, error_every=4)
+    add_requests(con, "2026-11-01 12:20:00+00", minutes=5, per_minute=11, prefix="c-", model="m2",
+                 latency=50, latency_step=3.25)
+    rule = Rule("p95", Metric.latency_p95_ms, "P2", timedelta(minutes=15), ">", threshold=1000.0,
+                by=(Split.model,))
+    until = datetime(2026, 11, 1, 13, 30, tzinfo=UTC)
+    since = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    grid, last = _grid_for(con, [rule], since, until)
+    ends = list(range(last - 75, last + 1))  # windows from 12:00-12:15 (the first request) on
+    every = evaluate(grid, rule, ends)
+    assert every.filter(pl.col("value").is_not_null()).height > 80
+    sql = """SELECT model, quantile_cont(latency_ms, 0.95), count(*) FROM requests
+             WHERE status = 'ok' AND ts >= $end - INTERVAL 15 MINUTE AND ts < $end GROUP BY model"""
+    for e in ends:
+        at = grid.origin + timedelta(minutes=e)
+        alone = pl.DataFrame(schema={"key": pl.Utf8})
+        if e % 5 == 0:  # as a check computes it: this one window (and its grid) alone
+            single_grid, index = _grid_for(con, [rule], at, at)
+            alone = evaluate(single_grid, rule, [index])
+        want = {m: (q, n) for m, q, n in con.execute(sql, {"end": at}).fetchall()}
+        got = every.filter(pl.col("e") == e)
+        for key, value, volume in got.select("key", "value", "volume").iter_rows():
+            assert (value, volume) == (want.get(key, (None, 0))[0], want.get(key, (None, 0))[1]), (at, key)
+            single = alone.filter(pl.col("key") == key)
+            assert single.height == 0 or single.row(0, named=True)["value"] == value, (at, key)

@@ -258,3 +258,22 @@ def test_a_zero_token_error_of_an_unpriced_model_is_unpriced_not_free(con):
     assert (mystery["cost_usd"], mystery["cost_source"], mystery["mean_cost_usd"], mystery["p95_cost_usd"]) == (
         None, "unpriced", None, None)
     assert mystery["unpriced_requests"] == 2
+
+
+@pytest.mark.parametrize("max_words", [1, 3, 20, 1001, 1002])
+def test_routing_word_count_is_the_split_count(con, max_words):
+    """The word test gives up reading early, yet counts exactly what
+    len(string_split_regex(trim(prompt), '\\s+')) counts: trim() drops only spaces, runs of
+    any whitespace separate words, a leading tab or newline makes an empty first word."""
+    from aimon.analysis.cost.routing import RoutingSettings
+
+    texts = ["", " ", "   ", "a", " a ", "a b", "a  b", "a\tb", "a\nb ", "\ta", "\n a", "a \n", " \t ", "a b c",
+             "a b c ", " a b c", "a\u00a0b", "héllo wörld", "a\r\nb\r\nc", "a b c d", "\ta b", "a b\t",
+             " ".join(["w"] * 1001), " ".join(["w"] * 1002), " ".join(["w"] * 1003), "x " * 1001]
+    short, params = RoutingSettings(max_words=max_words).short_test()
+    got = con.execute(f"SELECT prompt, {short} FROM (SELECT unnest($texts) AS prompt)",
+                      {**params, "texts": texts}).fetchall()
+    want = con.execute("SELECT prompt, len(string_split_regex(trim(prompt), '\\s+')) <= $n "
+                       "FROM (SELECT unnest($texts) AS prompt)", {"texts": texts, "n": max_words}).fetchall()
+    assert got == want
+    assert any(ok for _, ok in got) and (max_words > 1000 or not all(ok for _, ok in got))

@@ -123,6 +123,7 @@ def scan(
     from aimon.analysis.toolkit.window import ceil_minute, newest_request, time_or_newest
     from aimon.errors import InputError
     from aimon.render.alerts import scan_blocks, scan_data
+    from aimon.render.progress import delayed_progress
     from aimon.store.connection import opened
 
     rule_list = _load_rules(rules)
@@ -135,7 +136,9 @@ def scan(
                                                                   newest=last))
         if start >= end:
             raise InputError(f"--since {start.isoformat()} is not before --until {end.isoformat()}")
-        result = run_scan(con, rule_list, start, end)
+        with delayed_progress("replaying the rules", total=len(rule_list)) as step:
+            result = run_scan(con, rule_list, start, end,
+                              on_rule=lambda name, done: step(f"replaying {name}", done))
     show(fmt, output, show_pii=show_pii, data=scan_data(result), blocks=scan_blocks(result, tz), csv_frame=result.incidents)
 
 

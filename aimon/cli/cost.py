@@ -348,6 +348,7 @@ def routing_cmd(
     """
     from aimon.analysis.cost.routing import routing, routing_settings
     from aimon.render.cost import routing_blocks, routing_data
+    from aimon.render.progress import delayed_progress
     from aimon.store.toml_config import config_path, read_section
 
     path = config_path(None)
@@ -356,6 +357,6 @@ def routing_cmd(
                  "reasoning_words": reasoning_words.split(",") if reasoning_words is not None else None}
     settings = routing_settings(section, {k: v for k, v in overrides.items() if v is not None},
                                 source=f"{path} [cost.routing]")
-    with _costs(db, tz, prices) as con:
+    with _costs(db, tz, prices) as con, delayed_progress("classifying prompts"):
         result = routing(con, _window(con, since, until, tz), settings)
     show(fmt, output, show_pii=show_pii, data=routing_data(result), blocks=routing_blocks(result), csv_frame=result.by_model)

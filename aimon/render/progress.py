@@ -50,3 +50,46 @@ def embed_progress(what: str = "embedding") -> Iterator[Callable[[int, int], Non
 
     with progress:
         yield on_texts
+
+
+@contextmanager
+def delayed_progress(what: str, total: int | None = None, *, delay: float = 1.0,
+                     console: Any = None) -> Iterator[Callable[[str, int], None]]:
+    """Progress for work that is quick on small logs and slow on large ones: nothing for
+    the first ``delay`` seconds (most runs are over by then, and a flash of spinner is
+    noise), then a spinner with what is being done, the elapsed time and, with a
+    ``total``, a bar. Never in CI or pipes. Yields ``step(description, completed)``."""
+    import threading
+
+    console = console or err_console
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), TextColumn("{task.completed}/{task.total}")]
+    progress = Progress(*columns, TimeElapsedColumn(), console=console, transient=True,
+                        disable=not console.is_terminal)
+    task = progress.add_task(what, total=total)
+    lock = threading.Lock()
+    state = {"started": False, "done": False}
+
+    def start() -> None:
+        with lock:
+            if not state["done"]:
+                progress.start()
+                state["started"] = True
+
+    timer = threading.Timer(delay, start)
+    timer.daemon = True
+
+    def step(description: str, completed: int) -> None:
+        progress.update(task, description=description, completed=completed)
+
+    if console.is_terminal:
+        timer.start()
+    try:
+        yield step
+    finally:
+        timer.cancel()
+        with lock:
+            state["done"] = True
+            if state["started"]:
+                progress.stop()

@@ -30,7 +30,8 @@ from aimon.analysis.toolkit.intervals import wilson_bounds
 from aimon.analysis.toolkit.robust import list_median_scale
 
 # Per minute of the grid (m = whole minutes since $origin) and split key: the counts and
-# sums every additive metric is made of.
+# sums every additive metric is made of, in one pass for every rule (costed_requests is
+# requests with each one's stored cost: no join).
 MINUTE_COUNTS_SQL = """
 SELECT {key} AS key,
        ((epoch_us(r.ts) - $origin_us) // {minute_us})::BIGINT AS m,
@@ -39,27 +40,56 @@ SELECT {key} AS key,
        count(*) FILTER (WHERE r.status = 'error') AS errors,
        count(*) FILTER (WHERE r.cache_hit) AS cache_hits,
        count(r.cache_hit) AS cache_known,
-       {cost} AS cost_usd
-FROM requests r {cost_join}
+       coalesce(sum(r.cost_usd) FILTER (WHERE r.cost_source <> 'unpriced'), 0) AS cost_usd
+FROM costed_requests r
 WHERE r.ts >= $origin AND r.ts < $end
 GROUP BY ALL
 """
-COST_JOIN = "LEFT JOIN request_costs c ON c.request_id = r.request_id AND c.ts >= $origin AND c.ts < $end"
-COST_SUM = "coalesce(sum(c.cost_usd) FILTER (WHERE c.cost_source <> 'unpriced'), 0)"
 
-# Thumbs per minute of *feedback* time, split by the request they are about.
+# Thumbs per minute of *feedback* time, split by the request they are about (the join
+# only when split: a vote is about one request).
 MINUTE_VOTES_SQL = """
 SELECT {key} AS key,
        ((epoch_us(f.ts) - $origin_us) // {minute_us})::BIGINT AS m,
        count(*) FILTER (WHERE f.feedback_type = 'thumbs_up') AS thumbs_up,
        count(*) FILTER (WHERE f.feedback_type = 'thumbs_down') AS thumbs_down
-FROM feedback f LEFT JOIN requests r USING (request_id)
+FROM feedback f {join}
 WHERE f.ts >= $origin AND f.ts < $end AND f.feedback_type IN ('thumbs_up', 'thumbs_down')
 GROUP BY ALL
 """
 
-# A percentile over each window [end - k, end) of the grid, for the ends asked for.
+# A percentile over every window [e - k, e) of the grid at once: each minute's values
+# as a list, the lists of the k minutes up to e - 1 joined by a window function, and
+# the percentile of each joined list. Minutes without data still end a window, so the
+# grid's minutes from k - 1 on are present for every key (with no values).
 WINDOW_QUANTILE_SQL = """
+WITH r AS (
+    SELECT {key} AS key,
+           ((epoch_us(r.ts) - $origin_us) // {minute_us})::BIGINT AS m,
+           r.{column} AS x
+    FROM requests r
+    WHERE r.ts >= $origin AND r.ts < $end AND r.status = 'ok' AND r.{column} IS NOT NULL
+), per_minute AS (
+    SELECT key, m, list(x) AS xs, count(*) AS n FROM r GROUP BY ALL
+), grid AS (
+    SELECT key, m FROM (SELECT DISTINCT key FROM per_minute) CROSS JOIN range($k - 1, $minutes) t(m)
+), minutes AS (
+    SELECT key, m, coalesce(p.xs, []::DOUBLE[]) AS xs, coalesce(p.n, 0) AS n
+    FROM per_minute p FULL JOIN grid g USING (key, m)
+), windows AS (
+    SELECT key, m + 1 AS e,
+           flatten(list(xs) OVER w) AS xs,
+           sum(n) OVER w AS volume
+    FROM minutes
+    WINDOW w AS (PARTITION BY key ORDER BY m RANGE BETWEEN $k - 1 PRECEDING AND CURRENT ROW)
+)
+SELECT key, e, list_aggregate(xs, 'quantile_cont', 0.95) AS value, volume
+FROM windows
+WHERE e >= $k AND volume > 0
+"""
+
+# The same percentile over a few windows only (a check's handful of ends): a range join.
+ENDS_QUANTILE_SQL = """
 WITH r AS (
     SELECT {key} AS key,
            ((epoch_us(r.ts) - $origin_us) // {minute_us})::BIGINT AS m,
@@ -99,21 +129,21 @@ class _Grid:
         """Every split key with data in the grid (one '' key when not split)."""
         if not by:
             return pl.DataFrame({"key": [""]})
-        frames = [self._minute_counts(by, False).select("key")]
+        frames = [self._minute_counts(by).select("key")]
         return pl.concat(frames).unique().sort("key")
 
-    def _minute_counts(self, by: tuple[Split, ...], cost: bool) -> pl.DataFrame:
-        tag = ("counts", by, cost)
+    def _minute_counts(self, by: tuple[Split, ...]) -> pl.DataFrame:
+        tag = ("counts", by)
         if tag not in self.cache:
-            sql = MINUTE_COUNTS_SQL.format(key=dimensions.key_sql(by), minute_us=MINUTE_US,
-                                           cost=COST_SUM if cost else "0.0::DOUBLE", cost_join=COST_JOIN if cost else "")
+            sql = MINUTE_COUNTS_SQL.format(key=dimensions.key_sql(by), minute_us=MINUTE_US)
             self.cache[tag] = self.con.sql(sql, params=self.params()).pl()
         return self.cache[tag]
 
     def _minute_votes(self, by: tuple[Split, ...]) -> pl.DataFrame:
         tag = ("votes", by)
         if tag not in self.cache:
-            sql = MINUTE_VOTES_SQL.format(key=dimensions.key_sql(by), minute_us=MINUTE_US)
+            sql = MINUTE_VOTES_SQL.format(key=dimensions.key_sql(by), minute_us=MINUTE_US,
+                                          join="LEFT JOIN requests r USING (request_id)" if by else "")
             self.cache[tag] = self.con.sql(sql, params=self.params()).pl()
         return self.cache[tag]
 
@@ -131,7 +161,7 @@ class _Grid:
             dense = self._dense(self._minute_votes(by), keys, _VOTES)
             cols = _VOTES
         else:
-            dense = self._dense(self._minute_counts(by, metric is Metric.cost_per_hour_usd), keys, _ADDITIVE)
+            dense = self._dense(self._minute_counts(by), keys, _ADDITIVE)
             cols = _ADDITIVE
         rolled = dense.with_columns(
             [pl.col(c).rolling_sum(window_size=k, min_samples=1).over("key").alias(c) for c in cols]
@@ -142,13 +172,26 @@ class _Grid:
         return out
 
     def quantile(self, metric: Metric, by: tuple[Split, ...], k: int, ends: Iterable[int]) -> pl.DataFrame:
-        """key, e, value, volume of a percentile metric over windows of k minutes ending at ``ends``."""
+        """key, e, value, volume of a percentile metric over windows of k minutes ending at
+        ``ends`` (and maybe others); only windows holding a value."""
         ends = sorted(set(int(e) for e in ends if e - k >= 0))
-        if not ends:
-            return pl.DataFrame(schema={"key": pl.Utf8, "e": pl.Int64, "value": pl.Float64, "volume": pl.Float64})
-        sql = WINDOW_QUANTILE_SQL.format(key=dimensions.key_sql(by), minute_us=MINUTE_US, column=QUANTILES[metric])
-        frame = self.con.sql(sql, params={**self.params(), "ends": ends, "k": k}).pl()
-        return frame.with_columns(pl.col("e").cast(pl.Int64), pl.col("volume").cast(pl.Float64))
+        tag = ("quantile", metric, by, k)
+        if tag in self.cache:
+            return self.cache[tag]
+        fmt = {"key": dimensions.key_sql(by), "minute_us": MINUTE_US, "column": QUANTILES[metric]}
+        if len(ends) * 8 < self.minutes:
+            # A few windows (a check): read only those.
+            frame = self.con.sql(ENDS_QUANTILE_SQL.format(**fmt),
+                                 params={**self.params(), "ends": ends, "k": k}).pl()
+        else:
+            # Most of the grid (a scan, its baselines): every window at once, kept for the baselines.
+            frame = self.con.sql(WINDOW_QUANTILE_SQL.format(**fmt),
+                                 params={**self.params(), "k": k, "minutes": self.minutes}).pl()
+        frame = frame.with_columns(pl.col("e").cast(pl.Int64), pl.col("value").cast(pl.Float64),
+                                   pl.col("volume").cast(pl.Float64))
+        if len(ends) * 8 >= self.minutes:
+            self.cache[tag] = frame
+        return frame
 
     def series(self, metric: Metric, by: tuple[Split, ...], k: int, ends: Iterable[int],
                keys: pl.DataFrame) -> pl.DataFrame:

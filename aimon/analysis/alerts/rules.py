@@ -20,7 +20,8 @@ hour against the last 24 hours' average).
 Every series is computed on a minute grid aligned to the latest evaluation time, so
 `check` (one time) and `scan` (every minute of a span) run the same arithmetic. Counts
 and sums are aggregated per minute in DuckDB and rolled over windows in polars;
-percentiles are computed in DuckDB over each window (a range join), exactly.
+percentiles are computed exactly in DuckDB, for a scan over every window at once (each
+minute's values as a list, joined over the window by a window function).
 
 This module holds the rules: what they watch, their defaults, and rule files.
 """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,8 +26,11 @@ class ScanResult:
     minutes: int
 
 
-def scan(con: duckdb.DuckDBPyConnection, rules: Sequence[Rule], since: datetime, until: datetime) -> ScanResult:
-    """Replay ``rules`` at every whole minute from ``since`` to ``until`` (ends at until, until - 1m, ...)."""
+def scan(con: duckdb.DuckDBPyConnection, rules: Sequence[Rule], since: datetime, until: datetime,
+         on_rule: Callable[[str, int], None] | None = None) -> ScanResult:
+    """Replay ``rules`` at every whole minute from ``since`` to ``until`` (ends at until, until - 1m, ...).
+
+    ``on_rule(name, done)`` is told before each rule is evaluated (for progress)."""
     span = int((until - since) / MINUTE)
     if span < 1:
         raise InputError("the scan window is shorter than a minute")
@@ -36,7 +39,9 @@ def scan(con: duckdb.DuckDBPyConnection, rules: Sequence[Rule], since: datetime,
     ends = list(range(last - span, last + 1))
     incidents: list[pl.DataFrame] = []
     summary = []
-    for rule in rules:
+    for done, rule in enumerate(rules):
+        if on_rule is not None:
+            on_rule(rule.name, done)
         frame = evaluate(grid, rule, ends).with_columns(
             (pl.lit(grid.origin) + pl.duration(minutes=pl.col("e"))).alias("at"))
         firing = frame.filter(pl.col("state") == "firing").sort(["key", "e"])

@@ -33,6 +33,18 @@ class RoutingSettings:
     expensive_ratio: float = DEFAULT_EXPENSIVE_RATIO
     min_share: float = 0.01
 
+    def short_test(self) -> tuple[str, dict]:
+        """SQL true when ``prompt`` has at most ``max_words`` words, and its parameters.
+
+        The words are what ``string_split_regex(trim(prompt), '\\s+')`` gives (trim() drops
+        spaces only; whitespace runs + 1 pieces); as a full match the count gives up at
+        the first run too many instead of splitting the whole prompt. RE2 counts to 1000.
+        """
+        if self.max_words <= 1001:
+            return ("regexp_full_match(prompt, $words)",
+                    {"words": r" *\S*(?:\s+\S*){0," + str(self.max_words - 1) + r"} *"})
+        return "len(string_split_regex(trim(prompt), '\\s+')) <= $max_words", {"max_words": self.max_words}
+
     def reasoning_pattern(self) -> str:
         words = [re.escape(w.strip().lower()) for w in self.reasoning_words if w.strip()]
         return r"\b(" + "|".join(words) + r")\b" if words else r"(?!x)x"
@@ -104,10 +116,13 @@ ROUTING_SQL = """
 WITH classified AS (
     SELECT model, cost_usd, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
            prompt IS NOT NULL AS known,
-           prompt IS NOT NULL
-             AND len(string_split_regex(trim(prompt), '\\s+')) <= $max_words
-             AND NOT regexp_matches(prompt, $code, 'm')
-             AND NOT regexp_matches(lower(prompt), $reasoning) AS simple
+           -- Each test only on the prompts still in the running, the cheapest first: the
+           -- word count (a pattern that stops reading after max_words words), code, then
+           -- reasoning words (lower() copies the prompt).
+           CASE WHEN prompt IS NULL THEN false
+                WHEN NOT {short} THEN false
+                WHEN regexp_matches(prompt, $code, 'm') THEN false
+                ELSE NOT regexp_matches(lower(prompt), $reasoning) END AS simple
     FROM costed_requests
     WHERE ts >= $start AND ts < $end AND model IN (SELECT unnest($expensive::VARCHAR[]))
       AND cost_usd IS NOT NULL AND NOT coalesce(cache_hit, false)
@@ -190,8 +205,9 @@ def routing(con: duckdb.DuckDBPyConnection, window: Window,
                                         "cheapest_usd_per_mtok": floor, "expensive_models": expensive,
                                         "window_days": days}, assumption)
     in_p, out_p, read_p, write_p = price
-    by_model = _frame(con, ROUTING_SQL, {
-        **params, "expensive": expensive, "max_words": settings.max_words,
+    short, short_params = settings.short_test()
+    by_model = _frame(con, ROUTING_SQL.replace("{short}", short), {
+        **params, **short_params, "expensive": expensive,
         "code": settings.code_pattern, "reasoning": settings.reasoning_pattern(),
         "in_p": in_p, "out_p": out_p, "read_p": read_p, "write_p": write_p})
     by_model = by_model.with_columns(
