@@ -1,0 +1,93 @@
+"""Start-up time: `aimon --help` and `aimon report daily` on sample_logs, in fresh processes.
+
+    python benchmarks/startup.py [--repeat 10] [--db PATH]
+
+sample_logs is ingested once (requests, then feedback) into benchmarks/data/startup.duckdb
+(or --db) and kept. Each command then runs ``--repeat`` times, each in a fresh process, and
+the median wall time is printed beside two baselines timed in the same run, on the same
+machine: ``python -c pass`` (the interpreter alone) and ``python -c "import duckdb"``
+(the one library the report cannot do without). Peak RSS is the largest of the runs
+(the children's ru_maxrss). Targets (issue 16 item 8): ``--help`` <= 0.25 s, the daily
+report <= 0.6 s. Figures are kept in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+SAMPLE = ROOT / "sample_logs"
+REQUEST_FILES = ("requests.jsonl.gz", "batch_output.jsonl", "otel_spans.jsonl")
+DAY = "2026-11-10"
+TARGETS = {"aimon --help": 0.25, f"aimon report daily --date {DAY}": 0.6}
+
+
+def aimon(*args: str) -> list[str]:
+    return [sys.executable, "-m", "aimon", *args]
+
+
+def ensure_db(path: Path) -> None:
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".loading.duckdb")
+    tmp.unlink(missing_ok=True)
+    env = {**os.environ, "AIMON_DB": str(tmp)}
+    subprocess.run(aimon("ingest", *(str(SAMPLE / f) for f in REQUEST_FILES)), env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run(aimon("ingest", "--feedback", str(SAMPLE / "feedback.jsonl")), env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    tmp.rename(path)
+
+
+def median_run(cmd: list[str], repeat: int) -> tuple[float, float]:
+    """Median wall seconds over ``repeat`` fresh processes, and the peak RSS in MiB."""
+    times = []
+    peak = 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        pid = os.posix_spawn(cmd[0], cmd, {**os.environ, "COLUMNS": "120"},
+                             file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
+        _, status, usage = os.wait4(pid, 0)
+        times.append(time.perf_counter() - start)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed with {os.waitstatus_to_exitcode(status)}")
+        peak = max(peak, usage.ru_maxrss)
+    return statistics.median(times), peak / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--db", type=Path, default=DATA / "startup.duckdb")
+    args = parser.parse_args()
+    ensure_db(args.db)
+    load = os.getloadavg()
+    print(f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+          f"median of {args.repeat} fresh processes")
+    runs = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        'python -c "import duckdb"': [sys.executable, "-c", "import duckdb"],
+        "aimon --help": aimon("--help"),
+        f"aimon report daily --date {DAY}": aimon("report", "daily", "--date", DAY, "--db", str(args.db)),
+    }
+    results = {name: median_run(cmd, args.repeat) for name, cmd in runs.items()}
+    base = results["python -c pass"][0]
+    duck = results['python -c "import duckdb"'][0]
+    print(f"{'command':<40} {'median s':>9} {'target s':>9} {'x pass':>7} {'x duckdb':>9} {'peak MiB':>9}")
+    for name, (median, peak) in results.items():
+        target = TARGETS.get(name)
+        verdict = "" if target is None else ("  ok" if median <= target else "  over")
+        print(f"{name:<40} {median:>9.3f} {'' if target is None else f'{target:.2f}':>9} "
+              f"{median / base:>7.1f} {median / duck:>9.2f} {peak:>9.0f}{verdict}")
+
+
+if __name__ == "__main__":
+    main()
