@@ -29,6 +29,7 @@ from rich.text import Text
 
 from aimon.errors import UsageError
 from aimon.files import is_database_file
+from aimon.render.layout import fit
 
 FORMATS = ("table", "markdown", "json", "csv")
 
@@ -300,7 +301,8 @@ def blocks_console(blocks: Iterable[Block], console: Console) -> None:
                 table.add_row(label, format_value(value))
             console.print(table)
         elif isinstance(b, FrameBlock):
-            console.print(frame_table(b.frame, b.title, b.formats))
+            for part in fit(frame_table(b.frame, b.title, b.formats), console.width):
+                console.print(part)
         elif isinstance(b, Note):
             console.print(Text(b.text, style=b.style))
         elif isinstance(b, Chart):
