@@ -7,6 +7,7 @@ headings wrap at spaces, and columns that do not fit move to a "(continued)" tab
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from pathlib import Path
@@ -34,7 +35,7 @@ def words(text: str, longest: int) -> set[str]:
 
 
 def render(parts: list[Table], width: int) -> str:
-    console = Console(width=width, color_system=None, highlight=False, record=True, file=open("/dev/null", "w"))
+    console = Console(width=width, color_system=None, highlight=False, record=True, file=io.StringIO())
     for part in parts:
         console.print(part)
     return console.export_text()

@@ -79,7 +79,7 @@ def _width(table: Table, widths: Sequence[int]) -> int:
 def _key_count(table: Table, needs: Sequence[_Need], width: int) -> int:
     """The leading text columns that name a row (at most two, at most half the width)."""
     keys = 0
-    for column, need in zip(table.columns[:2], needs[:2], strict=False):
+    for column in table.columns[:2]:
         if column.justify == "right" or _width(table, [n.minimum for n in needs[:keys + 1]]) > width // 2:
             break
         keys += 1
