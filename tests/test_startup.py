@@ -70,3 +70,20 @@ def test_an_unknown_command_is_a_usage_error(cli):
     result = cli("reprot")
     assert result.exit_code == 2
     assert "No such command" in result.output
+
+
+def test_no_command_help_but_ingests_imports_a_heavy_library():
+    """Each command's own --help (all in one process, so any import would show) loads no
+    DuckDB or analysis library: the modules import them inside the commands. ingest's
+    help lists the log shapes, so it alone loads the shape registry (and DuckDB)."""
+    code = f"""
+import sys
+from typer.testing import CliRunner
+from aimon.cli import COMMANDS, app
+for name in COMMANDS:
+    if name != "ingest":
+        assert CliRunner().invoke(app, [name, "--help"]).exit_code == 0, name
+print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -20,7 +20,6 @@ from aimon.cli.options import (
 )
 from aimon.errors import GateFailed
 from aimon.render import emit
-from aimon.store.connection import opened
 
 if TYPE_CHECKING:
     from aimon.analysis.pii.cache import ScanStats
@@ -45,7 +44,7 @@ def scan_window(db: Path, since: str | None, until: str | None, tz: str, fields:
     there is something new, so repeated reports stay read-only."""
     from aimon.analysis.pii.cache import ensure_scanned, pending, window_for
     from aimon.render.pii import spinner
-
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         window = window_for(con, since, until, tz=tz)
         todo = 1 if rescan else pending(con, window, fields)
@@ -95,6 +94,7 @@ def audit_pii(
     chosen = parse_fields(fields)
     gate_types = parse_entity_types(fail_on) if fail_on else None
     window, stats = scan_window(db, since, until, tz, chosen, rescan)
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         report = pii_report(con, window, chosen, top=top, samples=samples, show_pii=show_pii)
     emit(fmt, output, data=pii_data(report, stats), blocks=pii_blocks(report, stats),
@@ -159,6 +159,7 @@ def audit_compliance(
         cfg = replace(cfg, consent_required=compliance.parse_jurisdictions(consent_required))
     when = _as_of(as_of, tz)
     window, _ = scan_window(db, since, until, tz, compliance.COMPLIANCE_FIELDS, rescan)
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         report = compliance.compliance_report(con, window, cfg, as_of=when)
     from aimon.render.pii import compliance_blocks, compliance_data
@@ -229,6 +230,7 @@ def audit_security(
 
     level = sr.parse_gate(fail_on) if fail_on is not None else None
     cfg = security.load_config(config_path(config))
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         window = window_for(con, since, until, tz=tz)
         todo = rescan or scan.pending(con, window, scan.settings_digest(cfg)) > 0

@@ -11,7 +11,6 @@ from aimon.cli import app
 from aimon.cli.audit import scan_window
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, SinceOption, TzOption, UntilOption
 from aimon.render import emit
-from aimon.store.connection import opened
 
 
 @app.command()
@@ -42,6 +41,7 @@ def redact(
 
     key = lib.read_key(pseudonymize_key_file) if pseudonymize_key_file else None
     window, _ = scan_window(db, since, until, tz, lib.CACHED_FIELDS)
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con, spinner("writing the redacted copy"):
         result = lib.redact_export(con, out, window, key=key)
     emit(fmt, None, data=redact_data(result), blocks=redact_blocks(result),

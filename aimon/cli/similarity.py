@@ -28,7 +28,6 @@ from aimon.cli.options import (
 )
 from aimon.errors import GateFailed, UsageError
 from aimon.render import emit
-from aimon.store.connection import opened
 
 similarity_app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
                              help="Answers against golden answers (--golden), and the consistency of "
@@ -88,6 +87,7 @@ def similarity(
 
     embedding.require(model)
     questions = analysis.load_golden(golden)
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         window = _window(con, since, until, tz)
         with embed_progress("embedding") as on_texts:
@@ -130,6 +130,7 @@ def similarity_consistency(
     from aimon.render.similarity import consistency_blocks, consistency_data
 
     embedding.require(model)
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         window = _window(con, since, until, tz)
         with embed_progress("embedding answers") as on_texts:
@@ -170,6 +171,7 @@ def cost_cache_opportunity(
     from aimon.render.similarity import cache_blocks, cache_data
 
     embedding.require(model)
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         window = _window(con, since, until, tz)
         with embed_progress("embedding prompts") as on_texts:
