@@ -30,7 +30,14 @@ TARGETS = {"aimon --help": 0.25, f"aimon report daily --date {DAY}": 0.6}
 
 
 def aimon(*args: str) -> list[str]:
-    return [sys.executable, "-m", "aimon", *args]
+    return [sys.executable, "-P", "-m", "aimon", *args]  # -P: the checkout chosen by PYTHONPATH, not the cwd
+
+
+def env_for(checkout: Path | None) -> dict[str, str]:
+    env = {**os.environ, "COLUMNS": "120"}
+    if checkout is not None:  # another checkout's aimon ahead of the installed one
+        env["PYTHONPATH"] = str(checkout)
+    return env
 
 
 def ensure_db(path: Path) -> None:
@@ -47,45 +54,62 @@ def ensure_db(path: Path) -> None:
     tmp.rename(path)
 
 
-def median_run(cmd: list[str], repeat: int) -> tuple[float, float]:
-    """Median wall seconds over ``repeat`` fresh processes, and the peak RSS in MiB."""
-    times = []
-    peak = 0
+def run_once(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds of one fresh process, and its peak RSS in KiB."""
+    start = time.perf_counter()
+    pid = os.posix_spawn(cmd[0], cmd, env,
+                         file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
+    _, status, usage = os.wait4(pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with {os.waitstatus_to_exitcode(status)}")
+    return elapsed, usage.ru_maxrss
+
+
+def medians(runs: dict[str, tuple[list[str], dict[str, str]]], repeat: int) -> dict[str, tuple[float, float]]:
+    """Median wall seconds and peak RSS (MiB) of each command over ``repeat`` rounds; each
+    round runs every command once, so a change in the machine's load hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    peaks = dict.fromkeys(runs, 0)
     for _ in range(repeat):
-        start = time.perf_counter()
-        pid = os.posix_spawn(cmd[0], cmd, {**os.environ, "COLUMNS": "120"},
-                             file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
-        _, status, usage = os.wait4(pid, 0)
-        times.append(time.perf_counter() - start)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed with {os.waitstatus_to_exitcode(status)}")
-        peak = max(peak, usage.ru_maxrss)
-    return statistics.median(times), peak / 1024
+        for name, (cmd, env) in runs.items():
+            elapsed, rss = run_once(cmd, env)
+            times[name].append(elapsed)
+            peaks[name] = max(peaks[name], rss)
+    return {name: (statistics.median(times[name]), peaks[name] / 1024) for name in runs}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--db", type=Path, default=DATA / "startup.duckdb")
+    parser.add_argument("--before", type=Path, metavar="CHECKOUT",
+                        help="also time the aimon commands of another checkout (e.g. main), same run")
     args = parser.parse_args()
     ensure_db(args.db)
     load = os.getloadavg()
     print(f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
           f"median of {args.repeat} fresh processes")
-    runs = {
+    here = env_for(None)
+    commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         'python -c "import duckdb"': [sys.executable, "-c", "import duckdb"],
         "aimon --help": aimon("--help"),
         f"aimon report daily --date {DAY}": aimon("report", "daily", "--date", DAY, "--db", str(args.db)),
     }
-    results = {name: median_run(cmd, args.repeat) for name, cmd in runs.items()}
+    runs = {name: (cmd, here) for name, cmd in commands.items()}
+    if args.before is not None:
+        before = env_for(args.before.resolve())
+        for name, cmd in list(commands.items())[2:]:
+            runs[f"{name} (before)"] = (cmd, before)
+    results = medians(runs, args.repeat)
     base = results["python -c pass"][0]
     duck = results['python -c "import duckdb"'][0]
-    print(f"{'command':<40} {'median s':>9} {'target s':>9} {'x pass':>7} {'x duckdb':>9} {'peak MiB':>9}")
+    print(f"{'command':<49} {'median s':>9} {'target s':>9} {'x pass':>7} {'x duckdb':>9} {'peak MiB':>9}")
     for name, (median, peak) in results.items():
-        target = TARGETS.get(name)
+        target = None if "(before)" in name else TARGETS.get(name)
         verdict = "" if target is None else ("  ok" if median <= target else "  over")
-        print(f"{name:<40} {median:>9.3f} {'' if target is None else f'{target:.2f}':>9} "
+        print(f"{name:<49} {median:>9.3f} {'' if target is None else f'{target:.2f}':>9} "
               f"{median / base:>7.1f} {median / duck:>9.2f} {peak:>9.0f}{verdict}")
 
 
