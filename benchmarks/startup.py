@@ -54,8 +54,8 @@ def ensure_db(path: Path) -> None:
     tmp.rename(path)
 
 
-def run_once(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds of one fresh process, and its peak RSS in KiB."""
+def run_once(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
+    """Wall seconds of one fresh process, its peak RSS in KiB and its CPU seconds."""
     start = time.perf_counter()
     pid = os.posix_spawn(cmd[0], cmd, env,
                          file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
@@ -63,20 +63,26 @@ def run_once(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(cmd)} failed with {os.waitstatus_to_exitcode(status)}")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
-def medians(runs: dict[str, tuple[list[str], dict[str, str]]], repeat: int) -> dict[str, tuple[float, float]]:
-    """Median wall seconds and peak RSS (MiB) of each command over ``repeat`` rounds; each
-    round runs every command once, so a change in the machine's load hits all alike."""
+def medians(runs: dict[str, tuple[list[str], dict[str, str]]],
+            repeat: int) -> dict[str, tuple[float, float, float]]:
+    """Median wall seconds, peak RSS (MiB) and median CPU seconds of each command over
+    ``repeat`` rounds; each round runs every command once, so a change in the machine's
+    load hits all alike. CPU time (user + system) is what the command costs on a loaded
+    machine, where wall time also counts the wait for a core."""
     times: dict[str, list[float]] = {name: [] for name in runs}
+    cpus: dict[str, list[float]] = {name: [] for name in runs}
     peaks = dict.fromkeys(runs, 0)
     for _ in range(repeat):
         for name, (cmd, env) in runs.items():
-            elapsed, rss = run_once(cmd, env)
+            elapsed, rss, cpu = run_once(cmd, env)
             times[name].append(elapsed)
+            cpus[name].append(cpu)
             peaks[name] = max(peaks[name], rss)
-    return {name: (statistics.median(times[name]), peaks[name] / 1024) for name in runs}
+    return {name: (statistics.median(times[name]), peaks[name] / 1024, statistics.median(cpus[name]))
+            for name in runs}
 
 
 def main() -> None:
@@ -105,12 +111,12 @@ def main() -> None:
     results = medians(runs, args.repeat)
     base = results["python -c pass"][0]
     duck = results['python -c "import duckdb"'][0]
-    print(f"{'command':<49} {'median s':>9} {'target s':>9} {'x pass':>7} {'x duckdb':>9} {'peak MiB':>9}")
-    for name, (median, peak) in results.items():
+    print(f"{'command':<49} {'median s':>9} {'target s':>9} {'x pass':>7} {'x duckdb':>9} {'cpu s':>7} {'peak MiB':>9}")
+    for name, (median, peak, cpu) in results.items():
         target = None if "(before)" in name else TARGETS.get(name)
         verdict = "" if target is None else ("  ok" if median <= target else "  over")
         print(f"{name:<49} {median:>9.3f} {'' if target is None else f'{target:.2f}':>9} "
-              f"{median / base:>7.1f} {median / duck:>9.2f} {peak:>9.0f}{verdict}")
+              f"{median / base:>7.1f} {median / duck:>9.2f} {cpu:>7.3f} {peak:>9.0f}{verdict}")
 
 
 if __name__ == "__main__":
