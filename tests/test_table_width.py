@@ -118,3 +118,13 @@ def test_every_table_command_reads_at_80_and_120_columns(case, sample_logs_db: S
         assert not too_long, f"{case.name} at {width}: {too_long[:2]}"
         missing = words(wide, width - 8) - words(narrow, width)
         assert not missing, f"{case.name} at {width} columns breaks or cuts: {sorted(missing)[:10]}"
+
+
+def test_a_single_column_too_wide_folds_without_a_note():
+    table = Table("id")
+    table.add_row("x" * 100)
+    parts = fit(table, 40)
+    text = render(parts, 40)
+    assert len(parts) == 1 and "more column" not in text
+    assert max(cell_len(line) for line in text.splitlines()) <= 40
+    assert text.count("x") == 100, "folded, not cut"

@@ -58,8 +58,8 @@ def _need(column: Column) -> _Need:
     # Short values with a space ("2026-11-12 11:08", "▲ +10.1%") stay on one line too.
     prose = any(any(ch.isspace() for ch in c.strip()) for c in cells) and \
         max(map(_widest_line, cells), default=0) > SHORT
-    if not prose:
-        return _Need(natural, max(unbroken, min(natural, max(_widest_line(c) for c in cells) if cells else 1)))
+    if not prose:  # every cell on one line; the heading may wrap at its spaces
+        return _Need(natural, max([_widest_word(header), *(_widest_line(c) for c in cells), 1]))
     return _Need(natural, min(natural, max(unbroken, PROSE_MIN)))
 
 
@@ -100,9 +100,9 @@ def _allocate(table: Table, needs: Sequence[_Need], width: int) -> list[int]:
             break
         widths[i] -= 1
         excess -= 1
-    if excess > 0:  # unavoidable: the last (widest) column folds
-        last = max(range(len(widths)), key=lambda i: widths[i])
-        widths[last] = max(1, widths[last] - excess)
+    if excess > 0:  # unavoidable: the widest column folds
+        widest = max(range(len(widths)), key=lambda i: widths[i])
+        widths[widest] = max(1, widths[widest] - excess)
     return widths
 
 
@@ -149,6 +149,8 @@ def fit(table: Table, width: int) -> list[Table]:
         part_title = table.title if n == 0 else Text(f"{title} (continued)".strip())
         parts.append(_with_columns(table, [*keys, *chunk], needs, part_title, width))
     moved = [_plain(table.columns[i].header) for chunk in chunks[1:] for i in chunk]
+    if not moved:  # the key column alone is too wide: it folds
+        return parts
     parts[0].caption = Text(f"{len(moved)} more column(s) below, too wide for {width} columns: "
                             + ", ".join(moved))
     parts[0].caption_justify = "left"
