@@ -126,10 +126,11 @@ def test_examples_and_topic_names_never_show_raw_pii_unless_asked(cli, write_jso
 
 @pytest.mark.slow
 def test_when_the_cache_cannot_be_written_the_answer_comes_with_a_note(cli, write_jsonl, db_path, monkeypatch):
-    import aimon.cli.drift as command
     from aimon.errors import DatabaseInUse
 
     assert cli("ingest", _pii_logs(write_jsonl), "--db", db_path).exit_code == 0
+    import aimon.store.connection as command
+
     real = command.opened
 
     def no_writer(path, **kw):

@@ -7,18 +7,18 @@ aimon error prints one line on stderr and exits with its code (see
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import sys
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
-from rich.text import Text
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from aimon import __version__
 from aimon.errors import AimonError, ExitCode
-from aimon.render import err_console, visible
 
 
 def _debug() -> bool:
@@ -35,26 +35,121 @@ def _one_line_summaries(cmd: Any) -> None:
         _one_line_summaries(sub)
 
 
-class AimonGroup(TyperGroup):
-    """The root group: every command runs inside its ``invoke``, so errors map here."""
+# Every command: the modules that register it on ``app`` and its line in `aimon --help`.
+# The modules load only when their command runs (or shows its own help), so `aimon --help`
+# starts without DuckDB, the shape registry or any analysis; tests/test_startup.py checks
+# that each line here is the command's own summary. The order is the one a new user meets
+# the commands in: load, the daily questions, then compliance and housekeeping.
+COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "ingest": (("aimon.cli.ingest",), "Load request logs (or --feedback logs) into the database."),
+    "report": (("aimon.cli.report",),
+               "Daily and weekly reports: traffic, quality, cost and performance against the day "
+               "before and a 7-day baseline."),
+    "cost": (("aimon.cli.cost", "aimon.cli.similarity"),
+             "What the logs cost: prices in effect, breakdowns, logged-vs-computed reconciliation, "
+             "forecasts with intervals, spend anomalies, budget gates and routing opportunities. "
+             "Unpriced requests are always their own bucket, never $0."),
+    "alerts": (("aimon.cli.alerts",),
+               "Alert rules over trailing windows: check now (for cron), replay history (to tune), "
+               "list the rules."),
+    "incident": (("aimon.cli.incident",), "Incidents: detect them in the logs and write post-mortems."),
+    "abtest": (("aimon.cli.abtest",), "A/B experiments: variants, sizes and honest comparisons."),
+    "drift": (("aimon.cli.drift",),
+              "Did the traffic drift from a baseline window? Semantic drift with named topics, and "
+              "the LLM signals."),
+    "similarity": (("aimon.cli.similarity",),
+                   "Answers against golden answers (--golden), and the consistency of answers to "
+                   "repeated prompts (consistency)."),
+    "validate": (("aimon.cli.validate",),
+                 "Check every response: empty, too short or long for its endpoint, stuck in a loop, "
+                 "unbalanced brackets or code fences, not the JSON its endpoint must answer "
+                 "(optionally against a JSON Schema), a refusal, truncated, in another language than "
+                 "the prompt, or off-topic (when the embedding layer is installed; otherwise reported "
+                 "as skipped)."),
+    "audit": (("aimon.cli.audit",),
+              "Audit the logs: PII and secrets (pii), prompt injection and other attacks (security), "
+              "compliance (compliance)."),
+    "redact": (("aimon.cli.redact",),
+               "Write a redacted copy of requests and feedback as Parquet, for sharing with analytics: "
+               "every e-mail, phone number, card, SSN, IBAN, IP, key or token found in the text columns "
+               "is replaced by a [REDACTED_EMAIL]-style marker, or by a keyed pseudonym such as "
+               "[EMAIL_3f9a2c1b7d4e8a10] with --pseudonymize-key-file."),
+    "forget": (("aimon.cli.forget",),
+               "Remove every row of a user from every table: requests, feedback, PII findings, rejected "
+               "records that mention the user or their requests, and any derived or cache table keyed "
+               "by user_id or request_id."),
+    "purge": (("aimon.cli.forget",),
+              "Enforce a retention policy: delete requests older than the cutoff with every row tied "
+              "to them (feedback, PII findings, caches), feedback older than the cutoff, and rejected "
+              "records ingested before it."),
+    "sql": (("aimon.cli.sql",), "Run one read-only SQL query against the database (DuckDB dialect)."),
+    "db": (("aimon.cli.db",), "Inspect the database file."),
+}
 
-    # The order a new user meets the commands in: load, the daily questions, then
-    # compliance and housekeeping.
-    ORDER = ("ingest", "report", "cost", "alerts", "incident", "abtest", "drift", "similarity", "validate",
-             "audit", "redact", "forget", "purge", "sql", "db")
+
+def load_commands(names: Iterable[str] = COMMANDS) -> None:
+    """Import the modules that attach these commands to ``app``."""
+    for name in names:
+        for module in COMMANDS[name][0]:
+            importlib.import_module(module)
+
+
+class AimonGroup(TyperGroup):
+    """The root group: every command runs inside its ``invoke``, so errors map here.
+
+    Commands load lazily: the group lists :data:`COMMANDS` and imports a command's module
+    the first time it is looked up. The root help draws the list from the summaries alone.
+    ``commands`` (click's dict of every command) loads them all, for code that walks it.
+    """
+
+    ORDER = tuple(COMMANDS)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, Any]:
+        for name in COMMANDS:
+            self._load(name)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, Any]) -> None:
+        self._commands = value
+
+    def _load(self, name: str) -> Any:
+        cmd = self._commands.get(name)
+        if cmd is None and name in COMMANDS:
+            load_commands([name])
+            import typer.main
+
+            # Converts what ``app`` holds now: the commands loaded so far, not all of them.
+            self._commands.update(typer.main.get_command(app)._commands)  # type: ignore[attr-defined]
+            cmd = self._commands.get(name)
+        return cmd
 
     def list_commands(self, ctx: Any) -> list[str]:
-        names = super().list_commands(ctx)
+        names = set(self._commands) | set(COMMANDS)
         return sorted(names, key=lambda n: (self.ORDER.index(n) if n in self.ORDER else len(self.ORDER), n))
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        cmd = super().get_command(ctx, cmd_name)
+        if self._listing and cmd_name in COMMANDS and cmd_name not in self._commands:
+            summary = COMMANDS[cmd_name][1]
+            return TyperCommand(cmd_name, help=summary, short_help=summary)
+        cmd = self._load(cmd_name)
         if cmd is not None:
             from aimon.cli.options import add_wait_option
 
             _one_line_summaries(cmd)
             add_wait_option(cmd)
         return cmd
+
+    _listing = False
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        # The command list needs each command's summary only: no module is imported for it.
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -95,6 +190,10 @@ def _report(exc: BaseException) -> int | None:
     """
     if isinstance(exc, SystemExit | GeneratorExit):
         return None
+    from rich.text import Text
+
+    from aimon.render import err_console, visible
+
     if isinstance(exc, BrokenPipeError) or _closed_stdout(exc):
         # The reader (head, less) has what it wanted: stop quietly, as pipes expect.
         _silence_stdout()
@@ -157,9 +256,21 @@ app = typer.Typer(
 
 
 def _hide_flag_metavars() -> None:
-    from aimon.cli.options import hide_flag_metavars
+    """Flags take no value, so --help shows none: typer labels every flag ``<bool>``,
+    which reads as if ``--show-pii true`` were expected."""
+    from typer.core import TyperOption
 
-    hide_flag_metavars()
+    if getattr(TyperOption.display_type_rich, "_aimon", False):
+        return
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False) and self.metavar is None:
+            return None
+        return shown(self, ctx)
+
+    display_type_rich._aimon = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
 _hide_flag_metavars()
@@ -177,29 +288,6 @@ def _root(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """Offline analysis of AI/LLM production logs."""
-
-
-def _register() -> None:
-    # Importing the command modules attaches their commands to ``app``.
-    from aimon.cli import (  # noqa: F401
-        abtest,
-        alerts,
-        audit,
-        cost,
-        db,
-        drift,
-        forget,
-        incident,
-        ingest,
-        redact,
-        report,
-        similarity,
-        sql,
-        validate,
-    )
-
-
-_register()
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ from aimon.cli.options import (
 )
 from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed
-from aimon.store.connection import opened
 
 if TYPE_CHECKING:
     import duckdb
@@ -56,7 +55,7 @@ def scanned(db: Path, since: str | None, until: str | None, tz: str, fields: tup
     from aimon.analysis.pii.cache import PII_TABLES, ensure_scanned, pending, window_for
     from aimon.render import err_console
     from aimon.render.pii import spinner
-    from aimon.store.connection import read_only_reason, shadow_in_memory
+    from aimon.store.connection import opened, read_only_reason, shadow_in_memory
 
     with opened(db, write=False, tz=tz) as con:
         window = window_for(con, since, until, tz=tz)
@@ -250,6 +249,7 @@ def audit_security(
 
     level = sr.parse_gate(fail_on) if fail_on is not None else None
     cfg = security.load_config(config_path(config))
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         window = window_for(con, since, until, tz=tz)
         todo = rescan or scan.pending(con, window, scan.settings_digest(cfg)) > 0

@@ -9,8 +9,6 @@ from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption
 from aimon.cli.output import show
 from aimon.render import Figures, FrameBlock
-from aimon.store.connection import opened
-from aimon.store.info import database_info
 
 db_app = typer.Typer(help="Inspect the database file.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -23,7 +21,9 @@ def info(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Row counts, time range, file size and schema version of the database."""
+    from aimon.store.connection import opened
     with opened(db, write=False) as con:
+        from aimon.store.info import database_info
         result = database_info(con, str(db))
     tables = [{"table": t.table, "rows": t.rows, "first": t.first, "last": t.last} for t in result.tables]
     blocks = [

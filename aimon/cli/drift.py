@@ -11,7 +11,6 @@ from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption, TzOption
 from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed, UsageError
-from aimon.store.connection import opened
 
 ModelPathOption = Annotated[Path | None, typer.Option(
     "--model", help="A local sentence-transformers model directory to embed with (never downloaded).",
@@ -37,6 +36,7 @@ def store_new_embeddings(db: Path, tz: str) -> str | None:
     if why:
         return f"{db} is {why}: {waiting:,} embeddings were computed in memory and not cached"
     try:
+        from aimon.store.connection import opened
         with opened(db, write=True, tz=tz) as con:
             embedding.save_unsaved(con)
     except AimonError as exc:
@@ -105,6 +105,7 @@ def drift(
     embedding.require(model)
     settings = analysis.Settings(field=text_field, alpha=alpha, permutations=permutations, topics=topics,
                                  show_pii=show_pii, model=model)
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         base, cur = analysis.windows(con, baseline, current, tz=tz)
         scope = analysis.Scope(baseline=base, current=cur, by=by, endpoint=endpoint, sample=sample, seed=seed)

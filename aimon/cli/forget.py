@@ -11,7 +11,6 @@ from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, TzOption
 from aimon.cli.output import show
 from aimon.errors import Interrupted
-from aimon.store.connection import opened
 
 DryRunOption = Annotated[bool, typer.Option(
     "--dry-run", help="Count what would be deleted, per table, and change nothing.")]
@@ -19,6 +18,7 @@ DryRunOption = Annotated[bool, typer.Option(
 
 def _require_database(db) -> None:
     """Deleting from a database that is not there would create an empty one: refuse."""
+    from aimon.store.connection import opened
     with opened(db, write=False):
         pass
 
@@ -31,6 +31,7 @@ def _delete_and_rewrite(db, delete, dry_run: bool):
 
     _require_database(db)
     try:
+        from aimon.store.connection import opened
         with opened(db, write=not dry_run) as con:
             result = delete(con)
             if dry_run:
@@ -53,6 +54,7 @@ def _interrupted(db, dry_run: bool) -> Interrupted:
     if dry_run:
         return Interrupted("interrupted; a dry run writes nothing")
     try:
+        from aimon.store.connection import opened
         with opened(db, write=False) as con:
             owed = rewrite_owed(con)
     except Exception:  # noqa: BLE001 - the file cannot be read now

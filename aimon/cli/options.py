@@ -93,21 +93,3 @@ def _wait_param() -> Any:
         pass
 
     return typer.main.get_command(holder).params[0]
-
-
-def hide_flag_metavars() -> None:
-    """Flags take no value, so --help shows none: typer labels every flag ``<bool>``,
-    which reads as if ``--show-pii true`` were expected."""
-    from typer.core import TyperOption
-
-    if getattr(TyperOption.display_type_rich, "_aimon", False):
-        return
-    shown = TyperOption.display_type_rich
-
-    def display_type_rich(self: Any, ctx: Any) -> str | None:
-        if getattr(self, "is_flag", False) and self.metavar is None:
-            return None
-        return shown(self, ctx)
-
-    display_type_rich._aimon = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]

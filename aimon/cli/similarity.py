@@ -27,7 +27,6 @@ from aimon.cli.options import (
 )
 from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed, UsageError
-from aimon.store.connection import opened
 
 similarity_app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
                              help="Answers against golden answers (--golden), and the consistency of "
@@ -87,6 +86,7 @@ def similarity(
 
     embedding.require(model)
     questions = analysis.load_golden(golden)
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         window = _window(con, since, until, tz)
         with embed_progress("embedding") as on_texts:
@@ -129,6 +129,7 @@ def similarity_consistency(
     from aimon.render.similarity import consistency_blocks, consistency_data
 
     embedding.require(model)
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         window = _window(con, since, until, tz)
         with embed_progress("embedding answers") as on_texts:
@@ -169,6 +170,7 @@ def cost_cache_opportunity(
     from aimon.render.similarity import cache_blocks, cache_data
 
     embedding.require(model)
+    from aimon.store.connection import opened
     with opened(db, write=False, tz=tz) as con:
         window = _window(con, since, until, tz)
         with embed_progress("embedding prompts") as on_texts:

@@ -19,7 +19,6 @@ from aimon.cli.options import (
 )
 from aimon.cli.output import show
 from aimon.errors import GateFailed
-from aimon.store.connection import is_writable, opened
 
 
 @app.command("validate")
@@ -71,6 +70,8 @@ def validate(
     names = v.parse_checks(checks)
     gates = vr.parse_gate(fail_on) if fail_on is not None else None
     loaded = v.load_config(config_path(config))
+    from aimon.store.connection import is_writable, opened
+
     with opened(db, write=False, tz=tz) as con:
         window = window_for(con, since, until, tz=tz)
         todo = v.pending(con, window, loaded, names) > 0

@@ -37,6 +37,7 @@ from rich.text import Text
 
 from aimon.errors import UsageError
 from aimon.files import is_database_file
+from aimon.render.layout import fit
 
 FORMATS = ("table", "markdown", "json", "csv")
 
@@ -376,7 +377,8 @@ def blocks_console(blocks: Iterable[Block], console: Console) -> None:
                 table.add_row(console_text(label), console_text(value))
             console.print(table)
         elif isinstance(b, FrameBlock):
-            console.print(frame_table(b.frame, b.title, b.formats))
+            for part in fit(frame_table(b.frame, b.title, b.formats), console.width):
+                console.print(part)
         elif isinstance(b, Note):
             lines = ([b.text] if b.text else []) + [f"{b.marker} {item}" for item in b.items]
             console.print(console_text("\n".join(lines), style=b.style))

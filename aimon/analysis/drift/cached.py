@@ -8,11 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from aimon.analysis.drift import permutation as perm
-from aimon.analysis.drift import semantic
-
 if TYPE_CHECKING:
     import duckdb
 
@@ -55,6 +50,12 @@ def cached_quality_drift(con: duckdb.DuckDBPyConnection, current: Window, baseli
                                        "cur_start": current.start, "cur_end": current.end, "n": SAMPLE}).fetchall()
     if not rows:
         return None
+    # Only now, with cached vectors to test: the daily report starts without numpy.
+    import numpy as np
+
+    from aimon.analysis.drift import permutation as perm
+    from aimon.analysis.drift import semantic
+
     is_current = np.array([r[0] for r in rows], dtype=bool)
     vectors, found = embedding.cached(con, [r[2] for r in rows])
     for side in (False, True):

@@ -52,7 +52,7 @@ def _tail(by: Sequence[Split]) -> str:
 def error_rates(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[Split] = ()) -> pl.DataFrame:
     """requests, errors, error_rate and its 95% interval per group."""
     sql = ERROR_RATE_SQL.format(split=dimensions.select_sql(by), order_tail=_tail(by))
-    frame = con.sql(sql, params=window.params()).pl()
+    frame = pl.DataFrame(con.sql(sql, params=window.params()))
     if not by and frame.height == 1 and frame["requests"][0] == 0:
         frame = frame.clear()
     return frame.with_columns(wilson_exprs("errors", "requests", "error_rate"))
@@ -62,7 +62,7 @@ def top_errors(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[Spli
                limit: int | None = None) -> pl.DataFrame:
     """Error types by count, with their share of all errors (within the group when split)."""
     sql = TOP_ERRORS_SQL.format(split=dimensions.select_sql(by), order_tail=_tail(by))
-    frame = con.sql(sql, params=window.params()).pl()
+    frame = pl.DataFrame(con.sql(sql, params=window.params()))
     names = dimensions.names(by)
     total = pl.col("errors").sum().over(names) if names else pl.col("errors").sum()
     frame = frame.with_columns((pl.col("errors") / total).alias("share"))

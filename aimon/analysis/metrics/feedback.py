@@ -149,7 +149,7 @@ def with_rates(frame: pl.DataFrame) -> pl.DataFrame:
 def feedback_table(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[Split] = ()) -> pl.DataFrame:
     """Counts and rates of every feedback signal per group."""
     by = tuple(by)
-    frame = con.sql(_feedback_sql(dimensions.select_sql(by), dimensions.names(by)), params=window.params()).pl()
+    frame = pl.DataFrame(con.sql(_feedback_sql(dimensions.select_sql(by), dimensions.names(by)), params=window.params()))
     if not by and frame.height == 1 and frame["requests"][0] == 0:
         frame = frame.clear()
     return with_rates(frame)
@@ -186,7 +186,7 @@ def report_categories(con: duckdb.DuckDBPyConnection, window: Window, by: Sequen
     join = f"JOIN totals USING ({', '.join(names)})" if names else "CROSS JOIN totals"
     sql = CATEGORIES_SQL.format(split=dimensions.select_sql(by), names=_names(by),
                                 join=join, order="".join(f"{n}, " for n in names))
-    frame = con.sql(sql, params=window.params()).pl()
+    frame = pl.DataFrame(con.sql(sql, params=window.params()))
     return frame.with_columns(wilson_exprs("reports", "requests", "report_rate"))
 
 
@@ -213,4 +213,4 @@ def feedback_by_period(con: duckdb.DuckDBPyConnection, window: Window, grid) -> 
     period index. Periods without feedback are absent."""
     sql = PERIOD_COUNTS_SQL.format(signals=SIGNALS_CTE.format(inline_type=INLINE_TYPE_SQL.strip()),
                                    signal_counts=SIGNAL_COUNTS_SQL)
-    return con.sql(sql, params={**window.params(), **grid.params()}).pl()
+    return pl.DataFrame(con.sql(sql, params={**window.params(), **grid.params()}))

@@ -66,7 +66,7 @@ def latency(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[Split] 
     sql = LATENCY_SQL.format(split=dimensions.select_sql(by), generating=GENERATING, visible=VISIBLE_TOKENS,
                              tokens_per_s=TOKENS_PER_S,
                              order_tail="".join(f", {n}" for n in dimensions.names(by)))
-    table = con.sql(sql, params=window.params()).pl()
+    table = pl.DataFrame(con.sql(sql, params=window.params()))
     if not by and table.height == 1 and table["requests"][0] == 0:
         table = table.clear()
     return LatencyResult("Latency", window, by, table)
@@ -89,4 +89,4 @@ def latency_series(con: duckdb.DuckDBPyConnection, window: Window, bucket_minute
     """Latency percentiles per time bucket from the window's start (empty buckets absent)."""
     origin_us = int(window.start.timestamp() * 1_000_000)
     params = {**window.params(), "origin_us": origin_us, "bucket_us": bucket_minutes * 60_000_000}
-    return con.sql(LATENCY_SERIES_SQL, params=params).pl()
+    return pl.DataFrame(con.sql(LATENCY_SERIES_SQL, params=params))

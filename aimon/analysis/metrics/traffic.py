@@ -70,8 +70,8 @@ def traffic_table(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[S
     params = {**window.params(), "start_us": int(window.start.timestamp() * 1e6), "minutes": minutes}
     sql = TRAFFIC_SQL.format(split=dimensions.select_sql(by), names=_names_sql(by), minute_us=MINUTE_US,
                              order_tail="".join(f", {n}" for n in dimensions.names(by)))
-    table = con.sql(sql, params=params).pl()
-    users = con.sql(USERS_SQL.format(split=dimensions.select_sql(by)), params=window.params()).pl()
+    table = pl.DataFrame(con.sql(sql, params=params))
+    users = pl.DataFrame(con.sql(USERS_SQL.format(split=dimensions.select_sql(by)), params=window.params()))
     names = dimensions.names(by)
     if names:
         table = table.join(users, on=names, how="left")
@@ -133,7 +133,7 @@ def gaps(con: duckdb.DuckDBPyConnection, window: Window, min_gap: timedelta = ti
     names = dimensions.names(by)
     sql = GAPS_SQL.format(split=dimensions.select_sql(by), names=_names_sql(by), minute_us=MINUTE_US,
                           partition=", ".join(names) if names else "NULL")
-    return con.sql(sql, params=params).pl()
+    return pl.DataFrame(con.sql(sql, params=params))
 
 
 def traffic(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[Split] = (),

@@ -269,7 +269,7 @@ DATA_SPAN_SQL = "SELECT min(ts), max(ts) FROM requests"
 
 
 def _period_frame(con: duckdb.DuckDBPyConnection, grid: HourGrid, window: Window) -> pl.DataFrame:
-    frame = con.sql(PERIOD_FIGURES_SQL, params={**window.params(), **grid.params()}).pl()
+    frame = pl.DataFrame(con.sql(PERIOD_FIGURES_SQL, params={**window.params(), **grid.params()}))
     return frame.with_columns(
         pl.col("latency_q").list.get(0).alias("latency_p50_ms"),
         pl.col("latency_q").list.get(1).alias("latency_p95_ms"),
@@ -283,7 +283,7 @@ def _minutes_by_period(con, grid: HourGrid, window: Window,
                        periods: Sequence[Period]) -> tuple[dict[int, tuple], pl.DataFrame]:
     """Per period: (mean requests per minute, peak minute's count, when); and the
     per-minute counts themselves."""
-    frame = con.sql(PER_MINUTE_SQL, params={**window.params(), "origin_us": grid.origin_us}).pl()
+    frame = pl.DataFrame(con.sql(PER_MINUTE_SQL, params={**window.params(), "origin_us": grid.origin_us}))
     if frame.is_empty():
         return {}, frame.with_columns(pl.lit(0).alias("period"))
     period_of = pl.Series(grid.period_of)
@@ -331,7 +331,7 @@ def _gaps_with_expected(gaps: pl.DataFrame, current: Period, rates: list[float] 
 
 
 def _hourly_cost(con, grid: HourGrid, window: Window) -> pl.DataFrame:
-    frame = con.sql(HOURLY_COST_SQL, params={**window.params(), "origin_us": grid.origin_us}).pl()
+    frame = pl.DataFrame(con.sql(HOURLY_COST_SQL, params={**window.params(), "origin_us": grid.origin_us}))
     period_of = pl.Series(grid.period_of)
     return frame.with_columns(period_of.gather(frame["hour"]).alias("period"))
 
@@ -340,7 +340,7 @@ def _series(con, period: Period, bucket_hours: int, hourly_cost: pl.DataFrame, g
     bucket_us = bucket_hours * HOUR_US
     params = {**period.window.params(), "period_start_us": int(period.start.timestamp() * 1e6),
               "bucket_us": bucket_us}
-    frame = con.sql(SERIES_SQL, params=params).pl()
+    frame = pl.DataFrame(con.sql(SERIES_SQL, params=params))
     buckets = -(-period.hours // bucket_hours)
     full = pl.DataFrame({"bucket": list(range(buckets))}, schema={"bucket": pl.Int32})
     offset = round((period.start - grid.origin).total_seconds() / 3600)
@@ -364,7 +364,7 @@ def _series(con, period: Period, bucket_hours: int, hourly_cost: pl.DataFrame, g
 
 
 def _by_model_endpoint(con, window: Window) -> tuple[pl.DataFrame, pl.DataFrame]:
-    frame = con.sql(BY_MODEL_ENDPOINT_SQL, params=window.params()).pl()
+    frame = pl.DataFrame(con.sql(BY_MODEL_ENDPOINT_SQL, params=window.params()))
     out = []
     for split in ("model", "endpoint"):
         part = frame.filter(pl.col("split") == split)
@@ -504,8 +504,8 @@ def build_report(con: duckdb.DuckDBPyConnection, last_day: date, *, kind: str = 
 
         from aimon.analysis.drift.cached import cached_quality_drift
 
-        report = _with_findings(replace(report, security_high=con.sql(SECURITY_HIGH_SQL,
-                                                                      params=window_now.params()).pl()))
+        report = _with_findings(replace(report, security_high=pl.DataFrame(con.sql(SECURITY_HIGH_SQL,
+                                                                      params=window_now.params()))))
         report = replace(report, quality_drift=cached_quality_drift(
             con, current.window, Window(min(p.start for p in periods[1:]), current.start)))
     return report

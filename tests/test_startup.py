@@ -1,0 +1,104 @@
+"""Start-up: `aimon --help` loads no command module and no heavy library (issue 16 item 8).
+
+The root group lists its commands from ``aimon.cli.COMMANDS`` and imports a command's
+module only when that command runs or shows its own help; benchmarks/startup.py times it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import typer
+import typer.main
+
+from aimon.cli import COMMANDS, app
+
+HEAVY = ("duckdb", "scipy", "polars", "pyarrow", "torch", "numpy", "pandas", "sentence_transformers")
+
+RUNNER = """
+import sys
+sys.argv = ["aimon", *{args!r}]
+try:
+    from aimon.cli import main
+    main()
+except SystemExit:
+    pass
+print("LOADED:" + ",".join(sorted(m for m in sys.modules
+                                 if m.split(".")[0] in {heavy!r} or m.startswith("aimon.cli.")
+                                 or m.startswith("aimon.store.shapes"))), file=sys.stderr)
+"""
+
+
+def loaded_by(*args: str) -> set[str]:
+    """The heavy modules, command modules and shapes a fresh `aimon ARGS` imported."""
+    out = subprocess.run([sys.executable, "-c", RUNNER.format(args=list(args), heavy=HEAVY)],
+                         capture_output=True, text=True, check=True)
+    line = [x for x in out.stderr.splitlines() if x.startswith("LOADED:")][-1]
+    return {m for m in line.removeprefix("LOADED:").split(",") if m}
+
+
+@pytest.mark.parametrize("args", [("--help",), ()], ids=["--help", "no-args"])
+def test_root_help_imports_no_heavy_library_and_no_command_module(args):
+    loaded = loaded_by(*args)
+    assert loaded == set(), f"`aimon {' '.join(args)}` imported {sorted(loaded)}"
+
+
+def test_a_group_help_imports_only_its_own_module_and_no_database():
+    loaded = loaded_by("report", "--help")
+    # options and output are the shared CLI helpers every command module imports.
+    assert loaded - {"aimon.cli.options", "aimon.cli.output"} == {"aimon.cli.report"}, sorted(loaded)
+
+
+def test_the_shape_registry_loads_for_ingest_only():
+    assert not any(m.startswith("aimon.store.shapes") for m in loaded_by("sql", "--help"))
+    assert "aimon.store.shapes" in loaded_by("ingest", "--help")
+
+
+def test_each_listed_summary_is_the_commands_own():
+    """COMMANDS repeats each command's first help paragraph so the list needs no import:
+    they must not drift apart (the root help's golden shows the list itself)."""
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group)
+    assert group.list_commands(ctx) == list(COMMANDS)
+    for name, (_modules, summary) in COMMANDS.items():
+        cmd = group.get_command(ctx, name)
+        assert cmd.short_help == summary, name
+
+
+def test_an_unknown_command_is_a_usage_error(cli):
+    result = cli("reprot")
+    assert result.exit_code == 2
+    assert "No such command" in result.output
+
+
+def test_no_command_help_but_ingests_imports_a_heavy_library():
+    """Each command's own --help (all in one process, so any import would show) loads no
+    DuckDB or analysis library: the modules import them inside the commands. ingest's
+    help lists the log shapes, so it alone loads the shape registry (and DuckDB)."""
+    code = f"""
+import sys
+from typer.testing import CliRunner
+from aimon.cli import COMMANDS, app
+for name in COMMANDS:
+    if name != "ingest":
+        assert CliRunner().invoke(app, [name, "--help"]).exit_code == 0, name
+print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_the_daily_report_loads_duckdb_and_polars_only(cli, write_jsonl, db_path):
+    """The daily report needs DuckDB and polars; not pyarrow (frames come through the
+    Arrow C stream), not numpy or scipy (the drift line loads them only with cached
+    embeddings to test), not torch."""
+    from tests.conftest import request
+
+    records = [request(request_id=f"r{i}", timestamp=f"2026-11-{1 + i % 9:02d}T{i % 24:02d}:00:00.000Z")
+               for i in range(60)]
+    assert cli("ingest", write_jsonl("r.jsonl", records), "--db", db_path).exit_code == 0
+    loaded = loaded_by("report", "daily", "--db", str(db_path))
+    heavy = {m.split(".")[0] for m in loaded if not m.startswith("aimon.")}
+    assert heavy == {"duckdb", "polars"}, sorted(heavy)
