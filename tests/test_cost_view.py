@@ -185,7 +185,9 @@ def test_matches_genai_prices_calc_price_for_real_models(con):
         assert got[0] == pytest.approx(float(expected.total_price), rel=1e-9), case
 
 
-def test_calls_without_token_use_cost_nothing_even_unpriced(con):
+def test_every_call_of_an_unpriced_model_is_unpriced_even_without_tokens(con):
+    # Issue 14 item 6: a failed zero-token call of a model no price covers is not a
+    # computed $0 (its group would read as free); the group's cost is unknown.
     priced(con,
            {"model": "acme-llama", "provider": "self-hosted", "input_tokens": 0, "output_tokens": 0,
             "status": "error"},
@@ -194,7 +196,7 @@ def test_calls_without_token_use_cost_nothing_even_unpriced(con):
            {"model": "acme-llama", "provider": "self-hosted", "input_tokens": None, "output_tokens": None},
            {"model": "acme-llama", "provider": "self-hosted", "input_tokens": 10, "output_tokens": 0,
             "status": "error"})
-    assert cost_of(con, "r1") == (0.0, "computed")
-    assert cost_of(con, "r2") == (0.0, "computed")
+    assert cost_of(con, "r1") == (None, "unpriced")
+    assert cost_of(con, "r2") == (None, "unpriced")
     assert cost_of(con, "r3") == (None, "unpriced")
     assert cost_of(con, "r4") == (None, "unpriced")

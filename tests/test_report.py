@@ -225,7 +225,7 @@ def test_cli_thresholds_from_aimon_toml(cli, db_file, tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     (["--date", "tomorrow"], "--date 'tomorrow': expected an ISO date"),
     (["--tz", "Mars/Olympus"], "unknown time zone"),
-    (["-f", "csv"], "Invalid value for '--format'"),
+    (["-f", "pdf"], "Invalid value for '--format'"),
 ])
 def test_cli_usage_errors_exit_2(cli, db_file, args, message):
     result = cli("report", "daily", "--db", db_file, *args)
