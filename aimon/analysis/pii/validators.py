@@ -323,6 +323,8 @@ def iban_checksum_ok(compact: str) -> bool:
 def iban(value: str, before: str, after: str) -> list[Verdict]:
     if _glued_before(before):
         return _no("iban", "part_of_longer_token")
+    lowered = value != value.upper()  # ingest lower-cases error types; checked upper-cased
+    value = value.upper()
     expected = IBAN_LENGTHS.get(value[:2])
     if expected is None:
         return _no("iban", "unknown_country")
@@ -333,6 +335,8 @@ def iban(value: str, before: str, after: str) -> list[Verdict]:
     compact = "".join(value[i] for i in positions[:expected])
     if not compact[2:4].isdigit() or _low_variety(compact[4:], 4):
         return _no("iban", "malformed")
+    if lowered and sum(c.isdigit() for c in compact[4:]) * 2 < len(compact) - 4:
+        return _no("iban", "malformed")  # lower-case words, not a lower-cased account number
     if not iban_checksum_ok(compact):
         return _no("iban", "mod97")
     end = positions[expected - 1] + 1
