@@ -181,3 +181,8 @@ def test_lowercased_ibans_and_keys_are_still_found(mem):
     look_alikes = ["de89370400440532013001", "De89370400440532013000", "de12 have some text here ok",
                    "akiaiosfodnn7example", "aizaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
     assert [[f.entity_type for f in fs] for fs in scan_texts(mem, look_alikes)] == [[]] * len(look_alikes)
+
+
+def test_a_lower_case_hash_is_not_cut_into_an_iban(mem):
+    # sample_logs holds this hash: its first 23 characters pass mod-97 for AE by chance.
+    assert scan_texts(mem, ["trace ae1181206685b396ac0119f570fb0a75 done"]) == [[]]
