@@ -169,3 +169,20 @@ def test_parse_fail_on_and_fields():
     assert parse_fields("prompt") == (Field.prompt,)
     with pytest.raises(UsageError, match="unknown field"):
         parse_fields("body")
+
+
+def test_lowercased_ibans_and_keys_are_still_found(mem):
+    # Ingest lower-cases error types: an IBAN or a key that went through it must still be found.
+    texts = ["de89370400440532013000", "payment to gb29 nwbk 6016 1331 9268 19 failed",
+             "akiaiosfodnn7abcdxyz", "aizasyd-1234567890abcdefghijklmnopqrstu"]
+    assert [[f.entity_type for f in fs] for fs in scan_texts(mem, texts)] == [
+        ["iban"], ["iban"], ["aws_access_key_id"], ["google_api_key"]]
+    # Precision holds: the checksum is still checked, mixed case and word-like runs are not IBANs.
+    look_alikes = ["de89370400440532013001", "De89370400440532013000", "de12 have some text here ok",
+                   "akiaiosfodnn7example", "aizaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
+    assert [[f.entity_type for f in fs] for fs in scan_texts(mem, look_alikes)] == [[]] * len(look_alikes)
+
+
+def test_a_lower_case_hash_is_not_cut_into_an_iban(mem):
+    # sample_logs holds this hash: its first 23 characters pass mod-97 for AE by chance.
+    assert scan_texts(mem, ["trace ae1181206685b396ac0119f570fb0a75 done"]) == [[]]

@@ -160,3 +160,27 @@ def test_feedback_loaded_after_a_scan_is_scanned_by_the_next_audit(cli, loaded, 
     second = json.loads(audit(cli, "-f", "json", "--fields", "feedback_text").stdout)
     assert second["scan"] is not None
     assert [(r["entity_type"], r["findings"], r["requests"]) for r in second["by_entity"]] == [("email", 2, 2)]
+
+
+def test_feedback_without_a_request_is_scanned_and_never_printed(cli, loaded, tmp_path):
+    planted = {"orphan.person@example.org": "email", "DE89370400440532013000": "iban",
+               "+44 20 7946 0958": "phone", "sk-proj-CR5190L5c5tutmZzkdxTbCbwQhR5GdUl0JFb4KaA": "openai_api_key"}
+    email, iban, phone, key = planted
+    fb = [{"timestamp": "2026-11-02T10:00:00Z", "user_id": email, "feedback_type": "thumbs_down",
+           "feedback_text": f"my account {iban} was charged twice"},
+          {"timestamp": "2026-11-02T11:00:00Z", "user_id": "u9", "feedback_type": "thumbs_down",
+           "feedback_text": "Bad answer.", "device": {"owner": phone, "token": key}}]
+    path = tmp_path / "orphans.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in fb))
+    result = cli("ingest", "--feedback", str(path))
+    assert result.exit_code == 0, result.output
+    for fmt in ("json", "table", "markdown", "csv"):
+        out = audit(cli, "-f", fmt).stdout
+        assert not [v for v in planted if v in out or v.lower() in out], fmt
+    data = json.loads(audit(cli, "-f", "json").stdout)
+    found = {(r["entity_type"], r["field"]): r["findings"] for r in data["feedback_without_request"]}
+    assert found == {("email", "feedback_user_id"): 1, ("iban", "feedback_text"): 1,
+                     ("phone", "feedback_extra"): 1, ("openai_api_key", "feedback_extra"): 1}
+    assert data["findings"] >= sum(found.values())
+    gated = cli("audit", "pii", "--fail-on", "iban", "--fields", "feedback_text")
+    assert gated.exit_code == 1 and "iban" in gated.stderr and iban not in gated.stderr

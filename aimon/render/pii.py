@@ -65,6 +65,7 @@ def pii_data(report: PiiReport, stats: ScanStats | None) -> dict[str, Any]:
         "by_day": report.by_day,
         "rejected": report.rejected,
         "samples": report.samples,
+        "feedback_without_request": report.feedback_without_request,
         "pii_shown": report.pii_shown,
         "scan": _scan(stats),
     }
@@ -134,6 +135,9 @@ def pii_blocks(report: PiiReport, stats: ScanStats | None) -> list[Block]:
             title = "Samples (raw values: --show-pii)" if report.pii_shown else "Samples (redacted)"
             blocks.append(FrameBlock(report.samples.select("entity_type", "field", "request_id", "snippet"),
                                      title=title))
+    orphans = report.feedback_without_request
+    if orphans is not None and orphans.height:
+        blocks.append(FrameBlock(orphans, title="Feedback without a request (findings)"))
     if report.rejected.height:
         blocks.append(FrameBlock(report.rejected, title="Look-alikes rejected by validation"))
     return blocks

@@ -156,8 +156,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})", s.github_token),
     Kind("slack_token", r"\bxox[abposre]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/[A-Za-z0-9_/]{20,}",
          s.slack_token),
-    Kind("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b", s.aws_access_key_id),
-    Kind("google_api_key", r"\bAIza[0-9A-Za-z_-]{35,}", s.google_api_key),
+    Kind("aws_access_key_id", r"\b(?:(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}"
+                              r"|(?:akia|asia|abia|acca|a3t[a-z0-9])[a-z0-9]{16})\b", s.aws_access_key_id),
+    Kind("google_api_key", r"\b(?:AIza|aiza)[0-9A-Za-z_-]{35,}", s.google_api_key),
     Kind("aws_secret_ctx",
          r"(?i:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+]{40}",
          s.aws_secret_access_key, context=True),
@@ -179,7 +180,9 @@ KINDS: tuple[Kind, ...] = (
          r"\+?\(?\d[\d .()-]{5,18}\d\b",
          v.phone_in_context, context=True),
     Kind("email", r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", v.email),
-    Kind("iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", v.iban),
+    # Upper case as written, or lower case as ingest leaves an error type; never mixed.
+    Kind("iban", r"\b(?:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?"
+                 r"|[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){2,7}(?: ?[a-z0-9]{1,3})?)\b", v.iban),
     Kind("ipv6",
          rf"\b(?:{_HEX}{{1,4}}:){{7}}{_HEX}{{1,4}}"
          rf"|\b{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}}::(?:{_HEX}{{1,4}}(?::{_HEX}{{1,4}}){{0,6}})?",

@@ -17,7 +17,7 @@ from aimon.analysis.pii.entities import (
     FIELD_SQL,
     Field,
 )
-from aimon.analysis.pii.scan import apply_markers, redact_texts
+from aimon.analysis.pii.scan import apply_markers, redact_texts, scan
 from aimon.analysis.toolkit.window import Window
 
 
@@ -44,6 +44,43 @@ class PiiReport:
     rejected: Any
     samples: Any
     pii_shown: bool
+    # Feedback rows that belong to no request (no request id, or one not in the log):
+    # the cache is per request, so they are scanned here, each report (findings by
+    # entity type and field; counted in ``findings`` and in the gate).
+    feedback_without_request: Any = None
+
+
+# Feedback fields of rows with no request, as their text (the offsets point into it).
+_ORPHAN_FEEDBACK_TEXT = {Field.feedback_text: "b.feedback_text", Field.feedback_extra: "b.extra::VARCHAR",
+                         Field.feedback_user_id: "b.user_id", Field.feedback_category: "b.feedback_category"}
+
+
+ORPHAN_FEEDBACK_SOURCE_SQL = """
+SELECT b.feedback_id AS key, b.ts, '{field}' AS field, {text} AS text
+FROM feedback b
+WHERE b.ts >= $start AND b.ts < $end
+  AND (b.request_id IS NULL OR NOT EXISTS (SELECT 1 FROM requests r WHERE r.request_id = b.request_id))
+"""
+
+
+def _orphan_feedback(con: duckdb.DuckDBPyConnection, window: Window, fields: Sequence[Field]) -> Any:
+    """Validated findings in feedback rows that belong to no request, by entity type and
+    field: counts only, never values."""
+    import polars as pl
+
+    wanted = [f for f in _ORPHAN_FEEDBACK_TEXT if f in fields]
+    found = []
+    if wanted:
+        source = "\nUNION ALL\n".join(ORPHAN_FEEDBACK_SOURCE_SQL.format(field=f.value, text=_ORPHAN_FEEDBACK_TEXT[f])
+                                       for f in wanted)
+        found = [f for f in scan(con, source, window.params())[0] if f.validated]
+    frame = pl.DataFrame({"entity_type": [f.entity_type for f in found], "field": [f.field for f in found],
+                          "feedback_id": [str(f.key) for f in found]},
+                         schema={"entity_type": pl.String, "field": pl.String, "feedback_id": pl.String})
+    return (frame.group_by("entity_type", "field")
+            .agg(pl.len().cast(pl.Int64).alias("findings"), pl.col("feedback_id").n_unique().cast(pl.Int64)
+                 .alias("feedback_rows"))
+            .sort(["findings", "entity_type", "field"], descending=[True, False, False]))
 
 
 _VALID = "validated AND ts >= $start AND ts < $end AND list_contains($fields, field)"
@@ -177,6 +214,7 @@ def pii_report(
     names = [Field(f).value for f in fields]
     params = {**window.params(), "fields": names}
     requests, with_pii, findings, rejected = con.execute(TOTALS_SQL, params).fetchall()[0]
+    orphans = _orphan_feedback(con, window, [Field(f) for f in fields])
     by_entity = con.sql(BY_ENTITY_SQL, params=params).pl()
     by_entity = by_entity.with_columns(
         pl.col("entity_type").replace_strict({k: e.category for k, e in ENTITY_TYPES.items()},
@@ -211,7 +249,7 @@ def pii_report(
         requests=int(requests),
         requests_with_pii=int(with_pii),
         share_with_pii=(with_pii / requests) if requests else 0.0,
-        findings=int(findings),
+        findings=int(findings) + int(orphans["findings"].sum()),
         rejected_candidates=int(rejected),
         by_entity=by_entity,
         by_field=by_field,
@@ -222,11 +260,18 @@ def pii_report(
         rejected=rejected_frame,
         samples=samples_frame,
         pii_shown=show_pii,
+        feedback_without_request=orphans,
     )
 
 
 def gate(report: PiiReport, fail_on: Iterable[str]) -> list[str]:
     """One line per entity type of ``fail_on`` that was found (empty: the gate passes)."""
     wanted = set(fail_on)
-    return [f"{row['entity_type']}: {row['findings']:,} finding(s) in {row['requests']:,} request(s)"
-            for row in report.by_entity.iter_rows(named=True) if row["entity_type"] in wanted]
+    lines = [f"{row['entity_type']}: {row['findings']:,} finding(s) in {row['requests']:,} request(s)"
+             for row in report.by_entity.iter_rows(named=True) if row["entity_type"] in wanted]
+    orphans = report.feedback_without_request
+    if orphans is not None and orphans.height:
+        per_type = orphans.select("entity_type", "findings").group_by("entity_type").sum()
+        lines += [f"{row['entity_type']}: {row['findings']:,} finding(s) in feedback without a request"
+                  for row in per_type.sort("entity_type").iter_rows(named=True) if row["entity_type"] in wanted]
+    return lines

@@ -17,7 +17,7 @@ def _mixed(s: str) -> bool:
 
 
 def aws_access_key_id(value: str, before: str, after: str) -> list[Verdict]:
-    body = value[4:]
+    body = value[4:].upper()  # a lower-cased key (ingest lower-cases error types) is one too
     if not re.fullmatch(r"[A-Z2-7]{16}", body):
         return _no("aws_access_key_id", "not_base32")
     if body.endswith("EXAMPLE") or _low_variety(body, 6):

@@ -321,8 +321,17 @@ def iban_checksum_ok(compact: str) -> bool:
 
 
 def iban(value: str, before: str, after: str) -> list[Verdict]:
+    verdicts = _iban(value, before, after)
+    if value != value.upper() and not verdicts[0].ok:
+        return []  # a lower-case word or hash, not a look-alike worth reporting
+    return verdicts
+
+
+def _iban(value: str, before: str, after: str) -> list[Verdict]:
     if _glued_before(before):
         return _no("iban", "part_of_longer_token")
+    lowered = value != value.upper()  # ingest lower-cases error types; checked upper-cased
+    value = value.upper()
     expected = IBAN_LENGTHS.get(value[:2])
     if expected is None:
         return _no("iban", "unknown_country")
@@ -332,6 +341,9 @@ def iban(value: str, before: str, after: str) -> list[Verdict]:
         return _no("iban", "wrong_length")
     compact = "".join(value[i] for i in positions[:expected])
     if not compact[2:4].isdigit() or _low_variety(compact[4:], 4):
+        return _no("iban", "malformed")
+    if lowered and (len(positions) != expected or sum(c.isdigit() for c in compact[4:]) * 2 < len(compact) - 4):
+        # lower-case words or a hash cut to a country's length, not a lower-cased account number
         return _no("iban", "malformed")
     if not iban_checksum_ok(compact):
         return _no("iban", "mod97")
