@@ -93,11 +93,13 @@ WHERE v.ts >= $start AND v.ts < $end
 GROUP BY v.request_id
 """
 
-_TODO = "(todo & {bit}) <> 0"
+# `todo` is each response's bitmask of checks still to run (new rows, or a new checker
+# version): a check's SQL applies only where its bit is set.
+_STILL_TO_RUN = "(todo & {bit}) <> 0"
 
 
 def _c(name: str) -> str:
-    return _TODO.format(bit=BIT[name])
+    return _STILL_TO_RUN.format(bit=BIT[name])
 
 
 def _trimmed(col: str) -> str:
