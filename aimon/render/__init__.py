@@ -133,7 +133,8 @@ def _mermaid_label(value: Any) -> str:
 
 def _mermaid_safe(text: str) -> str:
     # Inside a code fence and a quoted label: no quote, backtick, newline or markup.
-    return md_text(text, " ").replace('"', "'").replace("`", "'")
+    # Brackets stay as they are: a code fence renders no links.
+    return _md_plain(text, " ").replace('"', "'").replace("`", "'")
 
 
 def chart_mermaid(chart: Chart) -> str:
@@ -187,8 +188,14 @@ _MD_BACKSLASH_RE = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
 
 
 def md_text(text: str, newline: str = "<br>") -> str:
-    """Text for Markdown: raw HTML (``<``, ``>``, ``&``) and ``|`` escaped, control
+    """Text for Markdown: raw HTML (``<``, ``>``, ``&``), ``|`` and link brackets escaped, control
     characters visible, newlines as ``<br>`` so a value cannot start a line of its own."""
+    # A logged "[x](https://host/?q=secret)" or "![](...)" would be a live link or an image
+    # that a Markdown viewer fetches: escaped brackets keep it text.
+    return _md_plain(text, newline).replace("[", "\\[").replace("]", "\\]")
+
+
+def _md_plain(text: str, newline: str) -> str:
     text = _MD_BACKSLASH_RE.sub(r"\\\\", visible(text))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
     return text.replace("\n", newline)
