@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 @contextmanager
 def spinner(text: str) -> Iterator[None]:
     """A spinner with elapsed time on a terminal; nothing in CI and pipes."""
-    progress = Progress(SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), console=err_console,
+    progress = Progress(SpinnerColumn(), TextColumn(text, markup=False), TimeElapsedColumn(), console=err_console,
                         transient=True, disable=not err_console.is_terminal)
     with progress:
         progress.add_task(text, total=None)
