@@ -164,3 +164,22 @@ def test_audit_pii_json_reports_confidence_and_uses_the_jurisdiction(tmp_path):
     assert {s["request_id"]: s["confidence"] for s in report["samples"]} == {"r0": "high", "r1": "low"}
     assert report["low_confidence"] == [{"entity_type": "phone", "reason": "not_in_numbering_plan", "findings": 1}]
     assert "0958" not in result.stdout and "0183" not in result.stdout
+
+
+def test_a_bad_phone_regions_list_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from aimon.cli import app
+
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps({"timestamp": "2026-11-02T10:00:00Z", "request_id": "r1", "model": "m",
+                               "prompt": "Office: 020 7946 0958", "response": "ok"}) + "\n", encoding="utf-8")
+    db = tmp_path / "a.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(log), "--db", str(db)]).exit_code == 0
+    config = tmp_path / "aimon.toml"
+    config.write_text('[pii]\nphone_regions = ["Narnia"]\n', encoding="utf-8")
+    monkeypatch.setenv("AIMON_CONFIG", str(config))
+    result = runner.invoke(app, ["audit", "pii", "--db", str(db)])
+    assert result.exit_code == 2
+    assert "Narnia" in result.stderr and len(result.stderr.strip().splitlines()) == 1
