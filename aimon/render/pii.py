@@ -63,6 +63,7 @@ def pii_data(report: PiiReport, stats: ScanStats | None) -> dict[str, Any]:
         "by_endpoint": report.by_endpoint,
         "top_users": report.top_users,
         "by_day": report.by_day,
+        "low_confidence": report.low_confidence,
         "rejected": report.rejected,
         "samples": report.samples,
         "feedback_without_request": report.feedback_without_request,
