@@ -51,7 +51,7 @@ def accuracy() -> None:
     records = evaluate.load()
     predicted = evaluate.predict(records)
     flagged = evaluate.seed_predict(records)
-    for split in ("dev", "heldout", "heldout2"):
+    for split in ("dev", "heldout", "heldout2", "heldout3"):
         idx = [i for i, r in enumerate(records) if r["split"] == split]
         recs = [records[i] for i in idx]
         ours = evaluate.scores(recs, [predicted[i] for i in idx])

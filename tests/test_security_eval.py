@@ -28,7 +28,7 @@ def test_the_committed_set_matches_its_generator():
 
 def test_every_category_is_in_both_halves(predicted):
     records, _ = predicted
-    for split in ("dev", "heldout", "heldout2"):
+    for split in ("dev", "heldout", "heldout2", "heldout3"):
         labels = {r["label"] for r in records if r["split"] == split}
         assert set(evaluate.CATEGORIES) | {None} == labels
 
