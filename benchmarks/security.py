@@ -3,12 +3,14 @@
     python benchmarks/security.py [--rows 1000000] [--baseline-rows N] [--skip-throughput]
 
 1. *Accuracy*: precision and recall per category on tests/security_eval/eval_set.jsonl,
-   development and held-out halves apart, for aimon and for the seed article's
+   each set apart (dev, heldout, heldout2, and heldout3, the one never tuned on), for
+   aimon and for the seed article's
    SecurityMonitor (seven injection patterns, four leakage phrases), side by side;
    then aimon's and the seed's recall by language and by obfuscation.
 2. *Throughput* on ``--rows`` generated prompts (benchmarks/datagen.py text, with 0.5%
-   planted injections and 1% hard benign prompts from the evaluation set), in prompts
-   per second:
+   planted injections and 1% hard benign prompts from the evaluation set; the generated
+   file and the database are built once and cached under benchmarks/data, which git
+   ignores), in prompts per second and in CPU seconds:
 
    - aimon: ``aimon.analysis.security.audit`` over the prompts (the SQL passes, Python
      on flagged prompts, verdicts, redaction, abuse) and ``save_audit`` (findings and
@@ -16,7 +18,8 @@
    - baseline: a per-row Python ``re`` loop with the seed's seven patterns over the
      same prompts (fetched from DuckDB in batches; only the loop is timed).
 
-Ratio = aimon prompts/s over the baseline's (target >= 1). Peak RSS is the process's.
+Ratio = aimon prompts/s over the baseline's (target >= 1), by wall and by CPU time (every
+thread). Peak RSS is the process's.
 The machine is shared: compare ratios from one run, not seconds across runs.
 """
 
