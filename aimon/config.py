@@ -95,8 +95,8 @@ class ComplianceConfig(_Table):
 class RoutingConfig(_Table):
     """``[cost.routing]``: what counts as a simple prompt for ``aimon cost routing``.
 
-    Not yet read through this model: ``aimon.analysis.cost.routing.routing_settings``
-    checks the same keys by hand (its owner wires it); ``config validate`` checks them here.
+    ``aimon cost routing`` reads the table through this model, then
+    ``aimon.analysis.cost.routing.routing_settings`` merges the command's options.
     """
 
     max_words: Annotated[Int, Field(ge=1)] | None = None
