@@ -348,15 +348,16 @@ def routing_cmd(
     Example: [bold]aimon cost routing --max-words 30[/]
     """
     from aimon.analysis.cost.routing import routing, routing_settings
+    from aimon.config import RoutingConfig, discover, section
     from aimon.render.cost import routing_blocks, routing_data
     from aimon.render.progress import delayed_progress
-    from aimon.store.toml_config import config_path, read_section
 
-    path = config_path(None)
-    section = read_section(path, "cost").get("routing", {})
+    path = discover(None)
+    # Typed first (unknown keys named with a hint); routing_settings then merges the options.
+    table = section(path, "cost.routing", RoutingConfig).model_dump(exclude_none=True)
     overrides = {"max_words": max_words, "expensive_ratio": expensive_ratio, "code_pattern": code_pattern,
                  "reasoning_words": reasoning_words.split(",") if reasoning_words is not None else None}
-    settings = routing_settings(section, {k: v for k, v in overrides.items() if v is not None},
+    settings = routing_settings(table, {k: v for k, v in overrides.items() if v is not None},
                                 source=f"{path} [cost.routing]")
     with _costs(db, tz, prices) as con, delayed_progress("classifying prompts"):
         result = routing(con, _window(con, since, until, tz), settings)

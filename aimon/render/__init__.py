@@ -258,6 +258,8 @@ def _rows(frame: Any) -> tuple[list[str], list[list[Any]]]:
 def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(type(value), "model_fields") and not isinstance(value, type):  # a pydantic model
+        return {name: _jsonable(getattr(value, name)) for name in type(value).model_fields}
     if hasattr(value, "to_dicts") and hasattr(value, "columns"):
         return [_jsonable(r) for r in value.to_dicts()]
     if isinstance(value, Mapping):
