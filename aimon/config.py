@@ -135,8 +135,6 @@ class AbuseLimits(_Table):
 class SecurityConfig(_Table):
     """``[security]``: allow-listed hosts, the leakage overlap and abuse limits.
 
-    The same keys as ``aimon.analysis.security.config.SecurityConfig`` (tests/test_config.py
-    keeps the two equal until that module imports this one).
     """
 
     allowed_hosts: tuple[Text, ...] = ()
@@ -173,8 +171,7 @@ class EndpointRules(_Table):
 
 
 class ValidateConfig(_Table):
-    """``[validate]``: the checks of ``aimon validate`` (same keys as
-    ``aimon.analysis.validate.config.ValidateConfig``, kept equal by tests/test_config.py)."""
+    """``[validate]``: the checks of ``aimon validate``."""
 
     min_words: Annotated[Int, Field(ge=0)] = 3
     max_words: Annotated[Int, Field(ge=1)] = 1000
@@ -182,6 +179,29 @@ class ValidateConfig(_Table):
     off_topic_threshold: Annotated[Num, Field(ge=-1, le=1)] = 0.15
     off_topic_limit: Annotated[Int, Field(ge=0)] = 2000
     endpoints: dict[str, EndpointRules] = {}
+
+
+# --------------------------------------------------------------------------- [pii]
+
+# The jurisdiction groups of aimon.analysis.compliance.GROUPS (this layer cannot import it).
+PHONE_REGION_GROUPS = ("EU", "EEA", "UK")
+
+
+class PiiConfig(_Table):
+    """``[pii]``: the regions whose national phone numbers (no +country code) are judged,
+    beside each request's own jurisdiction: ISO 3166 codes, or EU, EEA, UK."""
+
+    phone_regions: tuple[Text, ...] = ()
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+        import phonenumbers  # only when the table is read: most commands never place a phone
+
+        for code in codes:
+            if code.strip().upper() not in (*phonenumbers.SUPPORTED_REGIONS, *PHONE_REGION_GROUPS):
+                raise ValueError(f"{code!r} is not a region code (write GB, FR, JP, or EU, EEA, UK)")
+        return codes
 
 
 # --------------------------------------------------------------------------- [models."name"]
@@ -232,6 +252,7 @@ class AimonConfig(_Table):
     compliance: ComplianceConfig = ComplianceConfig()
     cost: CostConfig = CostConfig()
     security: SecurityConfig = SecurityConfig()
+    pii: PiiConfig = PiiConfig()
     # `validate` would shadow BaseModel.validate: the field has another name, the key not.
     validate_: ValidateConfig = Field(ValidateConfig(), alias="validate")
     models: dict[str, ModelPrices] = {}

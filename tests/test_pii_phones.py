@@ -106,14 +106,18 @@ def test_masking_masks_national_and_low_confidence_numbers(monkeypatch, tmp_path
 
 
 def test_the_config_list_is_validated(tmp_path):
-    assert PiiConfig(phone_regions=("uk", "FR", "JP")).phone_regions == ("GB", "FR", "JP")
+    good = tmp_path / "good.toml"
+    good.write_text('[pii]\nphone_regions = ["uk", "FR", "JP"]\n', encoding="utf-8")
+    assert load_config(good).phone_regions == ("GB", "FR", "JP")
     assert "DE" in expand_regions("EU") and expand_regions("UK") == ("GB",)
     bad = tmp_path / "bad.toml"
     bad.write_text('[pii]\nphone_regions = ["Narnia"]\n', encoding="utf-8")
-    with pytest.raises(InputError, match=r"\[pii\] phone_regions.*Narnia"):
+    with pytest.raises(InputError, match=r"pii\.phone_regions.*Narnia"):
         load_config(bad)
+    with pytest.raises(ValueError, match="Narnia"):
+        PiiConfig(phone_regions=("Narnia",))
     bad.write_text('[pii]\nphone_region = ["GB"]\n', encoding="utf-8")
-    with pytest.raises(InputError, match="unknown key 'phone_region'"):
+    with pytest.raises(InputError, match="pii.phone_region: unknown key; did you mean 'phone_regions'"):
         load_config(bad)
 
 

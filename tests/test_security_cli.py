@@ -169,7 +169,7 @@ def test_config_errors_are_one_line(cli, loaded, tmp_path):
     cfg = tmp_path / "aimon.toml"
     cfg.write_text("[security]\nallowed_host = ['acme.com']\n")
     r = audit(cli, "--config", cfg)
-    assert r.exit_code == 2 and "unknown key 'allowed_host'" in r.stderr
+    assert r.exit_code == 2 and "security.allowed_host: unknown key; did you mean 'allowed_hosts'?" in r.stderr
     cfg.write_text("[security.abuse]\nrequests_per_minute = -3\n")
     r = audit(cli, "--config", cfg)
     assert r.exit_code == 2 and "requests_per_minute" in r.stderr

@@ -188,7 +188,7 @@ def test_unknown_check_and_bad_config_exit_2(cli, loaded, tmp_path):
     assert cli("validate", "--checks", "spelling").exit_code == 2
     (tmp_path / "aimon.toml").write_text("[validate]\nmax_wrods = 10\n")
     r = cli("validate")
-    assert r.exit_code == 2 and "unknown key 'max_wrods'" in r.stderr
+    assert r.exit_code == 2 and "validate.max_wrods: unknown key; did you mean 'max_words'?" in r.stderr
     (tmp_path / "aimon.toml").write_text('[validate.endpoints."/x"]\njson = true\njson_schema = "nope.json"\n')
     assert cli("validate").exit_code == 2
     (tmp_path / "bad.json").write_text('{"type": "no-such-type"}')

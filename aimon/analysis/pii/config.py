@@ -21,10 +21,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from aimon.config import PiiConfig, section
+from aimon.config import discover as config_path
 from aimon.errors import InputError
-from aimon.store.toml_config import config_path, read_section
+
+__all__ = ["PiiConfig", "configured_regions", "expand_regions", "load_config", "placing_regions"]
 
 
 def expand_regions(codes: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -43,31 +45,12 @@ def expand_regions(codes: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-class PiiConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    phone_regions: tuple[str, ...] = ()
-
-    @field_validator("phone_regions")
-    @classmethod
-    def _regions(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
-        for code in codes:
-            if not expand_regions((code,)):
-                raise ValueError(f"{code!r} is not a region code (write GB, FR, JP, or EU, EEA, UK)")
-        return expand_regions(codes)
-
-
 def load_config(path: Path | None) -> PiiConfig:
-    """The [pii] table of ``path`` (defaults without a file); InputError naming the key
-    when a value is wrong or unknown."""
-    section = read_section(path, "pii")
-    try:
-        return PiiConfig.model_validate(section)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "table"
-        what = f"unknown key {where!r}" if err["type"] == "extra_forbidden" else f"{where}: {err['msg']}"
-        raise InputError(f"{path}: [pii] {what}") from None
+    """The [pii] table of ``path`` (defaults without a file), its phone regions expanded
+    (``UK`` -> GB, ``EU`` -> the member states); InputError naming the key path when a
+    value is wrong or unknown."""
+    loaded = section(path, "pii", PiiConfig)
+    return loaded.model_copy(update={"phone_regions": expand_regions(loaded.phone_regions)})
 
 
 @lru_cache(maxsize=8)

@@ -24,38 +24,14 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict
 
+from aimon.config import EndpointRules, ValidateConfig, section
 from aimon.errors import InputError
-from aimon.store.toml_config import read_section
 
-
-class EndpointRules(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    min_words: Annotated[int, Field(ge=0)] | None = None
-    max_words: Annotated[int, Field(ge=1)] | None = None
-    json_answer: bool = Field(False, alias="json")
-    json_schema: Path | None = None
-
-    @model_validator(mode="after")
-    def _schema_needs_json(self) -> EndpointRules:
-        if self.json_schema is not None and not self.json_answer:
-            raise ValueError("json_schema needs json = true")
-        return self
-
-
-class ValidateConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    min_words: Annotated[int, Field(ge=0)] = 3
-    max_words: Annotated[int, Field(ge=1)] = 1000
-    repetition_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.5
-    off_topic_threshold: Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False)] = 0.15
-    off_topic_limit: Annotated[int, Field(ge=0)] = 2000
-    endpoints: dict[str, EndpointRules] = {}
+__all__ = ["EndpointRules", "Loaded", "ValidateConfig", "load_config"]
 
 
 class Loaded(BaseModel):
@@ -79,14 +55,7 @@ class Loaded(BaseModel):
 
 def load_config(path: Path | None) -> Loaded:
     """The [validate] table of ``path`` (defaults without a file), schemas loaded."""
-    section = read_section(path, "validate")
-    try:
-        config = ValidateConfig.model_validate(section)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "table"
-        what = f"unknown key {where!r}" if err["type"] == "extra_forbidden" else f"{where}: {err['msg']}"
-        raise InputError(f"{path}: [validate] {what}") from None
+    config = section(path, "validate", ValidateConfig)
     schemas = {}
     for endpoint, rules in config.endpoints.items():
         if rules.json_schema is not None:
