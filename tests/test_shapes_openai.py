@@ -407,7 +407,6 @@ def test_real_openai_responses(con):
 
 # --------------------------------------------------------------------------- issue 14, items 4 and 5
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 4")
 def test_a_body_names_the_model_that_answered_as_model_and_model_version(con, write_jsonl):
     load(con, write_jsonl("chat.jsonl", [chat_body()]))
     r = row(con, "chatcmpl-BNi420iFNtIOHzy8Gq2fVS5utTus7")

@@ -58,7 +58,8 @@ def message_columns(p: str) -> dict[str, str]:
         "provider": f"""CASE WHEN starts_with(j('{p}id'), 'msg_bdrk_') THEN 'bedrock'
                              WHEN starts_with(j('{p}id'), 'msg_vrtx_') THEN 'vertex_ai'
                              ELSE 'anthropic' END""",
-        "model": f"j('{p}model')",
+        "model": f"j('{p}model')",  # the answering model: the only one a body names
+        "model_version": f"j('{p}model')",
         "response": f"aimon_with_consumed(aimon_blocks_text(peek('{p}content')), {blocks})",
         "input_tokens": f"aimon_token_sum(j('{u}input_tokens'), j('{u}cache_creation_input_tokens'),"
                         f" j('{u}cache_read_input_tokens'))",

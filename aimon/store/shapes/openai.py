@@ -86,7 +86,10 @@ def chat_columns(p: str) -> dict[str, str]:
         "request_id": f"j('{p}id')",
         "ts": f"j('{p}created')",
         "provider": _provider(p),
+        # A body names only the model that answered: it is both what was asked for, as
+        # far as the log tells, and the version that answered.
         "model": f"j('{p}model')",
+        "model_version": f"j('{p}model')",
         "response": f"aimon_chat_text(jx('{m}.content'), j('{m}.refusal'))",
         "input_tokens": f"j('{p}usage.prompt_tokens')",
         "output_tokens": f"j('{p}usage.completion_tokens')",
@@ -115,6 +118,7 @@ def responses_columns(p: str) -> dict[str, str]:
         "user_id": f"coalesce(j('{p}user'), peek('{p}safety_identifier'))",
         "provider": _provider(p),
         "model": f"j('{p}model')",
+        "model_version": f"j('{p}model')",
         "system_prompt": f"""CASE json_type({instructions})
             WHEN 'VARCHAR' THEN json_extract_string({instructions}, '$')
             WHEN 'ARRAY' THEN nullif(concat_ws(chr(10) || chr(10), aimon_messages_text({instructions}, true),
