@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import pytest
-
 from tests.conftest import real_sample
 from tests.test_shapes_openai import assert_nothing_lost, by_line, detected, load, row, tokens
 

@@ -424,7 +424,8 @@ def _ingest_file(
     id_col = ID_COLUMN[table]
     # By-id joins need an unnumbered parallel read; formats that nest records in a line
     # and Parquet (numbered for free) read numbered throughout.
-    by_id = f.layout == "lines" and shape.records is None
+    # Shapes that impute a record's values from its neighbours need record order too.
+    by_id = f.layout == "lines" and shape.records is None and not shape.impute
     if f.layout == "parquet":
         cols = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {_parquet_reader(f)}) "
                                 f"WHERE column_name <> 'rec_no'").fetchall())

@@ -99,6 +99,15 @@ class Shape:
     # Top-level keys consumed only on rows where a SQL condition (written with the
     # same pseudo-functions) holds.
     consume_if: Mapping[str, str] = field(default_factory=dict)
+    # Keys added to every row's ``extra`` (the record's own keys win): markers such as
+    # ``batch: true`` that the shape knows and the record does not say. Added after the
+    # mapping, so that a reject's raw text stays the record as read.
+    marks: Mapping[str, object] = field(default_factory=dict)
+    # For formats whose failed records carry no time or model (OpenAI batch error lines):
+    # column -> why. A record without that column's value takes it from the nearest
+    # earlier record of its file that has one (the nearest later one at the start of
+    # the file), and ``extra.<column>_imputed`` holds the why. ``--default-time`` wins.
+    impute: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = set(self.columns) - set(TABLE_COLUMNS[self.table])

@@ -33,7 +33,7 @@
     ``succeeded`` maps its message like above; ``errored`` is an error with the inner
     ``error.error.type``/``message``; ``canceled`` and ``expired`` are errors of that type
     (the request never ran). Every row gets ``"batch": true`` in ``extra`` (added through
-    ``records=``, like ``openai_batch``) with ``custom_id`` and ``result.type`` kept
+    ``marks=``, like ``openai_batch``) with ``custom_id`` and ``result.type`` kept
     beside it. Result lines carry no time: rejected unless ``--default-time``.
 """
 
@@ -118,5 +118,5 @@ register(Shape(
     table="requests",
     detect=_is_batch_result,
     columns=_batch_columns(),
-    records="""[json_merge_patch('{"batch": true}', doc)]""",
+    marks={"batch": True},
 ))
