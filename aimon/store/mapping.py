@@ -135,12 +135,13 @@ def reason_sql(table: str, skip: str | None, known_feedback_types: bool = False)
     return "CASE " + "\n    ".join(checks) + " END"
 
 
-def _patch(doc: str, keys: list[str], conditional: list[str]) -> str:
-    if not keys and not conditional:
+def _patch(doc: str, keys: list[str], conditional: list[str], patches: list[str] = ()) -> str:
+    if not keys and not conditional and not patches:
         return doc
     static = sql_str(json.dumps(dict.fromkeys(keys)))
     dynamic = ", ".join(f"coalesce(nullif({d}, ''), '{NO_KEY}'), NULL" for d in conditional)
-    return f"json_merge_patch({doc}, {static}" + (f", json_object({dynamic})" if dynamic else "") + ")"
+    return (f"json_merge_patch({doc}, {static}" + (f", json_object({dynamic})" if dynamic else "")
+            + "".join(f", {p}" for p in patches) + ")")
 
 
 def extra_sql(c: CompiledShape, doc: str, seen_keys: frozenset[str] | None) -> tuple[str, str]:
@@ -162,14 +163,15 @@ def extra_sql(c: CompiledShape, doc: str, seen_keys: frozenset[str] | None) -> t
         + " ELSE '' END"
         for keys, refs in c.alias_groups
     ]
-    slow = _patch(doc, c.static_keys, per_row + c.conditional_keys)
+    slow = _patch(doc, c.static_keys, per_row + c.conditional_keys, c.conditional_patches)
     if c.alias_groups and seen_keys is not None:
         seen_aliases = [k for k in dict.fromkeys(alias_keys) if k in seen_keys]
         unusual = [f"({' + '.join(f'({r} IS NOT NULL)::INT' for r in refs)}) > 1"
                    for keys, refs in c.alias_groups if len(refs) > 1]
         unusual += [f"{r} IS NOT NULL" for keys, refs in c.alias_groups
                     for k, r in zip(keys, refs, strict=True) if k not in seen_keys]
-        fast = _patch(doc, list(dict.fromkeys(c.static_keys + seen_aliases)), c.conditional_keys)
+        fast = _patch(doc, list(dict.fromkeys(c.static_keys + seen_aliases)), c.conditional_keys,
+                      c.conditional_patches)
         expr = f"CASE WHEN {' OR '.join(unusual)} THEN {slow} ELSE {fast} END" if unusual else fast
     else:
         expr = slow
