@@ -31,7 +31,7 @@ FEEDBACK = [
 ]
 REJECTS = [
     ("source_file", "VARCHAR"), ("source_line", "BIGINT"), ("raw", "VARCHAR"), ("reason", "VARCHAR"),
-    ("ingested_at", "TIMESTAMP WITH TIME ZONE"),
+    ("ingested_at", "TIMESTAMP WITH TIME ZONE"), ("raw_bytes", "BLOB"),
 ]
 
 

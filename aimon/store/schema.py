@@ -660,6 +660,12 @@ def m015_nonfinite_numbers(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DROP TABLE _m015_moved")
 
 
+def m016_reject_bytes(con: duckdb.DuckDBPyConnection) -> None:
+    """A reject's bytes as read, for a line that is not valid UTF-8 (``raw`` then holds
+    it with the undecodable bytes escaped as ``\\xNN``); NULL otherwise."""
+    con.execute("ALTER TABLE rejects ADD COLUMN raw_bytes BLOB")
+
+
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m001_requests,
     m002_feedback,
@@ -676,6 +682,7 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m013_validations,
     m014_embeddings,
     m015_nonfinite_numbers,
+    m016_reject_bytes,
 ]
 
 MIGRATIONS_TABLE_SQL = """
