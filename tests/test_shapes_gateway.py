@@ -133,3 +133,15 @@ def test_gateway_fixture_file(con):
     assert assert_nothing_lost(con, path, constants=constants, derived={("timestamp",),
                                                                       # Anthropic's part of the input, summed
                                                                       ("response", "usage", "input_tokens")}) == 8
+
+
+def test_a_conversation_with_more_than_text_stays_whole_in_extra(con, write_jsonl):
+    messages = [{"role": "user", "content": "Weather in Paris?"},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "18C"}]
+    load(con, write_jsonl("gw.jsonl", [envelope({**OPENAI_REQUEST, "messages": messages}, chat_body())]))
+    r = row(con, "gw-1")
+    assert r["prompt"] == "Weather in Paris?\n\n18C"
+    # The tool call is in no column: the whole conversation stays, text and all.
+    assert r["extra"]["request"]["messages"] == messages
