@@ -154,7 +154,6 @@ def test_feedback_types_outside_the_six_are_rejected(con, write_jsonl):
         "regenerated, edited_output)",)]
 
 
-@todo
 def test_an_invalid_utf8_line_keeps_its_bytes(con, tmp_path):
     line = b'{"timestamp": "2026-11-01T10:00:00Z", "request_id": "bad\xff\xfe", "model": "m"}'
     path = tmp_path / "a.jsonl"
@@ -165,7 +164,8 @@ def test_an_invalid_utf8_line_keeps_its_bytes(con, tmp_path):
     at = line.index(b"\xff") + 1
     assert reason == f"invalid UTF-8 at byte {at}"
     assert raw_bytes == line
-    assert "\ufffd" not in raw
+    assert "\ufffd" not in raw and raw.endswith('"request_id": "bad\\xff\\xfe", "model": "m"}')
+    assert summary.files[0].reject_reasons == {"invalid UTF-8": 1}
 
 
 # --------------------------------------------------------------------------- errors

@@ -31,7 +31,7 @@ FEEDBACK = [
 ]
 REJECTS = [
     ("source_file", "VARCHAR"), ("source_line", "BIGINT"), ("raw", "VARCHAR"), ("reason", "VARCHAR"),
-    ("ingested_at", "TIMESTAMP WITH TIME ZONE"),
+    ("ingested_at", "TIMESTAMP WITH TIME ZONE"), ("raw_bytes", "BLOB"),
 ]
 
 
@@ -170,6 +170,7 @@ FROZEN = {
     "m013_validations": "ff535b5aab545ba3",
     "m014_embeddings": "d48a90742577fb98",
     "m015_nonfinite_numbers": "531894c83b10fccc",
+    "m016_reject_bytes": "cfbcad60f55e234a",
 }
 
 

@@ -3,12 +3,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from tests.conftest import rows
 from tests.test_shapes_anthropic import message
-from tests.test_shapes_openai import chat_body, detected, load, responses_body, row, tokens
-
-pytestmark = pytest.mark.xfail(strict=True, reason="issue 14 item 3")
+from tests.test_shapes_openai import (
+    assert_nothing_lost,
+    chat_body,
+    detected,
+    load,
+    responses_body,
+    row,
+    tokens,
+)
 
 
 def envelope(request: dict, response: dict | None, **fields) -> dict:
@@ -87,3 +96,52 @@ def test_failed_calls_take_their_type_from_the_body_or_the_status(con, write_jso
     assert r["model"] in ("gpt-4o", "claude-sonnet-4-5") and r["model_version"] is None
     assert r["input_tokens"] is None
     assert r["system_prompt"] in ("Be terse.", "Answer in one line.")
+
+
+def test_gateway_fixture_file(con):
+    path = Path(__file__).parent / "data" / "gateway_envelopes.jsonl"
+    s = load(con, path)
+    assert (s.files[0].shape, s.records, s.loaded, s.rejected) == ("gateway", 8, 8, 0)
+    got = rows(con, "SELECT request_id, provider, model, model_version, status, error_type, input_tokens, "
+                    "cached_input_tokens, user_id FROM requests ORDER BY request_id")
+    assert got == [
+        ("gw-001", "openai", "gpt-4o", "gpt-4o-2024-08-06", "ok", None, 52, 0, "u-1"),
+        ("gw-002", "anthropic", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "ok", None, 420, 300, "u-77"),
+        ("gw-003", "openai", "gpt-4.1-mini", "gpt-4.1-mini-2025-04-14", "ok", None,
+         responses_body()["usage"]["input_tokens"], responses_body()["usage"]["input_tokens_details"]["cached_tokens"],
+         "u-1"),
+        ("gw-004", "anthropic", "claude-sonnet-4-5", None, "error", "rate_limit", None, None, "u-1"),
+        ("gw-005", "openai", "gpt-4o", None, "error", "api_error", None, None, "u-1"),
+        ("gw-006", "openai", "gpt-4o", None, "error", "timeout", None, None, "u-1"),
+        ("gw-007", "openai", "gpt-4o", None, "error", "context_length", None, None, "u-1"),
+        ("gw-008", "anthropic", "claude-sonnet-4-5", None, "error", "timeout", None, None, "u-1"),
+    ]
+    # The Anthropic request's system blocks and the user's content blocks become text.
+    r = row(con, "gw-002")
+    assert (r["system_prompt"], r["prompt"]) == ("You summarise tickets.", "Summarise ticket 4411.")
+    assert r["extra"]["status_code"] == 200 and r["extra"]["request"]["max_tokens"] == 1024
+    # A failed call's body keeps the vendor's own error code and type beside the category.
+    assert row(con, "gw-007")["extra"]["response"] == {"error": {
+        "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}
+    # Message roles and the bodies' type markers are what the mapping reads them by.
+    roles = {(("request", "messages", "role"), r) for r in ("system", "user")}
+    constants = roles | {(("request", "messages", "content", "type"), "text"),
+                         (("request", "system", "type"), "text"),
+                         (("response", "object"), "chat.completion"), (("response", "object"), "response"),
+                         (("response", "type"), "message"), (("response", "type"), "error"),
+                         (("response", "content", "type"), "text")}
+    assert assert_nothing_lost(con, path, constants=constants, derived={("timestamp",),
+                                                                      # Anthropic's part of the input, summed
+                                                                      ("response", "usage", "input_tokens")}) == 8
+
+
+def test_a_conversation_with_more_than_text_stays_whole_in_extra(con, write_jsonl):
+    messages = [{"role": "user", "content": "Weather in Paris?"},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "18C"}]
+    load(con, write_jsonl("gw.jsonl", [envelope({**OPENAI_REQUEST, "messages": messages}, chat_body())]))
+    r = row(con, "gw-1")
+    assert r["prompt"] == "Weather in Paris?\n\n18C"
+    # The tool call is in no column: the whole conversation stays, text and all.
+    assert r["extra"]["request"]["messages"] == messages

@@ -59,6 +59,7 @@ def test_payload_maps_every_column(con, write_jsonl):
     # The end customer, not the owner of the API key (who stays in extra).
     assert (row["user_id"], row["session_id"], row["endpoint"]) == ("cust-9", None, None)
     assert (row["provider"], row["model"]) == ("anthropic", "claude-sonnet-4-5-20250929")
+    assert row["model_version"] == "claude-sonnet-4-5-20250929"  # the ModelResponse's model
     assert (row["system_prompt"], row["prompt"], row["response"]) == (
         "You are the returns assistant.", "Can I return shoes?", "Yes, within 30 days.")
     # 1802 = 2 uncached + 1500 cache reads + 300 cache writes.

@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import pytest
-
 from aimon.store.shapes import detect_shape
-from tests.conftest import load, real_sample
+from aimon.store.shapes.openai import BATCH_IMPUTED
+from tests.conftest import load, real_sample, rows
 
 DEFAULT_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 MAPPED_SHAPES = ("openai_chat", "openai_batch", "openai_responses", "anthropic_message",
@@ -234,7 +233,7 @@ def test_openai_batch_line_maps_the_body_and_marks_the_batch(con, write_jsonl):
     assert "error" not in extra  # error: null says nothing the status does not
 
 
-def test_openai_batch_errors_have_no_time(con, write_jsonl):
+def test_openai_batch_errors_alone_have_no_time(con, write_jsonl):
     expired = {"id": "batch_req_exp1", "custom_id": "request-7", "response": None,
                "error": {"code": "batch_expired", "message": "This request could not be executed before "
                                                              "the completion window expired."}}
@@ -243,12 +242,13 @@ def test_openai_batch_errors_have_no_time(con, write_jsonl):
         "body": {"error": {"message": "Invalid 'messages': empty array.", "type": "invalid_request_error",
                            "param": "messages", "code": "empty_array"}}})
     assert detected(expired) == "openai_batch"
-    path = write_jsonl("batch.jsonl", [batch_line(), expired, http_error])
+    # An error file: no line has a time to lend the others.
+    path = write_jsonl("batch.jsonl", [expired, http_error])
     s = load(con, path)
-    assert (s.loaded, s.rejected, s.files[0].reject_reasons) == (1, 2, {"missing timestamp": 2})
+    assert (s.loaded, s.rejected, s.files[0].reject_reasons) == (0, 2, {"missing timestamp": 2})
 
     s = load(con, path, default_time=DEFAULT_TIME)  # the user vouches for a time
-    assert (s.loaded, s.duplicates, s.rejected) == (2, 1, 0)
+    assert (s.loaded, s.duplicates, s.rejected) == (2, 0, 0)
     r = row(con, "batch_req_exp1")
     assert (r["ts"], r["status"], r["error_type"]) == (DEFAULT_TIME, "error", "batch_expired")
     assert r["error_message"].startswith("This request could not be executed")
@@ -407,14 +407,12 @@ def test_real_openai_responses(con):
 
 # --------------------------------------------------------------------------- issue 14, items 4 and 5
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 4")
 def test_a_body_names_the_model_that_answered_as_model_and_model_version(con, write_jsonl):
     load(con, write_jsonl("chat.jsonl", [chat_body()]))
     r = row(con, "chatcmpl-BNi420iFNtIOHzy8Gq2fVS5utTus7")
     assert (r["model"], r["model_version"]) == ("gpt-4o-mini-2024-07-18", "gpt-4o-mini-2024-07-18")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 5")
 def test_failed_batch_lines_take_the_time_of_their_batch(con, write_jsonl):
     first = batch_line()
     later = batch_line(id="batch_req_2", custom_id="request-2", response={
@@ -426,14 +424,41 @@ def test_failed_batch_lines_take_the_time_of_their_batch(con, write_jsonl):
     s = load(con, path)
     assert (s.loaded, s.rejected) == (3, 0)
     r = row(con, "batch_req_exp1")
-    # The earliest time among the batch file's other lines, and said so.
+    # The time of the nearest earlier line of the batch file, and said so.
     assert r["ts"] == datetime(2024, 12, 23, 20, 36, 42, tzinfo=UTC)
     assert (r["status"], r["error_type"]) == ("error", "batch_expired")
-    assert r["extra"]["ts_imputed"] == "earliest time of the other lines of this batch file"
+    assert r["extra"]["ts_imputed"] == BATCH_IMPUTED
+    # A batch runs one model: the failure counts against it, though no model answered.
+    assert (r["provider"], r["model"], r["model_version"]) == ("openai", "gpt-4o-mini-2024-07-18", None)
+    assert r["extra"]["model_imputed"] == BATCH_IMPUTED
     assert "ts_imputed" not in row(con, "chatcmpl-later")["extra"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 5")
+def test_failed_batch_lines_of_later_nights_take_their_own_night(con, write_jsonl):
+    # One file holding two nightly batches: the earliest time of the file would pile the
+    # second night's failures onto the first night (a false incident at one minute).
+    def failed(n):
+        return {"id": f"batch_req_f{n}", "custom_id": f"request-f{n}", "response": None,
+                "error": {"code": "request_timeout", "message": "timed out"}}
+
+    night2 = batch_line(id="batch_req_n2", custom_id="request-n2", response={
+        "status_code": 200, "request_id": "r2", "body": chat_body(id="chatcmpl-n2", created=1735073102)})
+    path = write_jsonl("batch.jsonl", [failed(0), batch_line(), failed(1), night2, failed(2)])
+    s = load(con, path)
+    assert (s.loaded, s.rejected) == (5, 0)
+    night1_ts, night2_ts = datetime(2024, 12, 23, 20, 36, 42, tzinfo=UTC), datetime(2024, 12, 24, 20, 45, 2, tzinfo=UTC)
+    got = dict(rows(con, "SELECT request_id, ts FROM requests WHERE status = 'error'"))
+    assert got == {"batch_req_f0": night1_ts, "batch_req_f1": night1_ts, "batch_req_f2": night2_ts}
+
+
+def test_default_time_wins_over_a_batch_neighbour(con, write_jsonl):
+    expired = {"id": "batch_req_exp1", "custom_id": "request-7", "response": None,
+               "error": {"code": "batch_expired", "message": "expired"}}
+    load(con, write_jsonl("batch.jsonl", [batch_line(), expired]), default_time=DEFAULT_TIME)
+    r = row(con, "batch_req_exp1")
+    assert r["ts"] == DEFAULT_TIME and "ts_imputed" not in r["extra"]
+
+
 def test_a_batch_reject_keeps_the_line_as_read(con, write_jsonl):
     bad = batch_line(id="batch_req_neg", response={
         "status_code": 200, "request_id": "r9",

@@ -160,9 +160,11 @@ def test_real_openinference_spans(con):
          datetime(2024, 1, 11, 23, 45, 17, 982858, tzinfo=UTC), 0.1),
         (2, "f26d1f26-9671-435d-9716-14a87a3f228b", "gpt-3.5-turbo-0613", 259, 14,
          datetime(2024, 1, 11, 23, 45, 18, 519427, tzinfo=UTC), 0.1),
-        (3, "87654321-4321-8765-4321-876543218765", "babbage:2023-07-21-v2", 31, 25,
+        (3, "87654321-4321-8765-4321-876543218765", "babbage-002", 31, 25,
          datetime(2025, 9, 29, 3, 42, 49, tzinfo=UTC), 0.4),
     ]
+    # Asked for babbage-002 (the invocation parameters); the dated snapshot answered.
+    assert rows(con, "SELECT model_version FROM requests WHERE source_line = 3") == [("babbage:2023-07-21-v2",)]
     second = request_row(con, "f26d1f26-9671-435d-9716-14a87a3f228b")
     assert second["system_prompt"].startswith("You are a Shakespearean writing assistant")
     assert second["prompt"] == "what is 23 times 87\n\n2001"

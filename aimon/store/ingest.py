@@ -424,7 +424,8 @@ def _ingest_file(
     id_col = ID_COLUMN[table]
     # By-id joins need an unnumbered parallel read; formats that nest records in a line
     # and Parquet (numbered for free) read numbered throughout.
-    by_id = f.layout == "lines" and shape.records is None
+    # Shapes that impute a record's values from its neighbours need record order too.
+    by_id = f.layout == "lines" and shape.records is None and not shape.impute
     if f.layout == "parquet":
         cols = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {_parquet_reader(f)}) "
                                 f"WHERE column_name <> 'rec_no'").fetchall())
@@ -722,24 +723,29 @@ def _write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, in
         _select_rows(con, "_conflict_raw", "SELECT rec_no, sub_no, id, copies FROM _status WHERE status = 'conflict'",
                      raw_sql, by_id, id_col)
     rows = f"""
-        SELECT b.line, b.raw, b.reason FROM _batch b WHERE b.reason IS NOT NULL
+        SELECT b.line, b.raw, k.raw_bytes, b.reason FROM _batch b LEFT JOIN _broken k ON k.line = b.line
+        WHERE b.reason IS NOT NULL
         UNION ALL
-        SELECT s.line, c.raw,
+        SELECT s.line, c.raw, NULL,
                'conflicting duplicate: {id_col} ' || s.id || ' was already loaded from ' || s.first_seen
                || ' with different content'
         FROM _status s JOIN _conflict_raw c USING (rec_no, sub_no) WHERE s.status = 'conflict'"""
-    con.execute(f"""INSERT INTO rejects (source_file, source_line, raw, reason, ingested_at)
-        SELECT {file_lit}, x.line, x.raw, x.reason, $at FROM ({rows}) x
+    con.execute(f"""INSERT INTO rejects (source_file, source_line, raw, raw_bytes, reason, ingested_at)
+        SELECT {file_lit}, x.line, x.raw, x.raw_bytes, x.reason, $at FROM ({rows}) x
         WHERE NOT EXISTS (SELECT 1 FROM rejects r WHERE r.source_file = {file_lit}
                           AND r.source_line IS NOT DISTINCT FROM x.line AND r.raw IS NOT DISTINCT FROM x.raw)""",
                 {"at": ingested_at})
-    return dict(con.execute(f"""SELECT split_part(reason, ':', 1) AS kind, count(*) FROM ({rows})
+    # 'invalid UTF-8 at byte N' is one kind, whatever N.
+    return dict(con.execute(f"""SELECT regexp_replace(split_part(reason, ':', 1), ' at byte \\d+$', '') AS kind,
+        count(*) FROM ({rows})
         GROUP BY kind ORDER BY count(*) DESC, kind""").fetchall())
 
 
 def _fill_raw_from_file(con: duckdb.DuckDBPyConnection, f: LogFile) -> None:
     """Broken lines have no parsed value, and records read as typed columns no text:
-    take their raw text from the file itself."""
+    take their raw text from the file itself. A line that is not UTF-8 keeps its bytes
+    (``_broken.raw_bytes``) and says where it stops being UTF-8."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _broken (line BIGINT, raw VARCHAR, raw_bytes BLOB, bad_at BIGINT)")
     if f.layout != "lines":
         return
     lines = [r[0] for r in con.execute(
@@ -747,10 +753,13 @@ def _fill_raw_from_file(con: duckdb.DuckDBPyConnection, f: LogFile) -> None:
     if not lines:
         return
     raw = reader.raw_lines(f.path, lines)
-    con.execute("CREATE OR REPLACE TEMP TABLE _broken (line BIGINT, raw VARCHAR)")
-    con.executemany("INSERT INTO _broken VALUES (?, ?)", [(n, raw.get(n)) for n in lines])
-    con.execute("UPDATE _batch SET raw = _broken.raw FROM _broken WHERE _batch.line = _broken.line "
-                "AND _batch.reason IS NOT NULL AND _batch.raw IS NULL")
+    found = [(n, *reader.line_text(raw[n]), raw[n]) if n in raw else (n, None, None, None) for n in lines]
+    con.executemany("INSERT INTO _broken VALUES (?, ?, ?, ?)",
+                    [(n, text, data if bad else None, bad) for n, text, bad, data in found])
+    con.execute("""UPDATE _batch SET raw = _broken.raw,
+            reason = CASE WHEN _broken.bad_at IS NOT NULL AND _batch.reason = 'broken JSON'
+                          THEN 'invalid UTF-8 at byte ' || _broken.bad_at ELSE _batch.reason END
+        FROM _broken WHERE _batch.line = _broken.line AND _batch.reason IS NOT NULL AND _batch.raw IS NULL""")
 
 
 def _reject_whole_file(con, f: LogFile, shape: Shape, reason: str, ingested_at: datetime) -> FileResult:

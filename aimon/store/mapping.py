@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from aimon.store.shapes import TABLE_COLUMNS, CompiledShape, Shape, sql_str
+from aimon.store.shapes import TABLE_COLUMNS, CompiledShape, Shape, compile_shape, sql_str
 
 NO_KEY = "__aimon_no_key__"
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
@@ -135,12 +135,13 @@ def reason_sql(table: str, skip: str | None, known_feedback_types: bool = False)
     return "CASE " + "\n    ".join(checks) + " END"
 
 
-def _patch(doc: str, keys: list[str], conditional: list[str]) -> str:
-    if not keys and not conditional:
+def _patch(doc: str, keys: list[str], conditional: list[str], patches: list[str] = ()) -> str:
+    if not keys and not conditional and not patches:
         return doc
     static = sql_str(json.dumps(dict.fromkeys(keys)))
     dynamic = ", ".join(f"coalesce(nullif({d}, ''), '{NO_KEY}'), NULL" for d in conditional)
-    return f"json_merge_patch({doc}, {static}" + (f", json_object({dynamic})" if dynamic else "") + ")"
+    return (f"json_merge_patch({doc}, {static}" + (f", json_object({dynamic})" if dynamic else "")
+            + "".join(f", {p}" for p in patches) + ")")
 
 
 def extra_sql(c: CompiledShape, doc: str, seen_keys: frozenset[str] | None) -> tuple[str, str]:
@@ -162,14 +163,15 @@ def extra_sql(c: CompiledShape, doc: str, seen_keys: frozenset[str] | None) -> t
         + " ELSE '' END"
         for keys, refs in c.alias_groups
     ]
-    slow = _patch(doc, c.static_keys, per_row + c.conditional_keys)
+    slow = _patch(doc, c.static_keys, per_row + c.conditional_keys, c.conditional_patches)
     if c.alias_groups and seen_keys is not None:
         seen_aliases = [k for k in dict.fromkeys(alias_keys) if k in seen_keys]
         unusual = [f"({' + '.join(f'({r} IS NOT NULL)::INT' for r in refs)}) > 1"
                    for keys, refs in c.alias_groups if len(refs) > 1]
         unusual += [f"{r} IS NOT NULL" for keys, refs in c.alias_groups
                     for k, r in zip(keys, refs, strict=True) if k not in seen_keys]
-        fast = _patch(doc, list(dict.fromkeys(c.static_keys + seen_aliases)), c.conditional_keys)
+        fast = _patch(doc, list(dict.fromkeys(c.static_keys + seen_aliases)), c.conditional_keys,
+                      c.conditional_patches)
         expr = f"CASE WHEN {' OR '.join(unusual)} THEN {slow} ELSE {fast} END" if unusual else fast
     else:
         expr = slow
@@ -378,10 +380,19 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
         slot_cols = ", v, vj"
     raw_cols = []
     id_generated = "NULL::BOOLEAN"
+    imputing = [col for col in shape.impute if col in c.columns and (col != "ts" or default_time is None)]
+    if imputing:
+        if not source.numbered:
+            raise ValueError(f"shape {shape.name} imputes values from its neighbours: read it numbered")
+        base += f", gaps AS ({_neighbour_values(shape, imputing, source, table)})"
+    imputed_flags = []
     for col in columns:
         expr = c.columns.get(col, "NULL")
         if col == "ts" and default_time is not None:
             expr = f"coalesce({expr}, {sql_str(default_time.isoformat())})"
+        if col in imputing:
+            imputed_flags.append(f'({expr}) IS NULL AND "g:{col}" IS NOT NULL AS "i:{col}"')
+            expr = f'coalesce({expr}, "g:{col}")'
         if col == id_col:
             # The source's id, or a hash of the record itself: the same record always
             # gets the same id, so loading it twice is caught as a duplicate.
@@ -395,11 +406,13 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
         typed_cols.append(f"CASE WHEN lower({raw('status')}) IN ('error', 'failed', 'failure', 'fail') "
                           f"OR {raw('error_type')} IS NOT NULL THEN 'error' ELSE 'ok' END AS status")
     top, finish = extra_sql(c, extra_doc, source.seen_keys) if with_extra else ("NULL", "NULL")
+    if with_extra and (shape.marks or imputing):
+        finish, canonical = _marked(shape, finish, imputing), "aimon_canonical_extra({})"
     sql = f"""{base},
 m AS (SELECT {number}doc, pre_reason{slot_cols},
     {', '.join(raw_cols)},
-    CASE WHEN pre_reason IS NULL THEN {top} END AS extra0
-  FROM e),
+    CASE WHEN pre_reason IS NULL THEN {top} END AS extra0{''.join(', ' + f for f in imputed_flags)}
+  FROM e{' LEFT JOIN gaps USING (rec_no, sub_no)' if imputing else ''}),
 t AS (SELECT *, {canonical.format(finish) if with_extra else finish} AS extra, {', '.join(typed_cols)},
        {id_generated} AS id_generated FROM m)
 SELECT {number}doc, {', '.join(columns)}, extra,
@@ -409,3 +422,42 @@ FROM t"""
         sql = re.sub(r"\bvj\[(\d+)\]", r'"vj#\1"', sql)
         sql = re.sub(r"\bv\[(\d+)\]", r'"v#\1"', sql)
     return sql
+
+
+def _neighbour_values(shape: Shape, imputing: list[str], source: Source, table: str) -> str:
+    """rec_no, sub_no and "g:<column>" (text) for each record lacking an imputed column:
+    the value of the nearest earlier record that has one, else of the nearest later one.
+    Only those columns' paths are read, and only the records lacking a value are kept,
+    so the join that brings the values to the records stays small."""
+    few = replace(shape, columns={col: shape.columns[col] for col in imputing}, consume_if={}, drop=(),
+                  skip=None, marks={}, impute={})
+    values = parsed_sql(compile_shape(few), source, table, None, with_extra=False, ids_only=True,
+                        id_fallback=False)
+    order = "ORDER BY rec_no, sub_no ROWS BETWEEN"
+    known, near, lacking = [], [], []
+    for col in imputing:
+        if col == "ts":
+            ok = ("CASE WHEN ts >= TIMESTAMPTZ '2000-01-01 00:00:00+00' AND ts < TIMESTAMPTZ '2100-01-01 00:00:00+00' "
+                  "THEN strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f') || '+00:00' END")
+        else:
+            ok = f"nullif(trim(CAST({col} AS VARCHAR)), '')"
+        known.append(f'{ok} AS "k:{col}"')
+        near.append(f'coalesce(last_value("k:{col}" IGNORE NULLS) OVER ({order} UNBOUNDED PRECEDING AND 1 PRECEDING), '
+                    f'first_value("k:{col}" IGNORE NULLS) OVER ({order} 1 FOLLOWING AND UNBOUNDED FOLLOWING)) '
+                    f'AS "g:{col}"')
+        lacking.append(f'"k:{col}" IS NULL')
+    return (f"SELECT rec_no, sub_no, {', '.join(f'{chr(34)}g:{col}{chr(34)}' for col in imputing)} FROM ("
+            f"SELECT rec_no, sub_no, ({' OR '.join(lacking)}) AS lacking, {', '.join(near)} "
+            f"FROM (SELECT rec_no, sub_no, {', '.join(known)} FROM ({values}))) WHERE lacking")
+
+
+def _marked(shape: Shape, finish: str, imputing: list[str]) -> str:
+    """``extra`` with the shape's marks (the record's own keys win) and, for each column
+    whose value a row took from a neighbour, ``<column>_imputed``."""
+    out = f"coalesce({finish}, '{{}}')"
+    if shape.marks:
+        out = f"json_merge_patch({sql_str(json.dumps(dict(shape.marks)))}, {out})"
+    for col in imputing:
+        note = sql_str(json.dumps({f"{col}_imputed": shape.impute[col]}))
+        out = f'CASE WHEN "i:{col}" THEN json_merge_patch({out}, {note}) ELSE {out} END'
+    return f"CAST({out} AS VARCHAR)"

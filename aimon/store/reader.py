@@ -157,8 +157,8 @@ def blank_lines(path: Path) -> list[int]:
     return [n for n, line in _lines(path) if not line.strip(b" \t\r\n\xef\xbb\xbf")]
 
 
-def raw_lines(path: Path, wanted: Iterable[int]) -> dict[int, str]:
-    """The text of the given line numbers, decoded leniently, without the line ending."""
+def raw_lines(path: Path, wanted: Iterable[int]) -> dict[int, bytes]:
+    """The bytes of the given line numbers, without the line ending (see :func:`line_text`)."""
     todo = set(wanted)
     out: dict[int, str] = {}
     if not todo:
@@ -169,10 +169,20 @@ def raw_lines(path: Path, wanted: Iterable[int]) -> dict[int, str]:
             text = line.rstrip(b"\r\n")
             if number == 1:
                 text = text.removeprefix(b"\xef\xbb\xbf")
-            out[number] = text.decode("utf-8", errors="replace")
+            out[number] = text
         if number >= last:
             break
     return out
+
+
+def line_text(line: bytes) -> tuple[str, int | None]:
+    """A line as text, and the 1-based position of its first byte that is not UTF-8
+    (None when it all is). Such bytes are escaped (``\\xff``), never replaced by U+FFFD,
+    so the text still tells which bytes the line held."""
+    try:
+        return line.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return line.decode("utf-8", errors="backslashreplace"), exc.start + 1
 
 
 def head_text(path: Path, limit: int = 64 * 1024) -> str:

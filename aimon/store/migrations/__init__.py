@@ -20,6 +20,7 @@ from aimon.store.migrations.later import (
     m013_validations,
     m014_embeddings,
     m015_nonfinite_numbers,
+    m016_reject_bytes,
 )
 from aimon.store.migrations.tables import (
     m001_requests,
@@ -47,4 +48,5 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m013_validations,
     m014_embeddings,
     m015_nonfinite_numbers,
+    m016_reject_bytes,
 ]

@@ -205,3 +205,9 @@ def m015_nonfinite_numbers(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DELETE FROM _aimon_requests WHERE rowid IN (SELECT _rowid FROM _m015_moved)")
     finally:
         con.execute("DROP TABLE _m015_moved")
+
+
+def m016_reject_bytes(con: duckdb.DuckDBPyConnection) -> None:
+    """A reject's bytes as read, for a line that is not valid UTF-8 (``raw`` then holds
+    it with the undecodable bytes escaped as ``\\xNN``); NULL otherwise."""
+    con.execute("ALTER TABLE rejects ADD COLUMN raw_bytes BLOB")

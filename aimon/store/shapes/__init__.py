@@ -10,6 +10,7 @@ three pseudo-functions that :func:`compile_shape` turns into real SQL:
   type decides what they mean (message content that is a string or a list of parts).
   Also consumed.
 - ``peek('$.path')`` like ``j`` but not consumed: the field also stays in ``extra``.
+- ``peekx('$.path')`` like ``jx`` but not consumed.
 - ``first('$.a', '$.b', ...)`` the first of several aliases that is present; only the
   alias actually used is consumed, so a record carrying two aliases keeps the other
   one in ``extra``. Top-level keys only.
@@ -96,9 +97,18 @@ class Shape:
     # Top-level keys removed from ``extra`` whether or not a column reads them
     # (wrapper keys such as ``object: "chat.completion"`` whose meaning the shape encodes).
     drop: Sequence[str] = ()
-    # Top-level keys consumed only on rows where a SQL condition (written with the
-    # same pseudo-functions) holds.
+    # Top-level keys (or nested paths, '$.a.b') consumed only on rows where a SQL
+    # condition (written with the same pseudo-functions) holds.
     consume_if: Mapping[str, str] = field(default_factory=dict)
+    # Keys added to every row's ``extra`` (the record's own keys win): markers such as
+    # ``batch: true`` that the shape knows and the record does not say. Added after the
+    # mapping, so that a reject's raw text stays the record as read.
+    marks: Mapping[str, object] = field(default_factory=dict)
+    # For formats whose failed records carry no time or model (OpenAI batch error lines):
+    # column -> why. A record without that column's value takes it from the nearest
+    # earlier record of its file that has one (the nearest later one at the start of
+    # the file), and ``extra.<column>_imputed`` holds the why. ``--default-time`` wins.
+    impute: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = set(self.columns) - set(TABLE_COLUMNS[self.table])
@@ -106,7 +116,7 @@ class Shape:
             raise ValueError(f"shape {self.name}: unknown columns {sorted(unknown)}")
 
 
-_CALL_RE = re.compile(r"\b(j|jx|peek|first)\(((?:\s*'(?:[^']|'')*'\s*,?)+)\)")
+_CALL_RE = re.compile(r"\b(j|jx|peekx|peek|first)\(((?:\s*'(?:[^']|'')*'\s*,?)+)\)")
 _ARG_RE = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -123,6 +133,8 @@ class CompiledShape:
     alias_groups: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     # consume_if: SQL expressions giving a key to consume on this row, or ''.
     conditional_keys: list[str] = field(default_factory=list)
+    # consume_if on nested paths ('$.a.b'): SQL expressions giving a merge patch.
+    conditional_patches: list[str] = field(default_factory=list)
     nested_paths: list[str] = field(default_factory=list)  # consumed paths below the top
     skip: str | None = None
 
@@ -181,7 +193,7 @@ def compile_shape(shape: Shape, row: str = "v", jrow: str = "vj") -> CompiledSha
         path = args[0]
         if fn in ("j", "jx"):
             consume(path)
-        if fn == "jx":
+        if fn in ("jx", "peekx"):
             return f"{jrow}[{slot(out.json_paths, path)}]"
         return f"{row}[{slot(out.text_paths, path)}]"
 
@@ -191,6 +203,14 @@ def compile_shape(shape: Shape, row: str = "v", jrow: str = "vj") -> CompiledSha
         out.skip = _CALL_RE.sub(replace, shape.skip)
     for key, condition in shape.consume_if.items():
         cond = _CALL_RE.sub(replace, condition)
+        if key.startswith("$."):
+            # A nested path: a merge patch that nulls it, applied on the rows where the
+            # condition holds (which must also say that the path is present).
+            patch: dict | None = None
+            for part in reversed(re.findall(r'"((?:[^"\\]|\\.)*)"|([^."]+)', key[2:])):
+                patch = {part[0] or part[1]: patch}
+            out.conditional_patches.append(f"CASE WHEN {cond} THEN {sql_str(json.dumps(patch))} ELSE '{{}}' END")
+            continue
         out.conditional_keys.append(f"CASE WHEN {cond} THEN {sql_str(key)} ELSE '' END")
     for key in shape.drop:
         consume("$." + (key if re.fullmatch(r"[A-Za-z_][\w]*", key) else json.dumps(key)))
@@ -260,6 +280,7 @@ _BUILTIN_MODULES = (
     "litellm",
     "langfuse",
     "llm_logs",
+    "gateway",
     "flat",
 )
 _loaded = False

@@ -33,7 +33,7 @@
     ``succeeded`` maps its message like above; ``errored`` is an error with the inner
     ``error.error.type``/``message``; ``canceled`` and ``expired`` are errors of that type
     (the request never ran). Every row gets ``"batch": true`` in ``extra`` (added through
-    ``records=``, like ``openai_batch``) with ``custom_id`` and ``result.type`` kept
+    ``marks=``, like ``openai_batch``) with ``custom_id`` and ``result.type`` kept
     beside it. Result lines carry no time: rejected unless ``--default-time``.
 """
 
@@ -58,7 +58,8 @@ def message_columns(p: str) -> dict[str, str]:
         "provider": f"""CASE WHEN starts_with(j('{p}id'), 'msg_bdrk_') THEN 'bedrock'
                              WHEN starts_with(j('{p}id'), 'msg_vrtx_') THEN 'vertex_ai'
                              ELSE 'anthropic' END""",
-        "model": f"j('{p}model')",
+        "model": f"j('{p}model')",  # the answering model: the only one a body names
+        "model_version": f"j('{p}model')",
         "response": f"aimon_with_consumed(aimon_blocks_text(peek('{p}content')), {blocks})",
         "input_tokens": f"aimon_token_sum(j('{u}input_tokens'), j('{u}cache_creation_input_tokens'),"
                         f" j('{u}cache_read_input_tokens'))",
@@ -117,5 +118,5 @@ register(Shape(
     table="requests",
     detect=_is_batch_result,
     columns=_batch_columns(),
-    records="""[json_merge_patch('{"batch": true}', doc)]""",
+    marks={"batch": True},
 ))

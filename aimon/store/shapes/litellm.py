@@ -7,6 +7,10 @@ LiteLLM normalises usage to the OpenAI convention whatever the provider:
 ``usage_object`` in the metadata carries the subsets. Times are epoch seconds (floats)
 or naive UTC text.
 
+``model`` is the payload's ``model``: the model LiteLLM asked the provider for (the
+client's alias, ``model_group``, stays in extra); ``model_version`` is the model the
+response names (``response.model``), when the payload carries the response object.
+
 SpendLogs rows keep ``metadata``, ``messages``, ``response`` and ``request_tags`` as JSON
 *strings*; ``messages``/``response`` hold "{}" unless the proxy stores prompts. A string
 cannot be consumed in part, so a stored response JSON stays in extra whole (its text is
@@ -49,6 +53,8 @@ PAYLOAD_COLUMNS = {
     "session_id": "j('$.session_id')",
     "provider": "nullif(j('$.custom_llm_provider'), '')",
     "model": "coalesce(nullif(j('$.model'), ''), nullif(peek('$.model_group'), ''))",
+    # What answered: the ModelResponse's model (it stays in extra with the response).
+    "model_version": "nullif(peek('$.response.model'), '')",
     "system_prompt": "aimon_messages_text(jx('$.messages'), true)",
     "prompt": "aimon_messages_text(jx('$.messages'), false)",
     # The ModelResponse keeps everything but the answer's text (id, usage, finish_reason).

@@ -51,7 +51,8 @@ LLM_LOGS_COLUMNS = {
         WHEN regexp_matches(lower({MODEL}), '^gemini') THEN 'google'
         WHEN regexp_matches(lower({MODEL}), '^(mistral|codestral|magistral|ministral|pixtral|devstral)') THEN 'mistral'
         END""",
-    "model": "coalesce(j('$.resolved_model'), peek('$.model'))",
+    "model": "coalesce(j('$.model'), j('$.resolved_model'))",
+    "model_version": "j('$.resolved_model')",
     "system_prompt": "j('$.system')",
     "prompt": "j('$.prompt')",
     "response": "j('$.response')",
@@ -84,6 +85,4 @@ register(Shape(
     table="requests",
     detect=_is_llm_row,
     columns=LLM_LOGS_COLUMNS,
-    # `model` is consumed only when it is the model column's value (no resolved_model).
-    consume_if={"model": "peek('$.resolved_model') IS NULL"},
 ))

@@ -29,12 +29,19 @@
     batches) is mapped as above; ``request_id`` is the body's id, else the line's
     ``id`` (which always stays in ``extra``); ``custom_id`` is never taken as the id
     because it is only unique within one batch. **Batch marker:** every row gets
-    ``"batch": true`` in ``extra`` (the shape adds the key to the record before mapping,
-    through ``records=``), with ``custom_id`` kept beside it, so cost can apply the batch
-    discount. An errored line (``response: null`` with ``error: {code, message}``, or
-    ``status_code >= 400`` with ``body.error``) is a request with status ``error``;
-    such a line carries no time at all, so, as for any record without one, it is rejected
-    with 'missing timestamp' unless the user passes ``--default-time``.
+    ``"batch": true`` in ``extra`` (added after the mapping, through ``marks=``: a
+    reject's raw text is the line as read), with ``custom_id`` kept beside it, so cost
+    can apply the batch discount. An errored line (``response: null`` with ``error:
+    {code, message}``, or ``status_code >= 400`` with ``body.error``) is a request with
+    status ``error``; such a line carries no time and no model at all, so it takes the
+    time, model and provider of the nearest earlier line of its file that has them (of
+    the nearest later one when the file starts with such lines): a batch runs one model,
+    and a file may hold several nightly batches one after the other, where the earliest
+    time of the whole file would pile every failure of every night into one minute (a
+    false incident). ``extra.ts_imputed`` (``model_imputed``, ``provider_imputed``) says
+    so; ``model_version`` stays empty (no model answered). ``--default-time``, when
+    given, wins for the time; a file whose lines all lack a time is rejected with
+    'missing timestamp' without it.
 
 ``openai_responses``
     A Responses API body (``object: "response"``): ``created_at``; ``completed_at``
@@ -58,6 +65,10 @@ from aimon.store.shapes import Shape, register
 
 OPENAI_MODELS = r"^(gpt-|o[1-9]([-.]|$)|chatgpt-|ft:gpt|codex-|computer-use-)"
 MISTRAL_MODELS = r"^(mistral|codestral|magistral|ministral|pixtral|devstral|open-mistral|open-mixtral)"
+
+# A batch runs one model (OpenAI requires it of a batch's input file), and its lines
+# follow each other in time; a file may hold several batches one after the other.
+BATCH_IMPUTED = "from the nearest earlier line of this batch file (the nearest later one at its start)"
 
 # Output items x parts of a Responses body whose text is consumed (see the docstring).
 _OUTPUT_ITEMS = 16
@@ -86,7 +97,10 @@ def chat_columns(p: str) -> dict[str, str]:
         "request_id": f"j('{p}id')",
         "ts": f"j('{p}created')",
         "provider": _provider(p),
+        # A body names only the model that answered: it is both what was asked for, as
+        # far as the log tells, and the version that answered.
         "model": f"j('{p}model')",
+        "model_version": f"j('{p}model')",
         "response": f"aimon_chat_text(jx('{m}.content'), j('{m}.refusal'))",
         "input_tokens": f"j('{p}usage.prompt_tokens')",
         "output_tokens": f"j('{p}usage.completion_tokens')",
@@ -115,6 +129,7 @@ def responses_columns(p: str) -> dict[str, str]:
         "user_id": f"coalesce(j('{p}user'), peek('{p}safety_identifier'))",
         "provider": _provider(p),
         "model": f"j('{p}model')",
+        "model_version": f"j('{p}model')",
         "system_prompt": f"""CASE json_type({instructions})
             WHEN 'VARCHAR' THEN json_extract_string({instructions}, '$')
             WHEN 'ARRAY' THEN nullif(concat_ws(chr(10) || chr(10), aimon_messages_text({instructions}, true),
@@ -196,7 +211,8 @@ register(Shape(
     detect=_is_batch_line,
     columns=_batch_columns(),
     # The batch marker: the line's own keys win, so nothing of the source is overwritten.
-    records="""[json_merge_patch('{"batch": true}', doc)]""",
+    marks={"batch": True},
+    impute={"ts": BATCH_IMPUTED, "model": BATCH_IMPUTED, "provider": BATCH_IMPUTED},
     # `error: null` and `response: null` say nothing the status column does not.
     consume_if={"error": "peek('$.error') IS NULL", "response": "peek('$.response') IS NULL"},
 ))

@@ -63,7 +63,11 @@ OPENINFERENCE_COLUMNS = {
     "session_id": a("session.id"),
     # llm.provider is the host (openai, azure, aws); llm.system the model family, kept in extra.
     "provider": coalesce(a("llm.provider"), ap("llm.system")),
-    "model": coalesce(a("llm.model_name"), a("embedding.model_name")),
+    # What was asked for (the invocation parameters' model) and what answered
+    # (llm.model_name, which instrumentors take from the response: often dated).
+    "model": coalesce(f"nullif(aimon_json_get({PARAMS}, '$.model'), '')", a("llm.model_name"),
+                      a("embedding.model_name")),
+    "model_version": a("llm.model_name"),
     "system_prompt": coalesce(messages_text(INPUT_MESSAGES, True, "aimon_oi_messages_text"),
                               _flat_messages("llm.input_messages", MESSAGE_SLOTS, True)),
     "prompt": coalesce(a("input.value"),

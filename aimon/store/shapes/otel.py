@@ -127,9 +127,11 @@ OTEL_COLUMNS = {
     "session_id": coalesce(a("gen_ai.conversation.id"), a("session.id"), a("ai.telemetry.metadata.sessionId")),
     "endpoint": a("ai.telemetry.functionId"),
     "provider": coalesce(a("gen_ai.provider.name"), a("gen_ai.system"), a("ai.model.provider")),
-    # The model that answered; the requested one stays in extra.
-    "model": coalesce(a("gen_ai.response.model"), a("ai.response.model"), ap("gen_ai.request.model"),
-                      ap("ai.model.id")),
+    # What was asked for (the answering model when the span names no request), and what
+    # answered: successes and failures of one model then group together.
+    "model": coalesce(a("gen_ai.request.model"), a("ai.model.id"), a("gen_ai.response.model"),
+                      a("ai.response.model")),
+    "model_version": coalesce(a("gen_ai.response.model"), a("ai.response.model")),
     "system_prompt": coalesce(
         let("si_v", f"aimon_json_value({ax('gen_ai.system_instructions')})", "aimon_content_text(si_v)"),
         messages_text(INPUT_MESSAGES, True),
