@@ -15,7 +15,12 @@ import typer.main
 
 from aimon.cli import COMMANDS, app
 
-HEAVY = ("duckdb", "scipy", "polars", "pyarrow", "torch", "numpy", "pandas", "sentence_transformers")
+HEAVY = ("duckdb", "scipy", "polars", "pyarrow", "torch", "numpy", "pandas", "sentence_transformers",
+         # typer converts option values through pydantic, and its help renderer imports rich's
+         # Markdown (markdown_it, pygments) and Traceback (attrs): aimon.cli avoids all four.
+         "pydantic", "markdown_it", "pygments", "attr")
+# aimon.cli's own helpers, loaded with the root group (not command modules).
+ROOT_HELPERS = {"aimon.cli.coercion"}
 
 RUNNER = """
 import sys
@@ -36,7 +41,7 @@ def loaded_by(*args: str) -> set[str]:
     out = subprocess.run([sys.executable, "-c", RUNNER.format(args=list(args), heavy=HEAVY)],
                          capture_output=True, text=True, check=True)
     line = [x for x in out.stderr.splitlines() if x.startswith("LOADED:")][-1]
-    return {m for m in line.removeprefix("LOADED:").split(",") if m}
+    return {m for m in line.removeprefix("LOADED:").split(",") if m} - ROOT_HELPERS
 
 
 @pytest.mark.parametrize("args", [("--help",), ()], ids=["--help", "no-args"])
@@ -102,3 +107,60 @@ def test_the_daily_report_loads_duckdb_and_polars_only(cli, write_jsonl, db_path
     loaded = loaded_by("report", "daily", "--db", str(db_path))
     heavy = {m.split(".")[0] for m in loaded if not m.startswith("aimon.")}
     assert heavy == {"duckdb", "polars"}, sorted(heavy)
+
+
+def _outcome(runtime, value, param, ctx):
+    """What converting ``value`` gives: the value, or the error and its message."""
+    import typer._click.exceptions
+
+    try:
+        return "ok", runtime.coerce(value, param=param, ctx=ctx)
+    except (typer._click.exceptions.ClickException, ValueError) as exc:
+        return type(exc).__name__, str(getattr(exc, "message", exc))
+
+
+def _walk(command, path=()):
+    yield path, command
+    for name, sub in sorted((getattr(command, "commands", None) or {}).items()):
+        yield from _walk(sub, (*path, name))
+
+
+SAMPLES = ("1", "-3", "+4", "2.5", "1e3", " 7", "07", "abc", "", "true", "no", "0", "x.json", "7d",
+           "2026-11-10", "/nonexistent/dir/file.duckdb", ".")
+
+
+def test_fast_option_conversion_equals_typers_pydantic_conversion(tmp_path):
+    """aimon.cli.coercion converts option values without pydantic; on every option of
+    every command, for the defaults, every choice and a spread of text, it gives what
+    typer's pydantic path gives: the same value, or the same error word for word."""
+    from enum import Enum
+
+    from typer import _coercion
+
+    from aimon.cli import coercion
+
+    group = typer.main.get_command(app)
+    checked = fast_taken = 0
+    for path, command in _walk(group):
+        ctx = typer.Context(command, info_name=" ".join(path) or "aimon")
+        for param in command.params:
+            desc = getattr(param, "type_descriptor", None)
+            if desc is None or desc.file_annotation is not None:
+                continue
+            fast = coercion.build_runtime_param(desc)
+            slow = coercion._ORIGINAL(_coercion.resolve_type_descriptor(desc.annotation, desc.parameter_info))
+            values = [*SAMPLES, str(tmp_path)]
+            annotation = desc.annotation
+            if isinstance(annotation, type) and issubclass(annotation, Enum):
+                values += [m for m in annotation] + [m.value for m in annotation] + [m.value.upper() for m in annotation]
+            if param.default is not None:
+                values.append(param.default)
+            multi = param.multiple or param.nargs == -1
+            for value in values:
+                value = (value, value) if multi and isinstance(value, str) else value
+                got, want = _outcome(fast, value, param, ctx), _outcome(slow, value, param, ctx)
+                assert got == want, (path, param.name, value)
+                checked += 1
+            fast_taken += not fast.slow  # never needed typer's pydantic path
+    assert checked > 500
+    assert fast_taken > 50  # the fast path does serve most options
