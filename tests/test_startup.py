@@ -95,16 +95,19 @@ print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})))
     assert out.stdout.strip() == ""
 
 
-def test_the_daily_report_loads_duckdb_and_polars_only(cli, write_jsonl, db_path):
-    """The daily report needs DuckDB and polars; not pyarrow (frames come through the
-    Arrow C stream), not numpy or scipy (the drift line loads them only with cached
-    embeddings to test), not torch."""
+@pytest.mark.parametrize("args", [("report", "daily"), ("alerts", "scan", "--since", "7d"), ("cost", "routing")],
+                         ids=["report daily", "alerts scan", "cost routing"])
+def test_analyses_load_duckdb_and_polars_only(cli, write_jsonl, db_path, args):
+    """An analysis needs DuckDB and polars; not pyarrow or numpy (frames come through the
+    Arrow C stream, not .pl()), not scipy (the daily report's drift line loads it only
+    with cached embeddings to test), not pydantic (option values), not torch."""
     from tests.conftest import request
 
-    records = [request(request_id=f"r{i}", timestamp=f"2026-11-{1 + i % 9:02d}T{i % 24:02d}:00:00.000Z")
+    records = [request(request_id=f"r{i}", timestamp=f"2026-11-{1 + i % 9:02d}T{i % 24:02d}:00:00.000Z",
+                       model=("gpt-4o", "gpt-4o-mini")[i % 2])
                for i in range(60)]
     assert cli("ingest", write_jsonl("r.jsonl", records), "--db", db_path).exit_code == 0
-    loaded = loaded_by("report", "daily", "--db", str(db_path))
+    loaded = loaded_by(*args, "--db", str(db_path))
     heavy = {m.split(".")[0] for m in loaded if not m.startswith("aimon.")}
     assert heavy == {"duckdb", "polars"}, sorted(heavy)
 
