@@ -27,7 +27,7 @@ from aimon.analysis.alerts.rules import (
 from aimon.analysis.toolkit import dimensions
 from aimon.analysis.toolkit.dimensions import Split
 from aimon.analysis.toolkit.intervals import wilson_bounds
-from aimon.analysis.toolkit.robust import list_median_scale
+from aimon.analysis.toolkit.robust import with_median_scale
 
 # Per minute of the grid (m = whole minutes since $origin) and split key: the counts and
 # sums every additive metric is made of, in one pass for every rule (costed_requests is
@@ -305,7 +305,8 @@ def evaluate(grid: _Grid, rule: Rule, ends: Sequence[int]) -> pl.DataFrame:
                 for i in range(len(offs))]
         if log:
             vals = [pl.when(v > 0).then(v.log()) for v in vals]
-        baseline, spread, points = list_median_scale(vals)
+        frame = with_median_scale(frame, vals, ("_baseline", "_spread", "_points"))
+        baseline, spread, points = pl.col("_baseline"), pl.col("_spread"), pl.col("_points")
     elif rule.baseline is Baseline.ewma:
         offs = [i * k for i in range(1, rule.periods + 1)]
         frame = frame.join(shifted(offs, k, "b"), on=["key", "e"], how="left")
