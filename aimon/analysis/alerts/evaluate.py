@@ -58,10 +58,11 @@ WHERE f.ts >= $origin AND f.ts < $end AND f.feedback_type IN ('thumbs_up', 'thum
 GROUP BY ALL
 """
 
-# A percentile over every window [e - k, e) of the grid at once: each minute's values
-# as a list, the lists of the k minutes up to e - 1 joined by a window function, and
-# the percentile of each joined list. Minutes without data still end a window, so the
-# grid's minutes from k - 1 on are present for every key (with no values).
+# A percentile over every window [e - k, e) of the grid at once: each value joins the k
+# windows it belongs to (e = its minute + 1 .. + k), and one aggregation gives every
+# window's quantile_cont. Only windows holding a value appear. (A window function's
+# list of the k minutes' lists came to the same figures with twice the memory: DuckDB
+# builds a segment tree of lists for it.)
 WINDOW_QUANTILE_SQL = """
 WITH r AS (
     SELECT {key} AS key,
@@ -69,23 +70,11 @@ WITH r AS (
            r.{column} AS x
     FROM requests r
     WHERE r.ts >= $origin AND r.ts < $end AND r.status = 'ok' AND r.{column} IS NOT NULL
-), per_minute AS (
-    SELECT key, m, list(x) AS xs, count(*) AS n FROM r GROUP BY ALL
-), grid AS (
-    SELECT key, m FROM (SELECT DISTINCT key FROM per_minute) CROSS JOIN range($k - 1, $minutes) t(m)
-), minutes AS (
-    SELECT key, m, coalesce(p.xs, []::DOUBLE[]) AS xs, coalesce(p.n, 0) AS n
-    FROM per_minute p FULL JOIN grid g USING (key, m)
-), windows AS (
-    SELECT key, m + 1 AS e,
-           flatten(list(xs) OVER w) AS xs,
-           sum(n) OVER w AS volume
-    FROM minutes
-    WINDOW w AS (PARTITION BY key ORDER BY m RANGE BETWEEN $k - 1 PRECEDING AND CURRENT ROW)
 )
-SELECT key, e, list_aggregate(xs, 'quantile_cont', 0.95) AS value, volume
-FROM windows
-WHERE e >= $k AND volume > 0
+SELECT key, m + j AS e, quantile_cont(x, 0.95) AS value, count(*) AS volume
+FROM r CROSS JOIN range(1, $k + 1) t(j)
+WHERE m + j BETWEEN $k AND $minutes
+GROUP BY ALL
 """
 
 # The same percentile over a few windows only (a check's handful of ends): a range join.
