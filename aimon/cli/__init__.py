@@ -7,6 +7,7 @@ aimon error prints one line on stderr and exits with its code (see
 
 from __future__ import annotations
 
+import gc
 import importlib
 import inspect
 import os
@@ -345,6 +346,12 @@ def _import_help_renderer() -> None:
 
 def main() -> None:
     """Console entry point."""
+    # Start-up allocates a few hundred thousand long-lived objects (typer, rich, polars,
+    # DuckDB's module): with the default threshold of 700 the collector runs about 130
+    # times over them while a daily report starts, for a few hundred cycles freed. A
+    # larger first generation (as mypy does) still collects young cycles, just less
+    # often (issue 16 item 8: about 0.04 s of the daily report's CPU).
+    gc.set_threshold(200_000, 30, 30)
     try:
         app(prog_name="aimon")
     except SystemExit:
