@@ -128,7 +128,8 @@ def _walk(command, path=()):
         yield from _walk(sub, (*path, name))
 
 
-SAMPLES = ("1", "-3", "+4", "2.5", "1e3", " 7", "07", "abc", "", "true", "no", "0", "x.json", "7d",
+SAMPLES = ("1", "-3", "+4", "2.5", "1e3", " 7", "07", "abc", "", "true", "no", "0", "100000", "0.5", "1.0",
+           "x.json", "7d",
            "2026-11-10", "/nonexistent/dir/file.duckdb", ".")
 
 

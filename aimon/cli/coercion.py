@@ -53,13 +53,18 @@ def _leaf(annotation: Any, info: Any, value: Any, param: Any, ctx: Any) -> Any:
             return value
         raise _Slow
     if annotation in (int, float):
-        if info.min is not None or info.max is not None or info.clamp:
+        if info.clamp:
             raise _Slow
         if type(value) is annotation:
-            return value
-        if isinstance(value, str) and (_INT if annotation is int else _FLOAT).fullmatch(value):
-            return annotation(value)
-        raise _Slow
+            number = value
+        elif isinstance(value, str) and (_INT if annotation is int else _FLOAT).fullmatch(value):
+            number = annotation(value)
+        else:
+            raise _Slow
+        # typer's bounds (pydantic's ge / le): a value outside gets typer's message.
+        if (info.min is not None and number < info.min) or (info.max is not None and number > info.max):
+            raise _Slow
+        return number
     if lenient_issubclass(annotation, Path) and info.path_type is None:
         if isinstance(value, str) and value:
             value = annotation(value)  # what pydantic's Path adapter makes of a non-empty str
