@@ -168,3 +168,26 @@ def test_fast_option_conversion_equals_typers_pydantic_conversion(tmp_path):
             fast_taken += not fast.slow  # never needed typer's pydantic path
     assert checked > 500
     assert fast_taken > 50  # the fast path does serve most options
+
+
+def test_help_renderer_stand_ins_import_the_real_classes_when_used():
+    """typer's help renderer gets stand-ins for rich's Markdown and Traceback (start-up);
+    used (a traceback under AIMON_DEBUG, Markdown help), they give the real objects, and
+    anyone else importing rich.markdown gets the real module."""
+    code = """
+import sys
+import aimon.cli
+aimon.cli._import_help_renderer()
+import typer.rich_utils as r
+assert "rich.markdown" not in sys.modules and "rich.traceback" not in sys.modules
+try:
+    1 / 0
+except ZeroDivisionError as exc:
+    tb = r.Traceback.from_exception(type(exc), exc, exc.__traceback__)
+import rich.markdown, rich.traceback
+assert type(tb) is rich.traceback.Traceback
+assert type(r.Markdown("# x")) is rich.markdown.Markdown
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
