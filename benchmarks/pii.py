@@ -3,7 +3,9 @@
     python benchmarks/pii.py [--rows 1000000] [--baseline-rows N] [--presidio-texts 2000]
 
 1. *Accuracy*: precision and recall per entity type on tests/pii_eval/eval_set.jsonl
-   (generated text with planted entities and hard negatives), for aimon, for the
+   (generated text with planted entities and hard negatives), recall per kind and
+   false positives per near-miss kind on tests/pii_eval/phones_set.jsonl (national
+   phone formats, unassigned area codes), for aimon, for the
    five naive patterns of a typical per-row loop (email, phone, ssn, card, ip), and
    for Presidio's pattern recognizers when they can run.
 2. *Throughput* on ``--rows`` generated requests (benchmarks/datagen.py text, with
@@ -48,6 +50,7 @@ from aimon.analysis.pii.entities import DEFAULT_FIELDS, ENTITY_TYPES  # noqa: E4
 from aimon.store.connection import connect  # noqa: E402
 from tests.pii_eval import evaluate  # noqa: E402
 from tests.pii_eval import generate as evalgen  # noqa: E402
+from tests.pii_eval import phones as phone_eval  # noqa: E402
 
 # The five patterns of a typical hand-written detector (as in many blog posts).
 NAIVE = {
@@ -259,6 +262,10 @@ def main() -> None:
           f"{sum(len(r['negatives']) for r in records)} hard negatives")
     print("\naimon, every entity type")
     print(evaluate.table(scores))
+    phones = phone_eval.load()
+    print(f"\nPhone numbers without a country code: {len(phones)} texts, "
+          f"{sum(len(r['entities']) for r in phones)} planted phones, {sum(len(r['negatives']) for r in phones)} near misses")
+    print(phone_eval.table(phone_eval.evaluate(phones)))
     print_scores("Naive per-row patterns (the baseline loop)", naive_scores(records))
     presidio = presidio_run(args.presidio_python, [r["text"] for r in records], "spans")
     if presidio:

@@ -3,12 +3,14 @@
     python benchmarks/security.py [--rows 1000000] [--baseline-rows N] [--skip-throughput]
 
 1. *Accuracy*: precision and recall per category on tests/security_eval/eval_set.jsonl,
-   development and held-out halves apart, for aimon and for the seed article's
+   each set apart (dev, heldout, heldout2, and heldout3, the one never tuned on), for
+   aimon and for the seed article's
    SecurityMonitor (seven injection patterns, four leakage phrases), side by side;
    then aimon's and the seed's recall by language and by obfuscation.
 2. *Throughput* on ``--rows`` generated prompts (benchmarks/datagen.py text, with 0.5%
-   planted injections and 1% hard benign prompts from the evaluation set), in prompts
-   per second:
+   planted injections and 1% hard benign prompts from the evaluation set; the generated
+   file and the database are built once and cached under benchmarks/data, which git
+   ignores), in prompts per second and in CPU seconds:
 
    - aimon: ``aimon.analysis.security.audit`` over the prompts (the SQL passes, Python
      on flagged prompts, verdicts, redaction, abuse) and ``save_audit`` (findings and
@@ -16,7 +18,8 @@
    - baseline: a per-row Python ``re`` loop with the seed's seven patterns over the
      same prompts (fetched from DuckDB in batches; only the loop is timed).
 
-Ratio = aimon prompts/s over the baseline's (target >= 1). Peak RSS is the process's.
+Ratio = aimon prompts/s over the baseline's (target >= 1), by wall and by CPU time (every
+thread). Peak RSS is the process's.
 The machine is shared: compare ratios from one run, not seconds across runs.
 """
 
@@ -51,7 +54,7 @@ def accuracy() -> None:
     records = evaluate.load()
     predicted = evaluate.predict(records)
     flagged = evaluate.seed_predict(records)
-    for split in ("dev", "heldout", "heldout2"):
+    for split in ("dev", "heldout", "heldout2", "heldout3"):
         idx = [i for i, r in enumerate(records) if r["split"] == split]
         recs = [records[i] for i in idx]
         ours = evaluate.scores(recs, [predicted[i] for i in idx])
@@ -120,17 +123,17 @@ def bench_db(rows: int) -> Path:
     return path
 
 
-def time_aimon(template: Path) -> tuple[float, object]:
+def time_aimon(template: Path) -> tuple[float, float, object]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.duckdb"
         shutil.copy(template, path)
         con = connect(path, write=True)
         try:
             window = window_for(con, None, None)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             result = security.audit(con, window, security.SecurityConfig(), fields=(Field.prompt,))
             save_audit(con, result)
-            return time.perf_counter() - t, result
+            return time.perf_counter() - t, time.process_time() - c, result
         finally:
             con.close()
 
@@ -139,19 +142,21 @@ KIND_SQL = ("CASE WHEN hash(request_id, 1) % 1000 < 5 THEN 'planted injection' "
             "WHEN hash(request_id, 1) % 1000 < 15 THEN 'hard benign' ELSE 'generated text' END")
 
 
-def time_seed(path: Path, rows: int) -> tuple[float, int, dict[str, int]]:
+def time_seed(path: Path, rows: int) -> tuple[float, float, int, dict[str, int]]:
+    """Wall and CPU seconds of the loop alone, prompts seen, what it flagged by kind."""
     con = duckdb.connect(str(path), read_only=True)
     result = con.execute(f"SELECT prompt, {KIND_SQL} FROM requests LIMIT {rows}")
-    loop, seen, flagged = 0.0, 0, {}
+    loop, cpu, seen, flagged = 0.0, 0.0, 0, {}
     while batch := result.fetchmany(20_000):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         hits = [kind for prompt, kind in batch if prompt and any(rx.search(prompt) for rx in evaluate.SEED_RE)]
         loop += time.perf_counter() - t
+        cpu += time.process_time() - c
         for kind in hits:
             flagged[kind] = flagged.get(kind, 0) + 1
         seen += len(batch)
     con.close()
-    return loop, seen, flagged
+    return loop, cpu, seen, flagged
 
 
 def aimon_kinds(path: Path, request_ids: list[str]) -> dict[str, int]:
@@ -171,18 +176,19 @@ def throughput(rows: int, baseline_rows: int | None) -> None:
     con.close()
     print(f"\nThroughput on {n:,} prompts ({chars / n:,.0f} characters each, {planted:,} planted injections), "
           f"{os.cpu_count()} cores")
-    seconds, result = time_aimon(path)
+    seconds, cpu, result = time_aimon(path)
     aimon_rate = n / seconds
     injection = result.findings.filter(result.findings["family"] == "injection")
     ids = injection["request_id"].unique().to_list()
     found = len(ids)
     kinds = aimon_kinds(path, ids)
-    print(f"  aimon: {seconds:.1f} s, {aimon_rate:,.0f} prompts/s; {result.stats.candidates:,} prompts flagged "
-          f"by SQL, {found:,} reported as injections")
-    loop, seen, seed_kinds = time_seed(path, baseline_rows or n)
+    print(f"  aimon: {seconds:.1f} s ({cpu:.1f} CPU s), {aimon_rate:,.0f} prompts/s; {result.stats.candidates:,} prompts "
+          f"flagged by SQL, {found:,} reported as injections")
+    loop, seed_cpu, seen, seed_kinds = time_seed(path, baseline_rows or n)
     flagged = sum(seed_kinds.values())
     seed_rate = seen / loop
-    print(f"  seed loop: {loop:.1f} s for {seen:,} prompts, {seed_rate:,.0f} prompts/s; {flagged:,} flagged")
+    print(f"  seed loop: {loop:.1f} s ({seed_cpu:.1f} CPU s) for {seen:,} prompts, {seed_rate:,.0f} prompts/s; "
+          f"{flagged:,} flagged")
     print(f"\n  what was flagged ({planted:,} planted injections, {benign:,} hard benign prompts from the "
           f"evaluation set, the rest generated text):")
     for kind in ("planted injection", "hard benign", "generated text"):
@@ -192,6 +198,10 @@ def throughput(rows: int, baseline_rows: int | None) -> None:
     print("|---|---:|---:|---:|")
     print(f"| seed's seven patterns, per-row Python re loop | {seed_rate:,.0f} | {flagged:,} | 1.00 |")
     print(f"| aimon audit security (prompts) | {aimon_rate:,.0f} | {found:,} | **{aimon_rate / seed_rate:.2f}** |")
+    # CPU time counts every DuckDB thread: on a shared machine it is the steadier figure.
+    cpu_ratio = (seen / seed_cpu) / (n / cpu)
+    print(f"\nCPU seconds per 1,000 prompts: seed loop {1000 * seed_cpu / seen:.3f}, aimon {1000 * cpu / n:.3f}; "
+          f"ratio by CPU time (aimon prompts per CPU second / the loop's) **{1 / cpu_ratio:.2f}**")
     print(f"\npeak RSS of this process: {rss:,.0f} MB")
 
 

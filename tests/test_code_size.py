@@ -1,9 +1,10 @@
 """Modules stay under 500 lines and functions under 80, SQL text and static data excepted.
 
 Every physical line counts (blank lines, comments and docstrings too) except those of a
-string constant that is not a docstring: a query, the report page's CSS and JavaScript. Run as a script to list every
-module and function over the limits, the ones this test leaves to their owners
-included:
+string constant that spans several lines and is not a docstring: a query, the report
+page's CSS and JavaScript. (A line that merely holds a short string, such as a dict key,
+is code.) Run as a script to list every module and function over the limits, the ones
+this test leaves to their owners included:
 
     python tests/test_code_size.py
 """
@@ -18,10 +19,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "aimon"
 MODULE_LIMIT = 500
 FUNCTION_LIMIT = 80
 
-# Ingest and the schema's migrations are being reshaped in their own branch (issue 14):
-# listed by the script, not failed here.
-ELSEWHERE = ("store/ingest.py", "store/mapping.py", "store/reader.py", "store/shapes/", "store/schema.py",
-             "store/prices.py", "store/macros.py")
+# Files other branches are reshaping while issue 11 lands: listed by the script, not
+# failed here; the lead empties this after merging them. Ingest's passes (issue 11 item 6,
+# issue 14) own store/ingest.py, reader.py, connection.py, mapping.py and shapes/; the
+# alert state and evaluation move to the store session (alerts/); security, validate,
+# pii, drift, the embedding layer and cost routing have their own helpers.
+ELSEWHERE = ("store/ingest.py", "store/reader.py", "store/connection.py", "store/mapping.py", "store/shapes/",
+             "analysis/security/", "analysis/validate/", "analysis/pii/", "analysis/drift/",
+             "analysis/toolkit/embedding", "analysis/alerts/", "analysis/cost/routing", "cli/__init__.py")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -36,14 +41,14 @@ def _docstrings(tree: ast.AST) -> set[int]:
 
 
 def _string_lines(tree: ast.AST) -> set[int]:
-    """Lines that belong to string constants other than docstrings (SQL, CSS, JS)."""
+    """Lines of multi-line string constants other than docstrings (SQL, CSS, JS)."""
     docs = _docstrings(tree)
     out: set[int] = set()
     for node in ast.walk(tree):
         if id(node) in docs:
             continue
         text = isinstance(node, ast.Constant) and isinstance(node.value, str)
-        if (text or isinstance(node, ast.JoinedStr)) and node.end_lineno:
+        if (text or isinstance(node, ast.JoinedStr)) and node.end_lineno and node.end_lineno > node.lineno:
             out.update(range(node.lineno, node.end_lineno + 1))
     return out
 
@@ -79,6 +84,6 @@ def test_modules_and_functions_stay_small():
 
 if __name__ == "__main__":
     for rel, what, n in offenders():
-        owner = "  (issue 14)" if rel.startswith(ELSEWHERE) else ""
+        owner = "  (left to its owner)" if rel.startswith(ELSEWHERE) else ""
         print(f"{rel}: {what} {n} lines{owner}")
     sys.exit(0)

@@ -195,4 +195,5 @@ def test_routing_reads_cost_routing_from_aimon_toml(cli, db, tmp_path):
     routing = run_json(cli, "routing", "--db", db, "--expensive-ratio", "2")
     assert routing["settings"]["max_words"] == 1 and routing["summary"]["simple_requests"] == 0
     (tmp_path / "aimon.toml").write_text("[cost.routing]\nmax_wordz = 1\n")
-    assert cli("cost", "routing", "--db", db).exit_code == 2
+    result = cli("cost", "routing", "--db", db)
+    assert result.exit_code == 2 and "cost.routing.max_wordz: unknown key; did you mean 'max_words'?" in result.stderr

@@ -195,7 +195,8 @@ def test_read_only_is_detected(read_only_db, tmp_path):
     assert read_only_reason(writable) is None
 
 
-READ_ONLY_CASES = [c for c in CASES if "--help" not in c.args and c.args[0] not in ("forget", "purge")]
+READ_ONLY_CASES = [c for c in CASES if "--help" not in c.args and c.args[0] not in ("forget", "purge")
+                   and c.database]  # `config` reads aimon.toml, no database
 # What the analysis notes when it would have written a cache or state.
 NOTES = {"audit-pii": "PII findings were computed in memory and not stored",
          "audit-pii-gate": "PII findings were computed in memory and not stored",

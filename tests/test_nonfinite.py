@@ -127,3 +127,21 @@ def test_a_budget_that_is_not_a_positive_finite_amount_is_refused(cli, old_db, f
 def test_a_forecast_budget_that_is_not_finite_is_refused(cli, old_db, value):
     result = cli("cost", "forecast", "--budget", value, "--db", old_db)
     assert result.exit_code == 2 and "positive, finite amount" in result.stderr
+
+
+# --------------------------------------------------------------------------- thresholds
+
+@pytest.mark.parametrize("args", [
+    ("cost", "anomalies", "--z", "nan"), ("cost", "anomalies", "--jump", "nan"),
+    ("cost", "anomalies", "--min-usd", "nan"), ("cost", "anomalies", "--hour-factor", "inf"),
+    ("cost", "anomalies", "--hour-min-usd", "nan"), ("cost", "reconcile", "--tolerance", "inf"),
+    ("cost", "reconcile", "--tolerance", "nan"), ("cost", "routing", "--expensive-ratio", "nan"),
+    ("incident", "detect", "--threshold", "inf"), ("incident", "detect", "--threshold", "nan"),
+    ("abtest", "analyze", "--experiment", "x", "--min-effect", "nan"),
+    ("abtest", "analyze", "--experiment", "x", "--min-effect", "inf"),
+])
+def test_a_threshold_that_is_not_a_finite_number_is_refused(cli, old_db, args):
+    # Every comparison with NaN is false: a NaN threshold flagged nothing and said nothing.
+    result = cli(*args, "--db", old_db)
+    assert result.exit_code == 2, result.output
+    assert "finite" in result.output + result.stderr or "should be" in result.output + result.stderr

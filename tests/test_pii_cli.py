@@ -139,7 +139,7 @@ def test_markdown_shows_one_row_per_model_with_its_entity_breakdown(cli, loaded)
     md = audit(cli, "-f", "markdown", *TEXTS).stdout
     assert ("| gpt-4o | 6 | credit_card 1, email 1, email (response) 1, iban 1, phone 1, us_ssn 1 |" in md), md
     assert "| gpt-4o-mini | 2 | ipv4 1, openai_api_key 1 |" in md
-    assert "| email | pii | 2 | 1 | 2026-11-01 09:00 | 2026-11-01 09:00 |" in md  # minutes, no offset
+    assert "| email | pii | 2 | 0 | 1 | 2026-11-01 09:00 | 2026-11-01 09:00 |" in md  # minutes, no offset
 
 
 def test_the_default_scans_ids_extra_and_feedback_too(cli, loaded):

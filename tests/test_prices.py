@@ -72,9 +72,11 @@ def test_aimon_toml_models_are_found_in_the_working_directory(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('[models."m"]\ninput_mtok = "three"\noutput_mtok = 1\n', "expected a number"),
-    ('[models."m"]\ninput_mtok = -1\noutput_mtok = 1\n', "negative"),
-    ('[models."m"]\ninput_mtok = 1\noutput_mtokk = 1\n', "unknown key"),
+    ('[models."m"]\ninput_mtok = "three"\noutput_mtok = 1\n', "models.m.input_mtok: must be a number, not 'three'"),
+    ('[models."m"]\ninput_mtok = -1\noutput_mtok = 1\n', "greater than or equal to 0"),
+    ('[models."m"]\ninput_mtok = nan\noutput_mtok = 1\n', "finite number"),
+    ('[models."m"]\ninput_mtok = 1\noutput_mtokk = 1\n', "models.m.output_mtokk: unknown key; did you mean 'output_mtok'"),
+    ('[models."m"]\ninput_mtok = 1\noutput_mtok = 1\nprovider = 3\n', "models.m.provider: must be text"),
     ('[models."m"]\ninput_mtok = 1\n', "input_mtok and output_mtok"),
     ('[models."m"]\ninput_mtok = 1\noutput_mtok = 1\n[[models."m".periods]]\ninput_mtok = 2\n', "valid_from"),
     ('[models."m"]\ninput_mtok = 1\noutput_mtok = 1\n[[models."m".periods]]\nvalid_from = "soon"\n', "valid_from"),
@@ -157,7 +159,7 @@ def test_a_broken_aimon_toml_stops_ingest_before_loading(cli, write_jsonl, db_pa
     (tmp_path / "aimon.toml").write_text('[models."x"]\ninput_mtok = "a"\n')
     result = cli("ingest", write_jsonl("a.jsonl", [request()]), "--db", db_path)
     assert result.exit_code == 2
-    assert "expected a number" in result.stderr
+    assert "models.x.input_mtok: must be a number" in result.stderr
     assert not db_path.exists()
 
 

@@ -238,7 +238,7 @@ def test_cli_bad_config_exits_2(cli, db_file, tmp_path):
     bad.write_text("[report]\nerror_rate = 'high'\n")
     result = cli("report", "daily", "--db", db_file, "--config", bad)
     assert result.exit_code == 2
-    assert "error_rate must be a number" in result.output
+    assert "report.error_rate: must be a number, not 'high'" in result.output
 
 
 def test_cli_empty_database(cli, tmp_path):
@@ -271,10 +271,8 @@ def test_report_json_keys_are_documented():
         assert f"`{key}`" in doc, f"JSON key {key} is not documented in docs/report.md"
     for key in data["figures"]:
         assert f"`{key}`" in doc, f"figure {key} is not documented in docs/report.md"
-    import dataclasses
-
-    for field in dataclasses.fields(Thresholds):
-        assert f"\n{field.name} = " in doc, f"threshold {field.name} is not in the aimon.toml example"
+    for name in Thresholds.model_fields:
+        assert f"\n{name} = " in doc, f"threshold {name} is not in the aimon.toml example"
 
 
 def test_month_projection_is_the_cost_forecast(cli, sample_logs_db):

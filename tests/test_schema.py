@@ -94,7 +94,7 @@ def test_read_only_open_of_an_older_database_migrates_it_first(tmp_path):
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as raw:
         raw.execute(schema.MIGRATIONS_TABLE_SQL)
-        schema.m001_requests(raw)
+        schema.MIGRATIONS[0](raw)  # m001_requests
         raw.execute("INSERT INTO _aimon_migrations (name) VALUES ('m001_requests')")
     con = connect(path, write=False)
     assert schema.schema_version(con) == len(schema.MIGRATIONS)
@@ -165,6 +165,11 @@ FROZEN = {
     "m008_audit_log": "9944e9c3d85e8b57",
     "m009_stored_request_costs": "a8c2f3b1f7d050a2",
     "m010_canonical_extra": "24e9aefeb305853b",
+    "m011_rewrite_owed": "cfcee693d9a58450",
+    "m012_security_findings": "a0b002023add8dd8",
+    "m013_validations": "ff535b5aab545ba3",
+    "m014_embeddings": "d48a90742577fb98",
+    "m015_nonfinite_numbers": "531894c83b10fccc",
 }
 
 
@@ -184,3 +189,10 @@ def test_applied_migrations_are_frozen():
     got = migration_digests()
     for name, digest in FROZEN.items():
         assert got[name] == digest, f"{name} runs other SQL than it did when released; add a migration instead"
+
+
+def test_every_migration_has_a_frozen_digest():
+    """A released migration records its digest in FROZEN, so later edits to live SQL
+    (pricing, the embedding template, table names) cannot change what it runs."""
+    missing = [m.__name__ for m in schema.MIGRATIONS if m.__name__ not in FROZEN]
+    assert not missing, f"add the digest of {missing} to FROZEN (see migration_digests())"

@@ -19,7 +19,6 @@ not from the newest request: it is about what is stored today.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,13 +26,14 @@ from typing import Any
 
 import duckdb
 
+from aimon import config
 from aimon.analysis.pii.entities import ENTITY_TYPES, Field
 from aimon.analysis.toolkit.window import Window
-from aimon.errors import InputError, UsageError
+from aimon.errors import UsageError
 from aimon.store.forget import audit_entries
 
-DEFAULT_RETENTION_DAYS = 90
-DEFAULT_CONSENT_REQUIRED = ("EU", "EEA", "UK", "CH")
+DEFAULT_RETENTION_DAYS = config.ComplianceConfig().retention_days
+DEFAULT_CONSENT_REQUIRED = config.ComplianceConfig().consent_required
 EU_MEMBERS = ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
               "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE")
 GROUPS = {"EU": EU_MEMBERS, "EEA": (*EU_MEMBERS, "EU", "IS", "LI", "NO"), "UK": ("GB",), "GB": ("UK",)}
@@ -55,26 +55,11 @@ class ComplianceConfig:
         return sorted(codes)
 
 
-def load_config(path: Path | None, *, required: bool = False) -> ComplianceConfig:
-    """The [compliance] table of an aimon.toml; defaults when the file is absent."""
-    if path is None or not path.exists():
-        if required:
-            raise InputError(f"no config file at {path}")
-        return ComplianceConfig()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
-    section = data.get("compliance", {})
-    if not isinstance(section, dict):
-        raise InputError(f"{path}: [compliance] must be a table")
-    retention = section.get("retention_days", DEFAULT_RETENTION_DAYS)
-    consent = section.get("consent_required", list(DEFAULT_CONSENT_REQUIRED))
-    if not isinstance(retention, int) or isinstance(retention, bool) or retention <= 0:
-        raise InputError(f"{path}: compliance.retention_days must be a positive whole number of days")
-    if not isinstance(consent, list) or not all(isinstance(c, str) for c in consent):
-        raise InputError(f"{path}: compliance.consent_required must be a list of jurisdiction codes")
-    return ComplianceConfig(retention, tuple(consent), str(path))
+def load_config(path: Path | None) -> ComplianceConfig:
+    """The [compliance] table of an aimon.toml (found by ``aimon.config.discover``);
+    defaults without a file. InputError naming the key when a value is wrong or unknown."""
+    table = config.section(path, "compliance", config.ComplianceConfig)
+    return ComplianceConfig(table.retention_days, table.consent_required, None if path is None else str(path))
 
 
 def parse_jurisdictions(text: str) -> tuple[str, ...]:

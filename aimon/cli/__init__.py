@@ -88,6 +88,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
               "records ingested before it."),
     "sql": (("aimon.cli.sql",), "Run one read-only SQL query against the database (DuckDB dialect)."),
     "db": (("aimon.cli.db",), "Inspect the database file."),
+    "config": (("aimon.cli.config",), "Check aimon.toml and show the configuration in effect."),
 }
 
 

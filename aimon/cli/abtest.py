@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Annotated
 
@@ -74,8 +75,8 @@ def _min_effect(text: str | None) -> float | None:
     except ValueError:
         raise UsageError(f"--min-effect {text!r} is not a number (in the metric's unit; "
                          "0.02 is 2 percentage points for success)") from None
-    if value <= 0:
-        raise UsageError("--min-effect must be positive")
+    if not (math.isfinite(value) and value > 0):  # "nan" and "inf" parse as floats
+        raise UsageError(f"--min-effect must be a positive, finite number (got {text})")
     return value
 
 

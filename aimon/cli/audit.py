@@ -171,9 +171,9 @@ def audit_compliance(
     from dataclasses import replace
 
     from aimon.analysis import compliance
+    from aimon.config import discover
 
-    explicit = config is not None
-    cfg = compliance.load_config(config if explicit else Path("aimon.toml"), required=explicit)
+    cfg = compliance.load_config(discover(config))
     if retention_days is not None:
         cfg = replace(cfg, retention_days=retention_days)
     if consent_required is not None:

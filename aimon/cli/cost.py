@@ -19,6 +19,7 @@ from aimon.cli.options import (
     SinceOption,
     TzOption,
     UntilOption,
+    finite,
 )
 from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed, UsageError
@@ -158,7 +159,7 @@ def breakdown_cmd(
 
 @cost_app.command("reconcile")
 def reconcile_cmd(
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Relative difference that counts as a "
+    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, callback=finite, help="Relative difference that counts as a "
                                              "mismatch (0.01 = 1%).")] = 0.01,
     limit: Annotated[int, typer.Option("--limit", help="Mismatched requests to list.")] = 20,
     since: SinceOption = None,
@@ -230,14 +231,14 @@ def forecast_cmd(
 def anomalies_cmd(
     by: Annotated[str, typer.Option("--by", help="Whose daily cost to watch: user, endpoint, model "
                                     "(comma-separated).")] = "user,endpoint",
-    hour_factor: Annotated[float, typer.Option("--hour-factor", help="Flag hours costing more than this "
+    hour_factor: Annotated[float, typer.Option("--hour-factor", min=1.0, callback=finite, help="Flag hours costing more than this "
                                                "times their day's hourly average.")] = 1.5,
-    hour_min_usd: Annotated[float, typer.Option("--hour-min-usd", help="Ignore flagged hours cheaper than "
+    hour_min_usd: Annotated[float, typer.Option("--hour-min-usd", min=0.0, callback=finite, help="Ignore flagged hours cheaper than "
                                                 "this.")] = 0.0,
-    z: Annotated[float, typer.Option("--z", help="Robust z-score (against the median and MAD of the "
+    z: Annotated[float, typer.Option("--z", min=0.0, callback=finite, help="Robust z-score (against the median and MAD of the "
                                      "previous days) a daily jump must reach.")] = 3.5,
-    jump: Annotated[float, typer.Option("--jump", help="...and at least this multiple of the baseline.")] = 2.0,
-    min_usd: Annotated[float, typer.Option("--min-usd", help="...and at least this many USD above it.")] = 1.0,
+    jump: Annotated[float, typer.Option("--jump", min=1.0, callback=finite, help="...and at least this multiple of the baseline.")] = 2.0,
+    min_usd: Annotated[float, typer.Option("--min-usd", min=0.0, callback=finite, help="...and at least this many USD above it.")] = 1.0,
     baseline_days: Annotated[int, typer.Option("--baseline-days", help="Days in the trailing baseline.")] = 7,
     limit: Annotated[int, typer.Option("--limit", help="Jumps listed per kind.")] = 50,
     since: SinceOption = None,
@@ -326,7 +327,7 @@ def routing_cmd(
         "--code-pattern", help="Regular expression that marks a prompt as containing code.",
         show_default=False)] = None,
     expensive_ratio: Annotated[float | None, typer.Option(
-        "--expensive-ratio", help="A model is expensive when its cost per token is at least this multiple "
+        "--expensive-ratio", min=1.0, callback=finite, help="A model is expensive when its cost per token is at least this multiple "
                                   "of the cheapest model in use [default: 3].", show_default=False)] = None,
     since: SinceOption = None,
     until: UntilOption = None,
@@ -347,15 +348,16 @@ def routing_cmd(
     Example: [bold]aimon cost routing --max-words 30[/]
     """
     from aimon.analysis.cost.routing import routing, routing_settings
+    from aimon.config import RoutingConfig, discover, section
     from aimon.render.cost import routing_blocks, routing_data
     from aimon.render.progress import delayed_progress
-    from aimon.store.toml_config import config_path, read_section
 
-    path = config_path(None)
-    section = read_section(path, "cost").get("routing", {})
+    path = discover(None)
+    # Typed first (unknown keys named with a hint); routing_settings then merges the options.
+    table = section(path, "cost.routing", RoutingConfig).model_dump(exclude_none=True)
     overrides = {"max_words": max_words, "expensive_ratio": expensive_ratio, "code_pattern": code_pattern,
                  "reasoning_words": reasoning_words.split(",") if reasoning_words is not None else None}
-    settings = routing_settings(section, {k: v for k, v in overrides.items() if v is not None},
+    settings = routing_settings(table, {k: v for k, v in overrides.items() if v is not None},
                                 source=f"{path} [cost.routing]")
     with _costs(db, tz, prices) as con, delayed_progress("classifying prompts"):
         result = routing(con, _window(con, since, until, tz), settings)

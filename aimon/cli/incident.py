@@ -15,6 +15,7 @@ from aimon.cli.options import (
     SinceOption,
     TzOption,
     UntilOption,
+    finite,
 )
 from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed, InputError, UsageError
@@ -41,7 +42,7 @@ def detect(
     until: UntilOption = None,
     smooth: Annotated[int, typer.Option("--smooth", min=1, max=61,
                                         help="Minutes in each rolling window (odd; centred).")] = 5,
-    threshold: Annotated[float, typer.Option("--threshold", min=1.0,
+    threshold: Annotated[float, typer.Option("--threshold", min=1.0, callback=finite,
                                              help="z-score a minute must reach to be flagged.")] = 4.0,
     min_requests: Annotated[int, typer.Option("--min-requests", min=1,
                                               help="Fewest requests in a rolling window to judge it.")] = 5,

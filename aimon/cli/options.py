@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from aimon.render import Format
+
+
+def finite(value: float | None) -> float | None:
+    """Callback for a number option: "nan" and "inf" parse as floats, and every comparison
+    with NaN is false, so a NaN threshold would silently flag nothing (or everything)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number (got {value})")
+    return value
+
 
 DbOption = Annotated[
     Path,

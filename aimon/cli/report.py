@@ -36,13 +36,12 @@ def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, con
     from aimon.analysis.report.daily import build_report, default_day
     from aimon.analysis.report.findings import Thresholds
     from aimon.analysis.toolkit.window import parse_day
+    from aimon.config import discover, section
     from aimon.render import write
     from aimon.render.report import report_blocks, report_data, report_figures_frame
     from aimon.store.connection import opened
-    from aimon.store.toml_config import config_path, read_section
 
-    path = config_path(config)
-    thresholds = Thresholds.from_mapping(read_section(path, "report"), source=f"{path} [report]")
+    thresholds = section(discover(config), "report", Thresholds)
     with opened(db, write=False, tz=tz) as con:
         last_day = parse_day(day, default_day(con, tz))
         if last_day is None:

@@ -133,7 +133,8 @@ def _mermaid_label(value: Any) -> str:
 
 def _mermaid_safe(text: str) -> str:
     # Inside a code fence and a quoted label: no quote, backtick, newline or markup.
-    return md_text(text, " ").replace('"', "'").replace("`", "'")
+    # Brackets stay as they are: a code fence renders no links.
+    return _md_plain(text, " ").replace('"', "'").replace("`", "'")
 
 
 def chart_mermaid(chart: Chart) -> str:
@@ -187,8 +188,14 @@ _MD_BACKSLASH_RE = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
 
 
 def md_text(text: str, newline: str = "<br>") -> str:
-    """Text for Markdown: raw HTML (``<``, ``>``, ``&``) and ``|`` escaped, control
+    """Text for Markdown: raw HTML (``<``, ``>``, ``&``), ``|`` and link brackets escaped, control
     characters visible, newlines as ``<br>`` so a value cannot start a line of its own."""
+    # A logged "[x](https://host/?q=secret)" or "![](...)" would be a live link or an image
+    # that a Markdown viewer fetches: escaped brackets keep it text.
+    return _md_plain(text, newline).replace("[", "\\[").replace("]", "\\]")
+
+
+def _md_plain(text: str, newline: str) -> str:
     text = _MD_BACKSLASH_RE.sub(r"\\\\", visible(text))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
     return text.replace("\n", newline)
@@ -251,6 +258,8 @@ def _rows(frame: Any) -> tuple[list[str], list[list[Any]]]:
 def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(type(value), "model_fields") and not isinstance(value, type):  # a pydantic model
+        return {name: _jsonable(getattr(value, name)) for name in type(value).model_fields}
     if hasattr(value, "to_dicts") and hasattr(value, "columns"):
         return [_jsonable(r) for r in value.to_dicts()]
     if isinstance(value, Mapping):

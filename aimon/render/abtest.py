@@ -227,35 +227,7 @@ def analyze_blocks(result: Any) -> list:
         ("tests", f"alpha {result.alpha:g}, Holm over {len(result.comparisons)} comparison(s), "
                   f"bootstrap seed {result.seed}"),
     ]))
-    outcome_rows, speed_rows = [], []
-    for v in result.variants:
-        name = v.variant + (" (control)" if v.variant == result.control and v.variant.lower() != "control"
-                            else "")
-        units = {f"{result.unit}s": v.n} if result.unit == "user" else {}
-        outcome_rows.append({
-            "variant": name,
-            **units,
-            "requests": v.requests,
-            "success": "" if v.success_rate is None else f"{v.success_rate:.2%}",
-            "95% CI": "" if v.success_rate_low is None else f"{v.success_rate_low:.1%} to {v.success_rate_high:.1%}",
-            "with outcome": v.outcomes,
-            "errors": "" if v.error_rate is None else f"{v.error_rate:.2%}",
-            "thumbs up": "" if v.thumbs_up_rate is None else f"{v.thumbs_up_rate:.2%}",
-        })
-        speed_rows.append({
-            "variant": name,
-            "latency mean": value_text("latency_ms", v.latency_mean_ms),
-            "median": value_text("latency_ms", v.latency_median_ms),
-            "P95": value_text("latency_ms", v.latency_p95_ms),
-            "cost per request": value_text("cost_usd", v.cost_mean_usd),
-            "priced requests": v.cost_priced_requests,
-        })
-    source = {"logged": "success = the logged `success` field", "thumbs": "success = thumbs-up without "
-              "thumbs-down, among rated requests"}.get(result.success_source, "success not available")
-    blocks.append(FrameBlock(outcome_rows, title=f"Variants: outcomes ({source}"
-                                                 + ("; rates and CIs per user, delta method)"
-                                                    if result.unit == "user" else ")")))
-    blocks.append(FrameBlock(speed_rows, title="Variants: latency and cost (every request of the variant)"))
+    blocks += _variant_blocks(result)
     blocks.append(FrameBlock([{
         "metric": c.metric,
         "comparison": f"{c.variant} vs {c.control}",
@@ -308,6 +280,39 @@ def analyze_blocks(result: Any) -> list:
         loud = pseudo and note.startswith("Every user saw one variant")
         blocks.append(Note(("Warning: " if loud else "Note: ") + note, style="bold yellow" if loud else "dim"))
     return blocks
+
+
+def _variant_blocks(result: Any) -> list:
+    """Each variant's outcomes (with their intervals), then its latency and cost."""
+    outcome_rows, speed_rows = [], []
+    for v in result.variants:
+        name = v.variant + (" (control)" if v.variant == result.control and v.variant.lower() != "control"
+                            else "")
+        units = {f"{result.unit}s": v.n} if result.unit == "user" else {}
+        outcome_rows.append({
+            "variant": name,
+            **units,
+            "requests": v.requests,
+            "success": "" if v.success_rate is None else f"{v.success_rate:.2%}",
+            "95% CI": "" if v.success_rate_low is None else f"{v.success_rate_low:.1%} to {v.success_rate_high:.1%}",
+            "with outcome": v.outcomes,
+            "errors": "" if v.error_rate is None else f"{v.error_rate:.2%}",
+            "thumbs up": "" if v.thumbs_up_rate is None else f"{v.thumbs_up_rate:.2%}",
+        })
+        speed_rows.append({
+            "variant": name,
+            "latency mean": value_text("latency_ms", v.latency_mean_ms),
+            "median": value_text("latency_ms", v.latency_median_ms),
+            "P95": value_text("latency_ms", v.latency_p95_ms),
+            "cost per request": value_text("cost_usd", v.cost_mean_usd),
+            "priced requests": v.cost_priced_requests,
+        })
+    source = {"logged": "success = the logged `success` field", "thumbs": "success = thumbs-up without "
+              "thumbs-down, among rated requests"}.get(result.success_source, "success not available")
+    outcomes = FrameBlock(outcome_rows, title=f"Variants: outcomes ({source}"
+                                                 + ("; rates and CIs per user, delta method)"
+                                                    if result.unit == "user" else ")"))
+    return [outcomes, FrameBlock(speed_rows, title="Variants: latency and cost (every request of the variant)")]
 
 
 def _prob(p: float | None) -> str:

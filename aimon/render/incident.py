@@ -295,20 +295,7 @@ def postmortem_blocks(pm: Any) -> list:
             "risk ratio": "" if r["risk_ratio"] is None else f"{r['risk_ratio']:,.1f}",
             "95% CI": "" if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
         } for r in types.iter_rows(named=True)], title="Error types: rate per request against the baseline"))
-    blocks.append(Heading("Samples of bad requests" + ("" if pm.pii_shown else " (redacted)"), 3))
-    if pm.samples.height:
-        blocks.append(FrameBlock([{
-            "time": f"{r['ts']:%H:%M:%S}", "request_id": r["request_id"], "model": r["model"],
-            "endpoint": r["endpoint"], "error": r["error_type"] or ("slow" if r["status"] != "error" else ""),
-            "latency": _ms(r["latency_ms"]), "error message": r["error_message"] or "",
-            "prompt": r["prompt"] or "",
-        } for r in pm.samples.iter_rows(named=True)]))
-        if not pm.pii_shown:
-            blocks.append(Note("PII found by aimon's PII scanner is replaced by [REDACTED_TYPE] markers, and any "
-                               "other e-mail, phone-like number, long digit run, IBAN, IP address or key-like "
-                               "token is masked too; --show-pii prints the text as logged.", style="dim"))
-    else:
-        blocks.append(Note("No bad request in the window."))
+    blocks += _sample_blocks(pm)
     blocks += [
         Heading("Contributing factors", 2),
         Note(items=list(pm.contributing)),
@@ -328,6 +315,25 @@ def postmortem_blocks(pm: Any) -> list:
         Heading("Follow-ups", 2),
         Note(items=list(pm.follow_ups), marker="- [ ]"),
     ]
+    return blocks
+
+
+def _sample_blocks(pm: Any) -> list:
+    """A few bad requests, redacted unless --show-pii."""
+    blocks: list = [Heading("Samples of bad requests" + ("" if pm.pii_shown else " (redacted)"), 3)]
+    if pm.samples.height:
+        blocks.append(FrameBlock([{
+            "time": f"{r['ts']:%H:%M:%S}", "request_id": r["request_id"], "model": r["model"],
+            "endpoint": r["endpoint"], "error": r["error_type"] or ("slow" if r["status"] != "error" else ""),
+            "latency": _ms(r["latency_ms"]), "error message": r["error_message"] or "",
+            "prompt": r["prompt"] or "",
+        } for r in pm.samples.iter_rows(named=True)]))
+        if not pm.pii_shown:
+            blocks.append(Note("PII found by aimon's PII scanner is replaced by [REDACTED_TYPE] markers, and any "
+                               "other e-mail, phone-like number, long digit run, IBAN, IP address or key-like "
+                               "token is masked too; --show-pii prints the text as logged.", style="dim"))
+    else:
+        blocks.append(Note("No bad request in the window."))
     return blocks
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 @contextmanager
 def spinner(text: str) -> Iterator[None]:
     """A spinner with elapsed time on a terminal; nothing in CI and pipes."""
-    progress = Progress(SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), console=err_console,
+    progress = Progress(SpinnerColumn(), TextColumn(text, markup=False), TimeElapsedColumn(), console=err_console,
                         transient=True, disable=not err_console.is_terminal)
     with progress:
         progress.add_task(text, total=None)
@@ -63,6 +63,7 @@ def pii_data(report: PiiReport, stats: ScanStats | None) -> dict[str, Any]:
         "by_endpoint": report.by_endpoint,
         "top_users": report.top_users,
         "by_day": report.by_day,
+        "low_confidence": report.low_confidence,
         "rejected": report.rejected,
         "samples": report.samples,
         "feedback_without_request": report.feedback_without_request,

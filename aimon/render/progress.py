@@ -8,13 +8,13 @@ from typing import Any
 
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from aimon.render import err_console
+from aimon.render import err_console, visible
 
 
 @contextmanager
 def file_progress() -> Iterator[Callable[[int, int, Any], None]]:
     """A callback ``on_file(index, total, file)`` that draws which file is being read."""
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
                         TextColumn("{task.completed}/{task.total} files"), TimeElapsedColumn(),
                         console=err_console, transient=True, disable=not err_console.is_terminal)
     task = None
@@ -22,9 +22,11 @@ def file_progress() -> Iterator[Callable[[int, int, Any], None]]:
     def on_file(index: int, total: int, log_file: Any) -> None:
         nonlocal task
         name = getattr(log_file, "path", log_file)
+        # A file name is data: "[red]x.jsonl" is not markup, an escape sequence is shown.
+        description = f"reading {visible(str(getattr(name, 'name', name)))}"
         if task is None:
-            task = progress.add_task(f"reading {getattr(name, 'name', name)}", total=total)
-        progress.update(task, completed=index, description=f"reading {getattr(name, 'name', name)}")
+            task = progress.add_task(description, total=total)
+        progress.update(task, completed=index, description=description)
 
     with progress:
         yield on_file
@@ -35,7 +37,7 @@ def embed_progress(what: str = "embedding") -> Iterator[Callable[[int, int], Non
     """A callback ``on_texts(done, total)`` drawing texts, texts/s and the time left."""
     from rich.progress import TaskProgressColumn, TimeRemainingColumn
 
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
                         TextColumn("{task.completed:,}/{task.total:,} texts"),
                         TextColumn("{task.fields[rate]}"), TaskProgressColumn(), TimeRemainingColumn(),
                         console=err_console, transient=True, disable=not err_console.is_terminal)
@@ -62,7 +64,7 @@ def delayed_progress(what: str, total: int | None = None, *, delay: float = 1.0,
     import threading
 
     console = console or err_console
-    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    columns = [SpinnerColumn(), TextColumn("{task.description}", markup=False)]
     if total is not None:
         columns += [BarColumn(), TextColumn("{task.completed}/{task.total}")]
     progress = Progress(*columns, TimeElapsedColumn(), console=console, transient=True,

@@ -311,32 +311,7 @@ def report_blocks(report: Report) -> list[Block]:
                 for r in report.report_categories.iter_rows(named=True)]
         blocks.append(FrameBlock(rows, title="Reports by category"))
 
-    blocks.append(Heading(PANEL_TITLES["cost"], 2))
-    blocks.append(FrameBlock(figures_rows(report, panels["cost"])))
-    c = report.cost
-    if c is not None:
-        blocks.append(Figures([
-            ("logged by the source", money(c.logged_usd)),
-            ("computed from prices", money(c.computed_usd)),
-            ("requests without a price", f"{c.unpriced_requests:,} (their spend is unknown, not $0; "
-                                         f"{c.unpriced_input_tokens:,} input / {c.unpriced_output_tokens:,} "
-                                         "output tokens)" if c.unpriced_requests else "0"),
-            ("daily run rate (last 7 days)", money(c.daily_run_rate_usd)),
-            (f"projected {c.month} (cost forecast)",
-             (money(c.projected_month_usd) + (f" (80%: {money(c.projected_month_low_usd)}–"
-                                             f"{money(c.projected_month_high_usd)})"
-                                             if c.projected_month_low_usd != c.projected_month_high_usd else "")
-              + (" + unpriced" if c.unpriced_requests else ""))
-             if c.projected_month_usd is not None else (c.projection_note or "no forecast")),
-        ], title="Spend"))
-    if report.by_model.height:
-        blocks.append(FrameBlock(_with_cost_text(report.by_model, ("model", "requests", "share")),
-                                 title="Cost by model", formats={"share": ".1%"}))
-    if report.top_endpoints.height:
-        rows = _with_cost_text(report.top_endpoints, ("endpoint", "requests"))
-        for row, r in zip(rows, report.top_endpoints.iter_rows(named=True), strict=True):
-            row["per priced request"] = money(r["cost_per_request_usd"])
-        blocks.append(FrameBlock(rows, title="Most expensive endpoints"))
+    blocks += _cost_blocks(report)
 
     blocks.append(Heading(PANEL_TITLES["performance"], 2))
     blocks.append(FrameBlock(figures_rows(report, panels["performance"])))
@@ -364,6 +339,37 @@ def report_blocks(report: Report) -> list[Block]:
         blocks.append(FrameBlock(rows, title=f"Zero-traffic gaps ({report.thresholds.gap_minutes:g}+ min, "
                                              f"{report.tz})", formats={"minutes": ",.1f",
                                                                        "requests expected": ",.0f"}))
+    return blocks
+
+
+def _cost_blocks(report: Report) -> list[Block]:
+    """The cost panel: spend by how it was known, the month's projection, the costliest
+    models and endpoints."""
+    blocks: list[Block] = [Heading(PANEL_TITLES["cost"], 2), FrameBlock(figures_rows(report, report.panels["cost"]))]
+    c = report.cost
+    if c is not None:
+        blocks.append(Figures([
+            ("logged by the source", money(c.logged_usd)),
+            ("computed from prices", money(c.computed_usd)),
+            ("requests without a price", f"{c.unpriced_requests:,} (their spend is unknown, not $0; "
+                                         f"{c.unpriced_input_tokens:,} input / {c.unpriced_output_tokens:,} "
+                                         "output tokens)" if c.unpriced_requests else "0"),
+            ("daily run rate (last 7 days)", money(c.daily_run_rate_usd)),
+            (f"projected {c.month} (cost forecast)",
+             (money(c.projected_month_usd) + (f" (80%: {money(c.projected_month_low_usd)}–"
+                                             f"{money(c.projected_month_high_usd)})"
+                                             if c.projected_month_low_usd != c.projected_month_high_usd else "")
+              + (" + unpriced" if c.unpriced_requests else ""))
+             if c.projected_month_usd is not None else (c.projection_note or "no forecast")),
+        ], title="Spend"))
+    if report.by_model.height:
+        blocks.append(FrameBlock(_with_cost_text(report.by_model, ("model", "requests", "share")),
+                                 title="Cost by model", formats={"share": ".1%"}))
+    if report.top_endpoints.height:
+        rows = _with_cost_text(report.top_endpoints, ("endpoint", "requests"))
+        for row, r in zip(rows, report.top_endpoints.iter_rows(named=True), strict=True):
+            row["per priced request"] = money(r["cost_per_request_usd"])
+        blocks.append(FrameBlock(rows, title="Most expensive endpoints"))
     return blocks
 
 

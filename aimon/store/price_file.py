@@ -28,8 +28,8 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from aimon.config import discover, problems, read_toml
 from aimon.errors import InputError
-from aimon.store.toml_config import config_path, read_toml
 
 PRICE_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
 BATCH_KEYS = tuple(f"batch_{k}" for k in PRICE_KEYS)
@@ -119,37 +119,22 @@ def _price_sets(table: Mapping[str, Any], where: str, previous: tuple[PriceSet, 
 def parse_user_prices(data: Mapping[str, Any], path: str) -> UserPrices:
     """Check and read the ``models`` table of a parsed prices file."""
     models = data.get("models", {})
-    if not isinstance(models, Mapping):
-        raise InputError(f"{path}: 'models' must be a table of [models.\"name\"] entries")
+    # Kinds, ranges and key names: the [models] model of aimon.config (with typo hints).
+    found = problems({"models": models})
+    if found:
+        more = f" (and {len(found) - 1} more: aimon config validate lists them)" if len(found) > 1 else ""
+        raise InputError(f"{path}: {found[0]}{more}")
     out: dict[str, UserModel] = {}
     for name, entry in models.items():
         where = f'{path}: [models."{name}"]'
-        if not isinstance(entry, Mapping):
-            raise InputError(f"{where} must be a table of prices")
-        unknown = set(entry) - _ALLOWED_KEYS - {"periods", "provider"}
-        if unknown:
-            raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; expected "
-                             f"{', '.join(PRICE_KEYS)}, batch_*, provider or periods")
         provider = entry.get("provider")
-        if provider is not None and not isinstance(provider, str):
-            raise InputError(f"{where}.provider must be text")
         periods: list[tuple[datetime | None, PriceSet, PriceSet | None]] = []
         base = _price_sets({k: v for k, v in entry.items() if k in _ALLOWED_KEYS}, where,
                            (PriceSet(), None))
         if base[0] != PriceSet() or base[1] is not None:
             periods.append((None, *base))
-        raw_periods = entry.get("periods", [])
-        if not isinstance(raw_periods, list):
-            raise InputError(f'{where}.periods must be written as [[models."{name}".periods]]')
-        dated = []
-        for i, period in enumerate(raw_periods, 1):
-            pwhere = f"{where} period {i}"
-            if not isinstance(period, Mapping) or "valid_from" not in period:
-                raise InputError(f"{pwhere}: needs valid_from = YYYY-MM-DD and its prices")
-            unknown = set(period) - _ALLOWED_KEYS - {"valid_from"}
-            if unknown:
-                raise InputError(f"{pwhere}: unknown key(s) {', '.join(sorted(unknown))}")
-            dated.append((_instant(period["valid_from"], pwhere), period, pwhere))
+        dated = [(_instant(period["valid_from"], f"{where} period {i}"), period, f"{where} period {i}")
+                 for i, period in enumerate(entry.get("periods", []), 1)]
         dated.sort(key=lambda d: d[0])
         for (a, _, _), (b, _, bwhere) in zip(dated, dated[1:], strict=False):
             if a == b:
@@ -183,7 +168,7 @@ def load_user_prices(path: Path | str | None = None) -> UserPrices | None:
         if "models" not in data:
             raise InputError(f'{path}: no [models."name"] entries; see aimon cost prices --help')
         return parse_user_prices(data, str(path))
-    config = config_path(None)
+    config = discover(None)
     if config is None:
         return None
     data = read_toml(config)

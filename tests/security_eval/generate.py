@@ -12,7 +12,7 @@ on). This script adds the variants a detector must see through, deterministicall
 - *hard benign variants*: benign prompts given the same obfuscations, which must stay
   benign.
 
-Each record: id, split (dev, heldout or heldout2), field (prompt or response), text,
+Each record: id, split (dev, heldout, heldout2 or heldout3), field (prompt or response), text,
 system_prompt, label (a category, or null for benign), language, obfuscation.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from tests.security_eval import dev_items, heldout2_items, heldout_items  # noqa: E402
+from tests.security_eval import dev_items, heldout2_items, heldout3_items, heldout_items  # noqa: E402
 
 EVAL_SET = HERE / "eval_set.jsonl"
 
@@ -149,7 +149,7 @@ def records_for(split: str, items, seed: int) -> list[dict]:
 
 def generate() -> list[dict]:
     return (records_for("dev", dev_items, 11) + records_for("heldout", heldout_items, 23)
-            + records_for("heldout2", heldout2_items, 37))
+            + records_for("heldout2", heldout2_items, 37) + records_for("heldout3", heldout3_items, 41))
 
 
 def main() -> None:

@@ -335,8 +335,7 @@ def analyze(
                          "a comparison needs two")
     control_name = _choose_control(variant_names, control)
     weights = _parse_split(split, variant_names)
-    overlap = con.execute(OVERLAP_SQL.format(cte=cte), params).fetchall()[0]
-    users_in_several, overlap_requests = int(overlap[0]), int(overlap[1])
+    users_in_several, overlap_requests = map(int, con.execute(OVERLAP_SQL.format(cte=cte), params).fetchall()[0])
     excluded = int(con.execute(EXCLUDED_SQL, params).fetchall()[0][0])
     merged = con.sql(MERGED_NAMES_SQL.format(names=NAMES_CTE.strip()), params=params).fetchall()
 
@@ -346,22 +345,12 @@ def analyze(
     per_user_assignment = (users_total >= 2 and without_user <= 0.01 * requests_total
                            and users_in_several <= 0.01 * users_total)
     assignment = "user" if per_user_assignment else "request"
-    if by_user is None:
-        by_user = per_user_assignment
+    by_user = per_user_assignment if by_user is None else by_user
     unit = "user" if by_user else "request"
     if by_user and users_total == 0:
         raise InputError(f"--by-user: the requests of experiment {experiment!r} carry no user_id")
 
-    source = _success_source(rows, success_from)
-    chosen = tuple(metrics)
-    if not chosen:
-        chosen = (Metric.success,) if source else (Metric.error_rate,)
-    if source is None and (Metric.success in chosen or success_from != "auto"):
-        wanted = {"logged": "no request logs `success`",
-                  "thumbs": "no request has thumbs feedback"}.get(
-            success_from, "no request logs `success` and none has thumbs feedback")
-        raise InputError(f"--metric success: {wanted} in experiment {experiment!r}; "
-                         "choose another --metric (thumbs_up, error_rate, latency_ms, cost_usd, ...)")
+    source, chosen = _chosen_metrics(rows, metrics, success_from, experiment)
 
     notes: list[str] = []
     # The split was made in the unit of assignment, so that is what the check counts,
@@ -382,16 +371,7 @@ def analyze(
                      "so p-values are too small. Leave out --by-request for one unit per user.")
     if unit == "user" and primary_values is not None:
         notes.append(_users_note(primary_values, variant_names, chosen[0], users_total))
-    if merged:
-        spelled = "; ".join(f"{', '.join(repr(s) for s in spellings)} -> {name!r}" for name, spellings in merged)
-        notes.append(f"Variant names that differ only in blanks or case are one variant: {spelled}.")
-    if users_in_several:
-        notes.append(f"{users_in_several:,} users saw more than one variant ({overlap_requests:,} "
-                     "requests); with --by-user each (user, variant) pair is a unit.")
-    if excluded:
-        notes.append(f"{excluded:,} requests of the experiment carry no variant and are left out.")
-    if by_user and without_user:
-        notes.append(f"{without_user:,} requests without a user_id are left out of the per-user analysis.")
+    notes += _data_notes(merged, users_in_several, overlap_requests, excluded, without_user if by_user else 0)
     notes += _coverage_notes(chosen, source, variants, requests_total)
 
     verdict = _verdict(comparisons, chosen[0], srm, min_effect, min_units)
@@ -403,6 +383,40 @@ def analyze(
         alpha=alpha, power=power, seed=seed, users_in_several_variants=users_in_several,
         requests_without_variant=excluded, notes=tuple(notes), min_effect=min_effect,
     )
+
+
+def _chosen_metrics(rows: pl.DataFrame, metrics: Sequence[Metric], success_from: str,
+                    experiment: str) -> tuple[str | None, tuple[Metric, ...]]:
+    """Where success comes from, and the metrics to compare (success when known, else
+    the error rate); InputError when success is asked for and nothing logs it."""
+    source = _success_source(rows, success_from)
+    chosen = tuple(metrics)
+    if not chosen:
+        chosen = (Metric.success,) if source else (Metric.error_rate,)
+    if source is None and (Metric.success in chosen or success_from != "auto"):
+        wanted = {"logged": "no request logs `success`",
+                  "thumbs": "no request has thumbs feedback"}.get(
+            success_from, "no request logs `success` and none has thumbs feedback")
+        raise InputError(f"--metric success: {wanted} in experiment {experiment!r}; "
+                         "choose another --metric (thumbs_up, error_rate, latency_ms, cost_usd, ...)")
+    return source, chosen
+
+
+def _data_notes(merged: list, users_in_several: int, overlap_requests: int, excluded: int,
+                left_out_without_user: int) -> list[str]:
+    """What the data did to the comparison: merged names, overlaps, requests left out."""
+    notes = []
+    if merged:
+        spelled = "; ".join(f"{', '.join(repr(s) for s in spellings)} -> {name!r}" for name, spellings in merged)
+        notes.append(f"Variant names that differ only in blanks or case are one variant: {spelled}.")
+    if users_in_several:
+        notes.append(f"{users_in_several:,} users saw more than one variant ({overlap_requests:,} "
+                     "requests); with --by-user each (user, variant) pair is a unit.")
+    if excluded:
+        notes.append(f"{excluded:,} requests of the experiment carry no variant and are left out.")
+    if left_out_without_user:
+        notes.append(f"{left_out_without_user:,} requests without a user_id are left out of the per-user analysis.")
+    return notes
 
 
 def _srm(rows: pl.DataFrame, names: list[str], weights: tuple[float, ...], unit: str) -> Srm:

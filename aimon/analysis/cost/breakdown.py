@@ -178,24 +178,7 @@ def breakdown(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[By], 
     frame = (frame.join(hits, on=names, how="left", nulls_equal=True) if not hits.is_empty()
              else frame.with_columns(pl.lit(0.0).alias("_hit_token_value"), pl.lit(0).alias("_hits_without_tokens"),
                                      pl.lit(0.0).alias("_hit_cost"), pl.lit(0).alias("_hit_priced")))
-    mean_not_hit = ((pl.col("cost_usd").fill_null(0) - pl.col("_hit_cost").fill_null(0))
-                    / (pl.col("_priced") - pl.col("_hit_priced").fill_null(0)))
-    frame = frame.with_columns(
-        (pl.col("cost_usd") - pl.col("logged_cost_usd")).alias("computed_cost_usd"),
-        (pl.col("_priced") - pl.col("logged_requests")).alias("computed_requests"),
-        (pl.col("requests") - pl.col("_priced")).alias("unpriced_requests"),
-        (pl.col("cost_usd") / pl.when(pl.col("_priced") > 0).then(pl.col("_priced"))).alias("mean_cost_usd"),
-        (pl.col("output_tokens") / pl.when(pl.col("input_tokens") > 0).then(pl.col("input_tokens")))
-        .alias("token_efficiency"),
-        (pl.col("_hits") / pl.when(pl.col("requests") > 0).then(pl.col("requests"))).alias("cache_hit_rate"),
-        (pl.col("cached_input_tokens") / pl.when(pl.col("input_tokens") > 0).then(pl.col("input_tokens")))
-        .alias("cached_input_share"),
-        pl.when(pl.col("_hits_without_tokens").fill_null(0) > 0)
-        .then(mean_not_hit.fill_nan(None) * pl.col("_hits_without_tokens")).otherwise(0.0).fill_null(0.0)
-        .add(pl.col("_hit_token_value").fill_null(0)).alias("cache_hit_saving_usd"),
-        pl.when(mean_not_hit.fill_nan(None).is_not_null()).then(pl.col("_hits_without_tokens").fill_null(0))
-        .otherwise(0).alias("cache_hits_estimated"),
-    ).with_columns(pl.col("computed_cost_usd").fill_null(0.0))
+    frame = _derived(frame)
     groups = frame.filter(pl.col("_g") == 0).drop("_g")
     total_row = frame.filter(pl.col("_g") == 1).drop("_g")
     total = None
@@ -216,16 +199,7 @@ def breakdown(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[By], 
         finished = _finish(pl.DataFrame([total]), total_cost).to_dicts()[0]
         totals = {k: finished[k] for k in GROUP_COLUMNS if k in finished}
         totals["cache_saving_usd"] = (totals["cache_read_saving_usd"] or 0) + (totals["cache_hit_saving_usd"] or 0)
-    notes = []
-    if total and total["cache_hits_estimated"]:
-        notes.append(f"{total['cache_hits_estimated']:,} response-cache hit(s) logged no tokens: "
-                     "each is valued at the mean cost of its group's requests that were not hits.")
-    if approx_p95:
-        notes.append("P95 cost per request is approximate (t-digest).")
-    if not exact:
-        notes.append("Over 2 million requests, active user-days are counted approximately "
-                     "(HyperLogLog, about 2% error) and the total's P95 is estimated from a 1-in-16 "
-                     "sample of the requests (t-digest).")
+    notes = _notes(total, approx_p95, exact)
     label = ", ".join(b.value for b in by)
     return Breakdown(
         title=f"Cost by {label}",
@@ -237,3 +211,40 @@ def breakdown(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[By], 
         notes=tuple(notes),
         prices_version=_one(con, PRICES_VERSION_SQL)[0],
     )
+
+
+def _derived(frame: pl.DataFrame) -> pl.DataFrame:
+    """The figures computed from a group's sums: computed and unpriced shares, means,
+    rates, and what response-cache hits saved."""
+    mean_not_hit = ((pl.col("cost_usd").fill_null(0) - pl.col("_hit_cost").fill_null(0))
+                    / (pl.col("_priced") - pl.col("_hit_priced").fill_null(0)))
+    return frame.with_columns(
+        (pl.col("cost_usd") - pl.col("logged_cost_usd")).alias("computed_cost_usd"),
+        (pl.col("_priced") - pl.col("logged_requests")).alias("computed_requests"),
+        (pl.col("requests") - pl.col("_priced")).alias("unpriced_requests"),
+        (pl.col("cost_usd") / pl.when(pl.col("_priced") > 0).then(pl.col("_priced"))).alias("mean_cost_usd"),
+        (pl.col("output_tokens") / pl.when(pl.col("input_tokens") > 0).then(pl.col("input_tokens")))
+        .alias("token_efficiency"),
+        (pl.col("_hits") / pl.when(pl.col("requests") > 0).then(pl.col("requests"))).alias("cache_hit_rate"),
+        (pl.col("cached_input_tokens") / pl.when(pl.col("input_tokens") > 0).then(pl.col("input_tokens")))
+        .alias("cached_input_share"),
+        pl.when(pl.col("_hits_without_tokens").fill_null(0) > 0)
+        .then(mean_not_hit.fill_nan(None) * pl.col("_hits_without_tokens")).otherwise(0.0).fill_null(0.0)
+        .add(pl.col("_hit_token_value").fill_null(0)).alias("cache_hit_saving_usd"),
+        pl.when(mean_not_hit.fill_nan(None).is_not_null()).then(pl.col("_hits_without_tokens").fill_null(0))
+        .otherwise(0).alias("cache_hits_estimated"),
+    ).with_columns(pl.col("computed_cost_usd").fill_null(0.0))
+
+
+def _notes(total: dict | None, approx_p95: bool, exact: bool) -> list[str]:
+    notes: list[str] = []
+    if total and total["cache_hits_estimated"]:
+        notes.append(f"{total['cache_hits_estimated']:,} response-cache hit(s) logged no tokens: "
+                     "each is valued at the mean cost of its group's requests that were not hits.")
+    if approx_p95:
+        notes.append("P95 cost per request is approximate (t-digest).")
+    if not exact:
+        notes.append("Over 2 million requests, active user-days are counted approximately "
+                     "(HyperLogLog, about 2% error) and the total's P95 is estimated from a 1-in-16 "
+                     "sample of the requests (t-digest).")
+    return notes

@@ -43,7 +43,7 @@ FEEDBACK_FRESH_SQL = """
 
 def _pending_source(fields: Sequence[Field], *, text: bool = True) -> str:
     return "\nUNION ALL\n".join(
-        REQUEST_FIELD_SOURCE_SQL.format(field=f.value, text=f", {FIELD_SQL[f]} AS text" if text else "",
+        REQUEST_FIELD_SOURCE_SQL.format(field=f.value, text=f", {FIELD_SQL[f]} AS text, r.jurisdiction AS hint" if text else "",
                                         fresh=FEEDBACK_FRESH_SQL if f in FEEDBACK_FIELDS else "")
         for f in _fields_sql(fields))
 

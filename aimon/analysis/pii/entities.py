@@ -8,13 +8,14 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from aimon.analysis.pii import phones as p
 from aimon.analysis.pii import secrets as s
 from aimon.analysis.pii import validators as v
 from aimon.errors import UsageError
 
 # Bump when a pattern or validator changes what is found: findings of older versions
 # are then dropped and the texts scanned again.
-DETECTOR_VERSION = 1
+DETECTOR_VERSION = 2
 
 
 CONTEXT_BEFORE = 48
@@ -102,7 +103,8 @@ class EntityType:
 
 ENTITY_TYPES: dict[str, EntityType] = {e.name: e for e in [
     EntityType("email", "pii", False, "e-mail address"),
-    EntityType("phone", "pii", False, "phone number, validated with libphonenumber (E.164, US and national formats)"),
+    EntityType("phone", "pii", False, "phone number, validated with libphonenumber (E.164, US and national formats; "
+                                     "well-formed numbers after a phone word at low confidence)"),
     EntityType("us_ssn", "pii", False, "US social security number (area/group/serial ranges checked)"),
     EntityType("credit_card", "pii", False, "payment card number: Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay; Luhn-checked"),
     EntityType("ipv4", "pii", False, "IPv4 address (ipaddress-validated; loopback and broadcast excluded)"),
@@ -131,6 +133,9 @@ class Kind:
     pattern: str
     validate: v.Validator
     context: bool = False  # the match includes a context word before the entity
+    # The validator also takes the regions placing the text (jurisdiction, configured
+    # list); an unclaimed match is searched again, as a context form is.
+    regional: bool = False
 
 
 _HEX = "[0-9A-Fa-f]"
@@ -175,10 +180,8 @@ KINDS: tuple[Kind, ...] = (
          r"(?i:\b(?:ssn|social security(?: number| no\.?| #)?|ss#))[^0-9A-Za-z\n]{0,5}"
          r"(?i:(?:is|number|no\.?)[^0-9A-Za-z\n]{0,3})?\d{3}[- ]?\d{2}[- ]?\d{4}\b",
          v.ssn_in_context, context=True),
-    Kind("phone_ctx",
-         r"(?i:\b(?:phone|tel|telephone|call|mobile|cell|cellphone|sms|whatsapp|fax)\b)[^0-9+(\n]{0,20}"
-         r"\+?\(?\d[\d .()-]{5,18}\d\b",
-         v.phone_in_context, context=True),
+    Kind("phone_ctx", rf"(?:{p.PHONE_WORDS})[^0-9+(\n]{{0,20}}\+?\(?\d[\d .()-]{{5,18}}\d\b",
+         p.phone_in_context, context=True, regional=True),
     Kind("email", r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", v.email),
     # Upper case as written, or lower case as ingest leaves an error type; never mixed.
     Kind("iban", r"\b(?:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?"
@@ -190,8 +193,16 @@ KINDS: tuple[Kind, ...] = (
     Kind("credit_card", r"\b(?:\d{4}[ -]?){3}\d{4}(?:[ -]?\d{3})?\b|\b\d{4}[ -]?\d{6}[ -]?\d{4,5}\b", v.credit_card),
     Kind("us_ssn", r"\b\d{3}[- ]\d{2}[- ]\d{4}\b", v.us_ssn),
     Kind("ipv4", r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", v.ipv4),
-    Kind("phone_intl", r"\+\d[\d .()-]{6,18}\d", v.phone_international),
-    Kind("phone_us", r"(?:\b1[ .-])?(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b", v.phone_us),
+    Kind("phone_intl", r"\+\d[\d .()-]{6,18}\d", p.phone_international),
+    Kind("phone_us", r"(?:\b1[ .-])?(?:\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b", p.phone_us,
+         regional=True),
+    # National numbers with no phone word: a trunk prefix (020 7946 0958, 01 42 68 53 00,
+    # 03-3211-4567, 030 12345678) or the 3-2-2-2 grouping of countries without one
+    # (ES 612 34 56 78); judged against the regions placing the text, last so that every
+    # other shape starting at the same place wins.
+    Kind("phone_national", r"\b0\d{1,4}(?:[ .-]\d{2,8}){2,4}\b|\b0\d{1,4}[ /-]\d{6,8}\b|\b[1-9]\d{2}(?:[ .]\d{2}){3}\b",
+         p.phone_national,
+         regional=True),
 )
 
 

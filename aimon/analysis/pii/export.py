@@ -111,13 +111,14 @@ WHERE validated AND ts >= $start AND ts < $end AND list_contains($fields, field)
 """
 
 REQUEST_COLUMN_SOURCE_SQL = """
-SELECT request_id AS key, ts, '{name}' AS field, {expr} AS text
+SELECT request_id AS key, ts, '{name}' AS field, {expr} AS text, jurisdiction AS hint
 FROM requests WHERE ts >= $start AND ts < $end AND {expr} IS NOT NULL
 """
 
 FEEDBACK_COLUMN_SOURCE_SQL = """
-SELECT feedback_id AS key, ts, '{name}' AS field, {expr} AS text
-FROM feedback WHERE ts >= $start AND ts < $end AND {expr} IS NOT NULL
+SELECT feedback_id AS key, ts, '{name}' AS field, {expr} AS text,
+       (SELECT any_value(r.jurisdiction) FROM requests r WHERE r.request_id = f.request_id) AS hint
+FROM feedback f WHERE ts >= $start AND ts < $end AND {expr} IS NOT NULL
 """
 
 INSERT_SPANS_SQL = "INSERT INTO _aimon_spans SELECT tbl, key, field, start, \"end\", entity_type, NULL FROM _aimon_new_spans"

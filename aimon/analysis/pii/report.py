@@ -44,6 +44,9 @@ class PiiReport:
     rejected: Any
     samples: Any
     pii_shown: bool
+    # Validated findings of lower confidence by entity type and reason (a well-formed
+    # phone number outside the numbering plan, after a phone word).
+    low_confidence: Any = None
     # Feedback rows that belong to no request (no request id, or one not in the log):
     # the cache is per request, so they are scanned here, each report (findings by
     # entity type and field; counted in ``findings`` and in the gate).
@@ -56,7 +59,7 @@ _ORPHAN_FEEDBACK_TEXT = {Field.feedback_text: "b.feedback_text", Field.feedback_
 
 
 ORPHAN_FEEDBACK_SOURCE_SQL = """
-SELECT b.feedback_id AS key, b.ts, '{field}' AS field, {text} AS text
+SELECT b.feedback_id AS key, b.ts, '{field}' AS field, {text} AS text, NULL::VARCHAR AS hint
 FROM feedback b
 WHERE b.ts >= $start AND b.ts < $end
   AND (b.request_id IS NULL OR NOT EXISTS (SELECT 1 FROM requests r WHERE r.request_id = b.request_id))
@@ -96,7 +99,7 @@ SELECT (SELECT count(*) FROM requests WHERE ts >= $start AND ts < $end) AS reque
 
 
 BY_ENTITY_SQL = f"""
-SELECT entity_type, count(*) AS findings, count(DISTINCT request_id) AS requests,
+SELECT entity_type, count(*) AS findings, count(reason) AS low_confidence, count(DISTINCT request_id) AS requests,
        min(ts) AS first_seen, max(ts) AS last_seen
 FROM pii_findings WHERE {_VALID}
 GROUP BY ALL ORDER BY findings DESC, entity_type
@@ -147,6 +150,13 @@ ORDER BY req.day
 """
 
 
+LOW_CONFIDENCE_SQL = f"""
+SELECT entity_type, reason, count(*) AS findings
+FROM pii_findings WHERE {_VALID} AND reason IS NOT NULL
+GROUP BY ALL ORDER BY findings DESC, entity_type, reason
+"""
+
+
 REJECTED_SQL = """
 SELECT entity_type, reason, count(*) AS candidates
 FROM pii_findings
@@ -162,7 +172,7 @@ _FIELD_TEXT = "CASE f.field " + " ".join(f"WHEN '{x.value}' THEN {FIELD_SQL[x]}"
 # finding (validated or not) that overlaps that stretch, so all of them can be masked.
 SAMPLES_SQL = f"""
 WITH picked AS (
-    SELECT request_id, field, entity_type, start, "end", ts,
+    SELECT request_id, field, entity_type, start, "end", ts, reason,
            row_number() OVER (PARTITION BY entity_type ORDER BY ts DESC, request_id, start) AS n
     FROM pii_findings WHERE {_VALID}
     QUALIFY n <= $per_type
@@ -171,6 +181,7 @@ WITH picked AS (
     FROM picked p
 )
 SELECT w.request_id, w.field, w.entity_type, w.ts, w.start, w."end", w.w0, w.n,
+       CASE WHEN w.reason IS NULL THEN 'high' ELSE 'low' END AS confidence,
        substring({_FIELD_TEXT.replace('f.field', 'w.field')}, w.w0 + 1, w.w1 - w.w0) AS text,
        (SELECT list({{'s': g.start, 'e': g."end", 't': g.entity_type, 'v': g.validated}})
         FROM pii_findings g
@@ -219,7 +230,7 @@ def pii_report(
     by_entity = by_entity.with_columns(
         pl.col("entity_type").replace_strict({k: e.category for k, e in ENTITY_TYPES.items()},
                                              default="pii").alias("category")
-    ).select("entity_type", "category", "findings", "requests", "first_seen", "last_seen")
+    ).select("entity_type", "category", "findings", "low_confidence", "requests", "first_seen", "last_seen")
     by_field = con.sql(BY_FIELD_SQL, params=params).pl()
     by_model = con.sql(BY_DIMENSION_SQL.format(dim="model"), params=params).pl()
     by_endpoint = con.sql(BY_DIMENSION_SQL.format(dim="endpoint"), params=params).pl()
@@ -235,12 +246,14 @@ def pii_report(
         per_type = max(1, -(-samples // types))
         rows = con.execute(SAMPLES_SQL, {**params, "per_type": per_type, "ctx": context_chars,
                                          "limit": samples}).fetchall()
-        for request_id, field, entity, ts, start, end, w0, _n, text, spans in sorted(rows, key=lambda r: (r[2], r[7])):
+        for request_id, field, entity, ts, start, end, w0, _n, confidence, text, spans in sorted(
+                rows, key=lambda r: (r[2], r[7])):
             sample_rows.append({"request_id": request_id, "field": field, "entity_type": entity, "ts": ts,
+                                "confidence": confidence,
                                 "snippet": _snippet(text or "", w0, start, end, spans, entity, show_pii)})
     samples_frame = pl.DataFrame(sample_rows, schema={"request_id": pl.String, "field": pl.String,
-                                                      "entity_type": pl.String,
-                                                      "ts": pl.Datetime("us", "UTC"), "snippet": pl.String})
+                                                      "entity_type": pl.String, "ts": pl.Datetime("us", "UTC"),
+                                                      "confidence": pl.String, "snippet": pl.String})
     return PiiReport(
         title="PII and secrets in the logs",
         window=window,
@@ -261,6 +274,7 @@ def pii_report(
         samples=samples_frame,
         pii_shown=show_pii,
         feedback_without_request=orphans,
+        low_confidence=con.sql(LOW_CONFIDENCE_SQL, params=params).pl(),
     )
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import duckdb
 
+from aimon.analysis.pii.config import configured_regions, placing_regions
 from aimon.analysis.pii.entities import (
     _PY_RE,
     CANDIDATE_RE,
@@ -50,12 +51,13 @@ _KIND_EXPR = "CASE " + " ".join(f"WHEN x.{g} IS NOT NULL THEN {i}" for i, g in e
 _VALUE_EXPR = "coalesce(" + ", ".join(f"x.{g}" for g in GROUP_NAMES) + ")"
 
 
-# ``{source}`` yields (key, ts, field, text). Offsets: gap_1 match_1 gap_2 match_2 ...,
+# ``{source}`` yields (key, ts, field, text, hint); hint is the request's jurisdiction
+# (or NULL), which places national phone numbers. Offsets: gap_1 match_1 gap_2 match_2 ...,
 # so a match starts after all gaps up to its own and all matches before it.
 CANDIDATES_SQL = f"""
 WITH src AS ({{source}}),
 hit AS (
-    SELECT key, ts, field, text,
+    SELECT key, ts, field, text, hint,
            list_transform(regexp_extract_all(text, $aimon_rx, $aimon_groups),
                           lambda x: {{{{'kind': {_KIND_EXPR}, 'value': {_VALUE_EXPR}}}}}) AS h
     FROM src
@@ -64,25 +66,25 @@ hit AS (
 cand AS (
     -- The split runs only where there are matches (a WHERE on h would not stop DuckDB
     -- from computing the projection for every row: a second full regex pass).
-    SELECT key, ts, field, text, h,
+    SELECT key, ts, field, text, hint, h,
            CASE WHEN len(h) > 0
                 THEN list_transform(regexp_split_to_array(text, $aimon_rx), lambda g: length(g)) END AS gaps
     FROM hit
 ),
 flat AS (
-    SELECT key, ts, field, text,
+    SELECT key, ts, field, text, hint,
            unnest(h) AS m, unnest(gaps[1:len(h)]) AS gap, generate_subscripts(h, 1) AS i
     FROM cand
     WHERE gaps IS NOT NULL
 ),
 placed AS (
-    SELECT key, ts, field, text, i, m.kind AS kind, m.value AS value,
+    SELECT key, ts, field, text, hint, i, m.kind AS kind, m.value AS value,
            (sum(gap + length(m.value)) OVER (PARTITION BY key, field ORDER BY i
                                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
             - length(m.value))::BIGINT AS start
     FROM flat
 )
-SELECT key, ts, field, kind, value, start,
+SELECT key, ts, field, kind, value, start, hint,
        substring(text, greatest(1, start - {CONTEXT_BEFORE} + 1), least(start, {CONTEXT_BEFORE})) AS before,
        substring(text, start + length(value) + 1, {CONTEXT_AFTER}) AS after
 FROM placed
@@ -102,25 +104,39 @@ class Finding:
     reason: str | None
     ts: Any = None
 
+    @property
+    def confidence(self) -> str | None:
+        """"high" for a validated finding, "low" for one validated with a reason (a
+        well-formed phone number outside the numbering plan), None when rejected."""
+        if not self.validated:
+            return None
+        return "high" if self.reason is None else "low"
 
-def _judge(kind: Kind, value: str, before: str, after: str, depth: int = 0) -> list[tuple[str, bool, str | None, int, int]]:
+
+Verdicts = list[tuple[str, bool, str | None, int, int]]
+
+
+def _judge(kind: Kind, value: str, before: str, after: str, depth: int = 0,
+           regions: tuple[str, ...] = ()) -> Verdicts:
     """Verdicts for one candidate as (entity, ok, reason, start, end) relative to it,
     plus whatever the parts of it a validator did not claim hold: a context form such as
-    "call me at ..." may have swallowed another entity, a phone number a trailing SSN."""
-    out: list[tuple[str, bool, str | None, int, int]] = []
-    for verdict in kind.validate(value, before, after):
+    "call me at ..." may have swallowed another entity, a phone number a trailing SSN.
+    ``regions`` place national phone numbers (the request's jurisdiction, the list)."""
+    out: Verdicts = []
+    verdicts = kind.validate(value, before, after, regions) if kind.regional else kind.validate(value, before, after)
+    for verdict in verdicts:
         end = len(value) if verdict.end is None else verdict.end
         out.append((verdict.entity_type, verdict.ok, verdict.reason, verdict.start, end))
     claimed = [(s, e) for _, ok, _, s, e in out if ok]
     if claimed == [(0, len(value))] or depth >= 3:
         return out
     if not claimed:
-        if kind.context:  # look again after the context word
-            out.extend(_rescan(value, 1, before, after, depth))
+        if kind.context or kind.regional:  # look again after the context word or first digit
+            out.extend(_rescan(value, 1, before, after, depth, regions))
     else:
         s, e = claimed[0]
-        out.extend(_rescan(value[:s], 0, before, value[s:] + after, depth))
-        out.extend(_rescan(value, e, before, after, depth))
+        out.extend(_rescan(value[:s], 0, before, value[s:] + after, depth, regions))
+        out.extend(_rescan(value, e, before, after, depth, regions))
     seen: set[tuple[str, int, int]] = set()
     unique = []
     for item in out:
@@ -130,7 +146,7 @@ def _judge(kind: Kind, value: str, before: str, after: str, depth: int = 0) -> l
     return unique
 
 
-def _rescan(value: str, lo: int, before: str, after: str, depth: int) -> list[tuple[str, bool, str | None, int, int]]:
+def _rescan(value: str, lo: int, before: str, after: str, depth: int, regions: tuple[str, ...]) -> Verdicts:
     """Entities that start in ``value[lo:]``. The text after the candidate is searched
     too, since an entity cut by the candidate's end continues there; one that starts
     after the candidate is left to the SQL pass, which resumes there."""
@@ -146,15 +162,17 @@ def _rescan(value: str, lo: int, before: str, after: str, depth: int) -> list[tu
         kind = KINDS[m.lastindex - 1]
         ctx_before = (before + text[:s])[-CONTEXT_BEFORE:]
         ctx_after = text[e:e + CONTEXT_AFTER]
-        for entity, ok, reason, a, b in _judge(kind, m.group(0), ctx_before, ctx_after, depth + 1):
+        for entity, ok, reason, a, b in _judge(kind, m.group(0), ctx_before, ctx_after, depth + 1, regions):
             out.append((entity, ok, reason, s + a, s + b))
     return out
 
 
 def scan(con: duckdb.DuckDBPyConnection, source_sql: str, params: dict[str, Any] | None = None,
-         *, batch: int = 20_000) -> tuple[list[Finding], int]:
+         *, batch: int = 20_000, configured: tuple[str, ...] | None = None) -> tuple[list[Finding], int]:
     """Findings (validated and rejected) for the texts ``source_sql`` yields as
-    (key, ts, field, text), and how many candidates the SQL pass produced."""
+    (key, ts, field, text, hint), and how many candidates the SQL pass produced.
+    ``configured``: regions for national phone numbers (default: ``[pii] phone_regions``)."""
+    configured = configured_regions() if configured is None else tuple(configured)
     query = CANDIDATES_SQL.format(source=source_sql)
     args = {"aimon_rx": CANDIDATE_RE, "aimon_groups": GROUP_NAMES, **(params or {})}
     result = con.execute(query, args)
@@ -162,24 +180,31 @@ def scan(con: duckdb.DuckDBPyConnection, source_sql: str, params: dict[str, Any]
     candidates = 0
     while rows := result.fetchmany(batch):
         candidates += len(rows)
-        for key, ts, field, kind_index, value, start, before, after in rows:
-            for entity, ok, reason, a, b in _judge(KINDS[kind_index], value, before or "", after or ""):
+        for key, ts, field, kind_index, value, start, hint, before, after in rows:
+            regions = placing_regions(hint, configured)
+            for entity, ok, reason, a, b in _judge(KINDS[kind_index], value, before or "", after or "", 0, regions):
                 findings.append(Finding(key, field, entity, start + a, start + b, ok, reason, ts))
     return findings, candidates
 
 
 TEXTS_SOURCE_SQL = """
-SELECT k AS key, NULL::TIMESTAMPTZ AS ts, 'text' AS field, t AS text
-FROM (SELECT unnest($aimon_texts) AS t, generate_subscripts($aimon_texts, 1) - 1 AS k)
+SELECT k AS key, NULL::TIMESTAMPTZ AS ts, 'text' AS field, t AS text, h AS hint
+FROM (SELECT unnest($aimon_texts) AS t, unnest($aimon_hints::VARCHAR[]) AS h,
+             generate_subscripts($aimon_texts, 1) - 1 AS k)
 """
 
 
-def scan_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[str | None]) -> list[list[Finding]]:
-    """Validated findings per text, for a handful of strings (snippets, ids, tests)."""
+def scan_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[str | None], *,
+               hints: Sequence[str | None] | None = None,
+               configured: tuple[str, ...] | None = None) -> list[list[Finding]]:
+    """Validated findings per text, for a handful of strings (snippets, ids, tests).
+    ``hints``: a jurisdiction per text; ``configured``: as for :func:`scan`."""
     per_text: list[list[Finding]] = [[] for _ in texts]
     if not texts:
         return per_text
-    found, _ = scan(con, TEXTS_SOURCE_SQL, {"aimon_texts": list(texts)})
+    hint_list = list(hints) if hints is not None else [None] * len(texts)
+    found, _ = scan(con, TEXTS_SOURCE_SQL, {"aimon_texts": list(texts), "aimon_hints": hint_list},
+                    configured=configured)
     for f in found:
         if f.validated:
             per_text[f.key].append(f)

@@ -12,7 +12,7 @@ Look-alikes are rejected on purpose: order numbers, version strings, UUIDs, hash
 timestamps and numbers that fail their checksum (Luhn, IBAN mod-97, SSN ranges, phone
 numbering plans). Nothing here prints or stores a value.
 
-Secrets (keys and tokens) are validated in :mod:`.secrets`.
+Secrets (keys and tokens) are validated in :mod:`.secrets`, phone numbers in :mod:`.phones`.
 """
 
 from __future__ import annotations
@@ -96,80 +96,6 @@ def email(value: str, before: str, after: str) -> list[Verdict]:
     if local.lower() == "git" and after.startswith(":"):
         return _no("email", "ssh_remote")  # git@github.com:org/repo
     return _yes("email")
-
-
-# Regions tried for national numbers (no +country code) that follow a phone word.
-NATIONAL_REGIONS = ("US", "GB", "DE", "FR", "IN", "BR", "ES", "IT", "NL", "CA", "AU", "IE", "MX")
-
-
-_PHONE_TOKEN_RE = re.compile(r"[\d()]+")
-
-
-_PHONE_WORD_RE = re.compile(
-    r"(?i)\b(?:phone|tel|telephone|call|mobile|cell|cellphone|sms|whatsapp|fax|text me|reach me)\b")
-
-
-def _phone_ok(text: str, region: str | None, lenient: bool) -> bool:
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return False
-    if phonenumbers.is_valid_number(number):
-        return True
-    if not lenient or not phonenumbers.is_possible_number(number):
-        return False
-    # An explicit +country code, a possible length and the country's general number
-    # shape make a phone number as a person writes it, even in ranges the numbering plan
-    # keeps unallocated (+44 7700 900xxx is reserved for fiction, but typed as a phone).
-    region = phonenumbers.region_code_for_country_code(number.country_code)
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region) if region not in (None, "ZZ") else None
-    pattern = metadata.general_desc.national_number_pattern if metadata and metadata.general_desc else None
-    nsn = phonenumbers.national_significant_number(number)
-    return bool(pattern) and len(nsn) >= 7 and re.fullmatch(pattern, nsn) is not None
-
-
-def _phone_prefixes(value: str) -> list[int]:
-    """End offsets of ``value`` cut after each digit group, longest first."""
-    ends = [m.end() for m in _PHONE_TOKEN_RE.finditer(value)]
-    return sorted({e for e in ends if sum(c.isdigit() for c in value[:e]) >= 7}, reverse=True)
-
-
-def _phone(value: str, before: str, after: str, *, national: bool) -> list[Verdict]:
-    """A phone number at the start of ``value``, trimmed of trailing groups that do not
-    belong to it (``+1 212 555 0123 2 items`` -> ``+1 212 555 0123``)."""
-    if _glued_before(before) and not before.endswith((" ", "(", ":")):
-        return _no("phone", "part_of_longer_token")
-    international = value.startswith("+")
-    for end in _phone_prefixes(value):
-        text = value[:end].rstrip("( ")
-        if text.count("(") != text.count(")"):
-            continue
-        if international:
-            if _phone_ok(text, None, lenient=True):
-                return _yes("phone", 0, len(text))
-        elif national:
-            if any(_phone_ok(text, region, lenient=False) for region in NATIONAL_REGIONS):
-                return _yes("phone", 0, len(text))
-        elif _phone_ok(text, "US", lenient=False):
-            if end == len(value) and _glued_after(after):
-                return _no("phone", "part_of_longer_token")
-            return _yes("phone", 0, len(text))
-    return _no("phone", "invalid_number")
-
-
-def phone_international(value: str, before: str, after: str) -> list[Verdict]:
-    return _phone(value, before, after, national=False)
-
-
-def phone_us(value: str, before: str, after: str) -> list[Verdict]:
-    if before.endswith("+"):
-        return _no("phone", "part_of_longer_token")
-    # "212 555 0123" without a phone word, brackets or +1 is as often a count or an
-    # amount ("809 508 4456 tokens"); the context form (call/phone/tel ...) finds it.
-    seps = re.findall(r"\d([ .-])\d", value)
-    if "(" not in value and seps and set(seps) == {" "}:
-        return _no("phone", "ambiguous_spaces")
-    return _phone(value, before, after, national=False)
 
 
 _SSN_FAMOUS = frozenset({"078051120", "219099999", "123456789", "987654320"})
@@ -438,9 +364,6 @@ def drivers_license(value: str, before: str, after: str) -> list[Verdict]:
     return _id_after_context(value, "drivers_license", (5, 18), 4)
 
 
-_NUMBER_RE = re.compile(r"\+?[\d(][\d .()-]*\d")
-
-
 def ssn_in_context(value: str, before: str, after: str) -> list[Verdict]:
     m = re.search(r"\d{3}[- ]?\d{2}[- ]?\d{4}$", value)
     if not m:
@@ -451,28 +374,6 @@ def ssn_in_context(value: str, before: str, after: str) -> list[Verdict]:
         return _no("us_ssn", "mixed_separators", m.start())
     reason = _ssn_digits_ok(digits)
     return _no("us_ssn", reason, m.start()) if reason else _yes("us_ssn", m.start())
-
-
-def phone_in_context(value: str, before: str, after: str) -> list[Verdict]:
-    """A number written after a phone word: any format, national ones included. When it
-    is not a phone number it may still be a card or an SSN written after the word."""
-    m = _NUMBER_RE.search(value)
-    if not m:
-        return _no("phone", "invalid_number")
-    number, ctx = m.group(0), value[:m.start()]
-    if re.search(r"[.!?;]\s+[A-Za-z]{2,}", ctx):
-        return _no("phone", "no_context", m.start(), m.end())  # the phone word is in another sentence
-    national = number.lstrip("(").startswith("0")  # trunk prefix: UK, DE, FR... formats
-    verdicts = _phone(number, ctx, after, national=national)
-    if verdicts[0].ok:
-        v = verdicts[0]
-        return [Verdict("phone", True, None, m.start() + v.start, m.start() + (v.end or len(number)))]
-    if re.fullmatch(r"\d{3}([- ])\d{2}\1\d{4}", number):
-        return [Verdict(v.entity_type, v.ok, v.reason, m.start() + v.start, m.start() + (v.end or len(number)))
-                for v in us_ssn(number, ctx, after)]
-    if _card(number) is None:
-        return _yes("credit_card", m.start(), m.end())
-    return _no("phone", "invalid_number", m.start(), m.end())
 
 
 def normalise(entity_type: str, value: str) -> str:

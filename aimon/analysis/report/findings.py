@@ -7,70 +7,20 @@ each producing findings with a stable ``code`` for scripts and a sentence for pe
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aimon.analysis.toolkit.intervals import wilson
-from aimon.errors import InputError
+from aimon.config import ReportConfig
 
 if TYPE_CHECKING:
     from aimon.analysis.report.daily import Report
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """When a figure becomes a highlight, a concern or a recommendation.
-
-    Rates are fractions (0.05 is 5%); changes are relative (0.5 is +50%).
-    """
-
-    error_rate: float = 0.05            # concern: error rate above this
-    p95_latency_ms: float = 5000.0      # concern: P95 latency above this
-    latency_regression: float = 0.5     # concern: P95 this much above its baseline
-    cost_spike: float = 0.5             # concern: cost this much above the previous period
-    cost_drop: float = 0.1              # highlight: cost this much below the previous period
-    traffic_drop: float = 0.5           # concern: requests this much below the baseline
-    satisfaction_high: float = 0.85     # highlight: satisfaction above this
-    satisfaction_low: float = 0.6       # concern: satisfaction below this
-    thumbs_down_rate: float = 0.2       # concern: thumbs-down rate above this
-    min_votes: int = 20                 # fewer thumbs than this: no verdict on satisfaction
-    cache_hit_high: float = 0.5         # highlight: cache hit rate above this
-    cache_hit_low: float = 0.3          # recommendation: consider caching below this
-    premium_share: float = 0.8          # recommendation: premium models serve more than this
-    premium_models: tuple[str, ...] = (
-        "gpt-4", "gpt-4-*", "gpt-4o", "gpt-4o-20*", "gpt-4.1", "gpt-4.1-20*", "gpt-5", "gpt-5-20*",
-        "claude-*opus*", "claude-*sonnet*", "o1", "o1-20*", "o3", "o3-20*",
-    )
-    error_type_share: float = 0.5       # recommendation: one error type is more than this of errors
-    endpoint_cost_share: float = 0.5    # recommendation: one endpoint spends more than this
-    gap_minutes: float = 10.0           # zero-traffic gaps at least this long are listed...
-    gap_min_expected: float = 10.0      # ...when the baseline expected this many requests in them
-    unpriced_share: float = 0.0         # concern: more than this share of requests has no price
-    traffic_growth: float = 0.15        # highlight: requests this much above the baseline
-    hotspot_min_requests: int = 20      # a model or hour needs this many requests to be called out
-    hour_cost_share: float = 0.25       # concern: one hour spends more than this share of the day
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], source: str = "aimon.toml [report]") -> Thresholds:
-        """Thresholds from a config table; unknown keys and wrong types are input errors."""
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs: dict[str, Any] = {}
-        for key, value in values.items():
-            if key not in fields:
-                raise InputError(f"{source}: unknown threshold {key!r}; known: {', '.join(fields)}")
-            default = getattr(cls, key) if key != "premium_models" else cls.premium_models
-            if isinstance(default, tuple):
-                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                    raise InputError(f"{source}: {key} must be a list of model names or patterns")
-                kwargs[key] = tuple(value)
-            elif isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InputError(f"{source}: {key} must be a number, not {value!r}")
-            else:
-                kwargs[key] = type(default)(value)
-        return cls(**kwargs)
+class Thresholds(ReportConfig):
+    """When a figure becomes a highlight, a concern or a recommendation: the ``[report]``
+    table of aimon.toml (``aimon.config.ReportConfig`` holds the keys and defaults)."""
 
     def is_premium(self, model: str) -> bool:
         return any(fnmatch.fnmatchcase(model, pattern) for pattern in self.premium_models)

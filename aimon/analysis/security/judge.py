@@ -78,7 +78,15 @@ _TASK = re.compile(
 _TOOL_OUTPUT = re.compile(
     r"\b(?:tool\s+(?:output|result)|function\s+(?:call\s+)?returned|observation(?:\s+from[^:\n]*)?:|search\s+results?|"
     r"retriev(?:ed|al)|fetched|(?:browser|search|retrieval)\s+(?:tool|step)|returned\s+this|api\s+response|"
-    r"output\s+of\s+the\s+\w+\s+tool|tool\s+\w+\s+returned)", re.IGNORECASE)
+    r"output\s+of\s+the\s+\w+\s+tool|tool\s+\w+\s+returned|\b(?:returned|responded|response\s+was|output\s+was|result\s+was)\s*:)",
+    re.IGNORECASE)
+
+
+# A first line that introduces material ("The scraper returned:", "Here is the page:")
+# followed by a line break: what comes after is quoted, not the user's own words. Not a
+# role header ("### System:", "[SYSTEM]:"), which is what a fake delimiter looks like.
+_HEADER = re.compile(r"\A[ \t]*(?![#\[<=\-*`{|])(?![^\n]*\b(?:system|sistema|syst[èe]me|instructions?)\b)"
+                     r"[^\n]{3,160}?[:：][ \t]*\n", re.IGNORECASE)
 
 
 def in_document(text: str, pos: int) -> bool:
@@ -88,6 +96,9 @@ def in_document(text: str, pos: int) -> bool:
     if before.rfind("<!--") > before.rfind("-->"):
         return True
     if _TOOL_OUTPUT.search(before):
+        return True
+    header = _HEADER.match(text)
+    if header and header.end() <= pos:
         return True
     if _TASK.match(text):
         first_break = min((i for i in (text.find("\n"), text.find(":")) if i >= 0), default=-1)
@@ -105,7 +116,17 @@ def combined(hits: list[Hit]) -> float:
     return 1.0 - out
 
 
-def verdict(hits: list[Hit]) -> str | None:
+# Words that speak to the model. Cues alone ("pretend", "no rules") add up to an
+# injection only when the text speaks to the model: a story about a robot with no rules
+# does not.
+_SECOND_PERSON = re.compile(r"\b(?:you|your|you're|yourself|u|tu|t'|te|toi|tes|ton|vous|du|dir|dich|dein\w*|eres|"
+                            r"est[aá]s|usted|tus?|voc[êe]|sei|ti)\b|你|您"
+                            # (or orders it, a sentence opening with a role-play verb: "Play the role of ...")
+                            r"|(?:^|[.!?\n]\s*)(?:play|act|pretend|imagine|be|become|role-?play|respond|answer|behave|simulate|"
+                            r"stay)\b", re.IGNORECASE)
+
+
+def verdict(hits: list[Hit], text: str | None = None) -> str | None:
     """The category of a text with these hits, or None when they do not add up."""
     if not hits or combined(hits) < R.REPORT_THRESHOLD:
         return None
@@ -113,6 +134,8 @@ def verdict(hits: list[Hit]) -> str | None:
     for category in R.INJECTION_CATEGORIES:
         if category in strong:
             return category
+    if text is not None and not _SECOND_PERSON.search(text):
+        return None
     # Cues only: the category they weigh most in.
     weight: dict[str, float] = {}
     for h in hits:
@@ -120,16 +143,56 @@ def verdict(hits: list[Hit]) -> str | None:
     return max(weight, key=lambda c: (weight[c], -R.INJECTION_CATEGORIES.index(c)))
 
 
+# A question about chat templates or logs that names a token ("what does [INST] do?",
+# "the log says '[SYSTEM] ...'") mentions the delimiter; it does not use it.
+_ASKING = re.compile(r"^\W*(?:please\s+|can\s+you\s+|could\s+you\s+)?(?:explain|what|how|why|when|where|which|is|are|does|do|"
+                     r"should|describe|tell\s+me\s+(?:about|what|how))\b", re.IGNORECASE)
+_QUOTES = "'\"`“‘«"
+# "How do I show the system prompt in the playground?": the user asks how to do it, of
+# a prompt that is not the model's own.
+_HOW_TO = re.compile(r"\bhow\s+(?:do|can|could|would|should)\s+(?:i|we|one)\b|\bhow\s+to\b|\bwhere\s+(?:do|can)\s+(?:i|we)\b",
+                     re.IGNORECASE)
+_YOURS = re.compile(r"\b(?:you|your|yours|yourself)\b", re.IGNORECASE)
+
+
+def mentioned(text: str, hit: Hit) -> bool:
+    """Is the match talked about rather than used?"""
+    if hit.category == "fake_delimiter":
+        line_start = text.rfind("\n", 0, hit.start) + 1
+        opened = text[line_start:hit.start]
+        quoted = sum(opened.count(q) for q in _QUOTES) % 2 == 1
+        first_sentence = re.split(r"[.?!\n]", text, maxsplit=1)[0]
+        return quoted or (bool(_ASKING.match(text)) and hit.end <= len(first_sentence) + 1
+                          and "\n" not in text[:hit.start])
+    if hit.category == "prompt_extraction":
+        sentence = text[max(text.rfind(".", 0, hit.start), text.rfind("\n", 0, hit.start)) + 1:hit.end]
+        return bool(_HOW_TO.search(sentence)) and not _YOURS.search(hit.value)
+    return False
+
+
 def contextual(text: str, hit: Hit) -> Hit:
-    """``hit`` as ``indirect`` when it sits inside a document or tool output."""
+    """``hit`` as ``indirect`` when it sits inside a document or tool output; as a cue
+    when it is mentioned rather than used."""
+    if hit.category in ("fake_delimiter", "prompt_extraction") and hit.score >= R.REPORT_THRESHOLD \
+            and mentioned(text, hit):
+        hit = replace(hit, score=min(hit.score, 0.3))
     if hit.category in ("instruction_override", "prompt_extraction", "jailbreak", "fake_delimiter") \
             and in_document(text, hit.start):
         return replace(hit, category="indirect")
     return hit
 
 
-def injection_findings(key, ts, field: str, hits: list[Hit]) -> list[Finding]:
-    category = verdict(hits)
+def _without_echoes(hits: list[Hit]) -> list[Hit]:
+    """Drop a grammar-family hit (``families``) that a catalogue rule of the same category
+    already matched over the same text: one piece of evidence, one finding."""
+    catalogue = [h for h in hits if h.rule.name not in R.FAMILY_RULES]
+    return [h for h in hits if h.rule.name not in R.FAMILY_RULES
+            or not any(c.category == h.category and c.start < h.end and h.start < c.end for c in catalogue)]
+
+
+def injection_findings(key, ts, field: str, hits: list[Hit], text: str | None = None) -> list[Finding]:
+    hits = _without_echoes(hits)
+    category = verdict(hits, text)
     if category is None:
         return []
     strong = any(h.score >= R.REPORT_THRESHOLD for h in hits)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aimon.analysis.security.families import FAMILIES
+
 # Categories of a text judged an injection, in the order that decides a text's one
 # category when several match: how the attack is delivered comes before what it asks.
 INJECTION_CATEGORIES = ("encoded", "indirect", "fake_delimiter", "jailbreak",
@@ -85,18 +87,21 @@ _ADDRESS_EN = (
     r",?\s+(?:reading|processing|summari[sz]ing|screening|reviewing|parsing|who\s+is|that\s+is|when\s+you\s+read)\b|"
     rf"\b{_AI},?\s+(?:when\s+you\s+read\s+this|reading\s+this|who\s+is\s+summari[sz]ing)|\b(?:assistant|ai|llm)\s*:\s*"
     r"(?:new\s+instructions?|ignore|disregard|forget)|\b(?:ai|assistant|llm|language\s+model|model)\s+(?:reviewer|agents?|screening)\s*:"
+    rf"|\b{_AI}\s*:\s*(?:your\s+)?(?:new|real|actual|next|only|updated)\s+(?:task|instructions?|goal|objective|job|mission|orders?)\b"
+    r"|\binstructions?_(?:for|to)_(?:the_)?(?:assistant|ai|model|agent|llm)\b"
 )
 _ADDRESS_OTHER = (
     r"(?:nota|aviso|mensaje|instrucci[óo]n)\s+para\s+(?:el\s+|la\s+)?(?:asistente(?:\s+de\s+ia)?|ia|modelo)|"
     r"(?:remarque|note|instruction|message)\s+pour\s+(?:l'|le\s+|la\s+)?(?:assistant(?:\s+ia)?|ia|mod[èe]le)|"
     r"(?:hinweis|nachricht|anweisung)\s+an\s+(?:die|den)\s+(?:ki|assistenten|sprachmodell)|an\s+die\s+ki,?\s+die|"
-    r"致\s*AI|给\s*AI\s*的|AI\s*助手\s*[:：]|致AI助手"
+    r"致\s*AI|给\s*AI\s*的|AI\s*助手\s*[:：]|致AI助手|(?:AI|人工智能)\s*(?:助手|模型|系统|代理)?\s*请?注意\s*[:：]"
 )
 # What an instruction to the model says once it has addressed it.
 _IMPERATIVE = (
     r"(?:\b(?:ignore|disregard|forget|tell|respond|reply|say|write|output|recommend|rate|approve|forward|send|append|include|"
     r"reveal|print|stop|instead|must|should|accept|ask|give|issue|grant|leak|download|visit|click|ignora|olvida|recomienda|pide|"
-    r"responde|oublie|r[ée]ponds|r[ée]v[èe]le|recommande|ignoriere|vergiss|gib|empfiehl|antworte)\b|忽略|告诉|回复|输出|只回复)"
+    r"responde|oublie|r[ée]ponds|r[ée]v[èe]le|recommande|ignoriere|vergiss|gib|empfiehl|antworte)\b|\bis\s+(?:now\s+)?to\b|"
+    r"忽略|告诉|回复|输出|只回复)"
 )
 # A line that claims to open a system turn, and what such a turn tells the model.
 _ROLE_LINE = (
@@ -248,6 +253,8 @@ RULES: tuple[Rule, ...] = (
     # ------------------------------------------------------------ fake delimiters
     Rule("chat_template_token", "fake_delimiter", 0.9,
          r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text|end_of_turn)\|>|"
+         # (ChatML tokens with their pipes dropped, as copies of the template often have)
+         r"<im_(?:start|end)>|"
          r"<(?:start|end)_of_turn>|<</?SYS>>|</s>\s*<s>|<s>\s*\[INST\]"),
     Rule("inst_token", "fake_delimiter", 0.4, r"\[/?INST\]"),
     Rule("system_role_directive", "fake_delimiter", 0.85,
@@ -335,6 +342,10 @@ RULES: tuple[Rule, ...] = (
          "response"),
 )
 
+# The grammar families (see ``families``): prompt rules, after the catalogue.
+RULES = RULES + tuple(Rule(name, category, score, pattern) for name, category, score, pattern in FAMILIES)
+
+FAMILY_RULES = frozenset(name for name, *_ in FAMILIES)
 RULE_BY_NAME = {r.name: r for r in RULES}
 
 # Triggers of the Python work, joined to the prompt alternation (groups named below).
@@ -346,7 +357,10 @@ OBFUSCATION_PATTERN = (
     r"[A-Za-z][\x{0370}-\x{03FF}\x{0400}-\x{04FF}\x{0530}-\x{058F}\x{13A0}-\x{13FF}]|"
     r"[\x{0370}-\x{03FF}\x{0400}-\x{04FF}\x{0530}-\x{058F}\x{13A0}-\x{13FF}][A-Za-z]|"
     r"[\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{1D400}-\x{1D7FF}\x{24B6}-\x{24E9}\x{1D00}-\x{1D2B}\x{0250}-\x{02AF}]{2,}|"
-    r"(?:\b[A-Za-z][ .\-_*|]){5,}[A-Za-z]\b"
+    r"(?:\b[A-Za-z][ .\-_*|]){5,}[A-Za-z]\b|"
+    # (letters outside ASCII too: "r-è-g-l-e-s", and CJK characters, which are never
+    # written apart)
+    r"(?:[\pL][.\-_*|]){5,}[\pL]|(?:[\p{Han}] ){4,}[\p{Han}]"
 )
 # Encoded payloads: base64 (standard or URL-safe) of at least 16 bytes, hex of at least
 # 12 bytes (plain, spaced or \x-escaped).
@@ -369,7 +383,7 @@ RESPONSE_RULES = tuple(r for r in RULES if r.field == "response")
 # sample_logs' 29k prompts, against 0.2 s per pass when split). About twenty of these
 # rules fit in one DFA, so the prompt rules run as four passes, each starting at one
 # of these rules; the obfuscation and payload triggers have a fifth.
-_PASS_STARTS = ("ignorar_instrucciones", "chat_template_token", "note_to_ai")
+_PASS_STARTS = ("ignorar_instrucciones", "chat_template_token", "note_to_ai", FAMILIES[0][0])
 
 
 def _passes() -> tuple[tuple[Rule | str, ...], ...]:

@@ -38,7 +38,7 @@ from aimon.analysis.toolkit.window import Window
 
 # Bump when a rule or the judgement changes what is found: findings of other versions
 # are dropped and the texts scanned again.
-DETECTOR_VERSION = 1
+DETECTOR_VERSION = 2
 MAX_LAYERS = 3  # decoded inside normalised inside decoded: deep enough, and bounded
 LEAK_CHUNK = 15
 
@@ -155,6 +155,8 @@ class _Work:
     hits: dict[Any, list[J.Hit]] = field(default_factory=dict)
     findings: list[J.Finding] = field(default_factory=list)
     meta: dict[Any, tuple[Any, str]] = field(default_factory=dict)  # key -> (ts, field)
+    # key -> the prompt and its normalised and decoded forms (what the verdict reads)
+    texts: dict[Any, str] = field(default_factory=dict)
 
 
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
@@ -251,6 +253,8 @@ def _prompt_layer(work: _Work, layer: Layer, matches: list[dict], origin_text: s
         direct = {(h.rule.name, h.start) for h in work.hits.get(layer.key, [])}
         hits = [h for h in hits if (h.rule.name, h.start) not in direct]
     work.hits.setdefault(layer.key, []).extend(hits)
+    if layer.depth > 0 and layer.key in work.texts:
+        work.texts[layer.key] += "\n" + layer.text
     if normalise and layer.obfuscation is None and layer.depth + 1 < MAX_LAYERS:
         n = N.normalise(layer.text)
         if n.kinds and n.text != layer.text:
@@ -330,6 +334,7 @@ def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig,
                 _response_row(work, key, ts, text, m, config)
                 continue
             work.meta[key] = (ts, fld)
+            work.texts[key] = text
             root = Layer(key, text, 0, lambda a, b: (a, b))
             layers.extend(_prompt_layer(work, root, m, text))
     _run_layers(con, work, layers)
@@ -343,7 +348,7 @@ def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig,
             findings.extend(J.leak_phrase_findings(key[1], ts, hits))
         else:
             ts, fld = work.meta[key]
-            findings.extend(J.injection_findings(key, ts, fld, hits))
+            findings.extend(J.injection_findings(key, ts, fld, hits, work.texts.get(key)))
     stats = ScanStats(texts=keys.num_rows, candidates=candidates, findings=len(findings),
                       seconds=time.perf_counter() - began)
     return findings, keys, stats
