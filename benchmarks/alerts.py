@@ -1,7 +1,7 @@
 """``aimon alerts scan --since 7d`` and ``aimon cost routing`` on a million generated
 requests, against a bare DuckDB scan of the same rows, in the same run.
 
-    python benchmarks/alerts.py [--rows 1000000] [--days 14] [--repeat 3]
+    python benchmarks/alerts.py [--rows 1000000] [--days 14] [--repeat 5]
 
 Rows are generated in DuckDB SQL straight into an aimon database (once; kept in
 benchmarks/data/): ``--days`` days of traffic with a daily cycle (three times as many
@@ -11,7 +11,8 @@ prompts of 3-200 words (a third of them short), latency, TTFT, response-cache hi
 latency spike, a runaway spender, a cache outage) so the rules have something to find.
 With the default 14 days, a 7-day scan and its 7-day same-hour baselines read every row.
 
-Each measurement is a fresh process (best of ``--repeat``), with its peak RSS:
+Each measurement is a fresh process, median of ``--repeat`` rounds (each round runs
+every command once), with the best wall time and the peak RSS:
 
 - bare scan (alerts): one DuckDB pass over every request of the scan's reach
   (``count(*)``, errors, cache hits, sums of latency, TTFT and stored cost), then the same
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -170,9 +172,16 @@ def run(argv: list[str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def best(argv: list[str], repeat: int) -> tuple[float, float, float]:
-    runs = [run(argv) for _ in range(repeat)]
-    return min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs)
+def measure(argvs: dict[str, list[str]], repeat: int) -> dict[str, tuple[float, float, float, float]]:
+    """Median wall, median CPU, best wall and peak RSS of each command over ``repeat``
+    rounds; each round runs every command once, so a change in the machine's load hits
+    the command and its bare scan alike."""
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in argvs}
+    for _ in range(repeat):
+        for name, argv in argvs.items():
+            runs[name].append(run(argv))
+    return {name: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs),
+                   min(r[0] for r in rs), max(r[2] for r in rs)) for name, rs in runs.items()}
 
 
 def in_process(path: Path, repeat: int) -> list[tuple[str, float, float]]:
@@ -220,7 +229,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=14)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-process", action="store_true", help="Only the in-process timings.")
     args = parser.parse_args()
     path = database(args.rows, args.days)
@@ -229,8 +238,9 @@ def main() -> None:
           f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
     header = f"{'':<40} {'wall':>8} {'ratio':>7}   {'cpu':>8} {'ratio':>7}"
     if not args.skip_process:
-        print("\nfresh processes (imports included), best of", args.repeat)
-        print(header + f"   {'peak RSS':>9}")
+        print(f"\nfresh processes (imports included), median of {args.repeat} (ratio: to the bare scan's median; "
+              "cpu: user + system of the process)")
+        print(f"{'':<40} {'wall':>8} {'ratio':>7}   {'cpu':>8} {'ratio':>7}   {'best wall':>9}   {'peak RSS':>9}")
         aimon = [py, "-m", "aimon"]
         pairs = (
             ("alerts", [py, "-c", BARE_SCRIPT, str(path), *BARE_ALERTS_SQL],
@@ -238,13 +248,20 @@ def main() -> None:
             ("routing", [py, "-c", BARE_SCRIPT, str(path), *BARE_ROUTING_SQL],
              aimon + ["cost", "routing", "--db", str(path), "-f", "json", "-o", os.devnull], 2.0),
         )
-        for what, bare_argv, argv, target in pairs:
-            bare = best(bare_argv, args.repeat)
-            got = best(argv, args.repeat)
-            name = " ".join(argv[3:5])
-            for label, (w, c, rss) in ((f"bare DuckDB scan ({what})", bare), (f"aimon {name}", got)):
-                print(f"{label:<40} {w:7.2f}s {w / bare[0]:6.1f}x   {c:7.2f}s {c / bare[1]:6.1f}x   {rss:7.0f} MB")
-            print(f"{'':<40} target <= {target:g} s: {'met' if got[0] <= target else 'NOT met'}")
+        argvs = {}
+        for what, bare_argv, argv, _ in pairs:
+            argvs[f"bare DuckDB scan ({what})"] = bare_argv
+            argvs[f"aimon {' '.join(argv[3:5])}"] = argv
+        got = measure(argvs, args.repeat)
+        for what, _, argv, target in pairs:
+            bare = got[f"bare DuckDB scan ({what})"]
+            mine = got[f"aimon {' '.join(argv[3:5])}"]
+            for label, (w, c, fastest, rss) in ((f"bare DuckDB scan ({what})", bare),
+                                                 (f"aimon {' '.join(argv[3:5])}", mine)):
+                print(f"{label:<40} {w:7.2f}s {w / bare[0]:6.1f}x   {c:7.2f}s {c / bare[1]:6.1f}x   "
+                      f"{fastest:8.2f}s   {rss:7.0f} MB")
+            print(f"{'':<40} target <= {target:g} s (median wall): {'met' if mine[0] <= target else 'NOT met'}"
+                  f"{'' if os.getloadavg()[0] < 1.5 else ' (machine loaded: see the CPU column)'}")
     print("\nin this process, warm database (no start-up), best of", args.repeat)
     print(header)
     rows = in_process(path, args.repeat)

@@ -403,3 +403,22 @@ def test_every_window_percentile_equals_each_window_computed_alone(con):
             assert (value, volume) == (want.get(key, (None, 0))[0], want.get(key, (None, 0))[1]), (at, key)
             single = alone.filter(pl.col("key") == key)
             assert single.height == 0 or single.row(0, named=True)["value"] == value, (at, key)
+
+
+@pytest.mark.parametrize("null_share", [0.0, 0.3, 0.9, 1.0])
+def test_baseline_median_and_scale_by_group_by_equal_the_list_form(null_share):
+    """The scan's baselines take the median and MAD of each row's windows through a long
+    frame (with_median_scale) for speed: the figures must be list_median_scale's exactly,
+    nulls, even and odd counts, single values and empty rows included, in row order."""
+    from aimon.analysis.toolkit.robust import list_median_scale, with_median_scale
+
+    rng = np.random.default_rng(7)
+    n, width = 2_000, 49
+    frame = pl.DataFrame({f"b{i}": np.where(rng.random(n) < null_share, np.nan, rng.lognormal(size=n))
+                          for i in range(width)}).fill_nan(None).with_columns(pl.int_range(n).alias("id"))
+    for values in ([pl.col(f"b{i}") for i in range(width)],
+                   [pl.when(pl.col(f"b{i}") > 1).then(pl.col(f"b{i}").log()) for i in range(width)]):
+        med, scale, count = list_median_scale(values)
+        want = frame.select("id", med.alias("m"), scale.alias("s"), count.alias("n"))
+        got = with_median_scale(frame, values, ("m", "s", "n")).select("id", "m", "s", "n")
+        assert got.equals(want)

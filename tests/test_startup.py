@@ -15,7 +15,12 @@ import typer.main
 
 from aimon.cli import COMMANDS, app
 
-HEAVY = ("duckdb", "scipy", "polars", "pyarrow", "torch", "numpy", "pandas", "sentence_transformers")
+HEAVY = ("duckdb", "scipy", "polars", "pyarrow", "torch", "numpy", "pandas", "sentence_transformers",
+         # typer converts option values through pydantic, and its help renderer imports rich's
+         # Markdown (markdown_it, pygments) and Traceback (attrs): aimon.cli avoids all four.
+         "pydantic", "markdown_it", "pygments", "attr")
+# aimon.cli's own helpers, loaded with the root group (not command modules).
+ROOT_HELPERS = {"aimon.cli.coercion"}
 
 RUNNER = """
 import sys
@@ -27,7 +32,8 @@ except SystemExit:
     pass
 print("LOADED:" + ",".join(sorted(m for m in sys.modules
                                  if m.split(".")[0] in {heavy!r} or m.startswith("aimon.cli.")
-                                 or m.startswith("aimon.store.shapes"))), file=sys.stderr)
+                                 or m.startswith("aimon.store.shapes") or m == "typer._adapters")),
+      file=sys.stderr)
 """
 
 
@@ -36,7 +42,7 @@ def loaded_by(*args: str) -> set[str]:
     out = subprocess.run([sys.executable, "-c", RUNNER.format(args=list(args), heavy=HEAVY)],
                          capture_output=True, text=True, check=True)
     line = [x for x in out.stderr.splitlines() if x.startswith("LOADED:")][-1]
-    return {m for m in line.removeprefix("LOADED:").split(",") if m}
+    return {m for m in line.removeprefix("LOADED:").split(",") if m} - ROOT_HELPERS
 
 
 @pytest.mark.parametrize("args", [("--help",), ()], ids=["--help", "no-args"])
@@ -90,15 +96,103 @@ print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})))
     assert out.stdout.strip() == ""
 
 
-def test_the_daily_report_loads_duckdb_and_polars_only(cli, write_jsonl, db_path):
-    """The daily report needs DuckDB and polars; not pyarrow (frames come through the
-    Arrow C stream), not numpy or scipy (the drift line loads them only with cached
-    embeddings to test), not torch."""
+@pytest.mark.parametrize("args", [("report", "daily"), ("alerts", "scan", "--since", "7d"), ("cost", "routing")],
+                         ids=["report daily", "alerts scan", "cost routing"])
+def test_analyses_load_duckdb_and_polars_only(cli, write_jsonl, db_path, args):
+    """An analysis needs DuckDB and polars (and pydantic for aimon.toml's tables); not
+    pyarrow or numpy (frames come through the Arrow C stream, not .pl()), not scipy (the
+    daily report's drift line loads it only with cached embeddings to test), not typer's
+    pydantic adapters for option values, not torch."""
     from tests.conftest import request
 
-    records = [request(request_id=f"r{i}", timestamp=f"2026-11-{1 + i % 9:02d}T{i % 24:02d}:00:00.000Z")
+    records = [request(request_id=f"r{i}", timestamp=f"2026-11-{1 + i % 9:02d}T{i % 24:02d}:00:00.000Z",
+                       model=("gpt-4o", "gpt-4o-mini")[i % 2])
                for i in range(60)]
     assert cli("ingest", write_jsonl("r.jsonl", records), "--db", db_path).exit_code == 0
-    loaded = loaded_by("report", "daily", "--db", str(db_path))
-    heavy = {m.split(".")[0] for m in loaded if not m.startswith("aimon.")}
-    assert heavy == {"duckdb", "polars"}, sorted(heavy)
+    loaded = loaded_by(*args, "--db", str(db_path))
+    # Option values never go through typer's pydantic adapters (aimon.cli.coercion) ...
+    assert "typer._adapters" not in loaded
+    heavy = {m.split(".")[0] for m in loaded if not m.startswith(("aimon.", "typer."))}
+    # ... but aimon.toml's typed tables (aimon.config) are pydantic models.
+    assert heavy - {"pydantic"} == {"duckdb", "polars"}, sorted(heavy)
+
+
+def _outcome(runtime, value, param, ctx):
+    """What converting ``value`` gives: the value, or the error and its message."""
+    import typer._click.exceptions
+
+    try:
+        return "ok", runtime.coerce(value, param=param, ctx=ctx)
+    except (typer._click.exceptions.ClickException, ValueError) as exc:
+        return type(exc).__name__, str(getattr(exc, "message", exc))
+
+
+def _walk(command, path=()):
+    yield path, command
+    for name, sub in sorted((getattr(command, "commands", None) or {}).items()):
+        yield from _walk(sub, (*path, name))
+
+
+SAMPLES = ("1", "-3", "+4", "2.5", "1e3", " 7", "07", "abc", "", "true", "no", "0", "100000", "0.5", "1.0",
+           "x.json", "7d",
+           "2026-11-10", "/nonexistent/dir/file.duckdb", ".")
+
+
+def test_fast_option_conversion_equals_typers_pydantic_conversion(tmp_path):
+    """aimon.cli.coercion converts option values without pydantic; on every option of
+    every command, for the defaults, every choice and a spread of text, it gives what
+    typer's pydantic path gives: the same value, or the same error word for word."""
+    from enum import Enum
+
+    from typer import _coercion
+
+    from aimon.cli import coercion
+
+    group = typer.main.get_command(app)
+    checked = fast_taken = 0
+    for path, command in _walk(group):
+        ctx = typer.Context(command, info_name=" ".join(path) or "aimon")
+        for param in command.params:
+            desc = getattr(param, "type_descriptor", None)
+            if desc is None or desc.file_annotation is not None:
+                continue
+            fast = coercion.build_runtime_param(desc)
+            slow = coercion._ORIGINAL(_coercion.resolve_type_descriptor(desc.annotation, desc.parameter_info))
+            values = [*SAMPLES, str(tmp_path)]
+            annotation = desc.annotation
+            if isinstance(annotation, type) and issubclass(annotation, Enum):
+                values += [m for m in annotation] + [m.value for m in annotation] + [m.value.upper() for m in annotation]
+            if param.default is not None:
+                values.append(param.default)
+            multi = param.multiple or param.nargs == -1
+            for value in values:
+                value = (value, value) if multi and isinstance(value, str) else value
+                got, want = _outcome(fast, value, param, ctx), _outcome(slow, value, param, ctx)
+                assert got == want, (path, param.name, value)
+                checked += 1
+            fast_taken += not fast.slow  # never needed typer's pydantic path
+    assert checked > 500
+    assert fast_taken > 50  # the fast path does serve most options
+
+
+def test_help_renderer_stand_ins_import_the_real_classes_when_used():
+    """typer's help renderer gets stand-ins for rich's Markdown and Traceback (start-up);
+    used (a traceback under AIMON_DEBUG, Markdown help), they give the real objects, and
+    anyone else importing rich.markdown gets the real module."""
+    code = """
+import sys
+import aimon.cli
+aimon.cli._import_help_renderer()
+import typer.rich_utils as r
+assert "rich.markdown" not in sys.modules and "rich.traceback" not in sys.modules
+try:
+    1 / 0
+except ZeroDivisionError as exc:
+    tb = r.Traceback.from_exception(type(exc), exc, exc.__traceback__)
+import rich.markdown, rich.traceback
+assert type(tb) is rich.traceback.Traceback
+assert type(r.Markdown("# x")) is rich.markdown.Markdown
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr

@@ -82,9 +82,11 @@ def by_columns(by: Sequence[By]) -> list[str]:
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pl.DataFrame:
     """A query's rows as a polars frame. DuckDB 2.0 refuses a relation while a result from
-    execute() is still open (a fetchone() elsewhere, e.g. in window.resolve): finish it."""
+    execute() is still open (a fetchone() elsewhere, e.g. in window.resolve): finish it.
+    The frame comes through the Arrow C stream: ``.pl()`` would import pyarrow and numpy
+    (0.1 s of start-up)."""
     con.execute("SELECT 1").fetchall()
-    return con.sql(sql, params=params).pl()
+    return pl.DataFrame(con.sql(sql, params=params))
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple:
