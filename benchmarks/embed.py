@@ -225,6 +225,11 @@ def _onnx(texts, record):
 
     path = Path(tempfile.mkdtemp()) / "model.onnx"
     ids = torch.ones(2, 8, dtype=torch.long)
+    import logging
+    import warnings
+
+    warnings.simplefilter("ignore")  # the exporter's and quantiser's notes are no figures
+    logging.getLogger().setLevel(logging.ERROR)
     torch.onnx.export(Pooled(), (ids, ids), str(path), input_names=["input_ids", "attention_mask"],
                       output_names=["e"], dynamic_axes={"input_ids": {0: "b", 1: "s"},
                                                          "attention_mask": {0: "b", 1: "s"}, "e": {0: "b"}},
