@@ -43,6 +43,7 @@ def test_naive_reference_is_mean_of_last_7_days_times_horizon():
     assert bt.mape == pytest.approx(0, abs=1e-9) and bt.naive_mape == pytest.approx(0, abs=1e-9)
 
 
+@pytest.mark.slow  # four 90-day backtests: about 4 s of CPU; the coverage claim needs them all
 def test_prediction_intervals_cover_about_their_level():
     cover80, cover95 = [], []
     for seed in range(4):
