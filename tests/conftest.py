@@ -96,6 +96,29 @@ def write_jsonl(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+@pytest.fixture(scope="session")
+def help_pages() -> dict[tuple[str, ...], Run]:
+    """Every group's and command's --help at 200 columns, keyed by the command's words:
+    rendered once for the tests that read them all (each page takes a typer render)."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group)
+    runner = CliRunner()
+
+    def walk(cmd, prefix=()):
+        yield prefix
+        if hasattr(cmd, "list_commands"):
+            for name in cmd.list_commands(ctx):
+                yield from walk(cmd.get_command(ctx, name), (*prefix, name))
+
+    pages = {}
+    for words in walk(group):
+        result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "200"})
+        pages[words] = Run(result.exit_code, result.stdout, result.stderr)
+    return pages
+
+
 def ingested_template(factory: pytest.TempPathFactory, records: Iterable[Any]) -> Path:
     """A database of ``records`` ingested through the CLI, made once for a module
     (``scope="module"`` fixture) and copied by each test: copying a small file costs
