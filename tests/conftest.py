@@ -12,12 +12,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 from typer.testing import CliRunner
 
 from aimon.cli import app
@@ -47,10 +48,18 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "aimon.duckdb"
 
 
+@pytest.fixture(scope="session")
+def _migrated(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("migrated") / "empty.duckdb"
+    connect(path, write=True).close()
+    return path
+
+
 @pytest.fixture
-def con():
-    """A migrated in-memory database."""
-    connection = connect(":memory:", write=True)
+def con(_migrated: Path, tmp_path: Path):
+    """A migrated database of the test's own: a copy of an empty one migrated once per
+    session (running every migration on a new database costs three times the copy)."""
+    connection = connect(copy_db(_migrated, tmp_path / "con.duckdb"), write=True)
     yield connection
     connection.close()
 
@@ -95,6 +104,48 @@ def write_jsonl(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+@pytest.fixture(scope="session")
+def help_pages() -> dict[tuple[str, ...], Run]:
+    """Every group's and command's --help at 200 columns, keyed by the command's words:
+    rendered once for the tests that read them all (each page takes a typer render)."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group)
+    runner = CliRunner()
+
+    def walk(cmd, prefix=()):
+        yield prefix
+        if hasattr(cmd, "list_commands"):
+            for name in cmd.list_commands(ctx):
+                yield from walk(cmd.get_command(ctx, name), (*prefix, name))
+
+    pages = {}
+    for words in walk(group):
+        result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "200"})
+        pages[words] = Run(result.exit_code, result.stdout, result.stderr)
+    return pages
+
+
+def ingested_template(factory: pytest.TempPathFactory, records: Iterable[Any]) -> Path:
+    """A database of ``records`` ingested through the CLI, made once for a module
+    (``scope="module"`` fixture) and copied by each test: copying a small file costs
+    milliseconds, an ingest about half a second of CPU."""
+    folder = factory.mktemp("template")
+    logs, db = folder / "logs.jsonl", folder / "aimon.duckdb"
+    logs.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n"
+                            for r in records), encoding="utf-8")
+    result = CliRunner().invoke(app, ["ingest", str(logs), "--db", str(db)], env={"AIMON_DEBUG": None})
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def copy_db(template: Path, path: Path) -> Path:
+    """A test's own copy of a template database, mode included (aimon makes them 0600)."""
+    shutil.copy(template, path)
+    return path
+
+
 @pytest.fixture
 def cli() -> Callable[..., Any]:
     """Run the aimon CLI in-process: cli("ingest", "x.jsonl") -> click Result."""
@@ -107,31 +158,70 @@ def cli() -> Callable[..., Any]:
 
 
 @dataclass(frozen=True)
+class Run:
+    """What one CLI run printed: the part of click's Result the goldens read, in a form
+    every xdist worker can load from the file the first one wrote."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True)
 class SampleDb:
     """The one ingest of sample_logs shared by the session: the database file, and the
     CLI runs that made it (their output is itself under golden test)."""
 
     path: Path
     folder: Path  # the working directory the ingest ran in
-    runs: dict[str, Any]
+    runs: dict[str, Run]
     started: datetime  # when the ingest began (UTC): later times are the clock's
 
 
+def _shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder every xdist worker of this session sees: each worker's own
+    base folder sits in the controller's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
-def sample_logs_db(request) -> SampleDb:
+def sample_logs_db(tmp_path_factory: pytest.TempPathFactory) -> SampleDb:
     """sample_logs ingested as the quickstart does it (requests, then feedback), and its
     PII findings cached for every text field, so later commands only read.
 
-    Treat the file as read-only: a test that writes copies it first. The ingest runs in
-    a fixed working directory so that file names print the same wherever pytest runs.
+    The ingest takes most of a worker's set-up, so it runs once per session: the first
+    xdist worker to ask builds it under a file lock and writes what the runs printed
+    beside it; the others wait for the lock and load that. Treat the file as read-only: a
+    test that writes copies it first. The ingest runs in a fixed working directory so
+    that file names print the same wherever pytest runs.
     """
     missing = [f for f in (*SAMPLE_REQUEST_FILES, "feedback.jsonl") if not (SAMPLE_LOGS / f).exists()]
     if missing:
         pytest.skip(f"sample_logs not present: {', '.join(missing)}")
+    root = _shared_root(tmp_path_factory)
+    made = root / SAMPLE_DB_POINTER
+    with FileLock(str(root / "sample-db.lock")):
+        if not made.exists():
+            built = _ingest_sample_logs()
+            made.write_text(json.dumps({
+                "path": str(built.path), "folder": str(built.folder), "started": built.started.isoformat(),
+                "runs": {name: asdict(run) for name, run in built.runs.items()}}), encoding="utf-8")
+    saved = json.loads(made.read_text(encoding="utf-8"))
+    return SampleDb(Path(saved["path"]), Path(saved["folder"]),
+                    {name: Run(**run) for name, run in saved["runs"].items()},
+                    datetime.fromisoformat(saved["started"]))
+
+
+# The file, in the session's shared temporary folder, naming the built sample database.
+SAMPLE_DB_POINTER = "sample-db.json"
+
+
+def _ingest_sample_logs() -> SampleDb:
     # A folder of one length wherever pytest and the checkout are, holding a copy of the
-    # logs: ingest prints resolved paths, and a longer one would re-wrap the tables.
+    # logs: ingest prints resolved paths, and a longer one would re-wrap the tables. It
+    # outlives the worker that made it; pytest_sessionfinish removes it.
     folder = Path(tempfile.mkdtemp(prefix="aimon-golden-"))
-    request.addfinalizer(lambda: shutil.rmtree(folder, ignore_errors=True))
     path = folder / "sample.duckdb"
     runner = CliRunner()
     (folder / "sample_logs").mkdir()
@@ -155,7 +245,10 @@ def sample_logs_db(request) -> SampleDb:
         for name, args in plan.items():
             result = runner.invoke(app, [*args, "--db", path.name], env=GOLDEN_ENV)
             assert result.exit_code == 0, result.output
-            runs[name] = result
+            runs[name] = Run(result.exit_code, result.stdout, result.stderr)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     finally:
         os.chdir(previous)
     # Shared by every test: a test that writes (caches, state) must work on a copy, and a
@@ -163,6 +256,22 @@ def sample_logs_db(request) -> SampleDb:
     # tests and goldens see.
     path.chmod(0o444)
     return SampleDb(path, folder, runs, started)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Remove the sample database's folder once, in the process that ends last (the
+    controller under xdist, the only process without it)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    try:
+        made = factory.getbasetemp() / SAMPLE_DB_POINTER
+        folder = json.loads(made.read_text(encoding="utf-8"))["folder"]
+    except (OSError, ValueError, KeyError):
+        return
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -8,15 +8,16 @@ import pytest
 from planted_logs import experiment, insert, request_jsonl
 
 from aimon.store.connection import connect
+from tests.conftest import copy_db
 
 VARIANT_KEYS = {"variant", "n", "successes", "success_rate"}
 COMPARISON_KEYS = {"variant", "control", "metric", "diff", "ci_low", "ci_high", "p_value", "test"}
 
 
-@pytest.fixture
-def db(tmp_path):
+@pytest.fixture(scope="module")
+def experiments(tmp_path_factory):
     """A database with a real effect ('effect'), an A/A test ('aa') and a broken split ('srm')."""
-    path = tmp_path / "ab.duckdb"
+    path = tmp_path_factory.mktemp("ab") / "ab.duckdb"
     con = connect(path, write=True)
     insert(con, experiment("effect", users={"control": 400, "treatment": 400},
                            success={"control": 0.30, "treatment": 0.37},
@@ -26,6 +27,12 @@ def db(tmp_path):
                            prefix="srm-"))
     con.close()
     return path
+
+
+@pytest.fixture
+def db(experiments, tmp_path):
+    """The experiments in this test's own file (a copy)."""
+    return copy_db(experiments, tmp_path / "ab.duckdb")
 
 
 def test_list(cli, db):

@@ -20,6 +20,7 @@ from aimon.analysis.toolkit.dimensions import Split
 from aimon.analysis.toolkit.robust import MAD_SCALE
 from aimon.errors import InputError
 from aimon.store.connection import connect
+from tests.conftest import copy_db
 from tests.reportdata import add_requests
 
 INCIDENT = (datetime(2026, 11, 10, 12, 0, tzinfo=UTC), datetime(2026, 11, 10, 12, 30, tzinfo=UTC))
@@ -55,13 +56,19 @@ def planted():
     con.close()
 
 
-@pytest.fixture
-def db_file(tmp_path):
-    path = tmp_path / "alerts.duckdb"
+@pytest.fixture(scope="module")
+def planted_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("alerts") / "alerts.duckdb"
     con = connect(path, write=True)
     plant(con)
     con.close()
     return path
+
+
+@pytest.fixture
+def db_file(planted_file, tmp_path):
+    """The planted traffic in this test's own file (a copy: checks write alert state)."""
+    return copy_db(planted_file, tmp_path / "alerts.duckdb")
 
 
 def firing(result) -> set[str]:

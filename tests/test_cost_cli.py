@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import request
+from tests.conftest import copy_db, ingested_template, request
 
 START = datetime(2026, 10, 12, tzinfo=UTC)  # a Monday; 28 days, 2026-10-12 to 2026-11-08
 
@@ -31,11 +31,14 @@ def traffic() -> list[dict]:
     return recs
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return ingested_template(tmp_path_factory, traffic())
+
+
 @pytest.fixture
-def db(cli, write_jsonl, db_path):
-    result = cli("ingest", write_jsonl("logs.jsonl", traffic()), "--db", db_path)
-    assert result.exit_code == 0, result.output
-    return db_path
+def db(template, db_path):
+    return copy_db(template, db_path)
 
 
 def run_json(cli, *args):

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from aimon.cli import app
 from aimon.store import lockwait
 from aimon.store.connection import connect, read_only_reason
-from tests.conftest import GOLDEN_ENV, SampleDb, request, rows
+from tests.conftest import GOLDEN_ENV, SampleDb, copy_db, ingested_template, request, rows
 from tests.test_golden import CASES
 
 # --------------------------------------------------------------------------- lock wait
@@ -74,10 +74,14 @@ def _hold(db: Path, seconds: float) -> subprocess.Popen:
     return proc
 
 
+@pytest.fixture(scope="module")
+def small_template(tmp_path_factory):
+    return ingested_template(tmp_path_factory, [request()])
+
+
 @pytest.fixture
-def small_db(cli, write_jsonl, db_path):
-    assert cli("ingest", write_jsonl("a.jsonl", [request()])).exit_code == 0
-    return db_path
+def small_db(small_template, db_path):
+    return copy_db(small_template, db_path)
 
 
 def test_the_wait_runs_out_with_one_line_and_exit_2(cli, small_db):
@@ -137,7 +141,7 @@ def test_a_bad_wait_is_one_line(cli, small_db, args):
     assert "is not a duration" in result.stderr
 
 
-def test_every_command_takes_wait(cli):
+def test_every_command_takes_wait(help_pages):
     import typer.main
 
     group = typer.main.get_command(app)
@@ -153,8 +157,7 @@ def test_every_command_takes_wait(cli):
     names = list(leaves(group))
     assert len(names) > 20
     for name in names:
-        result = cli(*name, "--help", env={"COLUMNS": "200"})
-        assert "--wait" in result.stdout, name
+        assert "--wait" in help_pages[name].stdout, name
 
 
 # --------------------------------------------------------------------------- read-only databases

@@ -160,6 +160,13 @@ def test_without_the_extra_one_line_and_exit_2(cli, monkeypatch, db_path, write_
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3
 
 
+@pytest.fixture(scope="module")
+def one_request(tmp_path_factory):
+    from tests.conftest import ingested_template, request
+
+    return ingested_template(tmp_path_factory, [request()])
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--field", "title"], "--field 'title'"),
     (["--by", "user_id"], "--by 'user_id'"),
@@ -167,10 +174,10 @@ def test_without_the_extra_one_line_and_exit_2(cli, monkeypatch, db_path, write_
     (["--baseline", "2026-11-01..2026-11-05", "--current", "2026-11-03..2026-11-09"], "overlap"),
     (["--current", "2026-11-05..2026-11-01"], "empty"),
 ])
-def test_bad_options_are_one_line_and_exit_2(cli, db_path, write_jsonl, args, message):
-    from tests.conftest import request
+def test_bad_options_are_one_line_and_exit_2(cli, db_path, one_request, args, message):
+    from tests.conftest import copy_db
 
-    assert cli("ingest", write_jsonl("r.jsonl", [request()]), "--db", db_path).exit_code == 0
+    copy_db(one_request, db_path)
     result = cli("drift", "--db", db_path, *args)
     assert result.exit_code == 2, result.output
     assert re.search(re.escape(message), result.output.replace("\n", " ")), result.output

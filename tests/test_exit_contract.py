@@ -16,7 +16,7 @@ import pytest
 
 from aimon.store import ingest as ingest_lib
 from aimon.store.connection import connect
-from tests.conftest import request, rows
+from tests.conftest import copy_db, ingested_template, request, rows
 
 
 def aimon(*args, **kwargs) -> subprocess.Popen:
@@ -26,11 +26,15 @@ def aimon(*args, **kwargs) -> subprocess.Popen:
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs)
 
 
+@pytest.fixture(scope="module")
+def small_template(tmp_path_factory):
+    return ingested_template(tmp_path_factory, [
+        request(request_id=f"r{i}", timestamp=f"2026-11-{1 + i % 10:02d}T10:00:00Z") for i in range(60)])
+
+
 @pytest.fixture
-def small_db(cli, write_jsonl, db_path):
-    recs = [request(request_id=f"r{i}", timestamp=f"2026-11-{1 + i % 10:02d}T10:00:00Z") for i in range(60)]
-    assert cli("ingest", write_jsonl("a.jsonl", recs)).exit_code == 0
-    return db_path
+def small_db(small_template, db_path):
+    return copy_db(small_template, db_path)
 
 
 def count_requests(db) -> int:

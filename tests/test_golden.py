@@ -46,6 +46,7 @@ class Case:
     formats: tuple[str, ...] = STANDARD
     writes: bool = False  # runs on a copy of the database
     database: bool = True  # False: a command that reads no database (no --db; --format only if formats)
+    slow: bool = False  # needs the embedding model: CI runs it, the quick loop does not
 
 
 CASES = (
@@ -95,7 +96,7 @@ CASES = (
     Case("audit-compliance", ("audit", "compliance", "--as-of", "2026-12-01")),
     Case("redact", ("redact", "--out", "redacted", "--since", "2026-11-14")),
     # Two hours: the off-topic check embeds every response it checks.
-    Case("validate", ("validate", "--since", "2026-11-14T21:00"), writes=True),
+    Case("validate", ("validate", "--since", "2026-11-14T21:00"), writes=True, slow=True),
     Case("audit-security", ("audit", "security", "--since", "2026-11-14"), writes=True),
     # drift and similarity need the embedding model: too slow for the golden pass (their own
     # tests run the real model); their help is under golden test.
@@ -111,7 +112,8 @@ CASES = (
 
 # The commands taking -o write their file with the same blocks; stdout is the path
 # every command shares, so the goldens read stdout.
-PARAMS = [pytest.param(case, fmt, id=f"{case.name}-{fmt}") for case in CASES for fmt in case.formats]
+PARAMS = [pytest.param(case, fmt, id=f"{case.name}-{fmt}", marks=[pytest.mark.slow] if case.slow else [])
+          for case in CASES for fmt in case.formats]
 
 
 # --------------------------------------------------------------------------- normalising

@@ -301,6 +301,7 @@ def test_one_ingest_is_one_transaction(con, write_jsonl, monkeypatch):
     assert rows(con, "SELECT count(*) FROM requests") == [(0,)]
 
 
+@pytest.mark.slow  # 120,000 generated lines: about 7 s of CPU
 def test_line_numbers_hold_in_a_file_read_in_parallel(con, tmp_path):
     """Large enough for DuckDB to read in several threads; blank lines sprinkled in."""
     path = tmp_path / "many.jsonl"

@@ -142,7 +142,9 @@ REAL = ["anthropic_message", "langfuse_observation", "litellm_spend_logs", "lite
         "openinference_spans", "otel_genai_spans", "simonw_llm_logs"]
 
 
-@pytest.mark.parametrize("name", ["sample_logs/requests.jsonl.gz", *(f"real/{n}.jsonl" for n in REAL)])
+# The 5.6 MB sample file takes seconds through each reader: slow; the real samples stay quick.
+@pytest.mark.parametrize("name", [pytest.param("sample_logs/requests.jsonl.gz", marks=pytest.mark.slow),
+                                  *(f"real/{n}.jsonl" for n in REAL)])
 def test_real_logs_load_the_same_through_both_readers(tmp_path, name):
     path = SAMPLE_LOGS / "requests.jsonl.gz" if name.startswith("sample_logs") else real_sample(name[5:])
     # Bare Anthropic message bodies carry no time.

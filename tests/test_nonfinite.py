@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from aimon.store.connection import connect
-from tests.conftest import load, request, rows
+from tests.conftest import copy_db, ingested_template, load, request, rows
 
 NON_FINITE = ('"NaN"', '"Infinity"', '"-Infinity"', "1e309", '"nan"', '"inf"', "NaN", "Infinity")
 FIELDS = {"latency_ms": "latency_ms", "ttft_ms": "ttft_ms", "cost_usd": "cost_usd",
@@ -73,13 +73,13 @@ def test_other_shapes_reject_them_too(con, write_jsonl):
 
 # --------------------------------------------------------------------------- older databases
 
-@pytest.fixture
-def old_db(cli, write_jsonl, db_path):
+@pytest.fixture(scope="module")
+def old_template(tmp_path_factory):
     """A month of traffic with NaN and infinity in a few rows, as an older aimon stored them."""
     recs = [request(request_id=f"q{d}-{h}", timestamp=f"2026-11-{d:02d}T{h:02d}:00:00Z", user_id=f"u{h}",
                     cost_usd=0.01 + 0.001 * h, latency_ms=500.0 + 10 * h, temperature=0.5)
             for d in range(1, 29) for h in range(0, 24, 2)]
-    assert cli("ingest", write_jsonl("ok.jsonl", recs)).exit_code == 0
+    db_path = ingested_template(tmp_path_factory, recs)
     con = duckdb.connect(str(db_path))
     con.execute("UPDATE _aimon_requests SET latency_ms = 'NaN'::DOUBLE, temperature = 'inf'::DOUBLE "
                 "WHERE request_id IN ('q27-10', 'q28-4')")
@@ -87,6 +87,11 @@ def old_db(cli, write_jsonl, db_path):
     con.execute("DELETE FROM _aimon_migrations WHERE name = 'm015_nonfinite_numbers'")
     con.close()
     return db_path
+
+
+@pytest.fixture
+def old_db(old_template, db_path):
+    return copy_db(old_template, db_path)
 
 
 @pytest.mark.parametrize("args", [("report", "daily", "--date", "2026-11-28"), ("report", "weekly"),

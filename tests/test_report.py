@@ -12,6 +12,7 @@ from aimon.analysis.report.daily import build_report
 from aimon.analysis.report.findings import Thresholds
 from aimon.analysis.toolkit.period import hour_grid, period, periods_back
 from aimon.store.connection import connect
+from tests.conftest import copy_db
 from tests.reportdata import add_feedback_for, add_requests
 
 D = date(2026, 11, 10)
@@ -34,13 +35,19 @@ def filled(con):
     return con
 
 
-@pytest.fixture
-def db_file(tmp_path):
-    path = tmp_path / "report.duckdb"
+@pytest.fixture(scope="module")
+def history_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "report.duckdb"
     con = connect(path, write=True)
     history(con)
     con.close()
     return path
+
+
+@pytest.fixture
+def db_file(history_file, tmp_path):
+    """The history in this test's own file (a copy: a test may write to it)."""
+    return copy_db(history_file, tmp_path / "report.duckdb")
 
 
 def test_every_headline_figure_has_previous_day_and_baseline(filled):

@@ -6,6 +6,7 @@ reported as an injection."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -26,8 +27,9 @@ CATEGORY = {
 
 
 @pytest.fixture(scope="module")
-def audited(tmp_path_factory):
-    """sample_logs ingested (all of it) and audited once, through the command line."""
+def audited(sample_logs_db, tmp_path_factory):
+    """sample_logs (the session's one ingest of it) audited once, through the command line,
+    on a copy: the audit stores its findings."""
     from typer.testing import CliRunner
 
     from aimon.cli import app
@@ -36,8 +38,8 @@ def audited(tmp_path_factory):
         pytest.skip("sample_logs not present")
     truth = json.loads((SAMPLE / "ground_truth.json").read_text(encoding="utf-8"))["injection"]
     db = tmp_path_factory.mktemp("sample-security") / "sample.duckdb"
+    shutil.copyfile(sample_logs_db.path, db)
     runner = CliRunner()
-    assert runner.invoke(app, ["ingest", str(SAMPLE), "--db", str(db)]).exit_code == 0
     result = runner.invoke(app, ["audit", "security", "-f", "json", "--db", str(db)])
     assert result.exit_code == 0, result.output
     con = connect(db)
