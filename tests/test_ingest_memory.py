@@ -93,7 +93,6 @@ def test_two_thousand_otel_spans_load_in_bounded_memory(tmp_path):
     assert rss < 450, f"peak RSS {rss} MB"
 
 
-@todo
 @pytest.mark.slow
 def test_sample_logs_load_under_600_mb(tmp_path):
     summary, err, rss, code = ingest_process(str(SAMPLE_LOGS), "--db", str(tmp_path / "s.duckdb"))
