@@ -140,3 +140,19 @@ def test_available_memory_is_read_from_this_machine():
 
     available = connection.available_memory_mb()
     assert available is not None and 0 < available < 1 << 30
+
+
+def test_out_of_memory_outside_any_one_file_is_one_line(con, write_jsonl, monkeypatch):
+    # The price refresh and the commit run outside every file's error handling.
+    import duckdb
+
+    from aimon.errors import InputError
+    from aimon.store import ingest as ingest_module
+
+    def out_of_memory(con):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate data of size 16.0 MiB")
+
+    monkeypatch.setattr(ingest_module, "price_pending", out_of_memory)
+    with pytest.raises(InputError, match=r"ran out of memory at the memory budget of .*AIMON_MEMORY_LIMIT"):
+        ingest_module.ingest(con, [write_jsonl("a.jsonl", [request()])])
+    assert con.execute("SELECT count(*) FROM requests").fetchone() == (0,)
