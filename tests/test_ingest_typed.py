@@ -51,10 +51,15 @@ def read_both(tmp_path, path, **kw):
             return _chosen[-1]
 
         ingest_module._read_typed = spy
+        # Span shapes stay on JSON text by default (memory); the typed reader must still
+        # load them exactly as the text reader does.
+        heavy = ingest_module.TYPED_MAX_NESTED_PATHS
+        ingest_module.TYPED_MAX_NESTED_PATHS = 10**6
         try:
             summary = load(con, path, **kw)
         finally:
             ingest_module._read_typed = real
+            ingest_module.TYPED_MAX_NESTED_PATHS = heavy
         results.append((summary, rows(con, COMPARE), rows(con, REJECTS), chosen))
         con.close()
     return results
@@ -155,3 +160,24 @@ def test_real_logs_load_the_same_through_both_readers(tmp_path, name):
     assert typed_sum.records == text_sum.records and typed_sum.loaded == text_sum.loaded > 0
     assert typed_rows == text_rows
     assert typed_rejects == text_rejects
+
+
+@pytest.mark.parametrize("name", ["otel_genai_spans", "openinference_spans"])
+def test_span_files_are_read_as_json_text(tmp_path, name):
+    # As typed columns every attribute path re-serialised the whole attributes object:
+    # a thousand spans took a gigabyte.
+    con = connect(tmp_path / "s.duckdb", write=True)
+    chosen = []
+    real = ingest_module._read_typed
+
+    def spy(*args, **kw):
+        chosen.append(real(*args, **kw))
+        return chosen[-1]
+
+    ingest_module._read_typed = spy
+    try:
+        summary = load(con, real_sample(f"{name}.jsonl"))
+    finally:
+        ingest_module._read_typed = real
+        con.close()
+    assert chosen == [False] and summary.loaded > 0
