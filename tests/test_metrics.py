@@ -26,6 +26,18 @@ def test_wilson_matches_statsmodels(k, n):
     assert high == pytest.approx(ref[1], abs=1e-12)
 
 
+@pytest.mark.parametrize("n", [1, 7, 2000, 1_000_000])
+def test_wilson_is_exact_at_the_ends(n):
+    # "0 of n failed" printed a lower bound of 1.38778e-17 in validate's JSON.
+    import polars as pl
+
+    from aimon.analysis.toolkit.intervals import wilson_exprs
+
+    assert wilson(0, n)[0] == 0.0 and wilson(n, n)[1] == 1.0
+    frame = pl.DataFrame({"k": [0, n], "n": [n, n]}).with_columns(wilson_exprs("k", "n", "rate"))
+    assert frame["rate_low"][0] == 0.0 and frame["rate_high"][1] == 1.0
+
+
 def test_proportion_of_nothing_has_no_interval():
     p = proportion(0, 0)
     assert (p.rate, p.low, p.high) == (None, None, None)

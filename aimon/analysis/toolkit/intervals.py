@@ -34,7 +34,10 @@ def wilson(k: float, n: float, z: float = Z95) -> tuple[float | None, float | No
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At k = 0 (or k = n) the bound is exactly 0 (or 1); the subtraction leaves ~1e-17.
+    low = 0.0 if k <= 0 else max(0.0, centre - half)
+    high = 1.0 if k >= n else min(1.0, centre + half)
+    return low, high
 
 
 def proportion(k: int | None, n: int | None) -> Proportion:
@@ -50,7 +53,10 @@ def wilson_bounds(k: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.E
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * (p * (1 - p) / n + z * z / (4 * n * n)).sqrt() / denom
-    return (centre - half).clip(0.0, 1.0), (centre + half).clip(0.0, 1.0)
+    # Exact at the ends, as in wilson(): no 1e-17 for "none of them failed".
+    low = pl.when(k <= 0).then(0.0).otherwise((centre - half).clip(0.0, 1.0))
+    high = pl.when(k >= n).then(1.0).otherwise((centre + half).clip(0.0, 1.0))
+    return low, high
 
 
 def wilson_exprs(k: str, n: str, name: str, z: float = Z95) -> list[pl.Expr]:
