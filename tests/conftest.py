@@ -35,6 +35,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="Rewrite tests/golden/ from the current output instead of comparing.")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The quick loop (``-m "not slow"``) runs the first case of every parametrized test;
+    the other cases are marked slow here, before ``-m`` deselects, so CI (and any run
+    without ``-m``, such as ``pytest tests/test_golden.py``) still runs every case.
+
+    A test's cases share its code path and differ in the input: one case per test keeps
+    every behaviour in the loop at a fifth of the suite's time."""
+    seen: set[tuple[str, str]] = set()
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        if spec is None:
+            continue
+        function = (item.nodeid.split("::", 1)[0], item.originalname)
+        if function in seen:
+            item.add_marker(pytest.mark.slow)
+        seen.add(function)
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIMON_DB", str(tmp_path / "aimon.duckdb"))

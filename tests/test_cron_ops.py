@@ -190,6 +190,7 @@ def _snapshot(db: Path) -> tuple[bytes, int]:
     return db.read_bytes(), stat.S_IMODE(db.stat().st_mode)
 
 
+@pytest.mark.slow  # seconds each: the quick loop keeps a faster sibling
 def test_read_only_is_detected(read_only_db, tmp_path):
     assert read_only_reason(read_only_db) == "read-only (mode 0444)"
     writable = tmp_path / "w.duckdb"

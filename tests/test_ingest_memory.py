@@ -58,6 +58,7 @@ def otel_spans(tmp_path: Path, copies: int) -> Path:
     return path
 
 
+@pytest.mark.slow  # seconds each: the quick loop keeps a faster sibling
 def test_three_thousand_otel_spans_load_under_a_500mb_budget(tmp_path):
     # Read as typed columns, each of the 93 attribute paths re-serialised the whole
     # attributes object: 1,411 spans needed more than 800 MB and this ran out of memory.
@@ -84,6 +85,7 @@ def test_a_budget_that_is_not_a_size_is_one_line(tmp_path):
     assert "AIMON_MEMORY_LIMIT" in line and "'lots'" in line
 
 
+@pytest.mark.slow  # seconds each: the quick loop keeps a faster sibling
 @todo
 def test_two_thousand_otel_spans_load_in_bounded_memory(tmp_path):
     path = otel_spans(tmp_path, 589)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from aimon.store.shapes import detect_shape
 from aimon.store.shapes.openai import BATCH_IMPUTED
 from tests.conftest import load, real_sample, rows
@@ -233,6 +235,7 @@ def test_openai_batch_line_maps_the_body_and_marks_the_batch(con, write_jsonl):
     assert "error" not in extra  # error: null says nothing the status does not
 
 
+@pytest.mark.slow  # seconds each: the quick loop keeps a faster sibling
 def test_openai_batch_errors_alone_have_no_time(con, write_jsonl):
     expired = {"id": "batch_req_exp1", "custom_id": "request-7", "response": None,
                "error": {"code": "batch_expired", "message": "This request could not be executed before "
@@ -367,6 +370,7 @@ def test_real_openai_compatible_chat_completions(con):
     assert assert_nothing_lost(con, path, constants={(("object",), "chat.completion")}) == 4
 
 
+@pytest.mark.slow  # seconds each: the quick loop keeps a faster sibling
 def test_real_openai_batch_output(con):
     path = real_sample("openai_batch_output.jsonl")
     s = load(con, path)
@@ -413,6 +417,7 @@ def test_a_body_names_the_model_that_answered_as_model_and_model_version(con, wr
     assert (r["model"], r["model_version"]) == ("gpt-4o-mini-2024-07-18", "gpt-4o-mini-2024-07-18")
 
 
+@pytest.mark.slow  # seconds each: the quick loop keeps a faster sibling
 def test_failed_batch_lines_take_the_time_of_their_batch(con, write_jsonl):
     first = batch_line()
     later = batch_line(id="batch_req_2", custom_id="request-2", response={
@@ -434,6 +439,7 @@ def test_failed_batch_lines_take_the_time_of_their_batch(con, write_jsonl):
     assert "ts_imputed" not in row(con, "chatcmpl-later")["extra"]
 
 
+@pytest.mark.slow  # seconds each: the quick loop keeps a faster sibling
 def test_failed_batch_lines_of_later_nights_take_their_own_night(con, write_jsonl):
     # One file holding two nightly batches: the earliest time of the file would pile the
     # second night's failures onto the first night (a false incident at one minute).
@@ -451,6 +457,7 @@ def test_failed_batch_lines_of_later_nights_take_their_own_night(con, write_json
     assert got == {"batch_req_f0": night1_ts, "batch_req_f1": night1_ts, "batch_req_f2": night2_ts}
 
 
+@pytest.mark.slow  # seconds each: the quick loop keeps a faster sibling
 def test_default_time_wins_over_a_batch_neighbour(con, write_jsonl):
     expired = {"id": "batch_req_exp1", "custom_id": "request-7", "response": None,
                "error": {"code": "batch_expired", "message": "expired"}}
@@ -459,6 +466,7 @@ def test_default_time_wins_over_a_batch_neighbour(con, write_jsonl):
     assert r["ts"] == DEFAULT_TIME and "ts_imputed" not in r["extra"]
 
 
+@pytest.mark.slow  # seconds each: the quick loop keeps a faster sibling
 def test_a_batch_reject_keeps_the_line_as_read(con, write_jsonl):
     bad = batch_line(id="batch_req_neg", response={
         "status_code": 200, "request_id": "r9",
