@@ -19,14 +19,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "aimon"
 MODULE_LIMIT = 500
 FUNCTION_LIMIT = 80
 
-# Files other branches are reshaping while issue 11 lands: listed by the script, not
-# failed here; the lead empties this after merging them. Ingest's passes (issue 11 item 6,
-# issue 14) own store/ingest.py, reader.py, connection.py, mapping.py and shapes/; the
-# alert state and evaluation move to the store session (alerts/); security, validate,
-# pii, drift, the embedding layer and cost routing have their own helpers.
-ELSEWHERE = ("store/ingest.py", "store/reader.py", "store/connection.py", "store/mapping.py", "store/shapes/",
-             "analysis/security/", "analysis/validate/", "analysis/pii/", "analysis/drift/",
-             "analysis/toolkit/embedding", "analysis/alerts/", "analysis/cost/routing", "cli/__init__.py")
+# The functions still over the limit, named so that no other file may join them (issue 11):
+# ingest's per-file passes (_ingest_file), the mapping's SELECT builder (parsed_sql) and the
+# alert evaluation (evaluate). Remove an entry when its function is split.
+ELSEWHERE = ("store/ingest.py", "store/mapping.py", "analysis/alerts/evaluate.py")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

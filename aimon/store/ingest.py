@@ -20,15 +20,11 @@ once in the file need the slower numbered read.
 
 from __future__ import annotations
 
-import json
-import signal
 import tempfile
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +32,23 @@ import duckdb
 
 from aimon.errors import InputError
 from aimon.store import macros, reader
+from aimon.store.ingest_accounts import (
+    FileResult,
+    IngestSummary,
+    add_file_reject,
+    exact_lines,
+    fill_raw_from_file,
+    number_lines,
+    reject_whole_file,
+)
+from aimon.store.ingest_guard import (
+    file_errors,
+    interrupt_or,
+    interruptible,
+    memory_budget,
+    out_of_memory,
+)
+from aimon.store.ingest_plan import FilePlan, forced_shape, json_reader, parquet_reader, plan_file
 from aimon.store.mapping import (
     ID_COLUMN,
     PRICED_BY,
@@ -54,15 +67,10 @@ from aimon.store.schema import REQUEST_COST_COLUMNS, stored
 from aimon.store.shapes import (
     TABLE_COLUMNS,
     CompiledShape,
-    Shape,
-    all_shapes,
     compile_shape,
-    detect_shape,
-    get_shape,
     sql_str,
 )
 
-SAMPLE_RECORDS = 200
 # Beyond this many distinct top-level keys a file is read as JSON text, not typed columns.
 TYPED_MAX_KEYS = 500
 # A typed column read by more paths below it than this is read as JSON text: each path
@@ -73,75 +81,6 @@ TYPED_MAX_NESTED_PATHS = 8
 _TEMP_TABLES = ("_batch0", "_batch", "_ids", "_known", "_hashed", "_status", "_load", "_shift",
                 "_broken", "_conflict_raw", "_late")
 _TEMP_VIEWS = ("_verdict", "_parsed", "_parsed_n")
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """What happened to one file's records."""
-
-    path: str
-    shape: str
-    records: int
-    loaded: int
-    duplicates: int
-    rejected: int
-    reject_reasons: dict[str, int] = field(default_factory=dict)
-    table: str = "requests"
-
-
-@dataclass(frozen=True)
-class IngestSummary:
-    """Every record of every file, accounted for: records = loaded + duplicates + rejected."""
-
-    table: str
-    files: tuple[FileResult, ...]
-    # Files found in a directory or by a pattern that are not logs: (path, why).
-    skipped: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def records(self) -> int:
-        return sum(f.records for f in self.files)
-
-    @property
-    def loaded(self) -> int:
-        return sum(f.loaded for f in self.files)
-
-    @property
-    def duplicates(self) -> int:
-        return sum(f.duplicates for f in self.files)
-
-    @property
-    def rejected(self) -> int:
-        return sum(f.rejected for f in self.files)
-
-    def by_shape(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for f in self.files:
-            row = out.setdefault(f.shape, {"files": 0, "records": 0, "loaded": 0,
-                                           "duplicates": 0, "rejected": 0})
-            row["files"] += 1
-            for key in ("records", "loaded", "duplicates", "rejected"):
-                row[key] += getattr(f, key)
-        return out
-
-    def reject_reasons(self) -> dict[str, int]:
-        total: Counter[str] = Counter()
-        for f in self.files:
-            total.update(f.reject_reasons)
-        return dict(total.most_common())
-
-
-@dataclass(frozen=True)
-class _Plan:
-    file: LogFile
-    shape: Shape
-    seen_keys: frozenset[str]
-    # Why a JSON array or document file, or a Parquet file, cannot be split into records
-    # at all: the whole reject reason ('kind: detail').
-    unreadable: str | None = None
-    # A problem with the file as a whole that still let its records be read
-    # ('kind: detail'): one more reject, with no line.
-    note: str | None = None
 
 
 def ingest(
@@ -165,16 +104,16 @@ def ingest(
     skipped: list[tuple[str, str]] = []
     files = reader.expand(paths, skipped)
     macros.install(con)
-    forced = _forced_shape(shape, table)
-    budget = _budget(con)
-    with _interruptible(con) as interrupted, tempfile.TemporaryDirectory(prefix="aimon-ingest-") as tmp:
-        plans: list[_Plan] = []
+    forced = forced_shape(shape, table)
+    budget = memory_budget(con)
+    with interruptible(con) as interrupted, tempfile.TemporaryDirectory(prefix="aimon-ingest-") as tmp:
+        plans: list[FilePlan] = []
         for f in files:
             try:
-                with _file_errors(budget, f):
-                    plans.append(_plan(con, f, table, forced, Path(tmp)))
+                with file_errors(budget, f):
+                    plans.append(plan_file(con, f, table, forced, Path(tmp)))
             except (RuntimeError, duckdb.InterruptException) as exc:
-                raise _interrupt_or(exc) from None
+                raise interrupt_or(exc) from None
             except InputError:
                 # A file the user named must load; one met in a directory may be
                 # something else (a config, a report) and is listed as skipped.
@@ -187,13 +126,13 @@ def ingest(
             summary = _load(con, plans, table, default_time, on_file, interrupted, prices, budget)
         except duckdb.OutOfMemoryException:
             # Outside any one file: the price refresh, or the commit.
-            raise InputError(_out_of_memory("ingest", budget)) from None
+            raise InputError(out_of_memory("ingest", budget)) from None
         return replace(summary, skipped=tuple(skipped))
 
 
 def _load(
     con: duckdb.DuckDBPyConnection,
-    plans: list[_Plan],
+    plans: list[FilePlan],
     table: str,
     default_time: datetime | None,
     on_file: Callable[[int, int, LogFile], None] | None,
@@ -213,11 +152,11 @@ def _load(
         for i, plan in enumerate(plans):
             if on_file:
                 on_file(i, len(plans), plan.file)
-            with _file_errors(budget, plan.file):
+            with file_errors(budget, plan.file):
                 result = _ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices)
                 con.execute("RESET threads")  # a heavy file's mapping runs on one
                 if plan.note:
-                    result = _add_file_reject(con, plan.file, result, plan.note, ingested_at)
+                    result = add_file_reject(con, plan.file, result, plan.note, ingested_at)
                 results.append(result)
             if interrupted():
                 raise KeyboardInterrupt
@@ -227,7 +166,7 @@ def _load(
         con.execute("COMMIT")
     except (RuntimeError, duckdb.InterruptException) as exc:
         con.execute("ROLLBACK")
-        raise _interrupt_or(exc) from None
+        raise interrupt_or(exc) from None
     except BaseException:
         con.execute("ROLLBACK")
         raise
@@ -238,194 +177,11 @@ def _load(
     return IngestSummary(table, tuple(results))
 
 
-@contextmanager
-def _file_errors(budget: str, f: LogFile) -> Iterator[None]:
-    """A DuckDB error while reading one file becomes one line naming the file (the
-    caller's transaction is rolled back): never a traceback. Running out of memory
-    names the budget and how to change it."""
-    try:
-        yield
-    except (duckdb.InterruptException, KeyboardInterrupt):
-        raise
-    except duckdb.OutOfMemoryException:
-        raise InputError(_out_of_memory(f.name, budget)) from None
-    except duckdb.Error as exc:
-        if "interrupted" in str(exc).lower():
-            raise
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
-        raise InputError(f"{f.name}: cannot load: {first}; nothing was written") from None
-
-
-def _out_of_memory(what: str, budget: str) -> str:
-    return (f"{what}: ran out of memory at the memory budget of {budget}; nothing was written. Give "
-            "ingest more with AIMON_MEMORY_LIMIT (e.g. AIMON_MEMORY_LIMIT=4GB), or split the file")
-
-
-def _budget(con: duckdb.DuckDBPyConnection) -> str:
-    try:
-        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    except duckdb.Error:
-        return "the configured limit"
-
-
-def _interrupt_or(exc: Exception) -> BaseException:
-    """DuckDB reports Ctrl-C as RuntimeError('Query interrupted') during a query, or as
-    InterruptException on the statement after an interrupt."""
-    if isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc).lower():
-        return KeyboardInterrupt()
-    return exc
-
-
-@contextmanager
-def _interruptible(con: duckdb.DuckDBPyConnection) -> Iterator[Callable[[], bool]]:
-    """Ctrl-C interrupts the running query and is remembered, so the transaction is
-    rolled back even when DuckDB's own check misses it between statements."""
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-    seen = threading.Event()
-
-    def handler(signum, frame):
-        seen.set()
-        con.interrupt()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield seen.is_set
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-# --------------------------------------------------------------------------- planning
-
-def _forced_shape(name: str | None, table: str) -> Shape | None:
-    if name is None:
-        return None
-    try:
-        found = get_shape(name)
-    except KeyError as exc:
-        raise InputError(str(exc.args[0])) from None
-    if found.table != table:
-        hint = "drop --feedback" if table == "feedback" else "add --feedback"
-        raise InputError(f"--shape {name} reads {found.table} logs, not {table}; {hint}")
-    return found
-
-
-def _json_reader(f: LogFile, numbered: bool) -> str:
-    """SQL giving ``doc`` (and ``rec_no`` when numbered): one JSON value per record."""
-    fmt = {"lines": "newline_delimited", "array": "array", "documents": "unstructured"}[f.layout]
-    ignore = ", ignore_errors = true" if f.layout == "lines" else ""
-    call = (f"read_json_objects({sql_str(str(f.path))}, format = '{fmt}', "
-            f"maximum_object_size = {reader.MAX_RECORD_BYTES}{ignore})")
-    if numbered:
-        return f"SELECT ordinality AS rec_no, json AS doc FROM {call} WITH ORDINALITY"
-    return f"SELECT json AS doc FROM {call}"
-
-
-def _parquet_reader(f: LogFile) -> str:
-    return (f"SELECT file_row_number + 1 AS rec_no, * EXCLUDE (file_row_number) "
-            f"FROM read_parquet({sql_str(str(f.path))}, file_row_number = true)")
-
-
-def _sample(con: duckdb.DuckDBPyConnection, f: LogFile) -> list[dict]:
-    if f.layout == "parquet":
-        rel = con.execute(f"SELECT * FROM read_parquet({sql_str(str(f.path))}) LIMIT {SAMPLE_RECORDS}")
-        names = [d[0] for d in rel.description]
-        return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
-    try:
-        rows = con.execute(f"SELECT doc FROM ({_json_reader(f, numbered=False)}) WHERE doc IS NOT NULL "
-                           f"LIMIT {SAMPLE_RECORDS}").fetchall()
-    except duckdb.Error:
-        return []  # an unparseable array or document: the file is rejected whole below
-    out = []
-    for (doc,) in rows:
-        try:
-            value = json.loads(doc)
-        except (ValueError, RecursionError):
-            # Python's parser gives up on deep nesting that DuckDB reads: such a record
-            # only goes unsampled.
-            continue
-        if isinstance(value, dict):
-            out.append(value)
-    return out
-
-
-def _plan(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape | None, tmp: Path) -> _Plan:
-    if f.gzipped and f.source is None:
-        # A gzip file cut short: load what it holds before the cut, and say so.
-        copy = tmp / f"{len(list(tmp.iterdir()))}-{f.path.name.removesuffix('.gz')}"
-        cut = reader.gzip_cut(f.path, copy)
-        if cut is not None:
-            plan = _plan(con, LogFile(copy, f.layout, f.explicit, f.path), table, forced, tmp)
-            return replace(plan, note=f"truncated gzip: the file ends after {cut:,} bytes of content; "
-                                      "the records before the cut were read")
-    if f.layout == "array":
-        try:
-            con.execute(f"SELECT count(*) FROM ({_json_reader(f, numbered=False)})").fetchone()
-        except duckdb.InvalidInputException:
-            # One broken element: read the elements one per line, so that only it is
-            # rejected (with its whole text) and the rest loads.
-            lines = tmp / f"{len(list(tmp.iterdir()))}-{f.path.name}l"
-            reader.split_array(f.path, lines)
-            plan = _plan(con, LogFile(lines, "lines", f.explicit, f.source or f.path), table, forced, tmp)
-            return replace(plan, note=None)
-    if f.layout == "documents":
-        # A parse error would abort the ingest transaction, so find it first: such a
-        # file cannot be split into records and is rejected whole.
-        try:
-            con.execute(f"SELECT count(*) FROM ({_json_reader(f, numbered=False)})").fetchone()
-        except duckdb.InvalidInputException as exc:
-            fallback = get_shape("flat" if table == "requests" else "flat_feedback")
-            text = str(exc).strip()
-            return _Plan(f, forced or fallback, frozenset(),
-                         f"broken JSON {f.layout}: " + (text.splitlines()[0] if text else "unreadable"))
-    if f.layout == "parquet":
-        # A corrupt Parquet file would abort the ingest's transaction when loaded: read
-        # it whole first (every column of every row), and reject it whole if it fails.
-        try:
-            con.execute(f"SELECT max(hash(p)) FROM read_parquet({sql_str(str(f.path))}) p").fetchone()
-            samples = _sample(con, f)
-        except duckdb.Error as exc:
-            if isinstance(exc, duckdb.InterruptException | duckdb.OutOfMemoryException):
-                raise
-            fallback = get_shape("flat" if table == "requests" else "flat_feedback")
-            text = str(exc).strip()
-            return _Plan(f, forced or fallback, frozenset(),
-                         "unreadable Parquet: " + (text.splitlines()[0] if text else type(exc).__name__))
-    else:
-        samples = _sample(con, f)
-    seen = frozenset(k for rec in samples for k in rec)
-    if f.layout == "parquet":
-        seen = frozenset(r[0] for r in con.execute(
-            f"DESCRIBE SELECT * FROM read_parquet({sql_str(str(f.path))})").fetchall())
-    if forced is not None:
-        return _Plan(f, forced, seen)
-    found = detect_shape(samples, table)
-    if found is None and table == "requests":
-        # A feedback log among request logs (a whole directory given): load it where
-        # it belongs; the summary names the table of every file.
-        found = detect_shape(samples, "feedback")
-    if found is not None:
-        return _Plan(f, found, seen)
-    if not samples:
-        # Nothing readable to judge by: every record is rejected (or the file is empty),
-        # and the shape only names the file in the summary.
-        return _Plan(f, get_shape("flat" if table == "requests" else "flat_feedback"), seen)
-    keys = ", ".join(list(samples[0])[:12])
-    names = ", ".join(s.name for s in all_shapes() if s.table == table)
-    what = "feedback" if table == "feedback" else "request"
-    raise InputError(
-        f"{f.name}: cannot tell which {what} log shape this is (first record's keys: {keys}); "
-        f"pass --shape, one of: {names}"
-    )
-
-
 # --------------------------------------------------------------------------- one file
 
 def _ingest_file(
     con: duckdb.DuckDBPyConnection,
-    plan: _Plan,
+    plan: FilePlan,
     table: str,
     default_time: datetime | None,
     ingested_at: datetime,
@@ -433,7 +189,7 @@ def _ingest_file(
 ) -> FileResult:
     f, shape = plan.file, plan.shape
     if plan.unreadable is not None:
-        return _reject_whole_file(con, f, shape, plan.unreadable, ingested_at)
+        return reject_whole_file(con, f, shape, plan.unreadable, ingested_at)
     compiled = compile_shape(shape)
     columns = list(TABLE_COLUMNS[table])
     id_col = ID_COLUMN[table]
@@ -442,13 +198,13 @@ def _ingest_file(
     # Shapes that impute a record's values from its neighbours need record order too.
     by_id = f.layout == "lines" and shape.records is None and not shape.impute
     if f.layout == "parquet":
-        cols = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {_parquet_reader(f)}) "
+        cols = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {parquet_reader(f)}) "
                                 f"WHERE column_name <> 'rec_no'").fetchall())
-        numbered_src = Source(_parquet_reader(f), True, cols, plan.seen_keys)
+        numbered_src = Source(parquet_reader(f), True, cols, plan.seen_keys)
         parallel_src = numbered_src
     else:
-        numbered_src = Source(_json_reader(f, True), True, None, plan.seen_keys)
-        parallel_src = Source(_json_reader(f, False), False, None, plan.seen_keys) if by_id else numbered_src
+        numbered_src = Source(json_reader(f, True), True, None, plan.seen_keys)
+        parallel_src = Source(json_reader(f, False), False, None, plan.seen_keys) if by_id else numbered_src
     con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed_n AS {parsed_sql(compiled, numbered_src, table, default_time)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed AS {parsed_sql(compiled, parallel_src, table, default_time)}")
     # Whether a record is valid takes its whole mapping. Where a record is one line or
@@ -501,9 +257,9 @@ def _ingest_file(
                 SELECT rec_no, sub_no, rec_no AS line, {id_col} AS id, reason, {raw} AS raw{priced_by}
                 FROM _verdict""")
         if physical is not None:
-            _number_lines(con, f, physical.result())
+            number_lines(con, f, physical.result())
         elif f.layout == "lines":
-            _number_lines(con, f, _exact_lines(con, f))
+            number_lines(con, f, exact_lines(con, f))
 
     typed = by_id and _read_typed(con, f, plan, compiled, table, default_time)
     if f.layout != "parquet" and not typed and _heaviest_key_paths(compiled) > TYPED_MAX_NESTED_PATHS:
@@ -512,7 +268,7 @@ def _ingest_file(
         # thread needs about 60% of what two do (20,000 spans: 618 MB against 842 MB).
         con.execute("SET threads = 1")
     if typed:
-        record_raw = "NULL::VARCHAR"  # rejects take the line from the file (_fill_raw_from_file)
+        record_raw = "NULL::VARCHAR"  # rejects take the line from the file (fill_raw_from_file)
     if priced_by:
         pairs = con.execute(f"SELECT DISTINCT {', '.join(PRICED_BY)} FROM {'_batch0' if by_id else '_batch'} "
                             "WHERE model IS NOT NULL").fetchall()
@@ -594,12 +350,12 @@ def _ingest_file(
     if invalid or conflicts:
         # Conflicting records' text comes from the numbered JSON reader (typed columns
         # hold no record text).
-        reasons = _write_rejects(con, f, id_col, by_id and not typed, conflicts, ingested_at,
+        reasons = write_rejects(con, f, id_col, by_id and not typed, conflicts, ingested_at,
                                  raw_text(numbered_src, "p.doc"))
     return FileResult(f.name, shape.name, records, loaded, duplicates, invalid + conflicts, reasons, table)
 
 
-def _read_typed(con: duckdb.DuckDBPyConnection, f: LogFile, plan: _Plan, compiled: CompiledShape,
+def _read_typed(con: duckdb.DuckDBPyConnection, f: LogFile, plan: FilePlan, compiled: CompiledShape,
                 table: str, default_time: datetime | None) -> bool:
     """Point the by-id reader (``_parsed``) at the file read as typed columns, one per
     top-level key, when the first pass shows that this gives the same records: every id
@@ -704,47 +460,11 @@ def _select_rows(
     return inserted
 
 
-def _exact_lines(con: duckdb.DuckDBPyConnection, f: LogFile) -> int:
-    """The file's line count when its records fill it exactly, one per line and
-    nothing else (no blank lines, CR, BOM or broken line); else counted by reading it."""
-    records, total = con.execute("SELECT count(*), sum(bytes) FROM _batch0").fetchone()
-    size = f.path.stat().st_size
-    if records and total is not None and size:
-        with open(f.path, "rb") as fh:
-            fh.seek(size - 1)
-            newline_at_end = fh.read(1) == b"\n"
-        if total + records - (0 if newline_at_end else 1) == size:
-            return records
-    return reader.count_lines(f.path)
-
-
-def _number_lines(con: duckdb.DuckDBPyConnection, f: LogFile, physical: int) -> None:
-    """Turn record numbers into line numbers when the file has blank lines.
-
-    DuckDB's reader skips blank lines, so record k sits on line k + (blank lines
-    before it); the shifts are a small table joined with ASOF.
-    """
-    records = con.execute("SELECT coalesce(max(rec_no), 0) FROM _batch").fetchone()[0]
-    if physical == records:
-        return
-    blanks = reader.blank_lines(f.path)
-    # The first record after the i-th blank line (on line b) is record b - i + 1.
-    shifts: dict[int, int] = {}
-    for i, line in enumerate(blanks, start=1):
-        shifts[line - i + 1] = i
-    con.execute("CREATE OR REPLACE TEMP TABLE _shift (rec_from BIGINT, shift BIGINT)")
-    if shifts:
-        con.executemany("INSERT INTO _shift VALUES (?, ?)", list(shifts.items()))
-    con.execute("""UPDATE _batch SET line = _batch.rec_no + coalesce(m.shift, 0)
-        FROM (SELECT b.rec_no, s.shift FROM _batch b ASOF LEFT JOIN _shift s ON b.rec_no >= s.rec_from) m
-        WHERE m.rec_no = _batch.rec_no""")
-
-
-def _write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, ingested_at: datetime,
+def write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, ingested_at: datetime,
                    raw_sql: str) -> dict[str, int]:
     """Rejects for invalid and conflicting records; a rerun adds no second copy."""
     file_lit = sql_str(f.name)
-    _fill_raw_from_file(con, f)
+    fill_raw_from_file(con, f)
     con.execute("""CREATE OR REPLACE TEMP TABLE _conflict_raw (rec_no BIGINT, sub_no BIGINT, raw VARCHAR)""")
     if conflicts:
         _select_rows(con, "_conflict_raw", "SELECT rec_no, sub_no, id, copies FROM _status WHERE status = 'conflict'",
@@ -766,51 +486,6 @@ def _write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, in
     return dict(con.execute(f"""SELECT regexp_replace(split_part(reason, ':', 1), ' at byte \\d+$', '') AS kind,
         count(*) FROM ({rows})
         GROUP BY kind ORDER BY count(*) DESC, kind""").fetchall())
-
-
-def _fill_raw_from_file(con: duckdb.DuckDBPyConnection, f: LogFile) -> None:
-    """Broken lines have no parsed value, and records read as typed columns no text:
-    take their raw text from the file itself. A line that is not UTF-8 keeps its bytes
-    (``_broken.raw_bytes``) and says where it stops being UTF-8."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _broken (line BIGINT, raw VARCHAR, raw_bytes BLOB, bad_at BIGINT)")
-    if f.layout != "lines":
-        return
-    lines = [r[0] for r in con.execute(
-        "SELECT line FROM _batch WHERE reason IS NOT NULL AND raw IS NULL").fetchall()]
-    if not lines:
-        return
-    raw = reader.raw_lines(f.path, lines)
-    found = [(n, *reader.line_text(raw[n]), raw[n]) if n in raw else (n, None, None, None) for n in lines]
-    con.executemany("INSERT INTO _broken VALUES (?, ?, ?, ?)",
-                    [(n, text, data if bad else None, bad) for n, text, bad, data in found])
-    con.execute("""UPDATE _batch SET raw = _broken.raw,
-            reason = CASE WHEN _broken.bad_at IS NOT NULL AND _batch.reason = 'broken JSON'
-                          THEN 'invalid UTF-8 at byte ' || _broken.bad_at ELSE _batch.reason END
-        FROM _broken WHERE _batch.line = _broken.line AND _batch.reason IS NOT NULL AND _batch.raw IS NULL""")
-
-
-def _reject_whole_file(con, f: LogFile, shape: Shape, reason: str, ingested_at: datetime) -> FileResult:
-    """One reject for a file that cannot be split into records; ``reason`` reads 'kind: detail'."""
-    kind = reason.split(":", 1)[0]
-    file_lit = sql_str(f.name)
-    con.execute(f"""INSERT INTO rejects (source_file, source_line, raw, reason, ingested_at)
-        SELECT {file_lit}, NULL, $raw, $reason, $at
-        WHERE NOT EXISTS (SELECT 1 FROM rejects WHERE source_file = {file_lit} AND source_line IS NULL
-                          AND raw IS NOT DISTINCT FROM $raw)""",
-                {"raw": None if f.layout == "parquet" else reader.head_text(f.path), "reason": reason,
-                 "at": ingested_at})
-    return FileResult(f.name, shape.name, 1, 0, 0, 1, {kind: 1}, shape.table)
-
-
-def _add_file_reject(con, f: LogFile, result: FileResult, reason: str, ingested_at: datetime) -> FileResult:
-    file_lit = sql_str(f.name)
-    con.execute(f"""INSERT INTO rejects (source_file, source_line, raw, reason, ingested_at)
-        SELECT {file_lit}, NULL, NULL, $reason, $at
-        WHERE NOT EXISTS (SELECT 1 FROM rejects WHERE source_file = {file_lit} AND source_line IS NULL
-                          AND reason = $reason)""", {"reason": reason, "at": ingested_at})
-    kind = reason.split(":", 1)[0]
-    reasons = {**result.reject_reasons, kind: result.reject_reasons.get(kind, 0) + 1}
-    return replace(result, records=result.records + 1, rejected=result.rejected + 1, reject_reasons=reasons)
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:

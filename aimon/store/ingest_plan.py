@@ -1,0 +1,155 @@
+"""What one log file is before it is loaded: its shape (detected from a sample of its
+records, or forced with --shape), the SQL that reads its records, and what makes it
+unreadable as a whole (a broken JSON array or document, a corrupt Parquet file, a cut
+gzip). :mod:`aimon.store.ingest` loads a file by its plan."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import duckdb
+
+from aimon.errors import InputError
+from aimon.store import reader
+from aimon.store.reader import LogFile
+from aimon.store.shapes import Shape, all_shapes, detect_shape, get_shape, sql_str
+
+SAMPLE_RECORDS = 200
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    file: LogFile
+    shape: Shape
+    seen_keys: frozenset[str]
+    # Why a JSON array or document file, or a Parquet file, cannot be split into records
+    # at all: the whole reject reason ('kind: detail').
+    unreadable: str | None = None
+    # A problem with the file as a whole that still let its records be read
+    # ('kind: detail'): one more reject, with no line.
+    note: str | None = None
+
+
+
+def forced_shape(name: str | None, table: str) -> Shape | None:
+    if name is None:
+        return None
+    try:
+        found = get_shape(name)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+    if found.table != table:
+        hint = "drop --feedback" if table == "feedback" else "add --feedback"
+        raise InputError(f"--shape {name} reads {found.table} logs, not {table}; {hint}")
+    return found
+
+
+def json_reader(f: LogFile, numbered: bool) -> str:
+    """SQL giving ``doc`` (and ``rec_no`` when numbered): one JSON value per record."""
+    fmt = {"lines": "newline_delimited", "array": "array", "documents": "unstructured"}[f.layout]
+    ignore = ", ignore_errors = true" if f.layout == "lines" else ""
+    call = (f"read_json_objects({sql_str(str(f.path))}, format = '{fmt}', "
+            f"maximum_object_size = {reader.MAX_RECORD_BYTES}{ignore})")
+    if numbered:
+        return f"SELECT ordinality AS rec_no, json AS doc FROM {call} WITH ORDINALITY"
+    return f"SELECT json AS doc FROM {call}"
+
+
+def parquet_reader(f: LogFile) -> str:
+    return (f"SELECT file_row_number + 1 AS rec_no, * EXCLUDE (file_row_number) "
+            f"FROM read_parquet({sql_str(str(f.path))}, file_row_number = true)")
+
+
+def sample_records(con: duckdb.DuckDBPyConnection, f: LogFile) -> list[dict]:
+    if f.layout == "parquet":
+        rel = con.execute(f"SELECT * FROM read_parquet({sql_str(str(f.path))}) LIMIT {SAMPLE_RECORDS}")
+        names = [d[0] for d in rel.description]
+        return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
+    try:
+        rows = con.execute(f"SELECT doc FROM ({json_reader(f, numbered=False)}) WHERE doc IS NOT NULL "
+                           f"LIMIT {SAMPLE_RECORDS}").fetchall()
+    except duckdb.Error:
+        return []  # an unparseable array or document: the file is rejected whole below
+    out = []
+    for (doc,) in rows:
+        try:
+            value = json.loads(doc)
+        except (ValueError, RecursionError):
+            # Python's parser gives up on deep nesting that DuckDB reads: such a record
+            # only goes unsampled.
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out
+
+
+def plan_file(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape | None, tmp: Path) -> FilePlan:
+    if f.gzipped and f.source is None:
+        # A gzip file cut short: load what it holds before the cut, and say so.
+        copy = tmp / f"{len(list(tmp.iterdir()))}-{f.path.name.removesuffix('.gz')}"
+        cut = reader.gzip_cut(f.path, copy)
+        if cut is not None:
+            plan = plan_file(con, LogFile(copy, f.layout, f.explicit, f.path), table, forced, tmp)
+            return replace(plan, note=f"truncated gzip: the file ends after {cut:,} bytes of content; "
+                                      "the records before the cut were read")
+    if f.layout == "array":
+        try:
+            con.execute(f"SELECT count(*) FROM ({json_reader(f, numbered=False)})").fetchone()
+        except duckdb.InvalidInputException:
+            # One broken element: read the elements one per line, so that only it is
+            # rejected (with its whole text) and the rest loads.
+            lines = tmp / f"{len(list(tmp.iterdir()))}-{f.path.name}l"
+            reader.split_array(f.path, lines)
+            plan = plan_file(con, LogFile(lines, "lines", f.explicit, f.source or f.path), table, forced, tmp)
+            return replace(plan, note=None)
+    if f.layout == "documents":
+        # A parse error would abort the ingest transaction, so find it first: such a
+        # file cannot be split into records and is rejected whole.
+        try:
+            con.execute(f"SELECT count(*) FROM ({json_reader(f, numbered=False)})").fetchone()
+        except duckdb.InvalidInputException as exc:
+            fallback = get_shape("flat" if table == "requests" else "flat_feedback")
+            text = str(exc).strip()
+            return FilePlan(f, forced or fallback, frozenset(),
+                         f"broken JSON {f.layout}: " + (text.splitlines()[0] if text else "unreadable"))
+    if f.layout == "parquet":
+        # A corrupt Parquet file would abort the ingest's transaction when loaded: read
+        # it whole first (every column of every row), and reject it whole if it fails.
+        try:
+            con.execute(f"SELECT max(hash(p)) FROM read_parquet({sql_str(str(f.path))}) p").fetchone()
+            samples = sample_records(con, f)
+        except duckdb.Error as exc:
+            if isinstance(exc, duckdb.InterruptException | duckdb.OutOfMemoryException):
+                raise
+            fallback = get_shape("flat" if table == "requests" else "flat_feedback")
+            text = str(exc).strip()
+            return FilePlan(f, forced or fallback, frozenset(),
+                         "unreadable Parquet: " + (text.splitlines()[0] if text else type(exc).__name__))
+    else:
+        samples = sample_records(con, f)
+    seen = frozenset(k for rec in samples for k in rec)
+    if f.layout == "parquet":
+        seen = frozenset(r[0] for r in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({sql_str(str(f.path))})").fetchall())
+    if forced is not None:
+        return FilePlan(f, forced, seen)
+    found = detect_shape(samples, table)
+    if found is None and table == "requests":
+        # A feedback log among request logs (a whole directory given): load it where
+        # it belongs; the summary names the table of every file.
+        found = detect_shape(samples, "feedback")
+    if found is not None:
+        return FilePlan(f, found, seen)
+    if not samples:
+        # Nothing readable to judge by: every record is rejected (or the file is empty),
+        # and the shape only names the file in the summary.
+        return FilePlan(f, get_shape("flat" if table == "requests" else "flat_feedback"), seen)
+    keys = ", ".join(list(samples[0])[:12])
+    names = ", ".join(s.name for s in all_shapes() if s.table == table)
+    what = "feedback" if table == "feedback" else "request"
+    raise InputError(
+        f"{f.name}: cannot tell which {what} log shape this is (first record's keys: {keys}); "
+        f"pass --shape, one of: {names}"
+    )
