@@ -5,8 +5,7 @@ string column of the request log (ids, names, error types, texts), in ``extra`` 
 top level and nested in objects and lists, and in the feedback log (user ids, text,
 extra). Every command is then run in every format it accepts (the CLI tree is walked,
 so a new command without a case fails here), and no planted value may appear raw in
-its stdout or stderr. ``aimon sql`` is the one exception by policy (docs/security.md):
-it prints what the query selects.
+its stdout or stderr, ``aimon sql``'s rows included.
 """
 
 from __future__ import annotations
@@ -186,7 +185,8 @@ def leak_db(tmp_path_factory):
 # One command line per leaf command (the placeholders are filled from the planted data).
 CASES: dict[tuple[str, ...], list[tuple[str, ...]]] = {
     ("ingest",): [("ingest", "{requests}")],
-    ("sql",): [],  # prints what the query selects, by policy
+    ("sql",): [("sql", "SELECT * FROM requests", "--limit", "0"), ("sql", "FROM feedback", "--limit", "0"),
+               ("sql", "SELECT DISTINCT user_id AS \"{user}\" FROM requests")],
     ("config", "validate"): [],  # reads aimon.toml only, never the logs
     ("config", "show"): [],
     ("db", "info"): [("db", "info")],

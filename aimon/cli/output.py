@@ -3,8 +3,8 @@
 Every command hands its result here instead of calling :func:`aimon.render.emit`
 itself, so that no identifier (user or session id, error type, endpoint, variant,
 model, request id, any group key from a log) reaches any format without going through
-the same PII detector as text (see docs/security.md). ``aimon sql`` is the exception:
-it prints what the query asks for.
+the same PII detector as text (see docs/security.md); ``aimon sql`` included, whose
+rows are the stored values themselves.
 """
 
 from __future__ import annotations

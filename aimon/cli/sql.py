@@ -9,7 +9,8 @@ import typer
 
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption
-from aimon.render import Format, FrameBlock, Note, emit
+from aimon.cli.output import ShowPiiOption, show
+from aimon.render import Format, FrameBlock, Note
 
 # Like DuckDB's own shell: a terminal or a Markdown page shows a screenful, a file
 # format everything.
@@ -29,6 +30,7 @@ def sql(
              "Repeatable. Without it the query sees the database only.")] = None,
     fmt: FormatOption = "table",
     output: OutputOption = None,
+    show_pii: ShowPiiOption = False,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Run one read-only SQL query against the database (DuckDB dialect).
@@ -36,7 +38,8 @@ def sql(
     Tables: [bold]requests[/] (one row per model call), [bold]feedback[/] and
     [bold]rejects[/]; their columns are listed in the README. Only SELECT, WITH, FROM,
     VALUES, DESCRIBE, SHOW and SUMMARIZE run: nothing the query does can change the
-    database or write a file (see docs/security.md).
+    database or write a file (see docs/security.md). Personal data in the rows is
+    masked like in every other command; --show-pii prints it as stored.
 
     Example: aimon sql "SELECT model, count(*) AS calls FROM requests GROUP BY ALL"
     --format csv -o calls.csv
@@ -60,5 +63,5 @@ def sql(
             err_console.print(f"aimon: {result.more_rows:,} more rows not shown (--limit 0 shows all)",
                               markup=False)
         blocks.append(Note(f"… {result.more_rows:,} more rows (--limit 0 shows all)"))
-    emit(fmt, output, data=frame, blocks=blocks, csv_frame=frame)
+    show(fmt, output, show_pii=show_pii, data=frame, blocks=blocks, csv_frame=frame)
 
