@@ -182,3 +182,59 @@ def test_the_snapshot_survives_reopening(tmp_path):
     con.close()
     with connect(path) as ro:
         assert ro.execute("SELECT cost_source FROM request_costs").fetchall() == [("computed",)]
+
+
+# --------------------------------------------------------------------------- answering model first
+
+def _costs(db_path) -> dict[str, tuple[str, float]]:
+    with duckdb.connect(str(db_path), read_only=True) as raw:
+        return {rid: (src, cost) for rid, src, cost in
+                raw.execute("SELECT request_id, cost_source, cost_usd FROM request_costs").fetchall()}
+
+
+def test_a_request_is_priced_by_the_model_that_answered_first(cli, write_jsonl, db_path):
+    # gpt-4o-2024-05-13 has its own, higher price in genai-prices ($5/$15 against the
+    # alias's $2.5/$10); a dated snapshot priced as its alias undercounts by half.
+    log = write_jsonl("a.jsonl", [
+        request(request_id="old", model="gpt-4o", model_version="gpt-4o-2024-05-13", cost_usd=...),
+        request(request_id="new", model="gpt-4o", model_version="gpt-4o-2024-08-06", cost_usd=...),
+        request(request_id="bare", model="gpt-4o", cost_usd=...)])
+    assert cli("ingest", log, "--db", db_path).exit_code == 0
+    costs = _costs(db_path)
+    assert costs["old"] == ("computed", pytest.approx((120 * 5.0 + 40 * 15.0) / 1e6))
+    assert costs["new"] == costs["bare"] == ("computed", pytest.approx((120 * 2.5 + 40 * 10.0) / 1e6))
+    shown = cli("cost", "prices", "--db", db_path, "--format", "json")
+    rows_shown = {(r["model"], r["requests"]) for r in __import__("json").loads(shown.stdout)["prices"]}
+    assert ("gpt-4o-2024-05-13", 1) in rows_shown and ("gpt-4o", 2) in rows_shown
+
+
+def test_an_answering_model_with_a_price_prices_an_unpriced_alias(cli, write_jsonl, db_path):
+    log = write_jsonl("a.jsonl", [request(request_id="a", model="my-router", model_version="gpt-4o-2024-05-13",
+                                          cost_usd=...)])
+    assert cli("ingest", log, "--db", db_path).exit_code == 0
+    assert _costs(db_path)["a"] == ("computed", pytest.approx((120 * 5.0 + 40 * 15.0) / 1e6))
+
+
+def test_the_prices_file_pricing_an_alias_wins_over_genai_prices_for_its_snapshots(cli, write_jsonl, db_path,
+                                                                                    tmp_path):
+    (tmp_path / "aimon.toml").write_text('[models."gpt-4o"]\ninput_mtok = 1.0\noutput_mtok = 1.0\n'
+                                         '[models."gpt-4o-2024-11-20"]\ninput_mtok = 7.0\noutput_mtok = 7.0\n')
+    log = write_jsonl("a.jsonl", [
+        request(request_id="alias", model="gpt-4o", model_version="gpt-4o-2024-05-13", cost_usd=...),
+        request(request_id="own", model="gpt-4o", model_version="gpt-4o-2024-11-20", cost_usd=...)])
+    assert cli("ingest", log, "--db", db_path).exit_code == 0
+    costs = _costs(db_path)
+    assert costs["alias"] == ("computed", pytest.approx(160 * 1.0 / 1e6))
+    assert costs["own"] == ("computed", pytest.approx(160 * 7.0 / 1e6))
+
+
+def test_a_later_file_with_a_new_answering_model_is_priced_by_it(cli, write_jsonl, db_path):
+    first = write_jsonl("a.jsonl", [request(request_id="a", model="gpt-4o", model_version="gpt-4o-2024-08-06",
+                                            cost_usd=...)])
+    second = write_jsonl("b.jsonl", [request(request_id="b", model="gpt-4o", model_version="gpt-4o-2024-05-13",
+                                             cost_usd=...)])
+    assert cli("ingest", first, "--db", db_path).exit_code == 0
+    assert cli("ingest", second, "--db", db_path).exit_code == 0
+    costs = _costs(db_path)
+    assert costs["a"][1] == pytest.approx((120 * 2.5 + 40 * 10.0) / 1e6)
+    assert costs["b"][1] == pytest.approx((120 * 5.0 + 40 * 15.0) / 1e6)

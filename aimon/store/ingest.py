@@ -271,7 +271,7 @@ def _ingest_file(
         record_raw = "NULL::VARCHAR"  # rejects take the line from the file (fill_raw_from_file)
     if priced_by:
         pairs = con.execute(f"SELECT DISTINCT {', '.join(PRICED_BY)} FROM {'_batch0' if by_id else '_batch'} "
-                            "WHERE model IS NOT NULL").fetchall()
+                            "WHERE model IS NOT NULL OR model_version IS NOT NULL").fetchall()
         ensure_priced(con, pairs, prices)
 
     # 2. duplicates: ids already in the table, or occurring more than once in the file.

@@ -29,7 +29,7 @@ TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_
 ID_COLUMN = {"requests": "request_id", "feedback": "feedback_id"}
 # What a request's price is looked up by: read in the first pass over a file, so that the
 # price snapshot covers its models before the load writes each request's cost.
-PRICED_BY = ("provider", "model")
+PRICED_BY = ("provider", "model", "model_version")
 _KIND_WORD = {"BIGINT": "a whole number", "DOUBLE": "a number", "BOOLEAN": "true or false"}
 _NESTED_TYPE = re.compile(r"^(STRUCT|MAP|UNION)\(|\[\d*\]$")
 

@@ -275,9 +275,56 @@ def _unmodelled_prices(model: Any) -> list[str]:
 
 # --------------------------------------------------------------------------- snapshot
 
-DISTINCT_MODELS_SQL = """
-SELECT provider, model FROM requests WHERE model IS NOT NULL GROUP BY ALL ORDER BY model, provider
+# Every (provider, requested model, answering model) logged: the snapshot prices both names.
+PRICED_NAMES_SQL = """
+SELECT provider, model, model_version FROM requests
+WHERE model IS NOT NULL OR model_version IS NOT NULL GROUP BY ALL
 """
+
+Names = tuple[str | None, str | None, str | None]  # (provider, model, model_version)
+
+
+def _sort_key(pair: tuple[str | None, str]) -> tuple[str, str]:
+    return pair[1], pair[0] or ""
+
+
+def _snapshot_models(names: Iterable[Names], user: UserPrices | None
+                     ) -> tuple[list[ModelPrices], list[ModelPrices], set[tuple[str | None, str]]]:
+    """(each requested model resolved; the answering models whose own price differs
+    from the one they were asked by; the requested models that some answering model
+    prices instead). A request is priced by its answering model first (DESIGN: a dated
+    snapshot can cost more than its alias), unless the user's prices file names the
+    alias and not the snapshot: the user's word wins over genai-prices."""
+    asked_by: dict[tuple[str | None, str], set[str | None]] = {}
+    for provider, model, version in names:
+        if version is not None and version != model:
+            asked_by.setdefault((provider, version), set()).add(model)
+    aliases = {(p, m) for p, m, _ in names if m is not None}
+    resolved = {pair: resolve_model(*pair, user) for pair in sorted(aliases, key=_sort_key)}
+    own, covered = [], set()
+    for (provider, version), asked in sorted(asked_by.items(), key=lambda kv: _sort_key(kv[0])):
+        if (provider, version) in resolved:
+            continue  # also logged as a requested model: already in the snapshot
+        mv = resolve_model(provider, version, user)
+        askers = [resolved[(provider, a)] for a in asked if a is not None]
+        if mv.priced and _prices_on_its_own(mv, askers, user):
+            own.append(mv)
+            covered.update((provider, a) for a in asked if a is not None)
+    return list(resolved.values()), own, covered
+
+
+def _prices_on_its_own(version: ModelPrices, askers: Sequence[ModelPrices], user: UserPrices | None) -> bool:
+    """Whether an answering model's price replaces the prices of the models it was
+    asked by: yes when the user's file names it; no when the user's file prices an
+    alias and not the snapshot; else when genai-prices knows it as another entry than
+    some alias (or no alias has a price)."""
+    if user is not None and user.find(version.provider, version.model) is not None:
+        return True
+    if any(a.priced and a.source.startswith("prices file") for a in askers):
+        return False
+    entry = (version.matched_provider, version.matched_model)
+    return not all(a.priced and (a.matched_provider, a.matched_model) == entry for a in askers)
+
 
 INSERT_PRICE_SQL = """
 INSERT INTO prices (provider, model, valid_from, valid_to, day_from_s, day_to_s,
@@ -327,7 +374,8 @@ FROM (SELECT DISTINCT provider, model FROM (
         UNION ALL
         (SELECT * EXCLUDE (version, snapshot_at) FROM prices
          EXCEPT ALL SELECT * EXCLUDE (version, snapshot_at) FROM _old_prices))) AS c
-WHERE r.cost_source IS NOT NULL AND r.model = c.model AND r.provider IS NOT DISTINCT FROM c.provider
+WHERE r.cost_source IS NOT NULL AND (r.model = c.model OR r.model_version = c.model)
+  AND r.provider IS NOT DISTINCT FROM c.provider
 """
 
 
@@ -337,29 +385,30 @@ def price_pending(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute(PRICE_PENDING_SQL).fetchall()[0][0]
 
 
-def ensure_priced(con: duckdb.DuckDBPyConnection, pairs: Iterable[tuple[str | None, str]],
+def ensure_priced(con: duckdb.DuckDBPyConnection, names: Iterable[Names],
                   user: UserPrices | None = None) -> None:
     """Inside an ingest's transaction, before it loads requests of these (provider,
-    model) pairs: take them into the price snapshot if they are not in it, so the load
-    stores each request's cost as it writes the row."""
+    model, model_version) names: take them into the price snapshot if they are not in
+    it, so the load stores each request's cost as it writes the row."""
     known = set(con.execute("SELECT DISTINCT provider, model FROM prices").fetchall())
-    missing = [pair for pair in pairs if pair[1] is not None and tuple(pair) not in known]
-    if missing:
-        refresh_prices(con, user, in_transaction=True, also=missing)
+    names = [tuple(n) for n in names]
+    resolved, own, _ = _snapshot_models(names, user)
+    if any((mp.provider, mp.model) not in known for mp in (*resolved, *own)):
+        refresh_prices(con, user, in_transaction=True, also=names)
 
 
 def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = None, *,
                    in_transaction: bool = False,
                    also: Iterable[tuple[str | None, str]] = ()) -> SnapshotSummary:
-    """Resolve every (provider, model) in ``requests``, replace the price snapshot and
-    store the cost of every request it prices differently, in one transaction (the
-    caller's, with ``in_transaction``). ``also``: pairs about to be loaded. Needs a
-    write connection; never touches the network."""
-    pairs = sorted(set(con.execute(DISTINCT_MODELS_SQL).fetchall()) | {tuple(p) for p in also},
-                   key=lambda p: (p[1], p[0] or ""))
-    resolved = [resolve_model(p, m, user) for p, m in pairs]
+    """Resolve every (provider, model) in ``requests`` and every answering model with a
+    price of its own, replace the price snapshot and store the cost of every request it
+    prices differently, in one transaction (the caller's, with ``in_transaction``).
+    ``also``: (provider, model, model_version) about to be loaded. Needs a write
+    connection; never touches the network."""
+    names = set(con.execute(PRICED_NAMES_SQL).fetchall()) | {tuple(n) for n in also}
+    resolved, own, covered = _snapshot_models(names, user)
     snapshot_at = datetime.now(UTC)
-    records = [rec for mp in resolved for rec in _records(mp)]
+    records = [rec for mp in (*resolved, *own) for rec in _records(mp)]
     version = snapshot_version(records)
     source = f"genai-prices {genai_prices_version()}" + (f" + prices file {user.path}" if user else "")
     if not in_transaction:
@@ -379,9 +428,10 @@ def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = Non
             con.execute("ROLLBACK")
         raise
     return SnapshotSummary(
-        models=len(resolved),
-        priced=sum(1 for mp in resolved if mp.priced),
-        unpriced=tuple((mp.provider, mp.model) for mp in resolved if not mp.priced),
+        models=len(resolved) + len(own),
+        priced=sum(1 for mp in resolved if mp.priced) + len(own),
+        unpriced=tuple((mp.provider, mp.model) for mp in resolved
+                       if not mp.priced and (mp.provider, mp.model) not in covered),
         rows=len(records),
         source=source,
         version=version,

@@ -53,18 +53,17 @@ WITH price_rows AS (
         AS batch
     FROM {requests}
 ), rated AS (
-    SELECT r.*, p.source AS _price_source, p.p_in AS _p_in, p.p_out AS _p_out,
-           p.p_read AS _p_read, p.p_write AS _p_write
+    -- The answering model's own price first (a dated snapshot can cost more than the
+    -- alias it was asked by: gpt-4o-2024-05-13 against gpt-4o), else the requested one's.
+    SELECT r.*,
+           CASE WHEN v.model IS NOT NULL THEN v.source ELSE p.source END AS _price_source,
+           CASE WHEN v.model IS NOT NULL THEN v.p_in ELSE p.p_in END AS _p_in,
+           CASE WHEN v.model IS NOT NULL THEN v.p_out ELSE p.p_out END AS _p_out,
+           CASE WHEN v.model IS NOT NULL THEN v.p_read ELSE p.p_read END AS _p_read,
+           CASE WHEN v.model IS NOT NULL THEN v.p_write ELSE p.p_write END AS _p_write
     FROM flagged AS r
-    LEFT JOIN price_rows AS p
-      ON p.model = r.model
-     AND p.batch = r.batch
-     AND p.provider IS NOT DISTINCT FROM r.provider
-     AND r.ts >= p.valid_from AND r.ts < p.valid_to
-     AND (epoch_us(r.ts) // 1000000) % 86400 >= p.day_from_s
-     AND (epoch_us(r.ts) // 1000000) % 86400 < p.day_to_s
-     AND coalesce(r.input_tokens, 0) >= p.min_input_tokens
-     AND coalesce(r.input_tokens, 0) <= p.max_input_tokens
+    LEFT JOIN price_rows AS v ON r.model_version IS DISTINCT FROM r.model AND {in_force_v}
+    LEFT JOIN price_rows AS p ON {in_force_p}
 ), tokened AS (
     SELECT *,
         -- NULL when no price matched (_p_in is NULL) or no token counts were logged.
@@ -101,6 +100,22 @@ SELECT * EXCLUDE (cost_usd, _price_source, _p_in, _p_out, _p_read, _p_write),
     CASE WHEN _p_in IS NOT NULL THEN _price_source END AS price_source
 FROM computed
 """
+
+
+def _in_force(price: str, name: str) -> str:
+    """The join condition of a price row ``price`` for the request's column ``name``."""
+    return f"""{price}.model = r.{name}
+     AND {price}.batch = r.batch
+     AND {price}.provider IS NOT DISTINCT FROM r.provider
+     AND r.ts >= {price}.valid_from AND r.ts < {price}.valid_to
+     AND (epoch_us(r.ts) // 1000000) % 86400 >= {price}.day_from_s
+     AND (epoch_us(r.ts) // 1000000) % 86400 < {price}.day_to_s
+     AND coalesce(r.input_tokens, 0) >= {price}.min_input_tokens
+     AND coalesce(r.input_tokens, 0) <= {price}.max_input_tokens"""
+
+
+PRICED_REQUESTS_SQL = PRICED_REQUESTS_SQL.replace("{in_force_v}", _in_force("v", "model_version")).replace(
+    "{in_force_p}", _in_force("p", "model"))
 
 COST_COLUMNS = ", ".join(c for c, _ in REQUEST_COST_COLUMNS)
 

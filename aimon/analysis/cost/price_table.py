@@ -12,9 +12,22 @@ from aimon.analysis.cost.common import _frame, _one, missing_from_snapshot, unpr
 from aimon.analysis.toolkit.window import Window
 
 PRICES_SQL = """
-WITH used AS (
+WITH entries AS (
+    SELECT DISTINCT provider, model, matched_provider, matched_model FROM prices
+), priced_as AS (
+    -- Each request under the name its price comes from: the answering model when the
+    -- snapshot prices it as another entry than the requested one (aimon.store.pricing
+    -- looks it up first), else the requested model.
+    SELECT r.provider, r.ts,
+           CASE WHEN v.model IS NOT NULL AND (a.model IS NULL OR (v.matched_provider, v.matched_model)
+                     IS DISTINCT FROM (a.matched_provider, a.matched_model))
+                THEN r.model_version ELSE r.model END AS model
+    FROM requests r
+    LEFT JOIN entries v ON v.model = r.model_version AND v.provider IS NOT DISTINCT FROM r.provider
+    LEFT JOIN entries a ON a.model = r.model AND a.provider IS NOT DISTINCT FROM r.provider
+), used AS (
     SELECT provider, model, count(*) AS requests, min(ts) AS first_seen, max(ts) AS last_seen
-    FROM requests WHERE model IS NOT NULL GROUP BY ALL
+    FROM priced_as WHERE model IS NOT NULL GROUP BY ALL
 )
 SELECT coalesce(p.provider, '(none)') AS provider, p.model,
        p.matched_provider, p.matched_model,
