@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 
 import duckdb
@@ -330,9 +331,23 @@ def test_feedback_file_among_request_logs_goes_to_feedback(con, write_jsonl, tmp
     assert {(f.path.rsplit("/", 1)[-1], f.table, f.loaded) for f in summary.files} == {
         ("requests.jsonl", "requests", 1), ("feedback.jsonl", "feedback", 1)}
     assert [(p.rsplit("/", 1)[-1], why) for p, why in summary.skipped] == [
-        ("settings.json", "not a log of a shape aimon knows")]
+        ("settings.json", "cannot tell which request log shape this is (first record's keys: theme)")]
     with pytest.raises(InputError, match="cannot tell"):
         ingest(con, [tmp_path / "logs" / "settings.json"])
+
+
+def test_what_a_directory_holds_and_cannot_be_read_is_listed_with_why(con, write_jsonl, tmp_path):
+    (tmp_path / "logs").mkdir()
+    write_jsonl("logs/requests.jsonl", [request(request_id="r1")])
+    (tmp_path / "logs" / "gone.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    os.mkfifo(tmp_path / "logs" / "pipe.jsonl")  # reading it would hang the run
+    (tmp_path / "logs" / "notes.txt").write_text("x")
+    summary = ingest(con, [tmp_path / "logs"])
+    assert summary.loaded == 1
+    assert sorted((p.rsplit("/", 1)[-1], why) for p, why in summary.skipped) == [
+        ("gone.jsonl", "a link to a missing file"), ("notes.txt", "not a log file (aimon reads .jsonl, "
+                                                                  ".ndjson, .json, their .gz, .parquet)"),
+        ("pipe.jsonl", "not a regular file")]
 
 
 @pytest.mark.parametrize("text", [

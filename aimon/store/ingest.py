@@ -114,12 +114,14 @@ def ingest(
                     plans.append(plan_file(con, f, table, forced, Path(tmp)))
             except (RuntimeError, duckdb.InterruptException) as exc:
                 raise interrupt_or(exc) from None
-            except InputError:
+            except InputError as exc:
                 # A file the user named must load; one met in a directory may be
-                # something else (a config, a report) and is listed as skipped.
+                # something else (a config, a report) and is listed as skipped, with
+                # what was wrong with it (an unknown shape, a record nested too deep...).
                 if f.explicit:
                     raise
-                skipped.append((f.name, "not a log of a shape aimon knows"))
+                why = str(exc).removeprefix(f"{f.path}: ").partition("; pass --shape, one of:")[0]
+                skipped.append((f.name, why))
         if interrupted():
             raise KeyboardInterrupt
         try:

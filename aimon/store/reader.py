@@ -57,19 +57,34 @@ def _supported(path: Path) -> bool:
     return path.name.lower().endswith(SUPPORTED_SUFFIXES)
 
 
+def _logs_among(entries: Sequence[Path], skipped: list[tuple[str, str]] | None) -> list[Path]:
+    """The log files among what a directory or pattern holds; the rest that a user might
+    have meant to load goes to ``skipped`` with why (folders are walked, not listed)."""
+    logs = []
+    for p in entries:
+        if p.is_file():
+            if _supported(p):
+                logs.append(p)
+            elif skipped is not None:
+                skipped.append((str(p), "not a log file (aimon reads .jsonl, .ndjson, .json, their .gz, .parquet)"))
+        elif skipped is not None and not p.is_dir() and _supported(p):
+            # A link to nothing, a pipe or a socket named like a log: say so, or the
+            # records the user expected vanish without a word.
+            why = "a link to a missing file" if p.is_symlink() and not p.exists() else "not a regular file"
+            skipped.append((str(p), why))
+    return logs
+
+
 def expand(args: Sequence[str | Path], skipped: list[tuple[str, str]] | None = None) -> list[LogFile]:
     """Files named by ``args`` (files, directories searched recursively, globs), in order,
     each once. Raises InputError naming the first argument that matches nothing. Files a
     directory or pattern holds that are not of a type aimon reads are added to
     ``skipped`` as (path, why)."""
     found: list[tuple[Path, bool]] = []
-    why = "not a log file (aimon reads .jsonl, .ndjson, .json, their .gz, .parquet)"
     for arg in args:
         path = Path(arg)
         if path.is_dir():
-            if skipped is not None:
-                skipped.extend((str(p), why) for p in sorted(path.rglob("*")) if p.is_file() and not _supported(p))
-            matches = sorted(p for p in path.rglob("*") if p.is_file() and _supported(p))
+            matches = _logs_among(sorted(path.rglob("*")), skipped)
             if not matches:
                 raise InputError(f"{arg}: no log files in this directory "
                                  f"(looked for {', '.join(SUPPORTED_SUFFIXES)})")
@@ -80,10 +95,7 @@ def expand(args: Sequence[str | Path], skipped: list[tuple[str, str]] | None = N
                                  f"{', '.join(SUPPORTED_SUFFIXES)}")
             found.append((path, True))
         elif glob.has_magic(str(arg)):
-            every = sorted(Path(p) for p in glob.glob(str(arg), recursive=True) if Path(p).is_file())
-            if skipped is not None:
-                skipped.extend((str(p), why) for p in every if not _supported(p))
-            matches = [p for p in every if _supported(p)]
+            matches = _logs_among(sorted(Path(p) for p in glob.glob(str(arg), recursive=True)), skipped)
             if not matches:
                 raise InputError(f"{arg}: the pattern matches no log files")
             found.extend((m, False) for m in matches)
