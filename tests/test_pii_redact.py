@@ -90,3 +90,28 @@ def test_a_short_or_missing_key_file_is_a_usage_error(cli, loaded, tmp_path):
         result = cli("redact", "--out", tmp_path / "x", "--pseudonymize-key-file", path)
         assert result.exit_code == 2
         assert "key file" in result.stderr
+
+
+@pytest.mark.parametrize("pseudonyms", [False, True], ids=["markers", "pseudonyms"])
+def test_ids_and_names_are_scrubbed_and_still_join(cli, write_jsonl, db_path, tmp_path, pseudonyms):
+    from tests.conftest import request
+
+    mail, phone = "ana.souza@example.org", "+44 20 7946 0958"
+    log = write_jsonl("r.jsonl", [request(request_id=f"ticket-{mail}", endpoint=f"/inbox/{mail}",
+                                          experiment=f"exp {phone}", variant=mail, prompt_version=mail,
+                                          status="error", error_type=f"bounce:{mail}", model_version=mail)])
+    fb = write_jsonl("f.jsonl", [{"request_id": f"ticket-{mail}", "feedback_id": f"fb-{mail}",
+                                  "timestamp": "2026-11-01T10:05:00Z", "feedback_type": "thumbs_down",
+                                  "category": f"call {phone}"}])
+    assert cli("ingest", log, "--db", db_path).exit_code == 0
+    assert cli("ingest", "--feedback", fb, "--db", db_path).exit_code == 0
+    args = ["redact", "--db", db_path, "--out", tmp_path / "share"]
+    if pseudonyms:
+        (tmp_path / "key").write_text("k" * 32)
+        args += ["--pseudonymize-key-file", tmp_path / "key"]
+    assert cli(*args).exit_code == 0
+    requests, feedback = read(tmp_path / "share" / "requests.parquet"), read(tmp_path / "share" / "feedback.parquet")
+    text = all_text(requests) + all_text(feedback)
+    assert mail not in text and phone not in text and "7946" not in text
+    assert requests[0]["request_id"] == feedback[0]["request_id"]
+    assert ("EMAIL_" if pseudonyms else "[REDACTED_EMAIL]") in requests[0]["request_id"]

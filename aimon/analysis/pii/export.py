@@ -15,7 +15,9 @@ JSON of requests; feedback_text and extra of feedback) is replaced by a marker:
   of the same HMAC ("user_id:<id>", "session_id:<id>").
 
 With markers, ids are kept, except that an id which is itself an e-mail address or a
-phone number is masked like text.
+phone number is masked like text. Every other id and name (request and feedback ids,
+endpoint, model, error type, experiment, variant, ...) is scanned in both modes and
+masked like text.
 
 The window's requests are scanned first (findings cached in ``pii_findings``); the
 other columns are scanned on the fly. Files are written beside their final name and
@@ -50,6 +52,14 @@ FEEDBACK_COLUMNS = {"feedback_text": "feedback_text", "extra": "extra::VARCHAR"}
 # Scanned too when ids are kept (marker mode): an id may itself be an e-mail address.
 REQUEST_ID_COLUMNS = {"user_id": "user_id", "session_id": "session_id"}
 FEEDBACK_ID_COLUMNS = {"user_id": "user_id"}
+# Every other id and name, scanned in both modes and masked like text (a request id
+# built from an e-mail address, a variant named after a person's phone): pseudonyms and
+# markers are the same for the same value in both tables, so requests and feedback still
+# join on request_id.
+REQUEST_NAME_COLUMNS = {c: c for c in ("request_id", "endpoint", "provider", "model", "model_version",
+                                       "prompt_version", "error_type", "experiment", "variant", "user_tier",
+                                       "jurisdiction")}
+FEEDBACK_NAME_COLUMNS = {c: c for c in ("feedback_id", "request_id", "feedback_category")}
 
 
 def read_key(path: Path) -> bytes:
@@ -115,20 +125,27 @@ SELECT request_id AS key, ts, '{name}' AS field, {expr} AS text, jurisdiction AS
 FROM requests WHERE ts >= $start AND ts < $end AND {expr} IS NOT NULL
 """
 
+# The window's feedback: given in it, or about one of its requests (feedback on the
+# newest requests arrives after them, past the default window's end).
+_FEEDBACK_IN_WINDOW = """({f}.ts >= $start AND {f}.ts < $end
+    OR {f}.request_id IN (SELECT request_id FROM requests WHERE ts >= $start AND ts < $end))"""
+
 FEEDBACK_COLUMN_SOURCE_SQL = """
 SELECT feedback_id AS key, ts, '{name}' AS field, {expr} AS text,
        (SELECT any_value(r.jurisdiction) FROM requests r WHERE r.request_id = f.request_id) AS hint
-FROM feedback f WHERE ts >= $start AND ts < $end AND {expr} IS NOT NULL
+FROM feedback f WHERE """ + _FEEDBACK_IN_WINDOW.format(f="f") + """ AND {expr} IS NOT NULL
 """
 
 INSERT_SPANS_SQL = "INSERT INTO _aimon_spans SELECT tbl, key, field, start, \"end\", entity_type, NULL FROM _aimon_new_spans"
 
 _REQUEST_TEXT = "CASE s.field " + " ".join(
     [f"WHEN '{f.value}' THEN r.{f.value}" for f in CACHED_FIELDS]
-    + [f"WHEN '{name}' THEN r.{expr}" for name, expr in {**REQUEST_EXTRA_COLUMNS, **REQUEST_ID_COLUMNS}.items()]
+    + [f"WHEN '{name}' THEN r.{expr}" for name, expr in
+       {**REQUEST_EXTRA_COLUMNS, **REQUEST_ID_COLUMNS, **REQUEST_NAME_COLUMNS}.items()]
 ) + " END"
 _FEEDBACK_TEXT = "CASE s.field " + " ".join(
-    f"WHEN '{name}' THEN b.{expr}" for name, expr in {**FEEDBACK_COLUMNS, **FEEDBACK_ID_COLUMNS}.items()) + " END"
+    f"WHEN '{name}' THEN b.{expr}" for name, expr in
+    {**FEEDBACK_COLUMNS, **FEEDBACK_ID_COLUMNS, **FEEDBACK_NAME_COLUMNS}.items()) + " END"
 
 SPAN_VALUES_SQL = f"""
 SELECT s.tbl, s.key, s.field, s.start, s.entity_type,
@@ -190,6 +207,8 @@ def _requests_export_sql(pseudonymised: bool) -> str:
     joins = [_join_field(f"x_{f.value}", "requests", "r.request_id", f.value) for f in CACHED_FIELDS]
     joins.append(_join_field("x_feedback", "requests", "r.request_id", "feedback"))
     joins.append(_join_field("x_extra", "requests", "r.request_id", "extra"))
+    cols += [f"coalesce(x_{name}.text, r.{name}) AS {name}" for name in REQUEST_NAME_COLUMNS]
+    joins += [_join_field(f"x_{name}", "requests", "r.request_id", name) for name in REQUEST_NAME_COLUMNS]
     if pseudonymised:
         joins.append("LEFT JOIN _aimon_ids u ON u.kind = 'user_id' AND u.value = r.user_id")
         joins.append("LEFT JOIN _aimon_ids s ON s.kind = 'session_id' AND s.value = r.session_id")
@@ -207,6 +226,8 @@ def _feedback_export_sql(pseudonymised: bool) -> str:
             "CASE WHEN x_extra.text IS NULL THEN b.extra WHEN json_valid(x_extra.text) THEN x_extra.text::JSON END AS extra"]
     joins = [_join_field("x_text", "feedback", "b.feedback_id", "feedback_text"),
              _join_field("x_extra", "feedback", "b.feedback_id", "extra")]
+    cols += [f"coalesce(x_{name}.text, b.{name}) AS {name}" for name in FEEDBACK_NAME_COLUMNS]
+    joins += [_join_field(f"x_{name}", "feedback", "b.feedback_id", name) for name in FEEDBACK_NAME_COLUMNS]
     if pseudonymised:
         cols.append("u.token AS user_id")
         joins.append("LEFT JOIN _aimon_ids u ON u.kind = 'user_id' AND u.value = b.user_id")
@@ -214,13 +235,14 @@ def _feedback_export_sql(pseudonymised: bool) -> str:
         cols.append("coalesce(x_user_id.text, b.user_id) AS user_id")
         joins.append(_join_field("x_user_id", "feedback", "b.feedback_id", "user_id"))
     return (f"SELECT b.* REPLACE ({', '.join(cols)}) FROM feedback b {' '.join(joins)} "
-            f"WHERE b.ts >= $start AND b.ts < $end ORDER BY b.ts, b.feedback_id")
+            f"WHERE {_FEEDBACK_IN_WINDOW.format(f='b')} ORDER BY b.ts, b.feedback_id")
 
 
 IDS_SQL = """
 SELECT DISTINCT 'user_id' AS kind, user_id AS value FROM requests WHERE ts >= $start AND ts < $end AND user_id IS NOT NULL
 UNION SELECT DISTINCT 'session_id', session_id FROM requests WHERE ts >= $start AND ts < $end AND session_id IS NOT NULL
-UNION SELECT DISTINCT 'user_id', user_id FROM feedback WHERE ts >= $start AND ts < $end AND user_id IS NOT NULL
+UNION SELECT DISTINCT 'user_id', user_id FROM feedback b WHERE """ + _FEEDBACK_IN_WINDOW.format(f="b") + """
+    AND user_id IS NOT NULL
 """
 
 
@@ -262,8 +284,8 @@ def redact_export(con: duckdb.DuckDBPyConnection, out_dir: Path, window: Window,
     params = window.params()
     con.execute(SPANS_TABLE_SQL)
     con.execute(CACHED_SPANS_SQL, {**params, "fields": [f.value for f in CACHED_FIELDS]})
-    request_columns = dict(REQUEST_EXTRA_COLUMNS, **({} if key is not None else REQUEST_ID_COLUMNS))
-    feedback_columns = dict(FEEDBACK_COLUMNS, **({} if key is not None else FEEDBACK_ID_COLUMNS))
+    request_columns = {**REQUEST_EXTRA_COLUMNS, **REQUEST_NAME_COLUMNS, **({} if key is not None else REQUEST_ID_COLUMNS)}
+    feedback_columns = {**FEEDBACK_COLUMNS, **FEEDBACK_NAME_COLUMNS, **({} if key is not None else FEEDBACK_ID_COLUMNS)}
     sources = [REQUEST_COLUMN_SOURCE_SQL.format(name=n, expr=e) for n, e in request_columns.items()]
     fsources = [FEEDBACK_COLUMN_SOURCE_SQL.format(name=n, expr=e) for n, e in feedback_columns.items()]
     for tbl, parts in (("requests", sources), ("feedback", fsources)):
