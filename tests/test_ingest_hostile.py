@@ -95,6 +95,20 @@ def test_a_gzip_file_cut_short_loads_what_it_holds(con, tmp_path):
     assert reason.startswith("truncated gzip")
 
 
+def test_a_small_gzip_file_cut_short_loads_what_it_holds(con, tmp_path):
+    # Under a MiB of content: the layout sniffing read past the cut and stopped the run.
+    recs = [json.dumps(request(request_id=f"s{i}", prompt=f"question {i}")) for i in range(2000)]
+    data = gzip.compress(("\n".join(recs) + "\n").encode())
+    assert len(gzip.decompress(data)) < 1 << 20
+    path = tmp_path / "logs" / "cut.jsonl.gz"
+    path.parent.mkdir()
+    path.write_bytes(data[: len(data) // 2])
+    summary = ingest(con, [tmp_path / "logs"])
+    assert 100 < summary.loaded < 2000
+    assert summary.records == summary.loaded + summary.duplicates + summary.rejected
+    assert rows(con, "SELECT count(*) FROM rejects WHERE reason LIKE 'truncated gzip%'") == [(1,)]
+
+
 def test_a_broken_element_of_a_json_array_loses_only_itself(con, tmp_path):
     good = [json.dumps(request(request_id=f"a{i}", prompt="p" * 100)) for i in range(1000)]
     broken = '{"request_id": "a-broken", "timestamp": "2026-11-01T10:00:00Z", "prompt": "' + "q" * 70000 + '", }}'

@@ -112,13 +112,29 @@ def _open(path: Path):
     return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
 
 
+def _head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of the file's content. A gzip file cut short gives what
+    it holds before the cut (its plan loads that part and says so: gzip_cut), so only a
+    file that is not gzip at all fails here."""
+    if not path.name.endswith(".gz"):
+        with open(path, "rb") as fh:
+            return fh.read(size)
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    head = b""
+    with open(path, "rb") as fh:
+        while len(head) < size and not d.eof and (chunk := fh.read(1 << 16)):
+            head += d.decompress(chunk, size - len(head))
+            while d.unconsumed_tail and len(head) < size:
+                head += d.decompress(d.unconsumed_tail, size - len(head))
+    return head
+
+
 def _layout(path: Path) -> str:
     if path.name.lower().endswith(".parquet"):
         return "parquet"
     try:
-        with _open(path) as fh:
-            head = fh.read(1 << 20)
-    except (OSError, EOFError) as exc:
+        head = _head(path, 1 << 20)
+    except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not path.name.lower().removesuffix(".gz").endswith(".json"):
