@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from aimon.analysis.pii.export import pseudonym, token
+from tests.conftest import request
 from tests.pii_eval import fixtures as fx
 
 
@@ -94,8 +95,6 @@ def test_a_short_or_missing_key_file_is_a_usage_error(cli, loaded, tmp_path):
 
 @pytest.mark.parametrize("pseudonyms", [False, True], ids=["markers", "pseudonyms"])
 def test_ids_and_names_are_scrubbed_and_still_join(cli, write_jsonl, db_path, tmp_path, pseudonyms):
-    from tests.conftest import request
-
     mail, phone = "ana.souza@example.org", "+44 20 7946 0958"
     log = write_jsonl("r.jsonl", [request(request_id=f"ticket-{mail}", endpoint=f"/inbox/{mail}",
                                           experiment=f"exp {phone}", variant=mail, prompt_version=mail,
@@ -115,3 +114,18 @@ def test_ids_and_names_are_scrubbed_and_still_join(cli, write_jsonl, db_path, tm
     assert mail not in text and phone not in text and "7946" not in text
     assert requests[0]["request_id"] == feedback[0]["request_id"]
     assert ("EMAIL_" if pseudonyms else "[REDACTED_EMAIL]") in requests[0]["request_id"]
+
+
+def test_a_national_phone_gets_the_token_of_its_international_form(cli, write_jsonl, db_path, tmp_path):
+    # A UK request's 020 7946 0958 is +44 20 7946 0958: read as a US number, it got
+    # another token, and an analyst counting per person saw two people.
+    log = write_jsonl("r.jsonl", [
+        request(request_id="a", jurisdiction="GB", prompt="ring me on 020 7946 0958 please"),
+        request(request_id="b", jurisdiction="GB", prompt="my number is +44 20 7946 0958")])
+    assert cli("ingest", log, "--db", db_path).exit_code == 0
+    (tmp_path / "key").write_text("k" * 32)
+    assert cli("redact", "--db", db_path, "--out", tmp_path / "p", "--pseudonymize-key-file",
+               tmp_path / "key").exit_code == 0
+    by_id = {r["request_id"]: r["prompt"] for r in read(tmp_path / "p" / "requests.parquet")}
+    tokens = {re.search(r"\[PHONE_[0-9a-f]{16}\]", text).group(0) for text in by_id.values()}
+    assert tokens == {pseudonym(b"k" * 32, "phone", "+44 20 7946 0958")}

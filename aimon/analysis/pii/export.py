@@ -10,7 +10,9 @@ JSON of requests; feedback_text and extra of feedback) is replaced by a marker:
   gets the same token in every row and both tables, so analysts can still count and
   join on a person without seeing who it is; without the key the token cannot be
   reversed or recomputed. Values are normalised first (e-mail lower-cased, card and
-  SSN digits only, IBAN without spaces, phone in E.164, IP in canonical form).
+  SSN digits only, IBAN without spaces, phone in E.164 (a national number placed by
+  the request's jurisdiction and ``[pii] phone_regions``, as the detector placed it),
+  IP in canonical form).
   ``user_id`` and ``session_id`` are replaced by ``u_<16 hex>`` / ``s_<16 hex>`` tokens
   of the same HMAC ("user_id:<id>", "session_id:<id>").
 
@@ -36,6 +38,7 @@ from typing import Any
 
 import duckdb
 
+from aimon.analysis.pii.config import configured_regions, placing_regions
 from aimon.analysis.pii.entities import DETECTOR_VERSION, Field
 from aimon.analysis.pii.scan import scan
 from aimon.analysis.pii.validators import normalise
@@ -83,9 +86,10 @@ def token(key: bytes, namespace: str, value: str) -> str:
     return hmac.new(key, f"{namespace}:{value}".encode(), hashlib.sha256).hexdigest()[:TOKEN_HEX]
 
 
-def pseudonym(key: bytes, entity_type: str, value: str) -> str:
-    """The marker that replaces ``value`` in pseudonymised copies."""
-    return f"[{entity_type.upper()}_{token(key, entity_type, normalise(entity_type, value))}]"
+def pseudonym(key: bytes, entity_type: str, value: str, regions: tuple[str, ...] = ()) -> str:
+    """The marker that replaces ``value`` in pseudonymised copies (``regions``: where a
+    national phone number is placed)."""
+    return f"[{entity_type.upper()}_{token(key, entity_type, normalise(entity_type, value, regions))}]"
 
 
 @dataclass(frozen=True)
@@ -147,13 +151,18 @@ _FEEDBACK_TEXT = "CASE s.field " + " ".join(
     f"WHEN '{name}' THEN b.{expr}" for name, expr in
     {**FEEDBACK_COLUMNS, **FEEDBACK_ID_COLUMNS, **FEEDBACK_NAME_COLUMNS}.items()) + " END"
 
+# Each span's value, and the jurisdiction that places a national phone number in it
+# (feedback: its request's), as the detector placed it.
 SPAN_VALUES_SQL = f"""
 SELECT s.tbl, s.key, s.field, s.start, s.entity_type,
        substring(CASE s.tbl WHEN 'requests' THEN {_REQUEST_TEXT} ELSE {_FEEDBACK_TEXT} END,
-                 s.start + 1, s."end" - s.start) AS value
+                 s.start + 1, s."end" - s.start) AS value,
+       coalesce(r.jurisdiction, fr.jurisdiction) AS hint
 FROM _aimon_spans s
 LEFT JOIN requests r ON s.tbl = 'requests' AND r.request_id = s.key
 LEFT JOIN feedback b ON s.tbl = 'feedback' AND b.feedback_id = s.key
+LEFT JOIN (SELECT request_id, any_value(jurisdiction) AS jurisdiction FROM requests GROUP BY ALL) fr
+  ON s.tbl = 'feedback' AND fr.request_id = b.request_id
 """
 
 SET_MARKERS_SQL = """
@@ -301,11 +310,12 @@ def redact_export(con: duckdb.DuckDBPyConnection, out_dir: Path, window: Window,
             con.execute(INSERT_SPANS_SQL)
     if key is not None:
         rows = con.execute(SPAN_VALUES_SQL).fetchall()
+        configured = configured_regions()
         if rows:
             _register(con, "_aimon_markers", {
                 "tbl": [r[0] for r in rows], "key": [r[1] for r in rows], "field": [r[2] for r in rows],
                 "start": [r[3] for r in rows],
-                "marker": [pseudonym(key, r[4], r[5] or "") for r in rows]},
+                "marker": [pseudonym(key, r[4], r[5] or "", placing_regions(r[6], configured)) for r in rows]},
                 {"tbl": pa.string(), "key": pa.string(), "field": pa.string(), "start": pa.int32(),
                  "marker": pa.string()})
             con.execute(SET_MARKERS_SQL)

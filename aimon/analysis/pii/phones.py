@@ -195,6 +195,23 @@ def _as_written(text: str, region: str) -> bool:
             and _groups(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)) == _groups(text))
 
 
+def e164(text: str, regions: tuple[str, ...] = ()) -> str | None:
+    """The number in E.164, placed as the detector places it: a trunk-prefixed national
+    number (020 7946 0958) in the request's regions, then the default list; any other in
+    the US, then the request's regions. None when no region makes it a valid number."""
+    if text.startswith("+"):
+        tried: tuple[str | None, ...] = (None,)
+    elif text.lstrip("(").startswith("0"):
+        tried = _merge(regions, NATIONAL_REGIONS)
+    else:
+        tried = _merge(("US",), regions)
+    for region in tried:
+        number = _parse(text, region)
+        if number is not None and phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
 def _phone_prefixes(value: str) -> list[int]:
     """End offsets of ``value`` cut after each digit group, longest first."""
     ends = [m.end() for m in _PHONE_TOKEN_RE.finditer(value)]

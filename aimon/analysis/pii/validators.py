@@ -23,8 +23,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import phonenumbers
-
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -376,9 +374,11 @@ def ssn_in_context(value: str, before: str, after: str) -> list[Verdict]:
     return _no("us_ssn", reason, m.start()) if reason else _yes("us_ssn", m.start())
 
 
-def normalise(entity_type: str, value: str) -> str:
+def normalise(entity_type: str, value: str, regions: tuple[str, ...] = ()) -> str:
     """The canonical form hashed for pseudonyms, so ``Bob@X.com`` and ``bob@x.com``, or
-    ``4111 1111 1111 1111`` and ``4111-1111-1111-1111``, get the same token."""
+    ``4111 1111 1111 1111`` and ``4111-1111-1111-1111``, get the same token. ``regions``
+    place a national phone number (the request's jurisdiction, ``[pii] phone_regions``),
+    so ``020 7946 0958`` in a UK request and ``+44 20 7946 0958`` are one number."""
     if entity_type == "email":
         return value.lower()
     if entity_type in ("credit_card", "us_ssn"):
@@ -391,11 +391,9 @@ def normalise(entity_type: str, value: str) -> str:
         except ValueError:
             return value
     if entity_type == "phone":
-        try:
-            number = phonenumbers.parse(value, None if value.startswith("+") else "US")
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        except phonenumbers.NumberParseException:
-            return re.sub(r"\D", "", value)
+        from aimon.analysis.pii.phones import e164
+
+        return e164(value, regions) or re.sub(r"\D", "", value)
     if entity_type in ("passport", "drivers_license"):
         return value.replace("-", "").upper()
     return value
