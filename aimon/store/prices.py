@@ -345,7 +345,10 @@ def ensure_priced(con: duckdb.DuckDBPyConnection, pairs: Iterable[tuple[str | No
     known = set(con.execute("SELECT DISTINCT provider, model FROM prices").fetchall())
     missing = [pair for pair in pairs if pair[1] is not None and tuple(pair) not in known]
     if missing:
-        refresh_prices(con, user, in_transaction=True, also=missing)
+        # What the snapshot covers stays covered (the models of an earlier file's rejected
+        # records too): the run's snapshot then depends on what it read, not on the order
+        # of its files, and a staged run (aimon.store.ingest_staging) takes the same one.
+        refresh_prices(con, user, in_transaction=True, also=[*known, *missing])
 
 
 def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = None, *,
