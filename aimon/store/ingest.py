@@ -1,7 +1,8 @@
 """Loading log files into the canonical tables.
 
 The whole run is one transaction: killed midway, the database holds all of it or none
-of it. Each file is read by DuckDB and mapped in SQL (``aimon.store.mapping``); no
+of it. (``aimon ingest`` runs it on a staging file and merges that in one transaction:
+:mod:`aimon.store.ingest_staging`.) Each file is read by DuckDB and mapped in SQL (``aimon.store.mapping``); no
 Python loop touches the records. Per file:
 
 1. *verdict*: map every record, note its id and why it cannot load (``_batch``);
