@@ -15,6 +15,7 @@ import time
 import pytest
 
 from aimon.store import ingest as ingest_lib
+from aimon.store import ingest_staging
 from aimon.store.connection import connect
 from tests.conftest import copy_db, ingested_template, request, rows
 
@@ -48,11 +49,14 @@ def count_requests(db) -> int:
 # --------------------------------------------------------------------------- Ctrl-C
 
 def test_ctrl_c_after_the_commit_says_the_rows_were_stored(cli, write_jsonl, db_path, monkeypatch):
-    # _drop_temp runs right after COMMIT: the worst moment for the old "nothing was written".
-    def interrupted(con):
+    # Right after the merge's COMMIT: the worst moment for the old "nothing was written".
+    merge = ingest_staging._copy_staged
+
+    def interrupted(*args):
+        merge(*args)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ingest_lib, "_drop_temp", interrupted)
+    monkeypatch.setattr(ingest_staging, "_copy_staged", interrupted)
     result = cli("ingest", write_jsonl("a.jsonl", [request(request_id=f"r{i}") for i in range(5)]))
     assert result.exit_code == 130
     assert "nothing was written" not in result.stderr

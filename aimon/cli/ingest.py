@@ -17,7 +17,7 @@ from aimon.render import FrameBlock, err_console
 from aimon.render.ingest import summary_blocks, summary_data
 from aimon.render.progress import file_progress
 from aimon.store.connection import memory_budget, opened
-from aimon.store.ingest import ingest as run_ingest
+from aimon.store.ingest_staging import ingest_staged
 from aimon.store.prices import load_user_prices
 from aimon.store.shapes import all_shapes
 
@@ -86,9 +86,10 @@ def ingest(
     started = datetime.now(UTC)
     new_db = Path(db) if not Path(db).exists() and str(db) != ":memory:" else None
     try:
-        with opened(db, write=True, memory_limit=memory_budget()) as con, file_progress() as on_file:
-            summary = run_ingest(con, paths, table="feedback" if feedback else "requests",
-                                 shape=shape, default_time=when, on_file=on_file, prices=user_prices)
+        with file_progress() as on_file:
+            summary = ingest_staged(db, paths, table="feedback" if feedback else "requests", shape=shape,
+                                    default_time=when, on_file=on_file, prices=user_prices,
+                                    memory_limit=memory_budget())
     except KeyboardInterrupt:
         raise _interrupted(db, started) from None
     except Exception as exc:

@@ -13,9 +13,10 @@ import signal
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -25,6 +26,7 @@ from aimon.store import lockwait, schema
 from aimon.store.lockwait import format_seconds, lock_wait
 
 DEFAULT_DB = "aimon.duckdb"
+_T = TypeVar("_T")
 
 # Heavy commands (ingest) keep DuckDB's memory under a budget whatever the file size;
 # DuckDB spills to a temporary directory beyond it. The budget is a share of the memory
@@ -200,12 +202,26 @@ def connect(
 def _connect_waiting(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     """duckdb.connect, waiting up to :func:`lock_wait` while another process holds the
     file: a cron report that overlaps the cron ingest starts when the ingest commits."""
+    return _waiting(path, lambda: duckdb.connect(str(path), read_only=read_only))
+
+
+def attach_read_only(con: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:
+    """ATTACH the aimon database at ``path`` to ``con`` as ``alias``, read-only, waiting
+    like :func:`connect` while another process writes it. Readers are not held up by
+    it; a writer is until the DETACH (or, inside a transaction, until that ends)."""
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    _waiting(path, lambda: con.execute(f"ATTACH {quoted} AS {alias} (READ_ONLY)"))
+
+
+def _waiting(path: Path, open_file: Callable[[], _T]) -> _T:
     wait = lock_wait()
     deadline = time.monotonic() + wait
     announced = False
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return open_file()
+        except duckdb.InterruptException:
+            raise
         except duckdb.Error as exc:
             error = _translate(exc, path)
             if not isinstance(error, DatabaseInUse):
@@ -367,20 +383,50 @@ def _private_umask(path: Path) -> int:
 
 
 @contextmanager
+def private_files(path: Path | str) -> Iterator[None]:
+    """While it lasts, files this process creates (DuckDB's beside the database, an
+    ingest's staging file) are no more readable than the database at ``path``."""
+    old_umask = _private_umask(Path(path))
+    try:
+        yield
+    finally:
+        os.umask(old_umask)
+
+
+@contextmanager
+def watched(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Ctrl-C interrupts ``con`` at once, even inside a long statement, while it lasts."""
+    _watch_interrupts()
+    with _OPEN_LOCK:
+        _OPEN.add(con)
+    try:
+        yield con
+    finally:
+        with _OPEN_LOCK:
+            _OPEN.discard(con)
+
+
+@contextmanager
 def opened(path: Path | str, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
     """``connect`` as a context manager that always closes the file; while it is open,
     files created beside the database are as private as the database."""
-    _watch_interrupts()
-    old_umask = _private_umask(Path(path))
-    try:
+    with private_files(path):
         con = connect(path, **kwargs)
-        with _OPEN_LOCK:
-            _OPEN.add(con)
         try:
-            yield con
+            with watched(con):
+                yield con
         finally:
-            with _OPEN_LOCK:
-                _OPEN.discard(con)
             con.close()
+
+
+@contextmanager
+def scratch(path: Path, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A working database that is not an aimon database (ingest's staging file), set up
+    like one (UTC, the memory budget) and interrupted by Ctrl-C like one; always closed."""
+    con = duckdb.connect(str(path))
+    try:
+        _configure(con, "UTC", memory_limit)
+        with watched(con):
+            yield con
     finally:
-        os.umask(old_umask)
+        con.close()

@@ -1,7 +1,8 @@
 """Loading log files into the canonical tables.
 
 The whole run is one transaction: killed midway, the database holds all of it or none
-of it. Each file is read by DuckDB and mapped in SQL (``aimon.store.mapping``); no
+of it. (``aimon ingest`` runs it on a staging file and merges that in one transaction:
+:mod:`aimon.store.ingest_staging`.) Each file is read by DuckDB and mapped in SQL (``aimon.store.mapping``); no
 Python loop touches the records. Per file:
 
 1. *verdict*: map every record, note its id and why it cannot load (``_batch``);
@@ -22,8 +23,9 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +84,17 @@ _TEMP_TABLES = ("_batch0", "_batch", "_ids", "_known", "_hashed", "_status", "_l
                 "_broken", "_conflict_raw", "_late")
 _TEMP_VIEWS = ("_verdict", "_parsed", "_parsed_n")
 
+# The rows a file's ids are checked against for duplicates, as SQL naming a relation:
+# given the connection and the canonical table. A staged run (aimon.store.ingest_staging)
+# adds the main database's rows, attached only while one file's ids are looked up.
+StoredRows = Callable[[duckdb.DuckDBPyConnection, str], AbstractContextManager[str]]
+
+
+@contextmanager
+def own_rows(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[str]:
+    """The rows already in the database being written."""
+    yield table
+
 
 def ingest(
     con: duckdb.DuckDBPyConnection,
@@ -92,12 +105,17 @@ def ingest(
     default_time: datetime | None = None,
     on_file: Callable[[int, int, LogFile], None] | None = None,
     prices: UserPrices | None = None,
+    stored_rows: StoredRows = own_rows,
+    atomic: bool = True,
 ) -> IngestSummary:
     """Load ``paths`` into ``table`` ("requests" or "feedback") in one transaction.
 
     Loading requests, a file that is plainly a feedback log goes to ``feedback``. The
     same transaction refreshes the price snapshot (genai-prices, overridden by
     ``prices``) to cover every model loaded, and stores each new request's cost.
+    ``stored_rows``: what counts as already loaded. ``atomic=False`` runs without a
+    transaction, for a staging file that is thrown away on failure: DuckDB keeps a file
+    attached inside a transaction locked until the transaction ends.
     """
     if table not in TABLE_COLUMNS:
         raise ValueError(f"unknown table {table}")
@@ -125,7 +143,8 @@ def ingest(
         if interrupted():
             raise KeyboardInterrupt
         try:
-            summary = _load(con, plans, table, default_time, on_file, interrupted, prices, budget)
+            summary = _load(con, plans, table, default_time, on_file, interrupted, prices, budget,
+                            stored_rows, atomic)
         except duckdb.OutOfMemoryException:
             # Outside any one file: the price refresh, or the commit.
             raise InputError(out_of_memory("ingest", budget)) from None
@@ -141,6 +160,8 @@ def _load(
     interrupted: Callable[[], bool],
     prices: UserPrices | None,
     budget: str,
+    stored_rows: StoredRows = own_rows,
+    atomic: bool = True,
 ) -> IngestSummary:
     ingested_at = datetime.now(UTC)
     results: list[FileResult] = []
@@ -148,14 +169,20 @@ def _load(
     # estimate how many records a file holds and would otherwise build its hash table
     # from the records themselves, text and all.
     con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-    con.execute("BEGIN TRANSACTION")
+
+    def transaction(statement: str) -> None:
+        if atomic:
+            con.execute(statement)
+
+    transaction("BEGIN TRANSACTION")
     try:
         refresh_prices(con, prices, in_transaction=True)
         for i, plan in enumerate(plans):
             if on_file:
                 on_file(i, len(plans), plan.file)
             with file_errors(budget, plan.file):
-                result = _ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices)
+                result = _ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices,
+                                      stored_rows)
                 con.execute("RESET threads")  # a heavy file's mapping runs on one
                 if plan.note:
                     result = add_file_reject(con, plan.file, result, plan.note, ingested_at)
@@ -165,12 +192,12 @@ def _load(
         # Every load priced its rows; this finds none unless a model resolved differently
         # between a file's first pass and its load.
         price_pending(con)
-        con.execute("COMMIT")
+        transaction("COMMIT")
     except (RuntimeError, duckdb.InterruptException) as exc:
-        con.execute("ROLLBACK")
+        transaction("ROLLBACK")
         raise interrupt_or(exc) from None
     except BaseException:
-        con.execute("ROLLBACK")
+        transaction("ROLLBACK")
         raise
     finally:
         _drop_temp(con)
@@ -188,6 +215,7 @@ def _ingest_file(
     default_time: datetime | None,
     ingested_at: datetime,
     prices: UserPrices | None = None,
+    stored_rows: StoredRows = own_rows,
 ) -> FileResult:
     f, shape = plan.file, plan.shape
     if plan.unreadable is not None:
@@ -279,11 +307,12 @@ def _ingest_file(
     # 2. duplicates: ids already in the table, or occurring more than once in the file.
     _number_ids(con)
     content = ", ".join(columns) + ", extra"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _known AS
-        SELECT t.{id_col} AS id, any_value(hash({', '.join('t.' + c for c in columns)}, t.extra)) AS h,
-               any_value(t.source_file) AS source_file, any_value(t.source_line) AS source_line
-        FROM {table} t SEMI JOIN (SELECT id FROM _ids WHERE valid) b ON t.{id_col} = b.id
-        GROUP BY t.{id_col}""")
+    with stored_rows(con, table) as stored_sql:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _known AS
+            SELECT t.{id_col} AS id, any_value(hash({', '.join('t.' + c for c in columns)}, t.extra)) AS h,
+                   any_value(t.source_file) AS source_file, any_value(t.source_line) AS source_line
+            FROM {stored_sql} t SEMI JOIN (SELECT id FROM _ids WHERE valid) b ON t.{id_col} = b.id
+            GROUP BY t.{id_col}""")
     con.execute("CREATE OR REPLACE TEMP TABLE _hashed (rec_no BIGINT, sub_no BIGINT, h UBIGINT, "
                 "reason VARCHAR, raw VARCHAR)")
     # Records to compare: valid ones whose id is known, or that share their id.

@@ -394,7 +394,10 @@ def ensure_priced(con: duckdb.DuckDBPyConnection, names: Iterable[Names],
     names = [tuple(n) for n in names]
     resolved, own, _ = _snapshot_models(names, user)
     if any((mp.provider, mp.model) not in known for mp in (*resolved, *own)):
-        refresh_prices(con, user, in_transaction=True, also=names)
+        # What the snapshot covers stays covered (the models of an earlier file's rejected
+        # records too): the run's snapshot then depends on what it read, not on the order
+        # of its files, and a staged run (aimon.store.ingest_staging) takes the same one.
+        refresh_prices(con, user, in_transaction=True, also=[*((p, m, None) for p, m in known), *names])
 
 
 def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = None, *,

@@ -1,0 +1,266 @@
+"""Ingest through a staging file, so that the database's write lock is held only to merge.
+
+DuckDB lets one process write a database file, and while it does no other process may
+even read it. An ingest spends nearly all its time reading, mapping and pricing
+records; done on the database itself, a cron report that overlaps it waits for all of
+that. So :func:`ingest_staged` runs the same ingest (:func:`aimon.store.ingest.ingest`)
+into a private staging file beside the database, and opens the database for writing
+only to merge:
+
+1. *check*: a short open makes (or migrates) the database and refuses one this aimon
+   cannot write; the staging file takes the database's own table definitions, and the
+   rejects already stored for the files being read, so a rerun adds no second copy;
+2. *stage*: the files are loaded into the staging file. A file's ids are looked up among
+   the stored rows by attaching the database read-only for that one query: readers do
+   not wait for it, a writer at most for that query;
+3. *merge*: one transaction on the database refreshes the price snapshot to cover the
+   staged models (as the run's first file would have) and copies in the staged rows and
+   rejects.
+
+Records stored between a file's look-up and the merge (another ingest of the same
+records, run alongside) are looked up again at the merge: one stored meanwhile with the
+same content counts as a duplicate, as it would have had the runs not overlapped; one
+with different content makes the run load again under the write lock, as a single
+transaction, so that the conflict is reported exactly as without staging. The staging
+folder is removed whatever happens, Ctrl-C included; one left by a killed run is
+removed by the next ingest of that database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from aimon.store import reader
+from aimon.store.connection import (
+    attach_read_only,
+    opened,
+    private_files,
+    refuse_read_only,
+    scratch,
+)
+from aimon.store.ingest import StoredRows, ingest
+from aimon.store.ingest_accounts import IngestSummary
+from aimon.store.ingest_guard import interrupt_or
+from aimon.store.mapping import ID_COLUMN
+from aimon.store.prices import UserPrices, price_pending, refresh_prices
+from aimon.store.reader import LogFile
+from aimon.store.schema import STORED_REQUESTS, stored
+from aimon.store.shapes import TABLE_COLUMNS, sql_str
+
+# Names the two databases take in each other's connection.
+MAIN = "aimon_main"
+STAGE = "aimon_stage"
+# What an ingest writes (and its duplicate checks read): staged with the database's own
+# definitions, so that every value is stored in the staging file as it would be in the
+# database.
+STAGED_TABLES = (STORED_REQUESTS, "feedback", "rejects", "prices")
+STAGED_VIEWS = ("requests",)
+STAGING_PREFIX = ".aimon-staging-"
+
+
+def ingest_staged(
+    db: Path | str,
+    paths: Sequence[str | Path],
+    *,
+    table: str = "requests",
+    shape: str | None = None,
+    default_time: datetime | None = None,
+    on_file: Callable[[int, int, LogFile], None] | None = None,
+    prices: UserPrices | None = None,
+    memory_limit: str | None = None,
+) -> IngestSummary:
+    """Load ``paths`` into the database at ``db`` as :func:`aimon.store.ingest.ingest`
+    does, holding its write lock only for the merge of what was loaded into a staging
+    file. The result, and every value stored, is the same."""
+    db = Path(db)
+
+    def load(con: duckdb.DuckDBPyConnection, **staging) -> IngestSummary:
+        return ingest(con, paths, table=table, shape=shape, default_time=default_time, on_file=on_file,
+                      prices=prices, **staging)
+
+    if str(db) == ":memory:":  # nobody else can read it: nothing to stage
+        with opened(db, write=True, memory_limit=memory_limit) as con:
+            return load(con)
+    names = [f.name for f in reader.expand(paths)]  # a missing file stops the run here
+    _check_database(db)
+    with private_files(db), staging_folder(db) as folder:
+        staged = folder / "staging.duckdb"
+        with scratch(staged, memory_limit) as con:
+            _prepare(con, db, names)
+            summary = load(con, stored_rows=main_rows(db), atomic=False)
+        return merge_staged(db, staged, summary, prices, memory_limit, load)
+
+
+def merge_staged(db: Path, staged: Path, summary: IngestSummary, prices: UserPrices | None,
+                 memory_limit: str | None, load: Callable[..., IngestSummary]) -> IngestSummary:
+    """Take the write lock and copy in what was staged; or, when a record stored since
+    it was staged has other content, ``load`` again under the lock, as one transaction,
+    so that the conflict reads as it always has."""
+    with opened(db, write=True, memory_limit=memory_limit) as con:
+        con.execute(f"ATTACH {sql_str(str(staged))} AS {STAGE} (READ_ONLY)")
+        try:
+            merged = _merge(con, summary, prices)
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DETACH {STAGE}")
+        return merged if merged is not None else load(con)
+
+
+def _check_database(db: Path) -> None:
+    """Make or migrate the database, or refuse it, before any file is read."""
+    if db.exists():
+        refuse_read_only(db)
+    with opened(db, write=not db.exists()):
+        pass
+
+
+@contextmanager
+def staging_folder(db: Path) -> Iterator[Path]:
+    """A private folder beside the database (same file system, same owner) for the
+    staging file, its write-ahead log and spilled blocks; removed on the way out."""
+    parent = db.resolve().parent
+    _remove_abandoned(parent)
+    folder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=parent))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_abandoned(parent: Path) -> None:
+    """Staging folders whose process is gone (killed, or the machine restarted)."""
+    for folder in parent.glob(f"{STAGING_PREFIX}*"):
+        match = re.fullmatch(rf"{re.escape(STAGING_PREFIX)}(\d+)-\w+", folder.name)
+        if match is None or not folder.is_dir():
+            continue
+        try:
+            os.kill(int(match[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            continue  # alive, another user's
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, db: Path, names: list[str]) -> None:
+    """The staging file's tables, defined as the database defines them, and the rejects
+    the database holds for these files (``_seeded``: not to be merged back)."""
+    attach_read_only(con, db, MAIN)
+    try:
+        for catalog, names_of in (("duckdb_tables", STAGED_TABLES), ("duckdb_views", STAGED_VIEWS)):
+            kind = catalog.removeprefix("duckdb_").removesuffix("s")
+            for (sql,) in con.execute(f"SELECT sql FROM {catalog}() WHERE database_name = '{MAIN}' "
+                                      f"AND schema_name = 'main' AND list_contains($names, {kind}_name)",
+                                      {"names": list(names_of)}).fetchall():
+                con.execute(sql)
+        con.execute("ALTER TABLE rejects ADD COLUMN _seeded BOOLEAN DEFAULT false")
+        con.execute(f"INSERT INTO rejects SELECT *, true FROM {MAIN}.rejects WHERE list_contains($names, source_file)",
+                    {"names": names})
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DETACH {MAIN}")
+
+
+def main_rows(db: Path) -> StoredRows:
+    """Stored rows for a staged run's duplicate checks: the database's (attached
+    read-only for the one query) and the rows staged so far."""
+
+    @contextmanager
+    def rows(con: duckdb.DuckDBPyConnection, table: str) -> Iterator[str]:
+        attach_read_only(con, db, MAIN)
+        try:
+            yield f"(SELECT * FROM {MAIN}.main.{table} UNION ALL BY NAME SELECT * FROM {table})"
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DETACH {MAIN}")
+
+    return rows
+
+
+# New rejects, unless a run alongside stored the same since they were staged. (The
+# staging file already left out those stored before: see ``_prepare``.)
+MERGE_REJECTS_SQL = f"""
+INSERT INTO rejects BY NAME
+SELECT s.* EXCLUDE (_seeded) FROM {STAGE}.rejects s
+WHERE NOT s._seeded AND NOT EXISTS (
+    SELECT 1 FROM rejects r
+    WHERE r.source_file = s.source_file AND r.source_line IS NOT DISTINCT FROM s.source_line
+      AND r.raw IS NOT DISTINCT FROM s.raw
+      AND (s.source_line IS NOT NULL OR s.raw IS NOT NULL OR r.reason = s.reason))
+"""
+
+
+def _merge(con: duckdb.DuckDBPyConnection, summary: IngestSummary,
+           prices: UserPrices | None) -> IngestSummary | None:
+    """Copy what was staged into the database, in one transaction. None (and nothing
+    written) when a record stored since it was staged has other content."""
+    try:
+        stored_since: dict[tuple[str, str], int] = {}
+        for table in TABLE_COLUMNS:
+            same, differ = _stored_since(con, table)
+            if differ:
+                return None
+            stored_since.update({(table, path): n for path, n in same.items()})
+        _copy_staged(con, prices)
+    finally:
+        with contextlib.suppress(duckdb.Error):  # a Ctrl-C may still be interrupting con
+            for table in TABLE_COLUMNS:
+                con.execute(f"DROP TABLE IF EXISTS _stored_since_{table}")
+    files = tuple(replace(f, loaded=f.loaded - n, duplicates=f.duplicates + n)
+                  if (n := stored_since.get((f.table, f.path), 0)) else f for f in summary.files)
+    return replace(summary, files=files)
+
+
+def _copy_staged(con: duckdb.DuckDBPyConnection, prices: UserPrices | None) -> None:
+    # The models of every staged file: the snapshot the staged costs were computed with.
+    pairs = con.execute(f"SELECT DISTINCT provider, model FROM {STAGE}.prices").fetchall()
+    con.execute("SET preserve_insertion_order = false")  # rows carry their own file and line
+    con.execute("BEGIN TRANSACTION")
+    try:
+        refresh_prices(con, prices, in_transaction=True, also=pairs)
+        for table, id_col in ID_COLUMN.items():
+            target = stored(table)
+            con.execute(f"""INSERT INTO {target} BY NAME SELECT s.* FROM {STAGE}.{target} s
+                ANTI JOIN _stored_since_{table} x ON x.id = s.{id_col}""")
+        con.execute(MERGE_REJECTS_SQL)
+        price_pending(con)  # rows of the database whose prices the refresh changed
+        con.execute("COMMIT")
+    except (RuntimeError, duckdb.InterruptException) as exc:
+        con.execute("ROLLBACK")
+        raise interrupt_or(exc) from None
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("RESET preserve_insertion_order")
+
+
+def _stored_since(con: duckdb.DuckDBPyConnection, table: str) -> tuple[dict[str, int], int]:
+    """Staged records of ``table`` whose id the database now holds (``_stored_since_<table>``):
+    per file, how many have the same content, and how many in all differ."""
+    id_col, target = ID_COLUMN[table], stored(table)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _stored_since_{table} AS
+        SELECT DISTINCT t.{id_col} AS id FROM {target} t SEMI JOIN {STAGE}.{target} s ON t.{id_col} = s.{id_col}""")
+    if not con.execute(f"SELECT count(*) FROM _stored_since_{table}").fetchone()[0]:
+        return {}, 0
+    # The content an ingest compares to tell a duplicate from a conflict.
+    content = ", ".join(f"t.{c}" for c in TABLE_COLUMNS[table]) + ", t.extra"
+    rows = con.execute(f"""
+        SELECT s.source_file, count(*) FILTER (WHERE s.h = m.h), count(*) FILTER (WHERE s.h <> m.h)
+        FROM (SELECT t.{id_col} AS id, t.source_file, hash({content}) AS h FROM {STAGE}.{table} t
+              SEMI JOIN _stored_since_{table} x ON x.id = t.{id_col}) s
+        JOIN (SELECT t.{id_col} AS id, any_value(hash({content})) AS h FROM {table} t
+              SEMI JOIN _stored_since_{table} x ON x.id = t.{id_col} GROUP BY t.{id_col}) m USING (id)
+        GROUP BY s.source_file""").fetchall()
+    return {path: same for path, same, _ in rows if same}, sum(differ for _, _, differ in rows)
