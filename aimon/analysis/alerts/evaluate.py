@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from aimon.analysis.alerts.rules import (
+    CATALOGUED,
     COUNTS,
     HOUR_OF_DAY_REACH,
     HOUR_OF_DAY_STEP,
@@ -32,14 +33,14 @@ from aimon.analysis.toolkit.robust import with_median_scale
 # Per minute of the grid (m = whole minutes since $origin) and split key: the counts and
 # sums every additive metric is made of, in one pass for every rule (costed_requests is
 # requests with each one's stored cost: no join).
-MINUTE_COUNTS_SQL = """
-SELECT {key} AS key,
-       ((epoch_us(r.ts) - $origin_us) // {minute_us})::BIGINT AS m,
-       count(*) AS requests,
-       count(*) FILTER (WHERE r.status = 'ok') AS responses,
-       count(*) FILTER (WHERE r.status = 'error') AS errors,
-       count(*) FILTER (WHERE r.cache_hit) AS cache_hits,
-       count(r.cache_hit) AS cache_known,
+MINUTE_COUNTS_SQL = f"""
+SELECT {{key}} AS key,
+       ((epoch_us(r.ts) - $origin_us) // {{minute_us}})::BIGINT AS m,
+       {CATALOGUED[Metric.requests].sql()} AS requests,
+       {CATALOGUED[Metric.responses].sql()} AS responses,
+       {CATALOGUED[Metric.error_rate].numerator()} AS errors,
+       {CATALOGUED[Metric.cache_hit_rate].numerator()} AS cache_hits,
+       {CATALOGUED[Metric.cache_hit_rate].denominator()} AS cache_known,
        coalesce(sum(r.cost_usd) FILTER (WHERE r.cost_source <> 'unpriced'), 0) AS cost_usd
 FROM costed_requests r
 WHERE r.ts >= $origin AND r.ts < $end
@@ -48,12 +49,12 @@ GROUP BY ALL
 
 # Thumbs per minute of *feedback* time, split by the request they are about (the join
 # only when split: a vote is about one request).
-MINUTE_VOTES_SQL = """
-SELECT {key} AS key,
-       ((epoch_us(f.ts) - $origin_us) // {minute_us})::BIGINT AS m,
+MINUTE_VOTES_SQL = f"""
+SELECT {{key}} AS key,
+       ((epoch_us(f.ts) - $origin_us) // {{minute_us}})::BIGINT AS m,
        count(*) FILTER (WHERE f.feedback_type = 'thumbs_up') AS thumbs_up,
-       count(*) FILTER (WHERE f.feedback_type = 'thumbs_down') AS thumbs_down
-FROM feedback f {join}
+       {CATALOGUED[Metric.thumbs_down_rate].numerator("f")} AS thumbs_down
+FROM feedback f {{join}}
 WHERE f.ts >= $origin AND f.ts < $end AND f.feedback_type IN ('thumbs_up', 'thumbs_down')
 GROUP BY ALL
 """
@@ -69,9 +70,9 @@ WITH r AS (
            ((epoch_us(r.ts) - $origin_us) // {minute_us})::BIGINT AS m,
            r.{column} AS x
     FROM requests r
-    WHERE r.ts >= $origin AND r.ts < $end AND r.status = 'ok' AND r.{column} IS NOT NULL
+    WHERE r.ts >= $origin AND r.ts < $end AND {rows}
 )
-SELECT key, m + j AS e, quantile_cont(x, 0.95) AS value, count(*) AS volume
+SELECT key, m + j AS e, {quantile} AS value, count(*) AS volume
 FROM r CROSS JOIN range(1, $k + 1) t(j)
 WHERE m + j BETWEEN $k AND $minutes
 GROUP BY ALL
@@ -84,11 +85,11 @@ WITH r AS (
            ((epoch_us(r.ts) - $origin_us) // {minute_us})::BIGINT AS m,
            r.{column} AS x
     FROM requests r
-    WHERE r.ts >= $origin AND r.ts < $end AND r.status = 'ok' AND r.{column} IS NOT NULL
+    WHERE r.ts >= $origin AND r.ts < $end AND {rows}
 ), ends AS (
     SELECT unnest($ends::BIGINT[]) AS e
 )
-SELECT r.key, ends.e, quantile_cont(r.x, 0.95) AS value, count(*) AS volume
+SELECT r.key, ends.e, {quantile_r} AS value, count(*) AS volume
 FROM ends JOIN r ON r.m >= ends.e - $k AND r.m < ends.e
 GROUP BY ALL
 """
@@ -173,7 +174,9 @@ class _Grid:
         tag = ("quantile", metric, by, k)
         if tag in self.cache:
             return self.cache[tag]
-        fmt = {"key": dimensions.key_sql(by), "minute_us": MINUTE_US, "column": QUANTILES[metric]}
+        entry = QUANTILES[metric]
+        fmt = {"key": dimensions.key_sql(by), "minute_us": MINUTE_US, "column": entry.column, "rows": entry.rows(),
+               "quantile": entry.quantile_of("x"), "quantile_r": entry.quantile_of("r.x")}
         if len(ends) * 8 < self.minutes:
             # A few windows (a check): read only those.
             frame = _frame(self.con.sql(ENDS_QUANTILE_SQL.format(**fmt),

@@ -26,11 +26,16 @@ from aimon.analysis.incident.detect import (
 )
 from aimon.analysis.incident.marked import _all, _frame, _one, _rate
 from aimon.analysis.incident.prose import _contributing, _follow_ups
+from aimon.analysis.metrics.catalogue import metric
 from aimon.analysis.metrics.feedback import INLINE_TYPE_SQL
 from aimon.analysis.pii.mask import redact
 from aimon.analysis.pii.scan import redact_texts
 from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError
+
+# An incident's latency is over every request, failures included (the catalogue's
+# "all requests" percentiles): a timed-out call is part of what users waited through.
+P50_ALL, P95_ALL, P99_ALL = (metric(f"latency_all_p{q}_ms") for q in (50, 95, 99))
 
 # Window and baseline in one pass: impact figures per period.
 IMPACT_SQL = """
@@ -48,9 +53,9 @@ SELECT x.in_window,
        count(*) FILTER (WHERE x.status = 'error') AS errors,
        count(*) FILTER (WHERE x.bad) AS bad,
        count(*) FILTER (WHERE x.slow) AS slow,
-       quantile_cont(x.latency_ms, 0.5) AS p50_ms,
-       quantile_cont(x.latency_ms, 0.95) AS p95_ms,
-       quantile_cont(x.latency_ms, 0.99) AS p99_ms,
+       {p50} AS p50_ms,
+       {p95} AS p95_ms,
+       {p99} AS p99_ms,
        sum(c.cost_usd) AS cost_usd,
        count(c.cost_usd) AS priced,
        count(DISTINCT x.request_id) FILTER (WHERE v.down) AS thumbs_down,
@@ -65,7 +70,8 @@ FROM x
 LEFT JOIN request_costs c USING (request_id)
 LEFT JOIN votes v USING (request_id)
 GROUP BY x.in_window
-""".replace("{inline}", INLINE_TYPE_SQL)
+""".replace("{inline}", INLINE_TYPE_SQL).replace("{p50}", P50_ALL.sql("x")).replace(
+    "{p95}", P95_ALL.sql("x")).replace("{p99}", P99_ALL.sql("x"))
 
 
 # The user with the most requests in the window, and their share of the baseline.
@@ -94,13 +100,13 @@ WITH {pm}
 SELECT $from_ts + to_microseconds(((epoch_us(r.ts) - epoch_us($from_ts)) // $bucket_us) * $bucket_us) AS minute,
        count(*) AS requests,
        count(*) FILTER (WHERE r.status = 'error') AS errors,
-       quantile_cont(r.latency_ms, 0.95) AS p95_ms,
+       {p95} AS p95_ms,
        count(*) FILTER (WHERE r.bad) AS bad
 FROM x AS r
 WHERE r.ts >= $from_ts
 GROUP BY ALL
 ORDER BY minute
-"""
+""".replace("{p95}", P95_ALL.sql("r"))
 
 
 BAD_EDGES_SQL = """
