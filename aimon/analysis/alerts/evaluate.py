@@ -255,74 +255,87 @@ def interval_z(rule: Rule) -> float:
 
 def evaluate(grid: _Grid, rule: Rule, ends: Sequence[int]) -> pl.DataFrame:
     """One row per (split key, evaluation end): value, volume, baseline, bound, state."""
-    k = rule.minutes
     keys = grid.keys(rule.by)
-    frame = grid.series(rule.metric, rule.by, k, ends, keys)
-    counts = rule.metric in COUNTS
-
-    def shifted(offsets: Sequence[int], length: int, prefix: str) -> pl.DataFrame:
-        needed = {e - off for e in ends for off in offsets}
-        # The shifted rows are read at the evaluation ends themselves: the range spans both.
-        low, high = min(needed), max(max(needed), max(ends))
-        if high - low + 1 <= 2 * len(needed):
-            # A scan needs nearly every window in reach: take them all and shift each key's
-            # rows (one pass for every offset) instead of one join per offset (49 for an
-            # hour-of-day baseline).
-            base = grid.series(rule.metric, rule.by, length, range(low, high + 1), keys).sort(["key", "e"])
-            lag = [pl.col(c).shift(off).over("key").alias(f"{prefix}{v}{i}")
-                   for i, off in enumerate(offsets) for c, v in (("value", ""), ("volume", "v"))]
-            return frame.select("key", "e").join(base.select("key", "e", *lag), on=["key", "e"], how="left")
-        base = grid.series(rule.metric, rule.by, length, sorted(needed), keys)
-        out = frame.select("key", "e")
-        for i, off in enumerate(offsets):
-            part = base.select("key", (pl.col("e") + off).alias("e"),
-                               pl.col("value").alias(f"{prefix}{i}"), pl.col("volume").alias(f"{prefix}v{i}"))
-            out = out.join(part, on=["key", "e"], how="left")
-        return out
-
-    # A baseline window counts when it holds half the minimum volume (at least one).
-    base_volume = max(rule.min_volume / 2, 1)
+    frame = grid.series(rule.metric, rule.by, rule.minutes, ends, keys)
     # On the log scale the baseline statistics are of ln(value): right-skewed metrics
     # (latency, spend) vary by factors, not by fixed amounts.
     log = rule.scale == "log" and rule.baseline in (Baseline.same_hour, Baseline.hour_of_day, Baseline.ewma)
+    frame = _with_baseline(grid, rule, frame, ends, keys, log)
+    return _with_state(rule, frame, log)
+
+
+def _shifted(grid: _Grid, rule: Rule, frame: pl.DataFrame, ends: Sequence[int], keys: pl.DataFrame,
+             offsets: Sequence[int], length: int, prefix: str) -> pl.DataFrame:
+    """key, e and, per offset i, the metric over ``length`` minutes ending ``offsets[i]``
+    minutes before e: ``{prefix}{i}`` (value) and ``{prefix}v{i}`` (volume)."""
+    needed = {e - off for e in ends for off in offsets}
+    # The shifted rows are read at the evaluation ends themselves: the range spans both.
+    low, high = min(needed), max(max(needed), max(ends))
+    if high - low + 1 <= 2 * len(needed):
+        # A scan needs nearly every window in reach: take them all and shift each key's
+        # rows (one pass for every offset) instead of one join per offset (49 for an
+        # hour-of-day baseline).
+        base = grid.series(rule.metric, rule.by, length, range(low, high + 1), keys).sort(["key", "e"])
+        lag = [pl.col(c).shift(off).over("key").alias(f"{prefix}{v}{i}")
+               for i, off in enumerate(offsets) for c, v in (("value", ""), ("volume", "v"))]
+        return frame.select("key", "e").join(base.select("key", "e", *lag), on=["key", "e"], how="left")
+    base = grid.series(rule.metric, rule.by, length, sorted(needed), keys)
+    out = frame.select("key", "e")
+    for i, off in enumerate(offsets):
+        part = base.select("key", (pl.col("e") + off).alias("e"),
+                           pl.col("value").alias(f"{prefix}{i}"), pl.col("volume").alias(f"{prefix}v{i}"))
+        out = out.join(part, on=["key", "e"], how="left")
+    return out
+
+
+def _with_baseline(grid: _Grid, rule: Rule, frame: pl.DataFrame, ends: Sequence[int], keys: pl.DataFrame,
+                   log: bool) -> pl.DataFrame:
+    """Add the rule's baseline, spread and how many baseline windows it stands on."""
+    k = rule.minutes
+    counts = rule.metric in COUNTS
+    # A baseline window counts when it holds half the minimum volume (at least one).
+    base_volume = max(rule.min_volume / 2, 1)
     baseline = pl.lit(None, pl.Float64)
     spread = pl.lit(None, pl.Float64)
     points = pl.lit(0, pl.UInt32)
+
+    def usable(n: int) -> list[pl.Expr]:
+        vals = [pl.when(counts or (pl.col(f"bv{i}") >= base_volume)).then(pl.col(f"b{i}")) for i in range(n)]
+        return [pl.when(v > 0).then(v.log()) for v in vals] if log else vals
+
     if rule.baseline in (Baseline.same_hour, Baseline.hour_of_day):
         offs = [d * 1440 for d in range(1, rule.days + 1)]
         if rule.baseline is Baseline.hour_of_day:
             offs = [o + j for o in offs for j in range(-HOUR_OF_DAY_REACH, HOUR_OF_DAY_REACH + 1, HOUR_OF_DAY_STEP)]
-        frame = frame.join(shifted(offs, k, "b"), on=["key", "e"], how="left")
-        vals = [pl.when(counts or (pl.col(f"bv{i}") >= base_volume)).then(pl.col(f"b{i}"))
-                for i in range(len(offs))]
-        if log:
-            vals = [pl.when(v > 0).then(v.log()) for v in vals]
-        frame = with_median_scale(frame, vals, ("_baseline", "_spread", "_points"))
+        frame = frame.join(_shifted(grid, rule, frame, ends, keys, offs, k, "b"), on=["key", "e"], how="left")
+        frame = with_median_scale(frame, usable(len(offs)), ("_baseline", "_spread", "_points"))
         baseline, spread, points = pl.col("_baseline"), pl.col("_spread"), pl.col("_points")
     elif rule.baseline is Baseline.ewma:
         offs = [i * k for i in range(1, rule.periods + 1)]
-        frame = frame.join(shifted(offs, k, "b"), on=["key", "e"], how="left")
-        alpha = rule.alpha if rule.alpha is not None else 2 / (rule.periods + 1)
-        use = [pl.when(counts or (pl.col(f"bv{i}") >= base_volume)).then(pl.col(f"b{i}"))
-               for i in range(len(offs))]
-        if log:
-            use = [pl.when(u > 0).then(u.log()) for u in use]
-        weights = [pl.when(u.is_not_null()).then(alpha * (1 - alpha) ** i).otherwise(0.0)
-                   for i, u in enumerate(use)]
-        wsum = pl.sum_horizontal(weights)
-        mean = pl.sum_horizontal([w * u.fill_null(0.0) for w, u in zip(weights, use, strict=True)]) / wsum
-        var = pl.sum_horizontal([w * (u.fill_null(0.0) - mean) ** 2 for w, u in zip(weights, use, strict=True)]) / wsum
-        baseline = pl.when(wsum > 0).then(mean)
-        spread = pl.when(wsum > 0).then(var.sqrt())
-        points = pl.sum_horizontal([u.is_not_null().cast(pl.UInt32) for u in use])
+        frame = frame.join(_shifted(grid, rule, frame, ends, keys, offs, k, "b"), on=["key", "e"], how="left")
+        baseline, spread, points = _ewma(rule, usable(len(offs)))
     elif rule.baseline is Baseline.trailing:
         span = int(rule.span / MINUTE)
-        frame = frame.join(shifted([k], span, "b"), on=["key", "e"], how="left")
+        frame = frame.join(_shifted(grid, rule, frame, ends, keys, [k], span, "b"), on=["key", "e"], how="left")
         baseline = pl.when(counts or (pl.col("bv0") >= base_volume)).then(pl.col("b0"))
         points = baseline.is_not_null().cast(pl.UInt32)
-        spread = pl.lit(None, pl.Float64)
+    return frame.with_columns(baseline.alias("baseline"), spread.alias("spread"), points.alias("points"))
 
-    frame = frame.with_columns(baseline.alias("baseline"), spread.alias("spread"), points.alias("points"))
+
+def _ewma(rule: Rule, use: list[pl.Expr]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """The exponentially weighted mean and deviation of the usable windows, and their count."""
+    alpha = rule.alpha if rule.alpha is not None else 2 / (rule.periods + 1)
+    weights = [pl.when(u.is_not_null()).then(alpha * (1 - alpha) ** i).otherwise(0.0) for i, u in enumerate(use)]
+    wsum = pl.sum_horizontal(weights)
+    mean = pl.sum_horizontal([w * u.fill_null(0.0) for w, u in zip(weights, use, strict=True)]) / wsum
+    var = pl.sum_horizontal([w * (u.fill_null(0.0) - mean) ** 2 for w, u in zip(weights, use, strict=True)]) / wsum
+    points = pl.sum_horizontal([u.is_not_null().cast(pl.UInt32) for u in use])
+    return pl.when(wsum > 0).then(mean), pl.when(wsum > 0).then(var.sqrt()), points
+
+
+def _with_state(rule: Rule, frame: pl.DataFrame, log: bool) -> pl.DataFrame:
+    """The bound from the baseline and the rule, and each window's state against it."""
+    counts = rule.metric in COUNTS
     # Floor the spread: a flat baseline (MAD 0) must not make every wobble an alert.
     floor = math.log1p(rule.min_spread) if log else rule.min_spread * pl.col("baseline").abs()
     frame = frame.with_columns(
