@@ -26,7 +26,7 @@ from aimon.analysis.incident.detect import (
 )
 from aimon.analysis.incident.marked import _all, _frame, _one, _rate
 from aimon.analysis.incident.prose import _contributing, _follow_ups
-from aimon.analysis.metrics.catalogue import metric
+from aimon.analysis.metrics.catalogue import Metric, metric
 from aimon.analysis.metrics.feedback import INLINE_TYPE_SQL
 from aimon.analysis.pii.mask import redact
 from aimon.analysis.pii.scan import redact_texts
@@ -58,8 +58,8 @@ SELECT x.in_window,
        {p99} AS p99_ms,
        sum(c.cost_usd) AS cost_usd,
        count(c.cost_usd) AS priced,
+       count(DISTINCT x.request_id) FILTER (WHERE v.up) AS thumbs_up,
        count(DISTINCT x.request_id) FILTER (WHERE v.down) AS thumbs_down,
-       count(DISTINCT x.request_id) FILTER (WHERE v.up OR v.down) AS voted,
        count(DISTINCT x.user_id) AS users,
        count(DISTINCT x.user_id) FILTER (WHERE x.bad) AS users_affected,
        count(DISTINCT x.session_id) AS sessions,
@@ -330,6 +330,11 @@ def _window_incident(con, start: datetime, end: datetime, timeline: pl.DataFrame
     return _incident(con, start, end, signals, peak_at, peak_rate, peak_p95, None)
 
 
+def _label(m: Metric) -> str:
+    """The catalogue's label in the impact table's lower case: "latency P95 (all requests)"."""
+    return m.label[:1].lower() + m.label[1:]
+
+
 def _impact_frame(w: dict, b: dict, minutes: float, base_minutes: float) -> pl.DataFrame:
     def row(metric: str, unit: str, a, z, per_minute: bool = False) -> dict:
         # Totals (requests, errors, cost) compare per minute: the window is minutes long,
@@ -344,18 +349,22 @@ def _impact_frame(w: dict, b: dict, minutes: float, base_minutes: float) -> pl.D
     def per(d: dict, key: str, den: str):
         return _rate(d.get(key), d.get(den))
 
+    def down_share(d: dict):
+        # The catalogue's thumbs_down_rate: down / (up + down), a request voted both ways
+        # counting once on each side (as in the daily report).
+        return _rate(d.get("thumbs_down"), (d.get("thumbs_up") or 0) + (d.get("thumbs_down") or 0))
+
     rows = [
         row("requests", "count", w.get("requests"), b.get("requests"), True),
         row("requests per minute", "rate", (w.get("requests") or 0) / minutes, (b.get("requests") or 0) / base_minutes),
         row("errors", "count", w.get("errors"), b.get("errors"), True),
         row("error rate", "share", per(w, "errors", "requests"), per(b, "errors", "requests")),
-        row("latency P50", "ms", w.get("p50_ms"), b.get("p50_ms")),
-        row("latency P95", "ms", w.get("p95_ms"), b.get("p95_ms")),
-        row("latency P99", "ms", w.get("p99_ms"), b.get("p99_ms")),
+        row(_label(P50_ALL), "ms", w.get("p50_ms"), b.get("p50_ms")),
+        row(_label(P95_ALL), "ms", w.get("p95_ms"), b.get("p95_ms")),
+        row(_label(P99_ALL), "ms", w.get("p99_ms"), b.get("p99_ms")),
         row("cost", "usd", w.get("cost_usd"), b.get("cost_usd"), True),
         row("cost per priced request", "usd", per(w, "cost_usd", "priced"), per(b, "cost_usd", "priced")),
-        # One definition with the daily report: thumbs-down votes / all thumbs votes.
-        row("thumbs-down rate", "share", per(w, "thumbs_down", "voted"), per(b, "thumbs_down", "voted")),
+        row(_label(metric("thumbs_down_rate")), "share", down_share(w), down_share(b)),
         row("users affected (of active)", "count", w.get("users_affected"), w.get("users")),
         row("sessions affected (of active)", "count", w.get("sessions_affected"), w.get("sessions")),
         row("endpoints affected (of active)", "count", w.get("endpoints_affected"), w.get("endpoints")),

@@ -112,11 +112,11 @@ CATALOGUE: tuple[Metric, ...] = (
     Metric("error_rate", "Error rate", "rate", "down", "requests with status error / requests",
            "count(*)", "{r}.status = 'error'", of="count(*)"),
     # Latency of successful requests: the report and the alerts.
-    _ok_latency("latency_p50_ms", "Latency P50", "latency_ms", 0.5),
-    _ok_latency("latency_p95_ms", "Latency P95", "latency_ms", 0.95),
-    _ok_latency("latency_p99_ms", "Latency P99", "latency_ms", 0.99),
-    _ok_latency("ttft_p50_ms", "Time to first token P50", "ttft_ms", 0.5),
-    _ok_latency("ttft_p95_ms", "Time to first token P95", "ttft_ms", 0.95),
+    _ok_latency("latency_p50_ms", "Latency P50 (ok requests)", "latency_ms", 0.5),
+    _ok_latency("latency_p95_ms", "Latency P95 (ok requests)", "latency_ms", 0.95),
+    _ok_latency("latency_p99_ms", "Latency P99 (ok requests)", "latency_ms", 0.99),
+    _ok_latency("ttft_p50_ms", "Time to first token P50 (ok requests)", "ttft_ms", 0.5),
+    _ok_latency("ttft_p95_ms", "Time to first token P95 (ok requests)", "ttft_ms", 0.95),
     # Latency of every request, failures included: incidents and experiments.
     _all_latency("latency_all_p50_ms", "Latency P50 (all requests)", 0.5),
     _all_latency("latency_all_p95_ms", "Latency P95 (all requests)", 0.95),
