@@ -107,3 +107,19 @@ def test_no_analysis_module_writes_its_own_latency_percentile():
     """Latency percentiles come from the catalogue: one definition each, named by its label."""
     bad = hand_written_latency(PACKAGE)
     assert not bad, "\n".join(bad)
+
+
+def test_feedback_rates_have_one_definition_for_the_report_and_the_feedback_table(con):
+    import polars as pl
+
+    from aimon.analysis.metrics.feedback import with_rates
+
+    for name, (k, n) in catalogue.FEEDBACK_SHARES.items():
+        assert metric(name).unit == "rate", name
+        assert k in ("thumbs_up", "thumbs_down", "reports", "regenerated", "copied", "edited")
+        assert n in ("votes", "requests")
+    counts = pl.DataFrame({"requests": [10], "thumbs_up": [3], "thumbs_down": [1], "reports": [2],
+                           "regenerated": [0], "copied": [5], "edited": [1], "with_feedback": [7],
+                           "voted": [4]})
+    row = with_rates(counts).row(0, named=True)
+    assert row["satisfaction"] == 3 / 4 and row["thumbs_down_rate"] == 1 / 4 and row["copied_rate"] == 5 / 10

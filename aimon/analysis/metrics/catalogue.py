@@ -158,6 +158,18 @@ CATALOGUE: tuple[Metric, ...] = (
 
 METRICS: dict[str, Metric] = {m.name: m for m in CATALOGUE}
 
+# The feedback rates as shares of the signal counts (aimon.analysis.metrics.feedback: one
+# count per request and kind): name -> (numerator, denominator) count; "votes" is
+# thumbs_up + thumbs_down. The report and the feedback table both compute them from here.
+FEEDBACK_SHARES: dict[str, tuple[str, str]] = {
+    "satisfaction": ("thumbs_up", "votes"),
+    "thumbs_down_rate": ("thumbs_down", "votes"),
+    "report_rate": ("reports", "requests"),
+    "regenerated_rate": ("regenerated", "requests"),
+    "copied_rate": ("copied", "requests"),
+    "edited_rate": ("edited", "requests"),
+}
+
 
 def metric(name: str) -> Metric:
     """The catalogue's entry ``name`` (KeyError when there is none)."""

@@ -25,7 +25,7 @@ import polars as pl
 from aimon.analysis.metrics import catalogue
 from aimon.analysis.metrics import error_rates as errors_mod
 from aimon.analysis.metrics import traffic as traffic_mod
-from aimon.analysis.metrics.catalogue import Metric
+from aimon.analysis.metrics.catalogue import FEEDBACK_SHARES, Metric
 from aimon.analysis.metrics.feedback import feedback_by_period
 from aimon.analysis.report import scans
 from aimon.analysis.report.findings import Findings, Thresholds, findings
@@ -243,15 +243,11 @@ def _period_values(s: _Scanned, periods: Sequence[Period], i: int) -> dict[str, 
     out["unpriced_requests"] = (c["unpriced_requests"] if c else n, None, None)
     # No feedback row: no request of the period got any signal (rates 0, no votes).
     f = s.feedback.get(i) or _NO_FEEDBACK
-    votes = f["thumbs_up"] + f["thumbs_down"]
-    sat = (f["thumbs_up"] / votes, *wilson(f["thumbs_up"], votes)) if votes else _NONE
-    out["satisfaction"] = sat
-    out["thumbs_down_rate"] = (f["thumbs_down"] / votes, *wilson(f["thumbs_down"], votes)) if votes else _NONE
+    counts = {**f, "votes": f["thumbs_up"] + f["thumbs_down"], "requests": n}
+    for name, (k, d) in FEEDBACK_SHARES.items():
+        out[name] = (counts[k] / counts[d], *wilson(counts[k], counts[d])) if counts[d] else _NONE
     out["thumbs_ratio"] = (f["thumbs_up"] / f["thumbs_down"] if f["thumbs_down"] else None, None, None)
-    out["nps"] = tuple(None if v is None else 2 * v - 1 for v in sat)
-    for name, col in (("report_rate", "reports"), ("regenerated_rate", "regenerated"),
-                      ("copied_rate", "copied"), ("edited_rate", "edited")):
-        out[name] = (f[col] / n, *wilson(f[col], n))
+    out["nps"] = tuple(None if v is None else 2 * v - 1 for v in out["satisfaction"])
     return out
 
 
