@@ -11,7 +11,7 @@
 2. *Throughput* on ``--rows`` generated requests (benchmarks/datagen.py text, with
    ~3% of prompts given a planted entity and ~2% a look-alike), in records per second:
 
-   - aimon: ``ensure_scanned`` over the whole table (DuckDB candidate pass, Python
+   - aimon: ``scan_pending`` and ``pii_cache.keep`` over the whole table (DuckDB candidate pass, Python
      validation of every candidate, findings written), in this process;
    - (a) a per-row Python ``re`` loop with five naive patterns over prompt and
      response (rows fetched from DuckDB in batches; only the loop is timed), over
@@ -45,8 +45,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import duckdb  # noqa: E402
 from datagen import DATA, generate  # noqa: E402
 
-from aimon.analysis.pii.cache import ScanStats, ensure_scanned, window_for  # noqa: E402
+from aimon.analysis.pii.cache import ScanStats, scan_pending, window_for  # noqa: E402
 from aimon.analysis.pii.entities import DEFAULT_FIELDS, ENTITY_TYPES  # noqa: E402
+from aimon.store import pii_cache  # noqa: E402
 from aimon.store.connection import connect  # noqa: E402
 from tests.pii_eval import evaluate  # noqa: E402
 from tests.pii_eval import generate as evalgen  # noqa: E402
@@ -225,8 +226,9 @@ def time_aimon(path: Path) -> tuple[float, ScanStats]:
     try:
         window = window_for(con, None, None)
         t = time.perf_counter()
-        stats = ensure_scanned(con, window, DEFAULT_FIELDS, rescan=True)
-        return time.perf_counter() - t, stats
+        scan = scan_pending(con, window, DEFAULT_FIELDS, rescan=True)
+        pii_cache.keep(con, scan)
+        return time.perf_counter() - t, scan.stats
     finally:
         con.close()
 

@@ -285,12 +285,15 @@ def test_postmortem_thumbs_down_rate_is_a_share_of_votes_as_in_the_daily_report(
         "SELECT request_id FROM requests WHERE ts >= $s AND ts < $e ORDER BY ts LIMIT 7",
         {"s": START, "e": END}).fetchall()]
     votes = [("thumbs_down", ids[0]), ("thumbs_down", ids[0]), ("thumbs_up", ids[1]),
-             ("thumbs_up", ids[2]), ("thumbs_up", ids[3]), ("report", ids[4]), ("thumbs_down", ids[5])]
+             ("thumbs_up", ids[2]), ("thumbs_up", ids[3]), ("report", ids[4]), ("thumbs_down", ids[5]),
+             ("thumbs_up", ids[6]), ("thumbs_down", ids[6])]
     for i, (kind, rid) in enumerate(votes):
         planted.execute("INSERT INTO feedback (feedback_id, request_id, ts, feedback_type, ingested_at) "
                         "VALUES ($id, $rid, $ts, $kind, now())",
                         {"id": f"f{i}", "rid": rid, "ts": START + timedelta(minutes=1), "kind": kind})
     impact = {r["metric"]: r for r in postmortem(planted, START, END).impact.iter_rows(named=True)}
-    # 2 requests voted down (one of them twice), 3 voted up: 2 / 5, not 2 / requests.
-    assert impact["thumbs-down rate"]["window"] == pytest.approx(2 / 5)
+    # 3 requests voted down (one of them twice), 4 voted up (one of them down too): 3 / 7,
+    # as the daily report counts it; not 3 / 6 requests rated, nor 3 / requests.
+    assert impact["thumbs-down rate"]["window"] == pytest.approx(3 / 7)
+    assert "latency P95 (all requests)" in impact
     assert "thumbs_down_rate = down / (up + down)" in definitions

@@ -68,13 +68,14 @@ def check(
 
     Example: [bold]*/5 * * * * aimon alerts check --fail-on P1 --format json || page-oncall[/]
     """
-    from aimon.analysis.alerts.check import apply_state
     from aimon.analysis.alerts.check import check as run_check
+    from aimon.analysis.alerts.check import track_state
     from aimon.analysis.toolkit.window import time_or_newest
     from aimon.errors import GateFailed
     from aimon.render import err_console
     from aimon.render.alerts import check_blocks, check_data, check_frame, metric_value
-    from aimon.store.connection import opened, read_only_reason, shadow_in_memory
+    from aimon.store import alert_state
+    from aimon.store.connection import opened, read_only_reason
 
     rule_list = _load_rules(rules)
     read_only = None if no_state else read_only_reason(db)
@@ -85,9 +86,10 @@ def check(
             # Cooldowns still come from the stored state; this run's firings are not recorded.
             err_console.print(f"note: {db} is {read_only}: alert state was read but this check is not "
                               "recorded.", style="dim", markup=False, highlight=False, soft_wrap=True)
-            shadow_in_memory(con, ("alert_state",))
         if not no_state:
-            result = apply_state(con, result)
+            result, changes = track_state(result, alert_state.open_incidents(con))
+            if not read_only:
+                alert_state.record(con, changes)
     level = fail_on.value if fail_on else None
     show(fmt, output, show_pii=show_pii, data=check_data(result, level), blocks=check_blocks(result, level, tz),
          csv_frame=check_frame(result))

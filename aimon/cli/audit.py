@@ -46,16 +46,28 @@ RescanOption = Annotated[bool, typer.Option(
     "--rescan", help="Scan the window again even if it was scanned before (findings are cached).")]
 
 
+def _scan_and_keep(con: duckdb.DuckDBPyConnection, window: Window, fields: tuple[Field, ...],
+                   rescan: bool) -> ScanStats:
+    """Scan what the window still needs (analysis) and keep it in the cache (store)."""
+    from aimon.analysis.pii.cache import scan_pending
+    from aimon.store import pii_cache
+
+    result = scan_pending(con, window, fields, rescan=rescan)
+    pii_cache.keep(con, result)
+    return result.stats
+
+
 @contextmanager
 def scanned(db: Path, since: str | None, until: str | None, tz: str, fields: tuple[Field, ...],
             rescan: bool = False) -> Iterator[tuple[duckdb.DuckDBPyConnection, Window, ScanStats | None]]:
     """A read-only connection on which the window is scanned: what was not scanned yet is
     scanned under a short write lock only when there is something new, so repeated reports
     stay read-only. On a read-only database the scan runs in memory, with a note."""
-    from aimon.analysis.pii.cache import PII_TABLES, ensure_scanned, pending, window_for
+    from aimon.analysis.pii.cache import pending, window_for
     from aimon.render import err_console
     from aimon.render.pii import spinner
     from aimon.store.connection import opened, read_only_reason, shadow_in_memory
+    from aimon.store.pii_cache import PII_TABLES
 
     with opened(db, write=False, tz=tz) as con:
         window = window_for(con, since, until, tz=tz)
@@ -66,13 +78,13 @@ def scanned(db: Path, since: str | None, until: str | None, tz: str, fields: tup
                               style="dim", markup=False, highlight=False, soft_wrap=True)
             shadow_in_memory(con, PII_TABLES)
             with spinner("scanning for PII and secrets"):
-                stats = ensure_scanned(con, window, fields, rescan=rescan)
+                stats = _scan_and_keep(con, window, fields, rescan)
             yield con, window, stats
             return
     stats = None
     if todo:
         with opened(db, write=True, tz=tz) as con, spinner("scanning for PII and secrets"):
-            stats = ensure_scanned(con, window, fields, rescan=rescan)
+            stats = _scan_and_keep(con, window, fields, rescan)
     with opened(db, write=False, tz=tz) as con:
         yield con, window, stats
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from aimon.store.schema import EMBEDDINGS_TABLE_SQL
+from aimon.store.session import transaction
 
 if TYPE_CHECKING:
     import numpy as np
@@ -107,16 +108,12 @@ def save(con: duckdb.DuckDBPyConnection, model: str, name: str, dim: int, max_se
     con.register("_aimon_embed_new", pa.table({"h": pa.array(keys, pa.binary()),
                                                "v": pa.FixedSizeListArray.from_arrays(flat, dim)}))
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(EMBEDDINGS_TABLE_SQL.format(dim=dim))
-        con.execute(REGISTER_MODEL_SQL, {"model": model, "name": name, "dim": dim, "seq": max_seq_length})
-        before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        con.execute(SAVE_SQL.format(table=table), {"model": model})
-        after = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(EMBEDDINGS_TABLE_SQL.format(dim=dim))
+            con.execute(REGISTER_MODEL_SQL, {"model": model, "name": name, "dim": dim, "seq": max_seq_length})
+            before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            con.execute(SAVE_SQL.format(table=table), {"model": model})
+            after = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     finally:
         con.unregister("_aimon_embed_new")
     return int(after - before)

@@ -13,6 +13,8 @@ from typing import Any
 
 import duckdb
 
+from aimon.store.session import transaction
+
 FINDING_COLUMNS = ("request_id", "ts", "field", "family", "category", "rule", "severity", "score", "start",
                    "end", "obfuscation", "evidence", "detector_version", "settings")
 _COLS = ", ".join(f'"{c}"' for c in FINDING_COLUMNS)
@@ -44,20 +46,16 @@ def save_audit(con: duckdb.DuckDBPyConnection, audit: Any) -> None:
     version = {"version": audit.detector_version, "settings": audit.settings}
     con.register("_aimon_new_security_findings", audit.rows().to_arrow())
     con.register("_aimon_new_security_scanned", audit.scanned)
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(DROP_STALE_FINDINGS_SQL, version)
-        con.execute(DROP_STALE_SCANNED_SQL, version)
-        if audit.rescan:
-            con.execute(DROP_WINDOW_FINDINGS_SQL, {**window.params(), "fields": list(audit.fields)})
-            con.execute(DROP_WINDOW_SCANNED_SQL, {**window.params(), "fields": list(audit.fields)})
-        con.execute(DROP_WINDOW_ABUSE_SQL, window.params())
-        con.execute(INSERT_FINDINGS_SQL)
-        con.execute(MARK_SCANNED_SQL, {**version, "now": datetime.now(UTC)})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(DROP_STALE_FINDINGS_SQL, version)
+            con.execute(DROP_STALE_SCANNED_SQL, version)
+            if audit.rescan:
+                con.execute(DROP_WINDOW_FINDINGS_SQL, {**window.params(), "fields": list(audit.fields)})
+                con.execute(DROP_WINDOW_SCANNED_SQL, {**window.params(), "fields": list(audit.fields)})
+            con.execute(DROP_WINDOW_ABUSE_SQL, window.params())
+            con.execute(INSERT_FINDINGS_SQL)
+            con.execute(MARK_SCANNED_SQL, {**version, "now": datetime.now(UTC)})
     finally:
         con.unregister("_aimon_new_security_findings")
         con.unregister("_aimon_new_security_scanned")

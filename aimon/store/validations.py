@@ -14,6 +14,8 @@ from typing import Any
 
 import duckdb
 
+from aimon.store.session import transaction
+
 CURRENT = """(SELECT unnest($names) AS check_name, unnest($versions) AS checker_version,
                    unnest($settings) AS settings, unnest($bits) AS bit)"""
 DROP_STALE_RUNS_SQL = f"""
@@ -57,20 +59,16 @@ def save_run(con: duckdb.DuckDBPyConnection, run: Any) -> None:
                "settings": [c.settings for c in run.checks], "bits": [c.bit for c in run.checks]}
     con.register("_aimon_new_covered", run.covered)
     con.register("_aimon_new_outcomes", run.outcomes.to_arrow())
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(DROP_STALE_RUNS_SQL, current)
-        con.execute(DROP_ORPHAN_OUTCOMES_SQL)
-        con.execute(DROP_ORPHAN_VALIDATED_SQL)
-        con.execute(MASKS_SQL)
-        con.execute(INSERT_RUNS_SQL, {**current, "now": datetime.now(UTC)})
-        con.execute(INSERT_VALIDATED_SQL)
-        con.execute(INSERT_OUTCOMES_SQL)
-        con.execute("DROP TABLE _aimon_masks")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(DROP_STALE_RUNS_SQL, current)
+            con.execute(DROP_ORPHAN_OUTCOMES_SQL)
+            con.execute(DROP_ORPHAN_VALIDATED_SQL)
+            con.execute(MASKS_SQL)
+            con.execute(INSERT_RUNS_SQL, {**current, "now": datetime.now(UTC)})
+            con.execute(INSERT_VALIDATED_SQL)
+            con.execute(INSERT_OUTCOMES_SQL)
+            con.execute("DROP TABLE _aimon_masks")
     finally:
         con.unregister("_aimon_new_covered")
         con.unregister("_aimon_new_outcomes")

@@ -47,6 +47,7 @@ from aimon.analysis.abtest.compare import (
 from aimon.analysis.abtest.experiments import list_experiments
 from aimon.analysis.abtest.metrics import METRICS, SUCCESS_LOGGED_SQL, SUCCESS_THUMBS_SQL, Metric
 from aimon.analysis.abtest.results import SRM_ALPHA, AbTestResult, Comparison, Srm, VariantFigures
+from aimon.analysis.metrics import catalogue
 from aimon.analysis.metrics.feedback import INLINE_TYPE_SQL
 from aimon.analysis.toolkit import stats
 from aimon.analysis.toolkit.window import Window
@@ -119,8 +120,10 @@ ORDER BY variant
 """
 
 
-VARIANTS_SQL = """
-WITH {cte}
+# A variant's latency is over every request it served, failures included (the
+# catalogue's "all requests" figures): a failed call is still time a user waited.
+VARIANTS_SQL = f"""
+WITH {{cte}}
 SELECT x.variant,
        count(*) AS requests,
        count(DISTINCT x.user_id) AS users,
@@ -132,9 +135,9 @@ SELECT x.variant,
        count(*) FILTER (WHERE x.up OR x.down) AS thumbs_rated,
        count(*) FILTER (WHERE x.up) AS thumbs_up,
        count(*) FILTER (WHERE x.status = 'error') AS errors,
-       avg(x.latency_ms) AS latency_mean_ms,
-       median(x.latency_ms) AS latency_median_ms,
-       quantile_cont(x.latency_ms, 0.95) AS latency_p95_ms,
+       {catalogue.metric("latency_all_mean_ms").sql("x")} AS latency_mean_ms,
+       {catalogue.metric("latency_all_p50_ms").sql("x")} AS latency_median_ms,
+       {catalogue.metric("latency_all_p95_ms").sql("x")} AS latency_p95_ms,
        avg(x.cost_usd) AS cost_mean_usd,
        count(x.cost_usd) AS cost_priced,
        count(*) FILTER (WHERE x.cost_source = 'logged') AS cost_logged,

@@ -78,15 +78,28 @@ def check(con: duckdb.DuckDBPyConnection, rules: Sequence[Rule], at: datetime) -
 
 # --------------------------------------------------------------------------- state
 
-OPEN_INCIDENTS_SQL = """
-SELECT rule, key, severity, opened_at, last_fired_at, checks
-FROM alert_state
-WHERE resolved_at IS NULL
-"""
+@dataclass(frozen=True)
+class StateChange:
+    """One change of the stored alert state (``aimon.store.alert_state`` writes it).
+
+    kind: ``continue`` (an open incident fired again), ``close`` (an open incident is
+    superseded by a new one), ``open`` (a new incident) or ``resolve`` (an incident
+    quiet for a whole cooldown)."""
+
+    kind: str
+    rule: str
+    key: str
+    at: datetime
+    severity: str = ""
+    value: float | None = None
+    bound: float | None = None
+    now: datetime | None = None
 
 
-def apply_state(con: duckdb.DuckDBPyConnection, result: CheckResult, now: datetime | None = None) -> CheckResult:
-    """Record what fired in ``alert_state`` and mark each firing alert new or ongoing.
+def track_state(result: CheckResult, open_incidents: Sequence[tuple],
+                now: datetime | None = None) -> tuple[CheckResult, tuple[StateChange, ...]]:
+    """Mark each firing alert new or ongoing against the open incidents (rows of rule, key,
+    severity, opened_at, last_fired_at, checks), and say what the stored state becomes.
 
     An alert is *ongoing* while it fired within its rule's cooldown before this check
     (in data time): one incident pages once however long it lasts. An open incident that
@@ -94,44 +107,27 @@ def apply_state(con: duckdb.DuckDBPyConnection, result: CheckResult, now: dateti
     """
     now = now or datetime.now(UTC)
     cooldown = {r.name: r.cooldown for r in result.rules}
-    open_rows = con.execute(OPEN_INCIDENTS_SQL).fetchall()
-    incidents = {(r[0], r[1]): r for r in open_rows}
+    incidents = {(r[0], r[1]): r for r in open_incidents}
     at = result.at
     updated: list[Evaluation] = []
     resolved: list[dict] = []
-    statements: list[tuple[str, dict]] = []
+    changes: list[StateChange] = []
     for ev in result.evaluations:
         open_row = incidents.get((ev.rule, ev.key))
         if ev.state == "firing":
             if open_row and abs(at - open_row[4]) < cooldown[ev.rule]:
-                statements.append((
-                    "UPDATE alert_state SET last_fired_at = greatest(last_fired_at, $at), checks = checks + 1, "
-                    "value = $value, threshold = $bound WHERE rule = $rule AND key = $key AND resolved_at IS NULL",
-                    {"at": at, "value": ev.value, "bound": ev.bound, "rule": ev.rule, "key": ev.key}))
+                changes.append(StateChange("continue", ev.rule, ev.key, at, value=ev.value, bound=ev.bound))
                 updated.append(replace(ev, status="ongoing", opened_at=open_row[3]))
                 continue
             if open_row:
-                statements.append(("UPDATE alert_state SET resolved_at = last_fired_at WHERE rule = $rule AND "
-                                   "key = $key AND resolved_at IS NULL", {"rule": ev.rule, "key": ev.key}))
-            statements.append((
-                "INSERT INTO alert_state VALUES ($rule, $key, $severity, $at, $at, NULL, $now, 1, $value, $bound)",
-                {"rule": ev.rule, "key": ev.key, "severity": ev.severity, "at": at, "now": now,
-                 "value": ev.value, "bound": ev.bound}))
+                changes.append(StateChange("close", ev.rule, ev.key, at))
+            changes.append(StateChange("open", ev.rule, ev.key, at, ev.severity, ev.value, ev.bound, now))
             updated.append(replace(ev, status="new", opened_at=at))
         else:
             if open_row and abs(at - open_row[4]) >= cooldown[ev.rule]:
-                statements.append(("UPDATE alert_state SET resolved_at = $at WHERE rule = $rule AND key = $key "
-                                   "AND resolved_at IS NULL", {"at": at, "rule": ev.rule, "key": ev.key}))
+                changes.append(StateChange("resolve", ev.rule, ev.key, at))
                 resolved.append({"rule": ev.rule, "key": ev.key, "opened_at": open_row[3],
                                  "last_fired_at": open_row[4]})
             updated.append(ev)
-    if statements:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for sql, params in statements:
-                con.execute(sql, params)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    return replace(result, evaluations=tuple(updated), resolved=tuple(resolved), state_kept=True)
+    return (replace(result, evaluations=tuple(updated), resolved=tuple(resolved), state_kept=True),
+            tuple(changes))

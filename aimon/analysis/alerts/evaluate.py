@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from aimon.analysis.alerts.rules import (
+    CATALOGUED,
     COUNTS,
     HOUR_OF_DAY_REACH,
     HOUR_OF_DAY_STEP,
@@ -32,14 +33,14 @@ from aimon.analysis.toolkit.robust import with_median_scale
 # Per minute of the grid (m = whole minutes since $origin) and split key: the counts and
 # sums every additive metric is made of, in one pass for every rule (costed_requests is
 # requests with each one's stored cost: no join).
-MINUTE_COUNTS_SQL = """
-SELECT {key} AS key,
-       ((epoch_us(r.ts) - $origin_us) // {minute_us})::BIGINT AS m,
-       count(*) AS requests,
-       count(*) FILTER (WHERE r.status = 'ok') AS responses,
-       count(*) FILTER (WHERE r.status = 'error') AS errors,
-       count(*) FILTER (WHERE r.cache_hit) AS cache_hits,
-       count(r.cache_hit) AS cache_known,
+MINUTE_COUNTS_SQL = f"""
+SELECT {{key}} AS key,
+       ((epoch_us(r.ts) - $origin_us) // {{minute_us}})::BIGINT AS m,
+       {CATALOGUED[Metric.requests].sql()} AS requests,
+       {CATALOGUED[Metric.responses].sql()} AS responses,
+       {CATALOGUED[Metric.error_rate].numerator()} AS errors,
+       {CATALOGUED[Metric.cache_hit_rate].numerator()} AS cache_hits,
+       {CATALOGUED[Metric.cache_hit_rate].denominator()} AS cache_known,
        coalesce(sum(r.cost_usd) FILTER (WHERE r.cost_source <> 'unpriced'), 0) AS cost_usd
 FROM costed_requests r
 WHERE r.ts >= $origin AND r.ts < $end
@@ -48,12 +49,12 @@ GROUP BY ALL
 
 # Thumbs per minute of *feedback* time, split by the request they are about (the join
 # only when split: a vote is about one request).
-MINUTE_VOTES_SQL = """
-SELECT {key} AS key,
-       ((epoch_us(f.ts) - $origin_us) // {minute_us})::BIGINT AS m,
+MINUTE_VOTES_SQL = f"""
+SELECT {{key}} AS key,
+       ((epoch_us(f.ts) - $origin_us) // {{minute_us}})::BIGINT AS m,
        count(*) FILTER (WHERE f.feedback_type = 'thumbs_up') AS thumbs_up,
-       count(*) FILTER (WHERE f.feedback_type = 'thumbs_down') AS thumbs_down
-FROM feedback f {join}
+       {CATALOGUED[Metric.thumbs_down_rate].numerator("f")} AS thumbs_down
+FROM feedback f {{join}}
 WHERE f.ts >= $origin AND f.ts < $end AND f.feedback_type IN ('thumbs_up', 'thumbs_down')
 GROUP BY ALL
 """
@@ -69,9 +70,9 @@ WITH r AS (
            ((epoch_us(r.ts) - $origin_us) // {minute_us})::BIGINT AS m,
            r.{column} AS x
     FROM requests r
-    WHERE r.ts >= $origin AND r.ts < $end AND r.status = 'ok' AND r.{column} IS NOT NULL
+    WHERE r.ts >= $origin AND r.ts < $end AND {rows}
 )
-SELECT key, m + j AS e, quantile_cont(x, 0.95) AS value, count(*) AS volume
+SELECT key, m + j AS e, {quantile} AS value, count(*) AS volume
 FROM r CROSS JOIN range(1, $k + 1) t(j)
 WHERE m + j BETWEEN $k AND $minutes
 GROUP BY ALL
@@ -84,11 +85,11 @@ WITH r AS (
            ((epoch_us(r.ts) - $origin_us) // {minute_us})::BIGINT AS m,
            r.{column} AS x
     FROM requests r
-    WHERE r.ts >= $origin AND r.ts < $end AND r.status = 'ok' AND r.{column} IS NOT NULL
+    WHERE r.ts >= $origin AND r.ts < $end AND {rows}
 ), ends AS (
     SELECT unnest($ends::BIGINT[]) AS e
 )
-SELECT r.key, ends.e, quantile_cont(r.x, 0.95) AS value, count(*) AS volume
+SELECT r.key, ends.e, {quantile_r} AS value, count(*) AS volume
 FROM ends JOIN r ON r.m >= ends.e - $k AND r.m < ends.e
 GROUP BY ALL
 """
@@ -173,7 +174,9 @@ class _Grid:
         tag = ("quantile", metric, by, k)
         if tag in self.cache:
             return self.cache[tag]
-        fmt = {"key": dimensions.key_sql(by), "minute_us": MINUTE_US, "column": QUANTILES[metric]}
+        entry = QUANTILES[metric]
+        fmt = {"key": dimensions.key_sql(by), "minute_us": MINUTE_US, "column": entry.column, "rows": entry.rows(),
+               "quantile": entry.quantile_of("x"), "quantile_r": entry.quantile_of("r.x")}
         if len(ends) * 8 < self.minutes:
             # A few windows (a check): read only those.
             frame = _frame(self.con.sql(ENDS_QUANTILE_SQL.format(**fmt),
@@ -252,74 +255,87 @@ def interval_z(rule: Rule) -> float:
 
 def evaluate(grid: _Grid, rule: Rule, ends: Sequence[int]) -> pl.DataFrame:
     """One row per (split key, evaluation end): value, volume, baseline, bound, state."""
-    k = rule.minutes
     keys = grid.keys(rule.by)
-    frame = grid.series(rule.metric, rule.by, k, ends, keys)
-    counts = rule.metric in COUNTS
-
-    def shifted(offsets: Sequence[int], length: int, prefix: str) -> pl.DataFrame:
-        needed = {e - off for e in ends for off in offsets}
-        # The shifted rows are read at the evaluation ends themselves: the range spans both.
-        low, high = min(needed), max(max(needed), max(ends))
-        if high - low + 1 <= 2 * len(needed):
-            # A scan needs nearly every window in reach: take them all and shift each key's
-            # rows (one pass for every offset) instead of one join per offset (49 for an
-            # hour-of-day baseline).
-            base = grid.series(rule.metric, rule.by, length, range(low, high + 1), keys).sort(["key", "e"])
-            lag = [pl.col(c).shift(off).over("key").alias(f"{prefix}{v}{i}")
-                   for i, off in enumerate(offsets) for c, v in (("value", ""), ("volume", "v"))]
-            return frame.select("key", "e").join(base.select("key", "e", *lag), on=["key", "e"], how="left")
-        base = grid.series(rule.metric, rule.by, length, sorted(needed), keys)
-        out = frame.select("key", "e")
-        for i, off in enumerate(offsets):
-            part = base.select("key", (pl.col("e") + off).alias("e"),
-                               pl.col("value").alias(f"{prefix}{i}"), pl.col("volume").alias(f"{prefix}v{i}"))
-            out = out.join(part, on=["key", "e"], how="left")
-        return out
-
-    # A baseline window counts when it holds half the minimum volume (at least one).
-    base_volume = max(rule.min_volume / 2, 1)
+    frame = grid.series(rule.metric, rule.by, rule.minutes, ends, keys)
     # On the log scale the baseline statistics are of ln(value): right-skewed metrics
     # (latency, spend) vary by factors, not by fixed amounts.
     log = rule.scale == "log" and rule.baseline in (Baseline.same_hour, Baseline.hour_of_day, Baseline.ewma)
+    frame = _with_baseline(grid, rule, frame, ends, keys, log)
+    return _with_state(rule, frame, log)
+
+
+def _shifted(grid: _Grid, rule: Rule, frame: pl.DataFrame, ends: Sequence[int], keys: pl.DataFrame,
+             offsets: Sequence[int], length: int, prefix: str) -> pl.DataFrame:
+    """key, e and, per offset i, the metric over ``length`` minutes ending ``offsets[i]``
+    minutes before e: ``{prefix}{i}`` (value) and ``{prefix}v{i}`` (volume)."""
+    needed = {e - off for e in ends for off in offsets}
+    # The shifted rows are read at the evaluation ends themselves: the range spans both.
+    low, high = min(needed), max(max(needed), max(ends))
+    if high - low + 1 <= 2 * len(needed):
+        # A scan needs nearly every window in reach: take them all and shift each key's
+        # rows (one pass for every offset) instead of one join per offset (49 for an
+        # hour-of-day baseline).
+        base = grid.series(rule.metric, rule.by, length, range(low, high + 1), keys).sort(["key", "e"])
+        lag = [pl.col(c).shift(off).over("key").alias(f"{prefix}{v}{i}")
+               for i, off in enumerate(offsets) for c, v in (("value", ""), ("volume", "v"))]
+        return frame.select("key", "e").join(base.select("key", "e", *lag), on=["key", "e"], how="left")
+    base = grid.series(rule.metric, rule.by, length, sorted(needed), keys)
+    out = frame.select("key", "e")
+    for i, off in enumerate(offsets):
+        part = base.select("key", (pl.col("e") + off).alias("e"),
+                           pl.col("value").alias(f"{prefix}{i}"), pl.col("volume").alias(f"{prefix}v{i}"))
+        out = out.join(part, on=["key", "e"], how="left")
+    return out
+
+
+def _with_baseline(grid: _Grid, rule: Rule, frame: pl.DataFrame, ends: Sequence[int], keys: pl.DataFrame,
+                   log: bool) -> pl.DataFrame:
+    """Add the rule's baseline, spread and how many baseline windows it stands on."""
+    k = rule.minutes
+    counts = rule.metric in COUNTS
+    # A baseline window counts when it holds half the minimum volume (at least one).
+    base_volume = max(rule.min_volume / 2, 1)
     baseline = pl.lit(None, pl.Float64)
     spread = pl.lit(None, pl.Float64)
     points = pl.lit(0, pl.UInt32)
+
+    def usable(n: int) -> list[pl.Expr]:
+        vals = [pl.when(counts or (pl.col(f"bv{i}") >= base_volume)).then(pl.col(f"b{i}")) for i in range(n)]
+        return [pl.when(v > 0).then(v.log()) for v in vals] if log else vals
+
     if rule.baseline in (Baseline.same_hour, Baseline.hour_of_day):
         offs = [d * 1440 for d in range(1, rule.days + 1)]
         if rule.baseline is Baseline.hour_of_day:
             offs = [o + j for o in offs for j in range(-HOUR_OF_DAY_REACH, HOUR_OF_DAY_REACH + 1, HOUR_OF_DAY_STEP)]
-        frame = frame.join(shifted(offs, k, "b"), on=["key", "e"], how="left")
-        vals = [pl.when(counts or (pl.col(f"bv{i}") >= base_volume)).then(pl.col(f"b{i}"))
-                for i in range(len(offs))]
-        if log:
-            vals = [pl.when(v > 0).then(v.log()) for v in vals]
-        frame = with_median_scale(frame, vals, ("_baseline", "_spread", "_points"))
+        frame = frame.join(_shifted(grid, rule, frame, ends, keys, offs, k, "b"), on=["key", "e"], how="left")
+        frame = with_median_scale(frame, usable(len(offs)), ("_baseline", "_spread", "_points"))
         baseline, spread, points = pl.col("_baseline"), pl.col("_spread"), pl.col("_points")
     elif rule.baseline is Baseline.ewma:
         offs = [i * k for i in range(1, rule.periods + 1)]
-        frame = frame.join(shifted(offs, k, "b"), on=["key", "e"], how="left")
-        alpha = rule.alpha if rule.alpha is not None else 2 / (rule.periods + 1)
-        use = [pl.when(counts or (pl.col(f"bv{i}") >= base_volume)).then(pl.col(f"b{i}"))
-               for i in range(len(offs))]
-        if log:
-            use = [pl.when(u > 0).then(u.log()) for u in use]
-        weights = [pl.when(u.is_not_null()).then(alpha * (1 - alpha) ** i).otherwise(0.0)
-                   for i, u in enumerate(use)]
-        wsum = pl.sum_horizontal(weights)
-        mean = pl.sum_horizontal([w * u.fill_null(0.0) for w, u in zip(weights, use, strict=True)]) / wsum
-        var = pl.sum_horizontal([w * (u.fill_null(0.0) - mean) ** 2 for w, u in zip(weights, use, strict=True)]) / wsum
-        baseline = pl.when(wsum > 0).then(mean)
-        spread = pl.when(wsum > 0).then(var.sqrt())
-        points = pl.sum_horizontal([u.is_not_null().cast(pl.UInt32) for u in use])
+        frame = frame.join(_shifted(grid, rule, frame, ends, keys, offs, k, "b"), on=["key", "e"], how="left")
+        baseline, spread, points = _ewma(rule, usable(len(offs)))
     elif rule.baseline is Baseline.trailing:
         span = int(rule.span / MINUTE)
-        frame = frame.join(shifted([k], span, "b"), on=["key", "e"], how="left")
+        frame = frame.join(_shifted(grid, rule, frame, ends, keys, [k], span, "b"), on=["key", "e"], how="left")
         baseline = pl.when(counts or (pl.col("bv0") >= base_volume)).then(pl.col("b0"))
         points = baseline.is_not_null().cast(pl.UInt32)
-        spread = pl.lit(None, pl.Float64)
+    return frame.with_columns(baseline.alias("baseline"), spread.alias("spread"), points.alias("points"))
 
-    frame = frame.with_columns(baseline.alias("baseline"), spread.alias("spread"), points.alias("points"))
+
+def _ewma(rule: Rule, use: list[pl.Expr]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """The exponentially weighted mean and deviation of the usable windows, and their count."""
+    alpha = rule.alpha if rule.alpha is not None else 2 / (rule.periods + 1)
+    weights = [pl.when(u.is_not_null()).then(alpha * (1 - alpha) ** i).otherwise(0.0) for i, u in enumerate(use)]
+    wsum = pl.sum_horizontal(weights)
+    mean = pl.sum_horizontal([w * u.fill_null(0.0) for w, u in zip(weights, use, strict=True)]) / wsum
+    var = pl.sum_horizontal([w * (u.fill_null(0.0) - mean) ** 2 for w, u in zip(weights, use, strict=True)]) / wsum
+    points = pl.sum_horizontal([u.is_not_null().cast(pl.UInt32) for u in use])
+    return pl.when(wsum > 0).then(mean), pl.when(wsum > 0).then(var.sqrt()), points
+
+
+def _with_state(rule: Rule, frame: pl.DataFrame, log: bool) -> pl.DataFrame:
+    """The bound from the baseline and the rule, and each window's state against it."""
+    counts = rule.metric in COUNTS
     # Floor the spread: a flat baseline (MAD 0) must not make every wobble an alert.
     floor = math.log1p(rule.min_spread) if log else rule.min_spread * pl.col("baseline").abs()
     frame = frame.with_columns(

@@ -34,6 +34,8 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from aimon.analysis.metrics import catalogue
+from aimon.analysis.metrics.catalogue import Metric as CatalogueMetric
 from aimon.analysis.toolkit.dimensions import Split, parse_splits
 from aimon.analysis.toolkit.window import parse_duration
 from aimon.errors import InputError
@@ -73,7 +75,12 @@ VOLUME = {
 }
 COUNTS = (Metric.requests, Metric.responses)
 PROPORTIONS = (Metric.error_rate, Metric.cache_hit_rate, Metric.thumbs_down_rate)
-QUANTILES = {Metric.latency_p95_ms: "latency_ms", Metric.ttft_p95_ms: "ttft_ms"}
+# What each metric means, its unit and its label: the catalogue's entry. A rule's
+# thumbs_down_rate reads every thumb by when it was given (a page cannot wait for the
+# request's other votes), which is not the report's per-request rate: its own entry.
+CATALOGUED: dict[Metric, CatalogueMetric] = {
+    m: catalogue.metric("thumbs_down_vote_rate" if m is Metric.thumbs_down_rate else m.value) for m in Metric}
+QUANTILES = {m: CATALOGUED[m] for m in (Metric.latency_p95_ms, Metric.ttft_p95_ms)}
 
 
 class Baseline(StrEnum):

@@ -61,6 +61,7 @@ from aimon.analysis.incident.scoring import (  # Z_CAP, binomial_z and robust_z 
     binomial_z,
     robust_z,
 )
+from aimon.analysis.metrics.catalogue import latency_quantile, metric
 from aimon.analysis.toolkit.window import Window
 
 __all__ = ["BASELINE", "DEFAULT_SETTINGS", "MINUTE", "MINUTE_US", "Z_CAP", "DetectResult", "DetectSettings",
@@ -141,19 +142,22 @@ def incidents_frame(incidents: Sequence[Incident]) -> pl.DataFrame:
     return pl.DataFrame([i.__dict__ for i in incidents])
 
 
+# An incident is what users waited through, failures included: latency over every request.
+P95_ALL = metric("latency_all_p95_ms")
+
 # "Slow" is judged against the request's own model and endpoint, so a shift in the mix
 # (more reasoning-model calls, which are slow by nature) is not a latency incident.
 # The threshold is the pair's P95 over the scored range, or the overall P95 for pairs
 # with too few requests to have one of their own.
-SLOW_CTE = """
+SLOW_CTE = f"""
 slow_at AS (
     SELECT r.model, r.endpoint,
-           CASE WHEN count(r.latency_ms) >= 50 THEN quantile_cont(r.latency_ms, $slow_q) END AS slow_ms
+           CASE WHEN count(r.latency_ms) >= 50 THEN {latency_quantile("$slow_q")} END AS slow_ms
     FROM requests r
     WHERE r.ts >= $start AND r.ts < $end
     GROUP BY ALL
 ), slow_all AS (
-    SELECT quantile_cont(r.latency_ms, $slow_q) AS slow_ms
+    SELECT {latency_quantile("$slow_q")} AS slow_ms
     FROM requests r
     WHERE r.ts >= $start AND r.ts < $end
 ), x AS (
@@ -167,8 +171,8 @@ slow_at AS (
 
 # Per minute (``off`` = 0) or per centred rolling window (offsets -h..h): a request at
 # minute t counts in the windows centred on t-h .. t+h.
-MINUTES_SQL = """
-WITH {slow}, shifted AS (
+MINUTES_SQL = f"""
+WITH {{slow}}, shifted AS (
     SELECT (epoch_us(r.ts) // 60000000)::BIGINT + k.off AS minute, r.*
     FROM x AS r
     CROSS JOIN range($lo, $hi) AS k(off)
@@ -179,7 +183,7 @@ SELECT minute, grouping(model, endpoint) > 0 AS total, model, endpoint,
        count(latency_ms) AS timed,
        count(*) FILTER (WHERE slow) AS slow,
        count(*) FILTER (WHERE status = 'error' OR slow) AS bad,
-       quantile_cont(latency_ms, 0.95) AS p95_ms
+       {P95_ALL.sql("shifted")} AS p95_ms
 FROM shifted
 GROUP BY GROUPING SETS ((minute), (minute, model, endpoint))
 """
@@ -196,14 +200,14 @@ LIMIT $limit
 """
 
 
-WINDOW_STATS_SQL = """
+WINDOW_STATS_SQL = f"""
 SELECT count(*) FILTER (WHERE r.ts >= $start) AS requests,
        count(*) FILTER (WHERE r.ts >= $start AND r.status = 'error') AS errors,
-       quantile_cont(r.latency_ms, 0.95) FILTER (WHERE r.ts >= $start) AS p95_ms,
+       {P95_ALL.sql(where="r.ts >= $start")} AS p95_ms,
        sum(c.cost_usd) FILTER (WHERE r.ts >= $start) AS cost_usd,
        count(*) FILTER (WHERE r.ts < $start) AS baseline_requests,
        count(*) FILTER (WHERE r.ts < $start AND r.status = 'error') AS baseline_errors,
-       quantile_cont(r.latency_ms, 0.95) FILTER (WHERE r.ts < $start) AS baseline_p95_ms,
+       {P95_ALL.sql(where="r.ts < $start")} AS baseline_p95_ms,
        sum(c.cost_usd) FILTER (WHERE r.ts < $start) AS baseline_cost_usd
 FROM requests r
 LEFT JOIN request_costs c USING (request_id)

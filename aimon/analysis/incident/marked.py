@@ -8,19 +8,23 @@ import re
 
 import polars as pl
 
+from aimon.analysis.metrics.catalogue import metric
+
+_P99_ALL = metric("latency_all_p99_ms").sql()
+
 # Every post-mortem query reads ``x``: the requests from the baseline's start to
 # ``$until`` (the window's end, or the timeline's), each marked in_window, slow (above
 # its model and endpoint's P99 in the baseline, or the overall baseline P99 when the
 # pair had fewer than 50 timed requests there) and bad (an error, or slow).
-PM_CTE = """
+PM_CTE = f"""
 slow_at AS (
     SELECT r.model, r.endpoint,
-           CASE WHEN count(r.latency_ms) >= 50 THEN quantile_cont(r.latency_ms, 0.99) END AS slow_ms
+           CASE WHEN count(r.latency_ms) >= 50 THEN {_P99_ALL} END AS slow_ms
     FROM requests r
     WHERE r.ts >= $baseline_start AND r.ts < $start
     GROUP BY ALL
 ), slow_all AS (
-    SELECT quantile_cont(r.latency_ms, 0.99) AS slow_ms
+    SELECT {_P99_ALL} AS slow_ms
     FROM requests r
     WHERE r.ts >= $baseline_start AND r.ts < $start
 ), x AS (

@@ -26,11 +26,16 @@ from aimon.analysis.incident.detect import (
 )
 from aimon.analysis.incident.marked import _all, _frame, _one, _rate
 from aimon.analysis.incident.prose import _contributing, _follow_ups
+from aimon.analysis.metrics.catalogue import Metric, metric
 from aimon.analysis.metrics.feedback import INLINE_TYPE_SQL
 from aimon.analysis.pii.mask import redact
 from aimon.analysis.pii.scan import redact_texts
 from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError
+
+# An incident's latency is over every request, failures included (the catalogue's
+# "all requests" percentiles): a timed-out call is part of what users waited through.
+P50_ALL, P95_ALL, P99_ALL = (metric(f"latency_all_p{q}_ms") for q in (50, 95, 99))
 
 # Window and baseline in one pass: impact figures per period.
 IMPACT_SQL = """
@@ -48,13 +53,13 @@ SELECT x.in_window,
        count(*) FILTER (WHERE x.status = 'error') AS errors,
        count(*) FILTER (WHERE x.bad) AS bad,
        count(*) FILTER (WHERE x.slow) AS slow,
-       quantile_cont(x.latency_ms, 0.5) AS p50_ms,
-       quantile_cont(x.latency_ms, 0.95) AS p95_ms,
-       quantile_cont(x.latency_ms, 0.99) AS p99_ms,
+       {p50} AS p50_ms,
+       {p95} AS p95_ms,
+       {p99} AS p99_ms,
        sum(c.cost_usd) AS cost_usd,
        count(c.cost_usd) AS priced,
+       count(DISTINCT x.request_id) FILTER (WHERE v.up) AS thumbs_up,
        count(DISTINCT x.request_id) FILTER (WHERE v.down) AS thumbs_down,
-       count(DISTINCT x.request_id) FILTER (WHERE v.up OR v.down) AS voted,
        count(DISTINCT x.user_id) AS users,
        count(DISTINCT x.user_id) FILTER (WHERE x.bad) AS users_affected,
        count(DISTINCT x.session_id) AS sessions,
@@ -65,7 +70,8 @@ FROM x
 LEFT JOIN request_costs c USING (request_id)
 LEFT JOIN votes v USING (request_id)
 GROUP BY x.in_window
-""".replace("{inline}", INLINE_TYPE_SQL)
+""".replace("{inline}", INLINE_TYPE_SQL).replace("{p50}", P50_ALL.sql("x")).replace(
+    "{p95}", P95_ALL.sql("x")).replace("{p99}", P99_ALL.sql("x"))
 
 
 # The user with the most requests in the window, and their share of the baseline.
@@ -94,13 +100,13 @@ WITH {pm}
 SELECT $from_ts + to_microseconds(((epoch_us(r.ts) - epoch_us($from_ts)) // $bucket_us) * $bucket_us) AS minute,
        count(*) AS requests,
        count(*) FILTER (WHERE r.status = 'error') AS errors,
-       quantile_cont(r.latency_ms, 0.95) AS p95_ms,
+       {p95} AS p95_ms,
        count(*) FILTER (WHERE r.bad) AS bad
 FROM x AS r
 WHERE r.ts >= $from_ts
 GROUP BY ALL
 ORDER BY minute
-"""
+""".replace("{p95}", P95_ALL.sql("r"))
 
 
 BAD_EDGES_SQL = """
@@ -324,6 +330,11 @@ def _window_incident(con, start: datetime, end: datetime, timeline: pl.DataFrame
     return _incident(con, start, end, signals, peak_at, peak_rate, peak_p95, None)
 
 
+def _label(m: Metric) -> str:
+    """The catalogue's label in the impact table's lower case: "latency P95 (all requests)"."""
+    return m.label[:1].lower() + m.label[1:]
+
+
 def _impact_frame(w: dict, b: dict, minutes: float, base_minutes: float) -> pl.DataFrame:
     def row(metric: str, unit: str, a, z, per_minute: bool = False) -> dict:
         # Totals (requests, errors, cost) compare per minute: the window is minutes long,
@@ -338,18 +349,22 @@ def _impact_frame(w: dict, b: dict, minutes: float, base_minutes: float) -> pl.D
     def per(d: dict, key: str, den: str):
         return _rate(d.get(key), d.get(den))
 
+    def down_share(d: dict):
+        # The catalogue's thumbs_down_rate: down / (up + down), a request voted both ways
+        # counting once on each side (as in the daily report).
+        return _rate(d.get("thumbs_down"), (d.get("thumbs_up") or 0) + (d.get("thumbs_down") or 0))
+
     rows = [
         row("requests", "count", w.get("requests"), b.get("requests"), True),
         row("requests per minute", "rate", (w.get("requests") or 0) / minutes, (b.get("requests") or 0) / base_minutes),
         row("errors", "count", w.get("errors"), b.get("errors"), True),
         row("error rate", "share", per(w, "errors", "requests"), per(b, "errors", "requests")),
-        row("latency P50", "ms", w.get("p50_ms"), b.get("p50_ms")),
-        row("latency P95", "ms", w.get("p95_ms"), b.get("p95_ms")),
-        row("latency P99", "ms", w.get("p99_ms"), b.get("p99_ms")),
+        row(_label(P50_ALL), "ms", w.get("p50_ms"), b.get("p50_ms")),
+        row(_label(P95_ALL), "ms", w.get("p95_ms"), b.get("p95_ms")),
+        row(_label(P99_ALL), "ms", w.get("p99_ms"), b.get("p99_ms")),
         row("cost", "usd", w.get("cost_usd"), b.get("cost_usd"), True),
         row("cost per priced request", "usd", per(w, "cost_usd", "priced"), per(b, "cost_usd", "priced")),
-        # One definition with the daily report: thumbs-down votes / all thumbs votes.
-        row("thumbs-down rate", "share", per(w, "thumbs_down", "voted"), per(b, "thumbs_down", "voted")),
+        row(_label(metric("thumbs_down_rate")), "share", down_share(w), down_share(b)),
         row("users affected (of active)", "count", w.get("users_affected"), w.get("users")),
         row("sessions affected (of active)", "count", w.get("sessions_affected"), w.get("sessions")),
         row("endpoints affected (of active)", "count", w.get("endpoints_affected"), w.get("endpoints")),

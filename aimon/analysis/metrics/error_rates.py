@@ -8,19 +8,21 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from aimon.analysis.metrics.catalogue import metric
 from aimon.analysis.toolkit import dimensions
 from aimon.analysis.toolkit.dimensions import Split
 from aimon.analysis.toolkit.intervals import wilson_exprs
 from aimon.analysis.toolkit.window import Window
 
-ERROR_RATE_SQL = """
-SELECT {split}
-       count(*) AS requests,
-       count(*) FILTER (WHERE r.status = 'error') AS errors
+# The catalogue's error rate: its numerator and denominator, with a Wilson interval added.
+ERROR_RATE_SQL = f"""
+SELECT {{split}}
+       {metric("error_rate").denominator()} AS requests,
+       {metric("error_rate").numerator()} AS errors
 FROM requests r
 WHERE r.ts >= $start AND r.ts < $end
 GROUP BY ALL
-ORDER BY requests DESC{order_tail}
+ORDER BY requests DESC{{order_tail}}
 """
 
 TOP_ERRORS_SQL = """

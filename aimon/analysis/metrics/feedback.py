@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from aimon.analysis.metrics.catalogue import FEEDBACK_SHARES
 from aimon.analysis.toolkit import dimensions
 from aimon.analysis.toolkit.dimensions import Split
 from aimon.analysis.toolkit.intervals import wilson_exprs
@@ -129,16 +130,11 @@ def with_rates(frame: pl.DataFrame) -> pl.DataFrame:
     """Add the rates and intervals to a frame of feedback counts."""
     votes = pl.col("thumbs_up") + pl.col("thumbs_down")
     frame = frame.with_columns(votes.alias("votes"))
-    frame = frame.with_columns(
-        *wilson_exprs("thumbs_up", "votes", "satisfaction"),
-        *wilson_exprs("thumbs_down", "votes", "thumbs_down_rate"),
-        pl.when(pl.col("thumbs_down") > 0).then(pl.col("thumbs_up") / pl.col("thumbs_down"))
-          .otherwise(None).alias("thumbs_ratio"),
-        *wilson_exprs("reports", "requests", "report_rate"),
-        *wilson_exprs("regenerated", "requests", "regenerated_rate"),
-        *wilson_exprs("copied", "requests", "copied_rate"),
-        *wilson_exprs("edited", "requests", "edited_rate"),
-    )
+    shares = [wilson_exprs(k, n, name) for name, (k, n) in FEEDBACK_SHARES.items()]
+    ratio = (pl.when(pl.col("thumbs_down") > 0).then(pl.col("thumbs_up") / pl.col("thumbs_down"))
+             .otherwise(None).alias("thumbs_ratio"))
+    # Column order: the two vote shares, the ratio, then the per-request signals.
+    frame = frame.with_columns(*shares[0], *shares[1], ratio, *(e for s in shares[2:] for e in s))
     return frame.with_columns(
         (2 * pl.col("satisfaction") - 1).alias("nps"),
         (2 * pl.col("satisfaction_low") - 1).alias("nps_low"),

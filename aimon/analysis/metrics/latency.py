@@ -1,7 +1,7 @@
 """Latency: total duration percentiles, time to first token, and output tokens per second.
 
-Percentiles are over successful requests (a rate-limited call that fails in 20 ms is
-not a fast answer). Output tokens per second is measured over the generation time,
+Percentiles are the catalogue's (aimon.analysis.metrics.catalogue): over successful
+requests (a rate-limited call that fails in 20 ms is not a fast answer). Output tokens per second is measured over the generation time,
 latency - TTFT in milliseconds, for requests that log both and produced visible output.
 Reasoning tokens are generated before the first visible token (inside TTFT), so they
 are left out of the numerator. It is given both as the aggregate throughput (visible
@@ -16,37 +16,30 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from aimon.analysis.metrics.catalogue import GENERATING, VISIBLE_TOKENS, metric
 from aimon.analysis.toolkit import dimensions
 from aimon.analysis.toolkit.dimensions import Split
 from aimon.analysis.toolkit.window import Window
 
-# Output tokens streamed after the first token (reasoning happens before it).
-VISIBLE_TOKENS = "(r.output_tokens - coalesce(r.reasoning_tokens, 0))"
+_GENERATING = GENERATING.format(r="r")
+_VISIBLE = VISIBLE_TOKENS.format(r="r")
 
-# A request whose generation speed can be measured.
-GENERATING = (f"r.status = 'ok' AND {VISIBLE_TOKENS} > 0 AND r.ttft_ms IS NOT NULL "
-              "AND r.latency_ms > r.ttft_ms")
-
-# Aggregate generation speed of the rows in a group, tokens per second.
-TOKENS_PER_S = (f"sum({VISIBLE_TOKENS}) FILTER (WHERE {GENERATING}) "
-                f"/ nullif(sum(r.latency_ms - r.ttft_ms) FILTER (WHERE {GENERATING}), 0) * 1000.0")
-
-LATENCY_SQL = """
-SELECT {split}
-       count(*) AS requests,
-       count(*) FILTER (WHERE r.status = 'ok' AND r.latency_ms IS NOT NULL) AS timed,
-       quantile_cont(r.latency_ms, 0.5) FILTER (WHERE r.status = 'ok') AS latency_p50_ms,
-       quantile_cont(r.latency_ms, 0.95) FILTER (WHERE r.status = 'ok') AS latency_p95_ms,
-       quantile_cont(r.latency_ms, 0.99) FILTER (WHERE r.status = 'ok') AS latency_p99_ms,
-       quantile_cont(r.ttft_ms, 0.5) FILTER (WHERE r.status = 'ok') AS ttft_p50_ms,
-       quantile_cont(r.ttft_ms, 0.95) FILTER (WHERE r.status = 'ok') AS ttft_p95_ms,
-       {tokens_per_s} AS tokens_per_s,
-       quantile_cont({visible} / ((r.latency_ms - r.ttft_ms) / 1000.0), 0.5)
-         FILTER (WHERE {generating}) AS tokens_per_s_p50
+LATENCY_SQL = f"""
+SELECT {{split}}
+       {metric("requests").sql()} AS requests,
+       count(*) FILTER (WHERE {metric("latency_p95_ms").rows()}) AS timed,
+       {metric("latency_p50_ms").sql()} AS latency_p50_ms,
+       {metric("latency_p95_ms").sql()} AS latency_p95_ms,
+       {metric("latency_p99_ms").sql()} AS latency_p99_ms,
+       {metric("ttft_p50_ms").sql()} AS ttft_p50_ms,
+       {metric("ttft_p95_ms").sql()} AS ttft_p95_ms,
+       {metric("tokens_per_s").sql()} AS tokens_per_s,
+       quantile_cont({_VISIBLE} / ((r.latency_ms - r.ttft_ms) / 1000.0), 0.5)
+         FILTER (WHERE {_GENERATING}) AS tokens_per_s_p50
 FROM requests r
 WHERE r.ts >= $start AND r.ts < $end
 GROUP BY ALL
-ORDER BY requests DESC{order_tail}
+ORDER BY requests DESC{{order_tail}}
 """
 
 
@@ -63,8 +56,7 @@ class LatencyResult:
 def latency(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[Split] = ()) -> LatencyResult:
     """Latency P50/P95/P99, TTFT P50/P95 and tokens/s in ``window``, split by ``by``."""
     by = tuple(by)
-    sql = LATENCY_SQL.format(split=dimensions.select_sql(by), generating=GENERATING, visible=VISIBLE_TOKENS,
-                             tokens_per_s=TOKENS_PER_S,
+    sql = LATENCY_SQL.format(split=dimensions.select_sql(by),
                              order_tail="".join(f", {n}" for n in dimensions.names(by)))
     table = pl.DataFrame(con.sql(sql, params=window.params()))
     if not by and table.height == 1 and table["requests"][0] == 0:
@@ -72,12 +64,12 @@ def latency(con: duckdb.DuckDBPyConnection, window: Window, by: Sequence[Split] 
     return LatencyResult("Latency", window, by, table)
 
 
-LATENCY_SERIES_SQL = """
+LATENCY_SERIES_SQL = f"""
 SELECT (epoch_us(r.ts) - $origin_us) // $bucket_us AS bucket,
-       count(*) AS requests,
-       quantile_cont(r.latency_ms, 0.5) FILTER (WHERE r.status = 'ok') AS latency_p50_ms,
-       quantile_cont(r.latency_ms, 0.95) FILTER (WHERE r.status = 'ok') AS latency_p95_ms,
-       quantile_cont(r.latency_ms, 0.99) FILTER (WHERE r.status = 'ok') AS latency_p99_ms
+       {metric("requests").sql()} AS requests,
+       {metric("latency_p50_ms").sql()} AS latency_p50_ms,
+       {metric("latency_p95_ms").sql()} AS latency_p95_ms,
+       {metric("latency_p99_ms").sql()} AS latency_p99_ms
 FROM requests r
 WHERE r.ts >= $start AND r.ts < $end
 GROUP BY ALL

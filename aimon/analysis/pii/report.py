@@ -219,7 +219,7 @@ def pii_report(
     show_pii: bool = False,
 ) -> PiiReport:
     """Counts, trend, top users and samples of the validated findings in the window.
-    Expects the window to have been scanned (:func:`ensure_scanned`)."""
+    Expects the window's scan to have been kept (``aimon.store.pii_cache.keep``)."""
     import polars as pl
 
     names = [Field(f).value for f in fields]

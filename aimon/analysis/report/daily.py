@@ -22,8 +22,10 @@ from datetime import date, datetime, timedelta
 import duckdb
 import polars as pl
 
+from aimon.analysis.metrics import catalogue
 from aimon.analysis.metrics import error_rates as errors_mod
 from aimon.analysis.metrics import traffic as traffic_mod
+from aimon.analysis.metrics.catalogue import FEEDBACK_SHARES, Metric
 from aimon.analysis.metrics.feedback import feedback_by_period
 from aimon.analysis.report import scans
 from aimon.analysis.report.findings import Findings, Thresholds, findings
@@ -36,35 +38,15 @@ KINDS = {"daily": (1, 7), "weekly": (7, 4)}  # days per period, periods in the b
 
 # --------------------------------------------------------------------------- figures
 
-# name -> (label, unit, which direction is better: "up", "down" or None)
-FIGURES: dict[str, tuple[str, str, str | None]] = {
-    "requests": ("Requests", "count", None),
-    "active_users": ("Active users", "count", "up"),
-    "requests_per_minute": ("Requests per minute (mean)", "per_minute", None),
-    "peak_requests_per_minute": ("Requests per minute (peak)", "per_minute", None),
-    "error_rate": ("Error rate", "rate", "down"),
-    "latency_p50_ms": ("Latency P50", "ms", "down"),
-    "latency_p95_ms": ("Latency P95", "ms", "down"),
-    "latency_p99_ms": ("Latency P99", "ms", "down"),
-    "ttft_p50_ms": ("Time to first token P50", "ms", "down"),
-    "ttft_p95_ms": ("Time to first token P95", "ms", "down"),
-    "tokens_per_s": ("Output tokens per second", "per_second", "up"),
-    "cache_hit_rate": ("Cache hit rate", "rate", "up"),
-    "mean_output_tokens": ("Mean response length (output tokens)", "tokens", None),
-    "cost_usd": ("Cost (priced requests)", "usd", "down"),
-    "cost_per_hour_usd": ("Burn rate (mean per hour)", "usd_per_hour", "down"),
-    "peak_hour_cost_usd": ("Burn rate (peak hour)", "usd_per_hour", "down"),
-    "cost_per_request_usd": ("Cost per priced request", "usd", "down"),
-    "unpriced_requests": ("Requests without a price", "count", "down"),
-    "satisfaction": ("Satisfaction (thumbs up share)", "rate", "up"),
-    "thumbs_down_rate": ("Thumbs-down rate", "rate", "down"),
-    "thumbs_ratio": ("Thumbs up : down", "ratio", "up"),
-    "nps": ("NPS-style score", "score", "up"),
-    "report_rate": ("Report rate", "rate", "down"),
-    "regenerated_rate": ("Regenerated rate", "rate", "down"),
-    "copied_rate": ("Copied rate", "rate", "up"),
-    "edited_rate": ("Edited rate", "rate", "down"),
-}
+# The figures a report shows, in order; what each means, its label, unit and better
+# direction are the catalogue's (aimon.analysis.metrics.catalogue).
+FIGURE_NAMES = ("requests", "active_users", "requests_per_minute", "peak_requests_per_minute", "error_rate",
+                "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ttft_p50_ms", "ttft_p95_ms",
+                "tokens_per_s", "cache_hit_rate", "mean_output_tokens", "cost_usd", "cost_per_hour_usd",
+                "peak_hour_cost_usd", "cost_per_request_usd", "unpriced_requests", "satisfaction",
+                "thumbs_down_rate", "thumbs_ratio", "nps", "report_rate", "regenerated_rate", "copied_rate",
+                "edited_rate")
+FIGURES: dict[str, Metric] = {name: catalogue.metric(name) for name in FIGURE_NAMES}
 
 PANELS: dict[str, tuple[str, ...]] = {
     "overview": ("requests", "active_users", "requests_per_minute", "peak_requests_per_minute", "error_rate",
@@ -261,26 +243,22 @@ def _period_values(s: _Scanned, periods: Sequence[Period], i: int) -> dict[str, 
     out["unpriced_requests"] = (c["unpriced_requests"] if c else n, None, None)
     # No feedback row: no request of the period got any signal (rates 0, no votes).
     f = s.feedback.get(i) or _NO_FEEDBACK
-    votes = f["thumbs_up"] + f["thumbs_down"]
-    sat = (f["thumbs_up"] / votes, *wilson(f["thumbs_up"], votes)) if votes else _NONE
-    out["satisfaction"] = sat
-    out["thumbs_down_rate"] = (f["thumbs_down"] / votes, *wilson(f["thumbs_down"], votes)) if votes else _NONE
+    counts = {**f, "votes": f["thumbs_up"] + f["thumbs_down"], "requests": n}
+    for name, (k, d) in FEEDBACK_SHARES.items():
+        out[name] = (counts[k] / counts[d], *wilson(counts[k], counts[d])) if counts[d] else _NONE
     out["thumbs_ratio"] = (f["thumbs_up"] / f["thumbs_down"] if f["thumbs_down"] else None, None, None)
-    out["nps"] = tuple(None if v is None else 2 * v - 1 for v in sat)
-    for name, col in (("report_rate", "reports"), ("regenerated_rate", "regenerated"),
-                      ("copied_rate", "copied"), ("edited_rate", "edited")):
-        out[name] = (f[col] / n, *wilson(f[col], n))
+    out["nps"] = tuple(None if v is None else 2 * v - 1 for v in out["satisfaction"])
     return out
 
 
 def _figures(per_period: list[dict[str, tuple]], periods: Sequence[Period]) -> dict[str, Figure]:
     """Each headline figure with its previous period and the median of the baseline's."""
     figures: dict[str, Figure] = {}
-    for name, (label, unit, better) in FIGURES.items():
+    for name, m in FIGURES.items():
         history = [per_period[i].get(name, (None,))[0] for i in range(len(periods))]
         base = [v for i, v in enumerate(history[1:], start=1) if per_period[i] and v is not None]
         value, low, high = per_period[0].get(name, _NONE)
-        figures[name] = Figure(name, label, unit, better, value,
+        figures[name] = Figure(name, m.label, m.unit, m.better, value,
                                history[1] if per_period[1] else None,
                                statistics.median(base) if base else None,
                                low, high, tuple(reversed(history)))

@@ -13,7 +13,7 @@ from datetime import timedelta
 import duckdb
 import polars as pl
 
-from aimon.analysis.metrics.latency import TOKENS_PER_S
+from aimon.analysis.metrics.catalogue import metric, quantiles
 from aimon.analysis.toolkit.period import HOUR_US, HourGrid, Period
 from aimon.analysis.toolkit.window import Window
 
@@ -22,17 +22,26 @@ UNPRICED = "c.cost_source IS DISTINCT FROM 'logged' AND c.cost_source IS DISTINC
 
 HOUR_SQL = "((epoch_us({ts}) - $origin_us) // " + str(HOUR_US) + ")::INT"
 
+# The catalogue's SQL of the figures the scans compute (one definition per figure).
+REQUESTS = metric("requests").sql()
+ERRORS = metric("error_rate").numerator()
+LATENCY_Q = quantiles(("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"))
+TTFT_Q = quantiles(("ttft_p50_ms", "ttft_p95_ms"))
+LATENCY_P95 = metric("latency_p95_ms").sql()
+TOKENS_PER_S = metric("tokens_per_s").sql()
+CACHE_HITS, CACHE_KNOWN = metric("cache_hit_rate").numerator(), metric("cache_hit_rate").denominator()
+
 PERIOD_FIGURES_SQL = f"""
 SELECT $period_of[{HOUR_SQL.format(ts='r.ts')} + 1] AS period,
-       count(*) AS requests,
-       count(DISTINCT r.user_id) AS active_users,
-       count(*) FILTER (WHERE r.status = 'error') AS errors,
-       quantile_cont(r.latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE r.status = 'ok') AS latency_q,
-       quantile_cont(r.ttft_ms, [0.5, 0.95]) FILTER (WHERE r.status = 'ok') AS ttft_q,
+       {REQUESTS} AS requests,
+       {metric("active_users").sql()} AS active_users,
+       {ERRORS} AS errors,
+       {LATENCY_Q} AS latency_q,
+       {TTFT_Q} AS ttft_q,
        {TOKENS_PER_S} AS tokens_per_s,
-       count(*) FILTER (WHERE r.cache_hit) AS cache_hits,
-       count(r.cache_hit) AS cache_known,
-       avg(r.output_tokens) FILTER (WHERE r.status = 'ok') AS mean_output_tokens
+       {CACHE_HITS} AS cache_hits,
+       {CACHE_KNOWN} AS cache_known,
+       {metric("mean_output_tokens").sql()} AS mean_output_tokens
 FROM requests r
 WHERE r.ts >= $start AND r.ts < $end
 GROUP BY ALL
@@ -59,12 +68,12 @@ GROUP BY ALL
 
 SERIES_SQL = f"""
 SELECT ((epoch_us(r.ts) - $period_start_us) // $bucket_us)::INT AS bucket,
-       count(*) AS requests,
-       count(*) FILTER (WHERE r.status = 'error') AS errors,
-       quantile_cont(r.latency_ms, [0.5, 0.95, 0.99]) FILTER (WHERE r.status = 'ok') AS latency_q,
+       {REQUESTS} AS requests,
+       {ERRORS} AS errors,
+       {LATENCY_Q} AS latency_q,
        {TOKENS_PER_S} AS tokens_per_s,
-       count(*) FILTER (WHERE r.cache_hit) AS cache_hits,
-       count(r.cache_hit) AS cache_known
+       {CACHE_HITS} AS cache_hits,
+       {CACHE_KNOWN} AS cache_known
 FROM requests r
 WHERE r.ts >= $start AND r.ts < $end
 GROUP BY ALL
@@ -76,9 +85,9 @@ BY_MODEL_ENDPOINT_SQL = f"""
 SELECT CASE WHEN grouping(r.model) = 0 THEN 'model' ELSE 'endpoint' END AS split,
        coalesce(r.model, '(none)') AS model,
        coalesce(r.endpoint, '(none)') AS endpoint,
-       count(*) AS requests,
-       count(*) FILTER (WHERE r.status = 'error') AS errors,
-       quantile_cont(r.latency_ms, 0.95) FILTER (WHERE r.status = 'ok') AS latency_p95_ms,
+       {REQUESTS} AS requests,
+       {ERRORS} AS errors,
+       {LATENCY_P95} AS latency_p95_ms,
        {TOKENS_PER_S} AS tokens_per_s,
        sum(c.cost_usd) FILTER (WHERE c.cost_source <> 'unpriced') AS cost_usd,
        count(*) FILTER (WHERE {UNPRICED}) AS unpriced_requests,
