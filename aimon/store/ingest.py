@@ -82,7 +82,7 @@ TYPED_MAX_KEYS = 500
 TYPED_MAX_NESTED_PATHS = 8
 _TEMP_TABLES = ("_batch0", "_batch", "_ids", "_known", "_hashed", "_status", "_load", "_shift",
                 "_broken", "_conflict_raw", "_late")
-_TEMP_VIEWS = ("_verdict", "_parsed", "_parsed_n")
+_TEMP_VIEWS = ("_parsed",)
 
 # The rows a file's ids are checked against for duplicates, as SQL naming a relation:
 # given the connection and the canonical table. A staged run (aimon.store.ingest_staging)
@@ -235,8 +235,9 @@ def _ingest_file(
     else:
         numbered_src = Source(json_reader(f, True), True, None, plan.seen_keys)
         parallel_src = Source(json_reader(f, False), False, None, plan.seen_keys) if by_id else numbered_src
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed_n AS {parsed_sql(compiled, numbered_src, table, default_time)}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed AS {parsed_sql(compiled, parallel_src, table, default_time)}")
+    # Mappings are subqueries, not views: DuckDB binds a view's query where it is created
+    # and again where it is read, and a file with unique ids may never read this one.
+    numbered = f"({parsed_sql(compiled, numbered_src, table, default_time)})"
     # Whether a record is valid takes its whole mapping. Where a record is one line or
     # row, the verdict pass maps only its id, and the passes that map whole records
     # anyway (hashing candidate duplicates, loading) learn which records are invalid:
@@ -255,7 +256,6 @@ def _ingest_file(
     else:
         verdict_view = parsed_sql(compile_shape(verdict_shape(shape)), verdict_src, table, default_time,
                                   with_extra=False)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _verdict AS {verdict_view}")
     record_raw = raw_text(verdict_src, "p.doc")
 
     # 1. verdict. Line numbers: DuckDB skips blank lines, so Python counts the file's
@@ -273,7 +273,7 @@ def _ingest_file(
                        strlen(doc) AS bytes{priced_by}, id_generated,
                        CASE WHEN reason IS NULL THEN nullif(list_filter(json_keys(doc),
                            lambda aimon_k: NOT list_contains({seen}, aimon_k)), []) END AS new_keys
-                FROM _verdict""")
+                FROM ({verdict_view})""")
             # Inserts keep their source order, so rowid order is record order.
             con.execute("""CREATE OR REPLACE TEMP TABLE _batch AS
                 SELECT rec_no, 1 AS sub_no, rec_no AS line, id, reason, raw
@@ -285,13 +285,14 @@ def _ingest_file(
                    else f"CASE WHEN reason IS NOT NULL THEN {raw_text(verdict_src, 'doc')} END")
             con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch AS
                 SELECT rec_no, sub_no, rec_no AS line, {id_col} AS id, reason, {raw} AS raw{priced_by}
-                FROM _verdict""")
+                FROM ({verdict_view})""")
         if physical is not None:
             number_lines(con, f, physical.result())
         elif f.layout == "lines":
             number_lines(con, f, exact_lines(con, f))
 
     typed = by_id and _read_typed(con, f, plan, compiled, table, default_time)
+    by_id_reader = None if not by_id else "_parsed" if typed else f"({parsed_sql(compiled, parallel_src, table, default_time)})"
     if f.layout != "parquet" and not typed and _heaviest_key_paths(compiled) > TYPED_MAX_NESTED_PATHS:
         # Mapping records of such shapes (message lists unpacked in nested lambdas) takes
         # DuckDB working memory that grows with the records each thread has mapped: one
@@ -321,7 +322,7 @@ def _ingest_file(
     if con.execute(f"SELECT count(*) FROM ({candidates})").fetchone()[0]:
         _select_rows(con, "_hashed", candidates,
                      f"hash({content}) AS h, p.reason, CASE WHEN p.reason IS NOT NULL THEN {record_raw} END",
-                     by_id, id_col)
+                     numbered, by_id_reader, id_col)
         if late and _mark_invalid(con, "_hashed"):
             # Which copy of an id comes first counts only valid copies.
             _number_ids(con)
@@ -350,7 +351,8 @@ def _ingest_file(
                    f"{sql_str(shape.name)} AS source_format, "
                    f"TIMESTAMPTZ {sql_str(ingested_at.isoformat())} AS ingested_at")
         inserted = _select_rows(
-            con, stored(table), loads, f"{', '.join('p.' + c for c in columns)}, p.extra, {lineage}", by_id, id_col,
+            con, stored(table), loads, f"{', '.join('p.' + c for c in columns)}, p.extra, {lineage}",
+            numbered, by_id_reader, id_col,
             insert_columns=f"{', '.join(columns)}, extra, source_file, source_line, source_format, ingested_at",
             where="p.reason IS NULL", priced=table == "requests")
         if inserted > to_load:
@@ -359,8 +361,8 @@ def _ingest_file(
         if inserted < to_load:
             con.execute("CREATE OR REPLACE TEMP TABLE _late (rec_no BIGINT, sub_no BIGINT, reason VARCHAR, "
                         "raw VARCHAR)")
-            late_rejects = _select_rows(con, "_late", loads, f"p.reason, {record_raw}", by_id, id_col,
-                                        where="p.reason IS NOT NULL")
+            late_rejects = _select_rows(con, "_late", loads, f"p.reason, {record_raw}", numbered, by_id_reader,
+                                        id_col, where="p.reason IS NOT NULL")
             if inserted + late_rejects != to_load:
                 # The passes disagree about a record's id: never lose one quietly.
                 raise InputError(f"{f.name}: {to_load - inserted - late_rejects} record(s) read differently "
@@ -381,19 +383,19 @@ def _ingest_file(
     if invalid or conflicts:
         # Conflicting records' text comes from the numbered JSON reader (typed columns
         # hold no record text).
-        reasons = write_rejects(con, f, id_col, by_id and not typed, conflicts, ingested_at,
-                                 raw_text(numbered_src, "p.doc"))
+        reasons = write_rejects(con, f, id_col, numbered, None if typed else by_id_reader, conflicts,
+                                ingested_at, raw_text(numbered_src, "p.doc"))
     return FileResult(f.name, shape.name, records, loaded, duplicates, invalid + conflicts, reasons, table)
 
 
 def _read_typed(con: duckdb.DuckDBPyConnection, f: LogFile, plan: FilePlan, compiled: CompiledShape,
                 table: str, default_time: datetime | None) -> bool:
-    """Point the by-id reader (``_parsed``) at the file read as typed columns, one per
-    top-level key, when the first pass shows that this gives the same records: every id
-    comes from the records themselves. The typed reader parses each record once, where
+    """Make the by-id reader the view ``_parsed``: the file read as typed columns, one
+    per top-level key, when the first pass shows that this gives the same records: every
+    id comes from the records themselves. The typed reader parses each record once, where
     the JSON-text reader parses it for the paths and again to cut out ``extra``; broken
     lines, which it skips, were rejected by the first pass, and the numbered reader
-    (``_parsed_n``: copies of one id, rejects' text) stays on JSON text."""
+    (copies of one id, rejects' text) stays on JSON text."""
     generated, found = con.execute("""SELECT count(*) FILTER (WHERE id_generated AND reason IS NULL),
         list_distinct(flatten(list(new_keys))) FROM _batch0""").fetchone()
     keys = sorted(set(plan.seen_keys or ()) | set(found or ()))
@@ -445,15 +447,17 @@ def _select_rows(
     target: str,
     keys_sql: str,
     select: str,
-    by_id: bool,
+    numbered: str,
+    by_id: str | None,
     id_col: str,
     insert_columns: str | None = None,
     where: str | None = None,
     priced: bool = False,
 ) -> int:
     """Insert into ``target`` a SELECT over the mapped records named by ``keys_sql``
-    (rec_no, sub_no, id, copies[, line]) that meet ``where``, reading in parallel by id where
-    the id is unique; ``priced``: requests, stored with their cost. Returns the number of
+    (rec_no, sub_no, id, copies[, line]) that meet ``where``, reading from ``by_id`` (the
+    parallel reader, joined by id) where there is one and the id is unique, else from
+    ``numbered``; ``priced``: requests, stored with their cost. Returns the number of
     rows inserted."""
     into = f"INSERT INTO {target}" + (f" ({insert_columns})" if insert_columns else "")
     cond = f" WHERE {where}" if where else ""
@@ -476,22 +480,23 @@ def _select_rows(
         select = f"k.rec_no, k.sub_no, {select}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS {keys_sql}")
     inserted = 0
-    if by_id:
+    if by_id is not None:
         single = "(SELECT * FROM _keys WHERE copies = 1)"
         multi = "(SELECT * FROM _keys WHERE copies > 1)"
-        inserted += run(f"SELECT {select} FROM _parsed p JOIN {single} k ON p.{id_col} = k.id{cond}")
+        inserted += run(f"SELECT {select} FROM {by_id} p JOIN {single} k ON p.{id_col} = k.id{cond}")
         if con.execute(f"SELECT count(*) FROM {multi}").fetchone()[0]:
-            inserted += run(f"SELECT {select} FROM _parsed_n p JOIN {multi} k "
+            inserted += run(f"SELECT {select} FROM {numbered} p JOIN {multi} k "
                             f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no{cond}")
     else:
-        inserted += run(f"SELECT {select} FROM _parsed_n p JOIN _keys k "
+        inserted += run(f"SELECT {select} FROM {numbered} p JOIN _keys k "
                         f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no{cond}")
     con.execute("DROP TABLE _keys")
     con.execute("RESET preserve_insertion_order")
     return inserted
 
 
-def write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, ingested_at: datetime,
+def write_rejects(con, f: LogFile, id_col: str, numbered: str, by_id: str | None, conflicts: int,
+                  ingested_at: datetime,
                    raw_sql: str) -> dict[str, int]:
     """Rejects for invalid and conflicting records; a rerun adds no second copy."""
     file_lit = sql_str(f.name)
@@ -499,7 +504,7 @@ def write_rejects(con, f: LogFile, id_col: str, by_id: bool, conflicts: int, ing
     con.execute("""CREATE OR REPLACE TEMP TABLE _conflict_raw (rec_no BIGINT, sub_no BIGINT, raw VARCHAR)""")
     if conflicts:
         _select_rows(con, "_conflict_raw", "SELECT rec_no, sub_no, id, copies FROM _status WHERE status = 'conflict'",
-                     raw_sql, by_id, id_col)
+                     raw_sql, numbered, by_id, id_col)
     rows = f"""
         SELECT b.line, b.raw, k.raw_bytes, b.reason FROM _batch b LEFT JOIN _broken k ON k.line = b.line
         WHERE b.reason IS NOT NULL

@@ -308,6 +308,18 @@ def raw_text(source: Source, doc: str) -> str:
     return f"CAST(to_json({doc}) AS VARCHAR)" if source.columns is not None else f"CAST({doc} AS VARCHAR)"
 
 
+@dataclass(frozen=True)
+class _Base:
+    """The first CTEs of a mapping (through ``e``: one row per record, its path values
+    as slots) and how the later steps read them."""
+
+    sql: str
+    slot_cols: str  # the slot columns carried from e into m
+    extra_doc: str  # what extra is cut from
+    canonical: str  # wraps extra into aimon_canonical_extra's form where it is not already
+    shape: CompiledShape  # the compiled shape, its top-level key removals narrowed to the source
+
+
 def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datetime | None,
                with_extra: bool = True, ids_only: bool = False, id_fallback: bool = True) -> str:
     """SELECT [rec_no, sub_no,] doc, <canonical columns>, extra, reason FROM the source.
@@ -320,73 +332,114 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
     """
     shape = c.shape
     columns = TABLE_COLUMNS[table]
-    id_col = ID_COLUMN[table]
     number = "rec_no, sub_no, " if source.numbered else ""
+    base = _typed_base(c, source) if source.columns is not None else _text_base(c, source, number)
+    c, canonical = base.shape, base.canonical
+    imputing = [col for col in shape.impute if col in c.columns and (col != "ts" or default_time is None)]
+    with_gaps = base.sql
+    if imputing:
+        if not source.numbered:
+            raise ValueError(f"shape {shape.name} imputes values from its neighbours: read it numbered")
+        with_gaps += f", gaps AS ({_neighbour_values(shape, imputing, source, table)})"
+    raw_cols, imputed_flags, id_generated = _raw_columns(c, source, table, default_time, imputing,
+                                                         ids_only, id_fallback)
+    typed_cols = [f"{typed(kind, raw(col))} AS {col}" for col, kind in columns.items() if col != "status"]
+    if table == "requests":
+        typed_cols.append(f"CASE WHEN lower({raw('status')}) IN ('error', 'failed', 'failure', 'fail') "
+                          f"OR {raw('error_type')} IS NOT NULL THEN 'error' ELSE 'ok' END AS status")
+    top, finish = extra_sql(c, base.extra_doc, source.seen_keys) if with_extra else ("NULL", "NULL")
+    unmarked = ""
+    if with_extra and (shape.marks or imputing):
+        # _marked repeats what it marks once per imputed column and branch, so it marks a
+        # column, not the expression: a batch line's 15 KB of it eight times over took
+        # DuckDB 5 s to plan (common subexpressions) for every batch file.
+        unmarked = f", x AS (SELECT *, {finish} AS extra1 FROM m)"
+        finish, canonical = _marked(shape, "extra1", imputing), "aimon_canonical_extra({})"
+    sql = f"""{with_gaps},
+m AS (SELECT {number}doc, pre_reason{base.slot_cols},
+    {', '.join(raw_cols)},
+    CASE WHEN pre_reason IS NULL THEN {top} END AS extra0{''.join(', ' + f for f in imputed_flags)}
+  FROM e{' LEFT JOIN gaps USING (rec_no, sub_no)' if imputing else ''}){unmarked},
+t AS (SELECT *, {canonical.format(finish) if with_extra else finish} AS extra, {', '.join(typed_cols)},
+       {id_generated} AS id_generated FROM {'x' if unmarked else 'm'})
+SELECT {number}doc, {', '.join(columns)}, extra,
+  {"pre_reason" if ids_only else reason_sql(table, c.skip, shape.name == "flat_feedback")} AS reason, id_generated
+FROM t"""
+    if source.columns is not None:
+        sql = re.sub(r"\bvj\[(\d+)\]", r'"vj#\1"', sql)
+        sql = re.sub(r"\bv\[(\d+)\]", r'"v#\1"', sql)
+    return sql
+
+
+def _typed_base(c: CompiledShape, source: Source) -> _Base:
+    """Typed columns (Parquet, or JSON lines read one column per top-level key)."""
+    cols = source.columns
+    # Each path's value is its own column ("v#1"), not an element of a list: building
+    # a list of every alias path for every row cost more than reading the columns.
+    slots = ([f'{_column_value(p, cols, False)} AS "v#{i}"' for i, p in enumerate(c.text_paths, 1)]
+             + [f'CAST({_column_value(p, cols, True)} AS JSON) AS "vj#{i}"'
+                for i, p in enumerate(c.json_paths, 1)])
+    consumed, several = _consumed(c, cols)
+    # What no column consumed, in aimon_canonical_extra's form (sorted keys, no
+    # top-level nulls) by construction: the merge patches and removals below keep it.
+    rest = sorted(k for k in cols if k not in consumed)
+    doc_for_extra = ("CAST(to_json(map_from_entries(list_filter(["
+                     + ", ".join(f"struct_pack(k := {sql_str(k)}, v := to_json(p.{_quote_ident(k)}))"
+                                 for k in rest)
+                     + "], lambda aimon_e: aimon_e.v IS NOT NULL))) AS VARCHAR)") if rest else "'{}'"
+    # The row itself stays a struct (no copy); it becomes JSON text only where a
+    # record needs it: a generated id or a reject's raw text.
+    whole = ("struct_pack(" + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in cols) + ")"
+             if source.record_text else "NULL::VARCHAR")
+    sql = (f"WITH e AS (SELECT {'rec_no, 1 AS sub_no, ' if source.numbered else ''}{whole} AS doc, "
+           f"{doc_for_extra} AS extra_doc, NULL::VARCHAR AS pre_reason"
+           f"{''.join(', ' + x for x in slots)} FROM ({source.sql}) p)")
+    slot_cols = "".join(f', "v#{i}"' for i in range(1, len(c.text_paths) + 1)) + "".join(
+        f', "vj#{i}"' for i in range(1, len(c.json_paths) + 1))
+    narrowed = copy.copy(c)
+    narrowed.static_keys, narrowed.alias_groups = [], several
+    return _Base(sql, slot_cols, "extra_doc", "{}", narrowed)
+
+
+def _text_base(c: CompiledShape, source: Source, number: str) -> _Base:
+    """JSON text (``doc``): every path read with one parse per record; a shape whose
+    records sit in a list of the line (``records``) gets one row per list item."""
+    shape = c.shape
     # The reader trims values, so an object starts with '{'; only other values pay for
     # json_type.
     # A key given twice would keep one value and drop the other without a trace (and
     # breaks DuckDB's maps): such a record is a reject naming the key.
     not_object = ("CASE WHEN doc IS NULL THEN 'broken JSON' WHEN left(doc, 1) = '{' THEN aimon_dup_key(json_keys(doc)) "
                   "WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object: ' || lower(json_type(doc)) END")
-    if source.columns is not None:
-        cols = source.columns
-        # Each path's value is its own column ("v#1"), not an element of a list: building
-        # a list of every alias path for every row cost more than reading the columns.
-        slots = ([f'{_column_value(p, cols, False)} AS "v#{i}"' for i, p in enumerate(c.text_paths, 1)]
-                 + [f'CAST({_column_value(p, cols, True)} AS JSON) AS "vj#{i}"'
-                    for i, p in enumerate(c.json_paths, 1)])
-        consumed, several = _consumed(c, cols)
-        # What no column consumed, in aimon_canonical_extra's form (sorted keys, no
-        # top-level nulls) by construction: the merge patches and removals below keep it.
-        rest = sorted(k for k in cols if k not in consumed)
-        doc_for_extra = ("CAST(to_json(map_from_entries(list_filter(["
-                         + ", ".join(f"struct_pack(k := {sql_str(k)}, v := to_json(p.{_quote_ident(k)}))"
-                                     for k in rest)
-                         + "], lambda aimon_e: aimon_e.v IS NOT NULL))) AS VARCHAR)") if rest else "'{}'"
-        # The row itself stays a struct (no copy); it becomes JSON text only where a
-        # record needs it: a generated id or a reject's raw text.
-        whole = ("struct_pack(" + ", ".join(f"{_quote_ident(k)} := p.{_quote_ident(k)}" for k in cols) + ")"
-                 if source.record_text else "NULL::VARCHAR")
-        base = (f"WITH e AS (SELECT {'rec_no, 1 AS sub_no, ' if source.numbered else ''}{whole} AS doc, "
-                f"{doc_for_extra} AS extra_doc, NULL::VARCHAR AS pre_reason"
-                f"{''.join(', ' + x for x in slots)} FROM ({source.sql}) p)")
-        slot_cols = "".join(f', "v#{i}"' for i in range(1, len(c.text_paths) + 1)) + "".join(
-            f', "vj#{i}"' for i in range(1, len(c.json_paths) + 1))
-        extra_doc = "extra_doc"
-        canonical = "{}"
-        c = copy.copy(c)
-        c.static_keys, c.alias_groups = [], several
+    text_list = "[" + ", ".join(sql_str(p) for p in c.text_paths) + "]" if c.text_paths else None
+    json_list = "[" + ", ".join(sql_str(p) for p in c.json_paths) + "]" if c.json_paths else None
+    if shape.records:
+        items = (f"SELECT rec_no, unnest(r) AS doc, generate_subscripts(r, 1) AS sub_no "
+                 f"FROM (SELECT rec_no, {shape.records} AS r FROM lines WHERE pre_reason IS NULL)")
+        s = (f"WITH lines AS (SELECT rec_no, doc, {not_object} AS pre_reason FROM ({source.sql})), "
+             f"s AS (SELECT rec_no, 1 AS sub_no, doc, pre_reason FROM lines "
+             f"WHERE pre_reason IS NOT NULL OR coalesce(len({shape.records}), 0) = 0 "
+             f"UNION ALL SELECT rec_no, sub_no, CAST(doc AS VARCHAR), NULL FROM ({items}))")
     else:
-        text_list = "[" + ", ".join(sql_str(p) for p in c.text_paths) + "]" if c.text_paths else None
-        json_list = "[" + ", ".join(sql_str(p) for p in c.json_paths) + "]" if c.json_paths else None
-        if shape.records:
-            items = (f"SELECT rec_no, unnest(r) AS doc, generate_subscripts(r, 1) AS sub_no "
-                     f"FROM (SELECT rec_no, {shape.records} AS r FROM lines WHERE pre_reason IS NULL)")
-            s = (f"WITH lines AS (SELECT rec_no, doc, {not_object} AS pre_reason FROM ({source.sql})), "
-                 f"s AS (SELECT rec_no, 1 AS sub_no, doc, pre_reason FROM lines "
-                 f"WHERE pre_reason IS NOT NULL OR coalesce(len({shape.records}), 0) = 0 "
-                 f"UNION ALL SELECT rec_no, sub_no, CAST(doc AS VARCHAR), NULL FROM ({items}))")
-        else:
-            sub = ", 1 AS sub_no" if source.numbered else ""
-            rec = "rec_no, " if source.numbered else ""
-            s = f"WITH s AS (SELECT {rec}doc{sub}, {not_object} AS pre_reason FROM ({source.sql}))"
-        v = (f"CASE WHEN pre_reason IS NULL THEN json_extract_string(doc, {text_list}) END AS v"
-             if text_list else "NULL::VARCHAR[] AS v")
-        vj = (f"CASE WHEN pre_reason IS NULL THEN json_extract(doc, {json_list}) END AS vj"
-              if json_list else "NULL::JSON[] AS vj")
-        base = f"{s}, e AS (SELECT {number}CAST(doc AS VARCHAR) AS doc, pre_reason, {v}, {vj} FROM s)"
-        extra_doc = "doc"
-        canonical = "aimon_canonical_extra({})"
-        slot_cols = ", v, vj"
-    raw_cols = []
+        sub = ", 1 AS sub_no" if source.numbered else ""
+        rec = "rec_no, " if source.numbered else ""
+        s = f"WITH s AS (SELECT {rec}doc{sub}, {not_object} AS pre_reason FROM ({source.sql}))"
+    v = (f"CASE WHEN pre_reason IS NULL THEN json_extract_string(doc, {text_list}) END AS v"
+         if text_list else "NULL::VARCHAR[] AS v")
+    vj = (f"CASE WHEN pre_reason IS NULL THEN json_extract(doc, {json_list}) END AS vj"
+          if json_list else "NULL::JSON[] AS vj")
+    sql = f"{s}, e AS (SELECT {number}CAST(doc AS VARCHAR) AS doc, pre_reason, {v}, {vj} FROM s)"
+    return _Base(sql, ", v, vj", "doc", "aimon_canonical_extra({})", c)
+
+
+def _raw_columns(c: CompiledShape, source: Source, table: str, default_time: datetime | None,
+                 imputing: list[str], ids_only: bool, id_fallback: bool) -> tuple[list[str], list[str], str]:
+    """Each canonical column as text (``"r:<column>"``), the flags of the columns a row
+    took from a neighbour (``"i:<column>"``), and whether the id was generated."""
+    id_col = ID_COLUMN[table]
+    raw_cols, imputed_flags = [], []
     id_generated = "NULL::BOOLEAN"
-    imputing = [col for col in shape.impute if col in c.columns and (col != "ts" or default_time is None)]
-    if imputing:
-        if not source.numbered:
-            raise ValueError(f"shape {shape.name} imputes values from its neighbours: read it numbered")
-        base += f", gaps AS ({_neighbour_values(shape, imputing, source, table)})"
-    imputed_flags = []
-    for col in columns:
+    for col in TABLE_COLUMNS[table]:
         expr = c.columns.get(col, "NULL")
         if col == "ts" and default_time is not None:
             expr = f"coalesce({expr}, {sql_str(default_time.isoformat())})"
@@ -401,27 +454,7 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
                 id_generated = f"nullif(trim(CAST({expr} AS VARCHAR)), '') IS NULL"
             expr = f"coalesce(nullif(trim(CAST({expr} AS VARCHAR)), ''), {fallback})"
         raw_cols.append(f"CAST({expr} AS VARCHAR) AS {raw(col)}")
-    typed_cols = [f"{typed(kind, raw(col))} AS {col}" for col, kind in columns.items() if col != "status"]
-    if table == "requests":
-        typed_cols.append(f"CASE WHEN lower({raw('status')}) IN ('error', 'failed', 'failure', 'fail') "
-                          f"OR {raw('error_type')} IS NOT NULL THEN 'error' ELSE 'ok' END AS status")
-    top, finish = extra_sql(c, extra_doc, source.seen_keys) if with_extra else ("NULL", "NULL")
-    if with_extra and (shape.marks or imputing):
-        finish, canonical = _marked(shape, finish, imputing), "aimon_canonical_extra({})"
-    sql = f"""{base},
-m AS (SELECT {number}doc, pre_reason{slot_cols},
-    {', '.join(raw_cols)},
-    CASE WHEN pre_reason IS NULL THEN {top} END AS extra0{''.join(', ' + f for f in imputed_flags)}
-  FROM e{' LEFT JOIN gaps USING (rec_no, sub_no)' if imputing else ''}),
-t AS (SELECT *, {canonical.format(finish) if with_extra else finish} AS extra, {', '.join(typed_cols)},
-       {id_generated} AS id_generated FROM m)
-SELECT {number}doc, {', '.join(columns)}, extra,
-  {"pre_reason" if ids_only else reason_sql(table, c.skip, shape.name == "flat_feedback")} AS reason, id_generated
-FROM t"""
-    if source.columns is not None:
-        sql = re.sub(r"\bvj\[(\d+)\]", r'"vj#\1"', sql)
-        sql = re.sub(r"\bv\[(\d+)\]", r'"v#\1"', sql)
-    return sql
+    return raw_cols, imputed_flags, id_generated
 
 
 def _neighbour_values(shape: Shape, imputing: list[str], source: Source, table: str) -> str:
