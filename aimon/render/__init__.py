@@ -37,6 +37,7 @@ from rich.text import Text
 
 from aimon.errors import UsageError
 from aimon.files import is_database_file
+from aimon.render import units
 from aimon.render.layout import fit
 
 FORMATS = ("table", "markdown", "json", "csv")
@@ -221,9 +222,7 @@ def format_value(value: Any, spec: str | None = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if spec:
-        if spec.startswith("$"):
-            return "$" + format(value, spec[1:])
-        return format(value, spec)
+        return units.spec(value, spec)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from aimon.render import Block, Figures, FrameBlock, Heading, Note, _jsonable
+from aimon.render import Block, Figures, FrameBlock, Heading, Note, _jsonable, units
 
 if TYPE_CHECKING:
     from aimon.analysis.alerts.check import CheckResult
@@ -44,35 +42,29 @@ UNITS = {"latency_p95_ms": "ms", "ttft_p95_ms": "ms", "error_rate": "rate", "cac
 
 
 def metric_value(metric: str, x: float | None) -> str:
-    """A metric's value in its unit: 15,176 ms, 33.3%, $0.2921/h, 28."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    """A metric's value in its unit: 15,176 ms, 33.3%, $0.292/h, 28."""
+    if not units.finite(x):
         return ""
     unit = UNITS.get(metric)
-    if unit == "ms":
-        return f"{x:,.0f} ms"
-    if unit == "rate":
-        return f"{x:.1%}" if x >= 0.001 or x == 0 else f"{x:.2%}"
     if unit == "usd_per_hour":
-        return (f"${x:,.2f}" if abs(x) >= 1 or x == 0 else f"${x:.3g}") + "/h"
-    if unit == "count":
-        return f"{x:,.0f}"
-    return f"{x:,.4g}"
+        return units.money(x, sig=3) + "/h"
+    return units.value(unit, x)
 
 
 def _when(t: datetime, tz: str = "UTC") -> str:
-    return t.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    return units.when(t, tz)
 
 
 def _when_short(t: datetime, start: datetime, tz: str = "UTC") -> str:
     """'14:47' on the start's day, else the full date and time."""
-    local, first = t.astimezone(ZoneInfo(tz)), start.astimezone(ZoneInfo(tz))
-    return local.strftime("%H:%M") if local.date() == first.date() else local.strftime("%m-%d %H:%M")
+    same_day = units.local(t, tz).date() == units.local(start, tz).date()
+    return units.when(t, tz, "%H:%M" if same_day else "%m-%d %H:%M")
 
 
 def check_blocks(result: CheckResult, fail_on: str | None, tz: str = "UTC") -> list[Block]:
     firing = result.firing
     keyed = any(e.key for e in result.evaluations)
-    at = result.at.astimezone(ZoneInfo(tz)).isoformat(sep=" ", timespec="seconds")
+    at = units.local(result.at, tz).isoformat(sep=" ", timespec="seconds")
     blocks: list[Block] = [Heading(f"Alerts at {at}")]
     if firing:
         rows = []

@@ -12,18 +12,13 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
-from aimon.render import Chart, Figures, FrameBlock, Heading, Note
+from aimon.render import Chart, Figures, FrameBlock, Heading, Note, units
 
 SEVERITIES = ("P0", "P1", "P2", "P3")
 _DAY = timedelta(days=1)
 
 
-def _ms(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:,.0f} ms"
-
-
-def _pct(v: float | None, digits: int = 1) -> str:
-    return "n/a" if v is None else f"{v:.{digits}%}"
+NA = "n/a"
 
 
 def _ratio(v: float | None) -> str:
@@ -66,14 +61,14 @@ def detect_rows(result: Any) -> list[dict]:
         "where errors": i.where_errors,
         "requests": i.requests,
         "errors": i.errors,
-        "error rate": _pct(i.error_rate),
-        "baseline": _pct(i.baseline_error_rate),
-        "P95": _ms(i.p95_ms),
-        "baseline P95": _ms(i.baseline_p95_ms),
+        "error rate": units.pct(i.error_rate, missing=NA),
+        "baseline": units.pct(i.baseline_error_rate, missing=NA),
+        "P95": units.ms(i.p95_ms, missing=NA),
+        "baseline P95": units.ms(i.baseline_p95_ms, missing=NA),
         "traffic": _ratio(i.traffic_ratio),
         "peak": _hm(i.peak_at),
-        "peak error rate": _pct(i.peak_error_rate),
-        "peak P95": _ms(i.peak_p95_ms),
+        "peak error rate": units.pct(i.peak_error_rate, missing=NA),
+        "peak P95": units.ms(i.peak_p95_ms, missing=NA),
     } for i in result.incidents]
 
 
@@ -88,7 +83,7 @@ def _where(i: Any) -> str:
         return "all traffic"
     text = i.where.replace("model ", "", 1).replace(" on endpoint ", " on ", 1)
     if i.where_requests:
-        text += f": {i.where_errors:,}/{i.where_requests:,} = {_pct(i.where_errors / i.where_requests)} errors"
+        text += f": {i.where_errors:,}/{i.where_requests:,} = {units.pct(i.where_errors / i.where_requests, missing=NA)} errors"
     return text
 
 
@@ -102,9 +97,9 @@ def detect_display_rows(result: Any) -> list[dict]:
             "window (UTC)": _span(i) + f" ({i.minutes} min)",
             "signals": i.signals,
             "where": _where(i),
-            "errors (all traffic)": f"{i.errors:,}/{i.requests:,} = {_pct(i.error_rate)}",
-            "base": _pct(i.baseline_error_rate),
-            "P95": _ms(i.p95_ms) + base_p95,
+            "errors (all traffic)": f"{i.errors:,}/{i.requests:,} = {units.pct(i.error_rate, missing=NA)}",
+            "base": units.pct(i.baseline_error_rate, missing=NA),
+            "P95": units.ms(i.p95_ms, missing=NA) + base_p95,
             "peak": _hm(i.peak_at),
         })
     return out
@@ -115,7 +110,7 @@ def detect_blocks(result: Any) -> list:
     s = result.settings
     blocks: list = [Heading(result.title), Figures([
         ("window", f"{_t(result.window.start)} to {_t(result.window.end)} UTC"),
-        ("baseline error rate", _pct(result.baseline_error_rate, 2)),
+        ("baseline error rate", units.pct(result.baseline_error_rate, 2, missing=NA)),
         ("method", f"z >= {s.threshold:g} on {s.smooth}-minute rolling windows of all traffic and the "
                    f"{s.segments} busiest model+endpoint pairs, for errors and for requests slower than "
                    f"their pair's P95; an incident holds >= {s.min_requests} requests and >= {s.min_bad} "
@@ -151,19 +146,19 @@ def summary_text(pm: Any) -> str:
     rate, base = f["error_rate"], f["baseline_error_rate"]
     times = f" (x{rate / base:,.1f})" if rate and base else ""
     text = (f"{i.severity} incident on {i.start:%Y-%m-%d} from {_hm(i.start)} to {_hm(i.end)} UTC "
-            f"({i.minutes} minutes). The error rate was {_pct(rate)} ({f['errors']:,} of {f['requests']:,} "
-            f"requests) against {_pct(base)} in the 24 hours before{times}, and P95 latency was "
-            f"{_ms(f['p95_ms'])} against {_ms(f['baseline_p95_ms'])}. "
+            f"({i.minutes} minutes). The error rate was {units.pct(rate, missing=NA)} ({f['errors']:,} of {f['requests']:,} "
+            f"requests) against {units.pct(base, missing=NA)} in the 24 hours before{times}, and P95 latency was "
+            f"{units.ms(f['p95_ms'], missing=NA)} against {units.ms(f['baseline_p95_ms'], missing=NA)}. "
             f"{f['bad']:,} requests failed or were slow, affecting {f['users_affected']:,} users in "
             f"{f['sessions_affected']:,} sessions on {f['endpoints_affected']:,} endpoint(s). "
             f"Likely root cause: {root_cause_text(pm)}.")
     if i.cost_ratio is not None and i.cost_ratio >= 2:
-        text += (f" Spend was ${i.cost_usd:,.2f} in the window, x{i.cost_ratio:,.1f} the baseline's spend per "
+        text += (f" Spend was {units.money(i.cost_usd, 2)} in the window, x{i.cost_ratio:,.1f} the baseline's spend per "
                  "minute" + (" (a cost runaway)." if i.cost_ratio >= 10 else "."))
     share = f["top_user_requests"] / f["requests"] if f["requests"] else 0.0
     if f["top_user_requests"] >= 20 and share >= 0.3:
         text += (f" One user ({f['top_user']}) sent {f['top_user_requests']:,} of the {f['requests']:,} requests "
-                 f"({share:.0%}) from {f['top_user_sessions']:,} session(s): a runaway client or agent loop is "
+                 f"({units.pct(share, 0)}) from {f['top_user_sessions']:,} session(s): a runaway client or agent loop is "
                  "a likely cause.")
     return text
 
@@ -174,22 +169,20 @@ def _impact_rows(pm: Any) -> list[dict]:
         unit = r["unit"]
 
         def fmt(v, unit=unit):
-            if v is None:
-                return "n/a"
             if unit == "share":
-                return f"{v:.2%}"
+                return units.pct(v, 2, missing=NA)
             if unit == "ms":
-                return f"{v:,.0f} ms"
+                return units.ms(v, missing=NA)
             if unit == "usd":
-                return f"${v:,.4f}" if abs(v) >= 0.01 else f"${v:,.6f}"
+                return units.money(v, 4, small_places=6, missing=NA)
             if unit == "rate":
-                return f"{v:,.2f}"
-            return f"{v:,.0f}"
+                return units.number(v, 2, missing=NA)
+            return units.count(v, missing=NA)
 
         affected = r["ratio_basis"] == "of active"
         change = _ratio(r["ratio"])
         if affected and r["ratio"] is not None:
-            change = _pct(r["ratio"], 0) + " of active"
+            change = units.pct(r["ratio"], 0, missing=NA) + " of active"
         elif r["ratio_basis"] == "per minute" and change:
             change += " per minute"
         rows.append({"metric": r["metric"], "incident window": fmt(r["window"]),
@@ -211,8 +204,8 @@ def _timeline_events(pm: Any) -> list[str]:
         b = pm.first_bad
         events.append((b.ts, 1, f"{b.ts:%Y-%m-%d %H:%M:%S} UTC: first bad request {b.request_id} ({_what(b)})"))
     if i.peak_at is not None:
-        events.append((i.peak_at, 1, f"{_t(i.peak_at)} UTC: peak — error rate {_pct(i.peak_error_rate)}, "
-                                     f"P95 {_ms(i.peak_p95_ms)}"
+        events.append((i.peak_at, 1, f"{_t(i.peak_at)} UTC: peak — error rate {units.pct(i.peak_error_rate, missing=NA)}, "
+                                     f"P95 {units.ms(i.peak_p95_ms, missing=NA)}"
                                      + (f" in the {pm.bucket_minutes}-minute bucket" if pm.bucket_minutes > 1
                                         else " that minute")))
     if pm.last_bad is not None:
@@ -222,7 +215,7 @@ def _timeline_events(pm: Any) -> list[str]:
 
 
 def _what(b: Any) -> str:
-    kind = f"error {b.error_type or 'unknown'}" if b.status == "error" else f"slow, {_ms(b.latency_ms)}"
+    kind = f"error {b.error_type or 'unknown'}" if b.status == "error" else f"slow, {units.ms(b.latency_ms, missing=NA)}"
     return f"{kind}; {b.model} on {b.endpoint}"
 
 
@@ -253,7 +246,7 @@ def postmortem_blocks(pm: Any) -> list:
     if pm.error_types.height:
         blocks.append(FrameBlock([{
             "error type": r["error_type"], "errors": r["errors"], "share of errors":
-                _pct(r["errors"] / pm.figures["errors"]) if pm.figures["errors"] else "",
+                units.pct(r["errors"] / pm.figures["errors"], missing=NA) if pm.figures["errors"] else "",
             "baseline errors": r["baseline_errors"],
         } for r in pm.error_types.iter_rows(named=True) if r["errors"]], title="Top error types"))
     tl = pm.timeline
@@ -266,8 +259,8 @@ def postmortem_blocks(pm: Any) -> list:
                "P95 ms": [None if v is None else round(v) for v in tl["p95_ms"].to_list()]}),
         FrameBlock([{
             "time (UTC)": _hm(r["minute"]), "phase": r["phase"], "requests": r["requests"],
-            "errors": r["errors"], "error rate": "" if r["error_rate"] is None else _pct(r["error_rate"], 0),
-            "bad": r["bad"], "P95": "" if r["p95_ms"] is None else _ms(r["p95_ms"]),
+            "errors": r["errors"], "error rate": "" if r["error_rate"] is None else units.pct(r["error_rate"], 0, missing=NA),
+            "bad": r["bad"], "P95": "" if r["p95_ms"] is None else units.ms(r["p95_ms"], missing=NA),
         } for r in tl.iter_rows(named=True)],
             title=f"{'Minute' if pm.bucket_minutes == 1 else f'{pm.bucket_minutes}-minute'} by "
                   f"{'minute' if pm.bucket_minutes == 1 else 'bucket'}"),
@@ -280,18 +273,18 @@ def postmortem_blocks(pm: Any) -> list:
     if candidates.height:
         blocks.append(FrameBlock([{
             "dimension": r["dimension"], "value": r["value"], "requests": r["requests"], "bad": r["bad"],
-            "bad rate": _pct(r["bad_rate"]), "rest": _pct(r["rest_bad_rate"]),
+            "bad rate": units.pct(r["bad_rate"], missing=NA), "rest": units.pct(r["rest_bad_rate"], missing=NA),
             "risk ratio": "" if r["risk_ratio"] is None else f"{r['risk_ratio']:,.1f}",
             "95% CI": "" if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
-            "share of bad": _pct(r["share_of_bad"], 0),
-            "baseline bad rate": _pct(r["baseline_bad_rate"]),
+            "share of bad": units.pct(r["share_of_bad"], 0, missing=NA),
+            "baseline bad rate": units.pct(r["baseline_bad_rate"], missing=NA),
         } for r in candidates.iter_rows(named=True)], title="Bad requests by model, endpoint, prompt version "
                                                              "and user tier (in the window)"))
     types = pm.error_types.filter(pm.error_types["errors"] > 0) if pm.error_types.height else pm.error_types
     if types.height:
         blocks.append(FrameBlock([{
-            "error type": r["error_type"], "errors": r["errors"], "rate": _pct(r["rate"], 2),
-            "baseline rate": _pct(r["baseline_rate"], 2),
+            "error type": r["error_type"], "errors": r["errors"], "rate": units.pct(r["rate"], 2, missing=NA),
+            "baseline rate": units.pct(r["baseline_rate"], 2, missing=NA),
             "risk ratio": "" if r["risk_ratio"] is None else f"{r['risk_ratio']:,.1f}",
             "95% CI": "" if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
         } for r in types.iter_rows(named=True)], title="Error types: rate per request against the baseline"))
@@ -304,8 +297,8 @@ def postmortem_blocks(pm: Any) -> list:
     if pm.similar.height:
         blocks.append(FrameBlock([{
             "id": r["id"], "start": _t(r["start"]), "end": _hm(r["end"]), "severity": r["severity"],
-            "error rate": _pct(r["error_rate"]), "model": r["model"], "endpoint": r["endpoint"],
-            "error type": r["error_type"], "similarity": f"{r['similarity']:.0%}",
+            "error rate": units.pct(r["error_rate"], missing=NA), "model": r["model"], "endpoint": r["endpoint"],
+            "error type": r["error_type"], "similarity": units.pct(r["similarity"], 0),
         } for r in pm.similar.iter_rows(named=True)], title="Incidents found by 'aimon incident detect' before this "
                                                              "one that share its model, endpoint or error type"))
     else:
@@ -325,7 +318,7 @@ def _sample_blocks(pm: Any) -> list:
         blocks.append(FrameBlock([{
             "time": f"{r['ts']:%H:%M:%S}", "request_id": r["request_id"], "model": r["model"],
             "endpoint": r["endpoint"], "error": r["error_type"] or ("slow" if r["status"] != "error" else ""),
-            "latency": _ms(r["latency_ms"]), "error message": r["error_message"] or "",
+            "latency": units.ms(r["latency_ms"], missing=NA), "error message": r["error_message"] or "",
             "prompt": r["prompt"] or "",
         } for r in pm.samples.iter_rows(named=True)]))
         if not pm.pii_shown:

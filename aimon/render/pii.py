@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note, err_console
+from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note, err_console, units
 
 if TYPE_CHECKING:
     from aimon.analysis.compliance import ComplianceReport
@@ -107,7 +107,7 @@ def pii_blocks(report: PiiReport, stats: ScanStats | None) -> list[Block]:
                  ("fields", ", ".join(report.fields)),
                  ("requests", report.requests),
                  ("requests with PII or secrets", report.requests_with_pii),
-                 ("share of requests", f"{report.share_with_pii:.2%}"),
+                 ("share of requests", units.pct(report.share_with_pii, 2)),
                  ("findings (validated)", report.findings),
                  ("look-alikes rejected", report.rejected_candidates)]),
     ]
@@ -181,7 +181,7 @@ def compliance_blocks(report: ComplianceReport) -> list[Block]:
         Heading(report.title),
         Figures([("window", f"{w.start:%Y-%m-%d %H:%M} .. {w.end:%Y-%m-%d %H:%M} UTC"),
                  ("total requests", report.total_requests),
-                 ("requests with PII", f"{report.requests_with_pii:,} ({report.share_with_pii:.2%})"),
+                 ("requests with PII", f"{report.requests_with_pii:,} ({units.pct(report.share_with_pii, 2)})"),
                  ("requests with PII in prompt", report.requests_with_pii_in_prompt),
                  ("requests with PII in response", report.requests_with_pii_in_response),
                  ("requests with PII in system prompt", report.requests_with_pii_in_system_prompt),
