@@ -9,7 +9,8 @@ import typer
 
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption
-from aimon.render import Format, FrameBlock, Note, emit
+from aimon.cli.output import show
+from aimon.render import Format
 
 # Like DuckDB's own shell: a terminal or a Markdown page shows a screenful, a file
 # format everything.
@@ -51,14 +52,11 @@ def sql(
     with opened(db, write=False) as con:
         sandbox(con, read_files or ())
         result = run_query(con, query, limit=limit or None)
-    frame = result.frame
-    blocks: list = [FrameBlock(frame)]
-    if result.more_rows:
-        if fmt in (Format.json, Format.csv):
-            # Data formats carry no notes; say it where people look.
-            from aimon.render import err_console
-            err_console.print(f"aimon: {result.more_rows:,} more rows not shown (--limit 0 shows all)",
-                              markup=False)
-        blocks.append(Note(f"… {result.more_rows:,} more rows (--limit 0 shows all)"))
-    emit(fmt, output, data=frame, blocks=blocks, csv_frame=frame)
+    if result.more_rows and fmt in (Format.json, Format.csv):
+        # Data formats carry no notes; say it where people look.
+        from aimon.render import err_console
+        err_console.print(f"aimon: {result.more_rows:,} more rows not shown (--limit 0 shows all)",
+                          markup=False)
+    # What the query asks for is printed as it is: no PII masking (see aimon/cli/output.py).
+    show(result, fmt, output, show_pii=True)
 

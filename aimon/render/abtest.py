@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any
 
 from aimon.render import Figures, FrameBlock, Heading, Note, units
+from aimon.render.present import Presentation, register
 
 PROPORTIONS = {"success", "thumbs_up", "thumbs_down", "error_rate"}
 
@@ -337,3 +338,9 @@ def _tests(result: Any) -> str:
 def comparisons_csv(result: Any) -> list[dict]:
     """The one table CSV carries: every comparison with raw numbers."""
     return [dataclasses.asdict(c) for c in result.comparisons]
+
+
+register("ExperimentList", Presentation("an experiment list", ("abtest list",), list_data, list_blocks,
+                                        table=lambda result: result.table))
+register("AbTestResult", Presentation("an experiment analysis", ("abtest analyze",), analyze_data, analyze_blocks,
+                                      table=comparisons_csv))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from aimon.render import Block, Figures, FrameBlock, Heading, Note, _jsonable, units
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.alerts.check import CheckResult
@@ -179,3 +181,20 @@ def rules_blocks(rules: list[dict[str, Any]]) -> list[Block]:
     for rule in rules:
         blocks.append(Figures([(k, v) for k, v in rule.items() if k != "name"], title=rule["name"]))
     return blocks
+
+
+@dataclass(frozen=True)
+class RuleList:
+    """The rules ``aimon alerts rules`` shows (as ``aimon.analysis.alerts.rules.rule_data`` gives them)."""
+
+    rules: list[dict[str, Any]]
+
+
+register("CheckResult", Presentation("an alert check", ("alerts check",), check_data, check_blocks,
+                                     table=check_frame))
+register("ScanResult", Presentation("an alert replay", ("alerts scan",), scan_data, scan_blocks,
+                                    table=lambda result: result.incidents))
+register("RuleList", Presentation(
+    "a rule list", ("alerts rules",), lambda result: {"rules": result.rules},
+    lambda result: rules_blocks(result.rules), table=lambda result: rules_frame(result.rules),
+    writers={"toml": lambda data: rules_toml(data["rules"])}))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note, units
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.cost.anomalies import Anomalies
@@ -381,3 +382,19 @@ def routing_blocks(r: Routing) -> list[Block]:
                              formats={"cost_usd": USD, "usd_per_mtok": "$,.4f"}))
     blocks.append(Note("Assumption: " + r.assumption))
     return blocks
+
+
+register("PricesResult", Presentation("a price table", ("cost prices",), prices_data, prices_blocks,
+                                      table=lambda result: result.prices))
+register("Breakdown", Presentation("a cost breakdown", ("cost breakdown",), breakdown_data, breakdown_blocks,
+                                   table=breakdown_csv))
+register("Reconciliation", Presentation("a cost reconciliation", ("cost reconcile",), reconcile_data,
+                                        reconcile_blocks, table=lambda result: result.rows))
+register("Forecast", Presentation("a cost forecast", ("cost forecast",), forecast_data, forecast_blocks,
+                                  table=lambda result: result.daily))
+register("Anomalies", Presentation("a cost anomaly list", ("cost anomalies",), anomalies_data, anomalies_blocks,
+                                   table=lambda result: result.hours))
+register("BudgetCheck", Presentation("a budget check", ("cost check",), check_data, check_blocks,
+                                     table=lambda result: result.checks))
+register("Routing", Presentation("a routing analysis", ("cost routing",), routing_data, routing_blocks,
+                                 table=lambda result: result.by_model))

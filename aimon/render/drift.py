@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from aimon.render import Block, Figures, FrameBlock, Heading, Note, units
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.drift import DriftResult
@@ -160,3 +161,6 @@ def drift_blocks(result: DriftResult, notes: list[str]) -> list[Block]:
     for n in notes:
         blocks.append(Note("Note: " + n, style="yellow"))
     return blocks
+
+
+register("DriftResult", Presentation("a drift report", ("drift",), drift_data, drift_blocks, table=drift_csv))

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aimon.render import Chart, Figures, FrameBlock, Heading, Note, units
+from aimon.render.present import Presentation, register
 
 SEVERITIES = ("P0", "P1", "P2", "P3")
 _DAY = timedelta(days=1)
@@ -354,3 +355,11 @@ def postmortem_data(pm: Any) -> dict:
         "contributing_factors": list(pm.contributing),
         "follow_ups": list(pm.follow_ups),
     }
+
+
+register("DetectResult", Presentation(
+    "an incident list", ("incident detect",), detect_data, detect_blocks,
+    # No incident: the empty table still names its columns.
+    table=lambda result: detect_rows(result) if result.incidents else result.table))
+# Several tables and a timeline: no one table for CSV.
+register("Postmortem", Presentation("a post-mortem", ("incident postmortem",), postmortem_data, postmortem_blocks))

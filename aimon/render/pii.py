@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note, err_console, units
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.compliance import ComplianceReport
@@ -272,3 +273,16 @@ def deletion_blocks(result: DeletionResult, compaction: Compaction | None) -> li
     else:
         blocks.append(Note("Recorded in audit_log."))
     return blocks
+
+
+register("PiiReport", Presentation("a PII audit", ("audit pii",), pii_data, pii_blocks,
+                                   table=lambda report: report.by_entity))
+register("ComplianceReport", Presentation("a compliance audit", ("audit compliance",), compliance_data,
+                                          compliance_blocks, table=lambda report: report.jurisdictions))
+register("RedactResult", Presentation(
+    "a redacted export", ("redact",), redact_data, redact_blocks,
+    table=lambda result: [{"table": f.table, "path": f.path, "rows": f.rows, "values_replaced": f.values_replaced}
+                          for f in result.files]))
+register("DeletionResult", Presentation(
+    "a deletion", ("forget", "purge"), deletion_data, deletion_blocks,
+    table=lambda result: [{"table": t.table, "rows": t.rows, "matched_by": t.rule} for t in result.tables]))

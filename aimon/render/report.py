@@ -9,7 +9,6 @@ numbers.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from aimon.render import (
@@ -24,20 +23,10 @@ from aimon.render import (
     sparkline,
     units,
 )
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.report.daily import Figure, Report
-
-
-class ReportFormat(StrEnum):
-    """Formats of ``aimon report``: the shared ones (CSV holds the headline figures), plus a
-    standalone HTML page."""
-
-    table = "table"
-    markdown = "markdown"
-    json = "json"
-    csv = "csv"
-    html = "html"
 
 
 PANEL_TITLES = {"overview": "Overview", "quality": "Quality", "cost": "Cost", "performance": "Performance"}
@@ -322,3 +311,14 @@ def report_figures_frame(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's headline figures as one table (what CSV can hold): one row per
     metric with its value, interval, the day before, the baseline and the changes."""
     return [{"metric": key, **fields} for key, fields in (data.get("figures") or {}).items()]
+
+
+def _html(data: dict[str, Any]) -> str:
+    from aimon.render.html import report_html
+
+    return report_html(data)
+
+
+register("Report", Presentation("a report", ("report daily", "report weekly"), report_data, report_blocks,
+                                table=lambda report: report_figures_frame(report_data(report)),
+                                writers={"html": _html}))

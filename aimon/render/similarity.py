@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aimon.render import Block, Figures, FrameBlock, Heading, Note, units
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.similarity import CacheOpportunity, Consistency, GoldenReport
@@ -92,3 +93,11 @@ def cache_blocks(r: CacheOpportunity, notes: list[str]) -> list[Block]:
     if r.examples.height:
         blocks.append(FrameBlock(r.examples, title="Near-duplicates (examples)", formats={"similarity": ".3f"}))
     return blocks + _notes(notes)
+
+
+register("GoldenReport", Presentation("a golden-set report", ("similarity",), golden_data, golden_blocks,
+                                      table=lambda report: report.questions))
+register("Consistency", Presentation("a consistency report", ("similarity consistency",), consistency_data,
+                                     consistency_blocks, table=lambda result: result.prompts))
+register("CacheOpportunity", Presentation("a cache opportunity", ("cost cache-opportunity",), cache_data,
+                                          cache_blocks, table=lambda result: result.by_endpoint))

@@ -30,33 +30,33 @@ def finite(x: Any) -> bool:
         return False
 
 
-def _plus(x: float) -> float:
-    # -0.0 (a rounded-away tiny negative) would print as "-0"; one zero reads as no change.
-    return x + 0.0
+def _plus(x: float, places: int | None = None) -> float:
+    # A tiny negative rounded away would print as "-0" (or "-0.0"); one zero reads as no change.
+    return (x if places is None else round(x, places)) + 0.0
 
 
 def count(x: Any, missing: str = MISSING) -> str:
     """A whole number with thousands separators: 1,234."""
-    return f"{_plus(x):,.0f}" if finite(x) else missing
+    return f"{_plus(x, 0):,.0f}" if finite(x) else missing
 
 
 def number(x: Any, places: int = 1, *, signed: bool = False, missing: str = MISSING) -> str:
     """A plain number with ``places`` decimals: 126.0, +1.50."""
     if not finite(x):
         return missing
-    return f"{_plus(x):{'+' if signed else ''},.{places}f}"
+    return f"{_plus(x, places):{'+' if signed else ''},.{places}f}"
 
 
 def ms(x: Any, *, signed: bool = False, missing: str = MISSING) -> str:
     """Milliseconds, whole: 1,234 ms (+12 ms as a difference)."""
     if not finite(x):
         return missing
-    return f"{_plus(x):{'+' if signed else ''},.0f} ms"
+    return f"{_plus(x, 0):{'+' if signed else ''},.0f} ms"
 
 
 def tokens(x: Any, missing: str = MISSING) -> str:
     """Tokens, whole: 1,234 tokens."""
-    return f"{_plus(x):,.0f} tokens" if finite(x) else missing
+    return f"{_plus(x, 0):,.0f} tokens" if finite(x) else missing
 
 
 def pct(x: Any, places: int | None = 1, *, signed: bool = False, missing: str = MISSING) -> str:
@@ -66,14 +66,14 @@ def pct(x: Any, places: int | None = 1, *, signed: bool = False, missing: str = 
         return missing
     if places is None:
         places = 1 if abs(x) >= 0.001 or x == 0 else 2
-    return f"{_plus(x):{'+' if signed else ''}.{places}%}"
+    return f"{_plus(x, places + 2):{'+' if signed else ''}.{places}%}"
 
 
 def pp(x: Any, places: int = 1, *, missing: str = MISSING) -> str:
     """A difference of two fractions in percentage points, signed: +4.2 pp."""
     if not finite(x):
         return missing
-    return f"{_plus(round(x * 100, places)):+.{places}f} pp"
+    return f"{_plus(x * 100, places):+.{places}f} pp"
 
 
 def money(x: Any, places: int | None = None, *, small_places: int | None = None, sig: int = 4,
@@ -89,18 +89,14 @@ def money(x: Any, places: int | None = None, *, small_places: int | None = None,
         places = 2 if size >= 1 or size == 0 else max(2, sig - 1 - math.floor(math.log10(size)))
     elif small_places is not None and 0 < size < 0.01:
         places = small_places
-    sign = ("+" if x >= 0 else "-") if signed else ("-" if x < 0 else "")
-    return f"{sign}${size:,.{places}f}"
+    shown = _plus(x, places)
+    sign = ("+" if shown >= 0 else "-") if signed else ("-" if shown < 0 else "")
+    return f"{sign}${abs(shown):,.{places}f}"
 
 
 def ratio(x: Any, places: int = 1, missing: str = MISSING) -> str:
     """How many times another value: x2.5."""
-    return f"x{_plus(x):,.{places}f}" if finite(x) else missing
-
-
-def share_of(part: Any, places: int = 1, missing: str = MISSING) -> str:
-    """A share in brackets after a count: ' (12.5%)', or nothing when it is missing."""
-    return f" ({pct(part, places)})" if finite(part) else ("" if missing == MISSING else missing)
+    return f"x{_plus(x, places):,.{places}f}" if finite(x) else missing
 
 
 # Units by name, as analyses declare them (a figure's or a metric's ``unit``).
