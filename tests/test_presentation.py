@@ -4,6 +4,7 @@ from the registry, one refusal text, and no render module formatting values its 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,43 @@ def test_a_context_keyword_no_presentation_takes_is_a_programming_error():
 def test_an_unregistered_result_type_is_a_programming_error():
     with pytest.raises(TypeError, match="no presentation registered for Unheard"):
         present.show(_named("Unheard"), "json", None)
+
+
+# --------------------------------------------------------------------------- the guard
+
+_FORMATTER_NAME = re.compile(r"_?(money|usd|dollars?|pct|percent|ms|format_money|format_pct)")
+
+
+def _own_formatters(path: Path) -> list[str]:
+    """Money or percent formatting outside aimon/render/units.py: a function named like a
+    formatter, an f-string field formatted as a percentage, or "$" written before a field."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef) and _FORMATTER_NAME.fullmatch(node.name):
+            found.append(f"{path.name}:{node.lineno} def {node.name}")
+        if not isinstance(node, ast.JoinedStr):
+            continue
+        for before, part in zip([None, *node.values], node.values, strict=False):
+            if not isinstance(part, ast.FormattedValue):
+                continue
+            spec = part.format_spec
+            text = "".join(v.value for v in spec.values if isinstance(v, ast.Constant)) if spec else ""
+            if text.endswith("%"):
+                found.append(f"{path.name}:{node.lineno} percent field {{...:{text}}}")
+            if isinstance(before, ast.Constant) and str(before.value).endswith("$"):
+                found.append(f"{path.name}:{node.lineno} money field ${{...}}")
+    return found
+
+
+def test_no_render_module_formats_money_or_percentages_its_own_way():
+    modules = [p for p in RENDER.glob("*.py") if p.name != "units.py"]
+    assert len(modules) > 10
+    found = [hit for path in modules for hit in _own_formatters(path)]
+    assert not found, "format through aimon.render.units instead:\n" + "\n".join(found)
+
+
+def test_the_guard_sees_a_formatter(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text('def money(x):\n    return f"${x:,.2f}"\n\n\ndef share(x):\n    return f"{x:.1%}"\n',
+                      encoding="utf-8")
+    assert len(_own_formatters(sample)) == 3

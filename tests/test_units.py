@@ -96,3 +96,12 @@ def test_times_are_localised_in_the_zone_asked_for():
     assert units.when(t, None) == "2026-11-10 14:05"
     assert units.when(datetime(2026, 11, 10, 14, 5), "Europe/Berlin", "%H:%M") == "15:05"  # naive is UTC
     assert units.when(None, "UTC") == ""
+
+
+def test_a_missing_cell_reads_the_same_in_table_and_markdown_and_is_empty_in_csv():
+    from aimon.render import format_value, frame_csv, frame_markdown
+
+    rows = [{"model": "m", "cost": None, "rate": math.nan}]
+    assert format_value(None) == format_value(math.nan) == MISSING
+    assert frame_markdown(rows).splitlines()[-1] == f"| m | {MISSING} | {MISSING} |"
+    assert frame_csv(rows).splitlines()[-1] == "m,,"

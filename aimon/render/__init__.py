@@ -240,9 +240,11 @@ def csv_cell(text: str) -> str:
 # --------------------------------------------------------------------------- values
 
 def format_value(value: Any, spec: str | None = None) -> str:
-    """A cell as text: numbers with thousands separators, times in ISO form, '' for null."""
+    """A cell as text: numbers with thousands separators, times in ISO form, and the one
+    missing-value text (:data:`units.MISSING`) for null or NaN. CSV leaves such a cell
+    empty and JSON writes null."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
+        return units.MISSING
     if spec:
         return units.spec(value, spec)
     if isinstance(value, bool):

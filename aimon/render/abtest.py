@@ -19,8 +19,6 @@ PROPORTIONS = {"success", "thumbs_up", "thumbs_down", "error_rate"}
 
 def value_text(metric: str, value: float | None) -> str:
     """A metric's value in its unit: 69.77%, 2,048 ms, $0.000603, 126.0 tokens."""
-    if value is None:
-        return ""
     if metric in PROPORTIONS:
         return units.pct(value, 2)
     if metric.endswith("_ms"):
@@ -32,8 +30,6 @@ def value_text(metric: str, value: float | None) -> str:
 
 def diff_text(metric: str, value: float | None) -> str:
     """A difference in the metric's unit, signed: +4.22 pp, -12 ms, +$0.000081."""
-    if value is None:
-        return ""
     if metric in PROPORTIONS:
         return units.pp(value, 2)
     if metric.endswith("_ms"):
@@ -45,13 +41,13 @@ def diff_text(metric: str, value: float | None) -> str:
 
 def _interval(metric: str, low: float | None, high: float | None) -> str:
     if low is None or high is None:
-        return ""
+        return units.MISSING
     return f"{diff_text(metric, low)} to {diff_text(metric, high)}"
 
 
 def _pct_interval(low: float | None, high: float | None) -> str:
     if low is None or high is None:
-        return ""
+        return units.MISSING
     return f"{units.pct(low, signed=True)} to {units.pct(high, signed=True)}"
 
 
@@ -241,12 +237,12 @@ def analyze_blocks(result: Any) -> list:
     blocks.append(FrameBlock([{
         "metric": c.metric,
         "variant": c.variant,
-        "lift": units.pct(c.lift, signed=True, missing=""),
+        "lift": units.pct(c.lift, signed=True),
         "lift 95% CI": _pct_interval(c.lift_low, c.lift_high),
         "P(beat control)": _prob(c.prob_beat_control),
-        "MDE now": diff_text(c.metric, c.mde)[1:] if c.mde is not None else "",
-        "power now": units.pct(c.power_observed, 0, missing=""),
-        f"{c.unit}s needed": "" if c.n_needed_variant is None else
+        "MDE now": diff_text(c.metric, c.mde)[1:] if c.mde is not None else units.MISSING,
+        "power now": units.pct(c.power_observed, 0),
+        f"{c.unit}s needed": units.MISSING if c.n_needed_variant is None else
             f"{c.n_needed_variant:,} / {c.n_needed_control:,}",
     } for c in result.comparisons],
         title=f"Lift, probability to beat control, and power ({result.alpha:g} two-sided, "
@@ -257,7 +253,7 @@ def analyze_blocks(result: Any) -> list:
             "metric": c.metric,
             "variant": f"{c.variant} vs {c.control}",
             "Mann-Whitney p": p_text(c.mann_whitney_p),
-            "P(variant > control)": "" if c.prob_superiority is None else f"{c.prob_superiority:.3f}",
+            "P(variant > control)": units.number(c.prob_superiority, 3),
             "P95 control": value_text(c.metric, c.p95_control),
             "P95 variant": value_text(c.metric, c.p95_variant),
             "P95 diff": diff_text(c.metric, c.p95_diff),
@@ -292,12 +288,12 @@ def _variant_blocks(result: Any) -> list:
             "variant": name,
             **per_unit,
             "requests": v.requests,
-            "success": units.pct(v.success_rate, 2, missing=""),
-            "95% CI": "" if v.success_rate_low is None else
+            "success": units.pct(v.success_rate, 2),
+            "95% CI": units.MISSING if v.success_rate_low is None else
                 f"{units.pct(v.success_rate_low)} to {units.pct(v.success_rate_high)}",
             "with outcome": v.outcomes,
-            "errors": units.pct(v.error_rate, 2, missing=""),
-            "thumbs up": units.pct(v.thumbs_up_rate, 2, missing=""),
+            "errors": units.pct(v.error_rate, 2),
+            "thumbs up": units.pct(v.thumbs_up_rate, 2),
         })
         speed_rows.append({
             "variant": name,
@@ -317,7 +313,7 @@ def _variant_blocks(result: Any) -> list:
 
 def _prob(p: float | None) -> str:
     if p is None:
-        return ""
+        return units.MISSING
     if p > 0.999:
         return ">99.9%"
     if p < 0.001:

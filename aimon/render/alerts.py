@@ -44,13 +44,8 @@ UNITS = {"latency_p95_ms": "ms", "ttft_p95_ms": "ms", "error_rate": "rate", "cac
 
 
 def metric_value(metric: str, x: float | None) -> str:
-    """A metric's value in its unit: 15,176 ms, 33.3%, $0.292/h, 28."""
-    if not units.finite(x):
-        return ""
-    unit = UNITS.get(metric)
-    if unit == "usd_per_hour":
-        return units.money(x, sig=3) + "/h"
-    return units.value(unit, x)
+    """A metric's value in its unit: 15,176 ms, 33.3%, $0.2921/h, 28."""
+    return units.value(UNITS.get(metric), x)
 
 
 def _when(t: datetime, tz: str = "UTC") -> str:

@@ -162,9 +162,9 @@ def breakdown_blocks(b: Breakdown, limit: int | None = 50) -> list[Block]:
                      f"{t['unpriced_output_tokens']:,} output tokens (not in the total)"),
         ("mean / P95 cost per request", f"{money(t['mean_cost_usd'], places=6, small_places=None)} / {money(t['p95_cost_usd'], places=6, small_places=None)}"),
         ("cost per user per day", money(t["cost_per_user_day_usd"], places=4, small_places=None)),
-        ("token efficiency (output/input)", units.number(t["token_efficiency"], 2, missing="")),
-        ("response-cache hit rate", units.pct(t["cache_hit_rate"], missing="")),
-        ("cached input tokens", units.pct(t["cached_input_share"], missing="")),
+        ("token efficiency (output/input)", units.number(t["token_efficiency"], 2)),
+        ("response-cache hit rate", units.pct(t["cache_hit_rate"])),
+        ("cached input tokens", units.pct(t["cached_input_share"])),
         ("saved by cached tokens / cache hits", f"{money(t['cache_read_saving_usd'])} / "
                                                 f"{money(t['cache_hit_saving_usd'])}"),
     ]))
@@ -331,7 +331,7 @@ def anomalies_blocks(a: Anomalies) -> list[Block]:
             continue
         blocks.append(_table(
             frame.drop("spread_usd", "baseline_days"), title=f"Daily cost jumps by {entity} (robust z >= {s.z:g} against the median of the "
-                         f"previous {s.baseline_days} days, at least {s.jump:g}x and +${s.min_usd:g})",
+                         f"previous {s.baseline_days} days, at least {s.jump:g}x and +{units.money(s.min_usd)})",
             formats={"cost_usd": USD, "baseline_usd": USD, "spread_usd": USD, "robust_z": ".1f",
                      "ratio_to_baseline": ".1f"}))
     return blocks

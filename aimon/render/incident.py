@@ -19,13 +19,6 @@ SEVERITIES = ("P0", "P1", "P2", "P3")
 _DAY = timedelta(days=1)
 
 
-NA = "n/a"
-
-
-def _ratio(v: float | None) -> str:
-    return "" if v is None else f"x{v:,.1f}"
-
-
 def _t(ts: datetime | None) -> str:
     return "" if ts is None else f"{ts:%Y-%m-%d %H:%M}"
 
@@ -62,14 +55,14 @@ def detect_rows(result: Any) -> list[dict]:
         "where errors": i.where_errors,
         "requests": i.requests,
         "errors": i.errors,
-        "error rate": units.pct(i.error_rate, missing=NA),
-        "baseline": units.pct(i.baseline_error_rate, missing=NA),
-        "P95": units.ms(i.p95_ms, missing=NA),
-        "baseline P95": units.ms(i.baseline_p95_ms, missing=NA),
-        "traffic": _ratio(i.traffic_ratio),
+        "error rate": units.pct(i.error_rate, missing=""),
+        "baseline": units.pct(i.baseline_error_rate, missing=""),
+        "P95": units.ms(i.p95_ms, missing=""),
+        "baseline P95": units.ms(i.baseline_p95_ms, missing=""),
+        "traffic": units.ratio(i.traffic_ratio, missing=""),
         "peak": _hm(i.peak_at),
-        "peak error rate": units.pct(i.peak_error_rate, missing=NA),
-        "peak P95": units.ms(i.peak_p95_ms, missing=NA),
+        "peak error rate": units.pct(i.peak_error_rate, missing=""),
+        "peak P95": units.ms(i.peak_p95_ms, missing=""),
     } for i in result.incidents]
 
 
@@ -84,7 +77,7 @@ def _where(i: Any) -> str:
         return "all traffic"
     text = i.where.replace("model ", "", 1).replace(" on endpoint ", " on ", 1)
     if i.where_requests:
-        text += f": {i.where_errors:,}/{i.where_requests:,} = {units.pct(i.where_errors / i.where_requests, missing=NA)} errors"
+        text += f": {i.where_errors:,}/{i.where_requests:,} = {units.pct(i.where_errors / i.where_requests)} errors"
     return text
 
 
@@ -98,9 +91,9 @@ def detect_display_rows(result: Any) -> list[dict]:
             "window (UTC)": _span(i) + f" ({i.minutes} min)",
             "signals": i.signals,
             "where": _where(i),
-            "errors (all traffic)": f"{i.errors:,}/{i.requests:,} = {units.pct(i.error_rate, missing=NA)}",
-            "base": units.pct(i.baseline_error_rate, missing=NA),
-            "P95": units.ms(i.p95_ms, missing=NA) + base_p95,
+            "errors (all traffic)": f"{i.errors:,}/{i.requests:,} = {units.pct(i.error_rate)}",
+            "base": units.pct(i.baseline_error_rate),
+            "P95": units.ms(i.p95_ms) + base_p95,
             "peak": _hm(i.peak_at),
         })
     return out
@@ -111,7 +104,7 @@ def detect_blocks(result: Any) -> list:
     s = result.settings
     blocks: list = [Heading(result.title), Figures([
         ("window", f"{_t(result.window.start)} to {_t(result.window.end)} UTC"),
-        ("baseline error rate", units.pct(result.baseline_error_rate, 2, missing=NA)),
+        ("baseline error rate", units.pct(result.baseline_error_rate, 2)),
         ("method", f"z >= {s.threshold:g} on {s.smooth}-minute rolling windows of all traffic and the "
                    f"{s.segments} busiest model+endpoint pairs, for errors and for requests slower than "
                    f"their pair's P95; an incident holds >= {s.min_requests} requests and >= {s.min_bad} "
@@ -147,9 +140,9 @@ def summary_text(pm: Any) -> str:
     rate, base = f["error_rate"], f["baseline_error_rate"]
     times = f" (x{rate / base:,.1f})" if rate and base else ""
     text = (f"{i.severity} incident on {i.start:%Y-%m-%d} from {_hm(i.start)} to {_hm(i.end)} UTC "
-            f"({i.minutes} minutes). The error rate was {units.pct(rate, missing=NA)} ({f['errors']:,} of {f['requests']:,} "
-            f"requests) against {units.pct(base, missing=NA)} in the 24 hours before{times}, and P95 latency was "
-            f"{units.ms(f['p95_ms'], missing=NA)} against {units.ms(f['baseline_p95_ms'], missing=NA)}. "
+            f"({i.minutes} minutes). The error rate was {units.pct(rate)} ({f['errors']:,} of {f['requests']:,} "
+            f"requests) against {units.pct(base)} in the 24 hours before{times}, and P95 latency was "
+            f"{units.ms(f['p95_ms'])} against {units.ms(f['baseline_p95_ms'])}. "
             f"{f['bad']:,} requests failed or were slow, affecting {f['users_affected']:,} users in "
             f"{f['sessions_affected']:,} sessions on {f['endpoints_affected']:,} endpoint(s). "
             f"Likely root cause: {root_cause_text(pm)}.")
@@ -171,20 +164,20 @@ def _impact_rows(pm: Any) -> list[dict]:
 
         def fmt(v, unit=unit):
             if unit == "share":
-                return units.pct(v, 2, missing=NA)
+                return units.pct(v, 2)
             if unit == "ms":
-                return units.ms(v, missing=NA)
+                return units.ms(v)
             if unit == "usd":
-                return units.money(v, 4, small_places=6, missing=NA)
+                return units.money(v, 4, small_places=6)
             if unit == "rate":
-                return units.number(v, 2, missing=NA)
-            return units.count(v, missing=NA)
+                return units.number(v, 2)
+            return units.count(v)
 
         affected = r["ratio_basis"] == "of active"
-        change = _ratio(r["ratio"])
+        change = units.ratio(r["ratio"])
         if affected and r["ratio"] is not None:
-            change = units.pct(r["ratio"], 0, missing=NA) + " of active"
-        elif r["ratio_basis"] == "per minute" and change:
+            change = units.pct(r["ratio"], 0) + " of active"
+        elif r["ratio_basis"] == "per minute" and r["ratio"] is not None:
             change += " per minute"
         rows.append({"metric": r["metric"], "incident window": fmt(r["window"]),
                      "baseline (24 h before)": ("" if affected else fmt(r["baseline"])),
@@ -205,8 +198,8 @@ def _timeline_events(pm: Any) -> list[str]:
         b = pm.first_bad
         events.append((b.ts, 1, f"{b.ts:%Y-%m-%d %H:%M:%S} UTC: first bad request {b.request_id} ({_what(b)})"))
     if i.peak_at is not None:
-        events.append((i.peak_at, 1, f"{_t(i.peak_at)} UTC: peak — error rate {units.pct(i.peak_error_rate, missing=NA)}, "
-                                     f"P95 {units.ms(i.peak_p95_ms, missing=NA)}"
+        events.append((i.peak_at, 1, f"{_t(i.peak_at)} UTC: peak — error rate {units.pct(i.peak_error_rate)}, "
+                                     f"P95 {units.ms(i.peak_p95_ms)}"
                                      + (f" in the {pm.bucket_minutes}-minute bucket" if pm.bucket_minutes > 1
                                         else " that minute")))
     if pm.last_bad is not None:
@@ -216,7 +209,7 @@ def _timeline_events(pm: Any) -> list[str]:
 
 
 def _what(b: Any) -> str:
-    kind = f"error {b.error_type or 'unknown'}" if b.status == "error" else f"slow, {units.ms(b.latency_ms, missing=NA)}"
+    kind = f"error {b.error_type or 'unknown'}" if b.status == "error" else f"slow, {units.ms(b.latency_ms)}"
     return f"{kind}; {b.model} on {b.endpoint}"
 
 
@@ -247,7 +240,7 @@ def postmortem_blocks(pm: Any) -> list:
     if pm.error_types.height:
         blocks.append(FrameBlock([{
             "error type": r["error_type"], "errors": r["errors"], "share of errors":
-                units.pct(r["errors"] / pm.figures["errors"], missing=NA) if pm.figures["errors"] else "",
+                units.pct(r["errors"] / pm.figures["errors"]) if pm.figures["errors"] else "",
             "baseline errors": r["baseline_errors"],
         } for r in pm.error_types.iter_rows(named=True) if r["errors"]], title="Top error types"))
     tl = pm.timeline
@@ -260,8 +253,8 @@ def postmortem_blocks(pm: Any) -> list:
                "P95 ms": [None if v is None else round(v) for v in tl["p95_ms"].to_list()]}),
         FrameBlock([{
             "time (UTC)": _hm(r["minute"]), "phase": r["phase"], "requests": r["requests"],
-            "errors": r["errors"], "error rate": "" if r["error_rate"] is None else units.pct(r["error_rate"], 0, missing=NA),
-            "bad": r["bad"], "P95": "" if r["p95_ms"] is None else units.ms(r["p95_ms"], missing=NA),
+            "errors": r["errors"], "error rate": units.pct(r["error_rate"], 0),
+            "bad": r["bad"], "P95": units.ms(r["p95_ms"]),
         } for r in tl.iter_rows(named=True)],
             title=f"{'Minute' if pm.bucket_minutes == 1 else f'{pm.bucket_minutes}-minute'} by "
                   f"{'minute' if pm.bucket_minutes == 1 else 'bucket'}"),
@@ -274,20 +267,20 @@ def postmortem_blocks(pm: Any) -> list:
     if candidates.height:
         blocks.append(FrameBlock([{
             "dimension": r["dimension"], "value": r["value"], "requests": r["requests"], "bad": r["bad"],
-            "bad rate": units.pct(r["bad_rate"], missing=NA), "rest": units.pct(r["rest_bad_rate"], missing=NA),
-            "risk ratio": "" if r["risk_ratio"] is None else f"{r['risk_ratio']:,.1f}",
-            "95% CI": "" if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
-            "share of bad": units.pct(r["share_of_bad"], 0, missing=NA),
-            "baseline bad rate": units.pct(r["baseline_bad_rate"], missing=NA),
+            "bad rate": units.pct(r["bad_rate"]), "rest": units.pct(r["rest_bad_rate"]),
+            "risk ratio": units.number(r["risk_ratio"], 1),
+            "95% CI": units.MISSING if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
+            "share of bad": units.pct(r["share_of_bad"], 0),
+            "baseline bad rate": units.pct(r["baseline_bad_rate"]),
         } for r in candidates.iter_rows(named=True)], title="Bad requests by model, endpoint, prompt version "
                                                              "and user tier (in the window)"))
     types = pm.error_types.filter(pm.error_types["errors"] > 0) if pm.error_types.height else pm.error_types
     if types.height:
         blocks.append(FrameBlock([{
-            "error type": r["error_type"], "errors": r["errors"], "rate": units.pct(r["rate"], 2, missing=NA),
-            "baseline rate": units.pct(r["baseline_rate"], 2, missing=NA),
-            "risk ratio": "" if r["risk_ratio"] is None else f"{r['risk_ratio']:,.1f}",
-            "95% CI": "" if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
+            "error type": r["error_type"], "errors": r["errors"], "rate": units.pct(r["rate"], 2),
+            "baseline rate": units.pct(r["baseline_rate"], 2),
+            "risk ratio": units.number(r["risk_ratio"], 1),
+            "95% CI": units.MISSING if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
         } for r in types.iter_rows(named=True)], title="Error types: rate per request against the baseline"))
     blocks += _sample_blocks(pm)
     blocks += [
@@ -298,7 +291,7 @@ def postmortem_blocks(pm: Any) -> list:
     if pm.similar.height:
         blocks.append(FrameBlock([{
             "id": r["id"], "start": _t(r["start"]), "end": _hm(r["end"]), "severity": r["severity"],
-            "error rate": units.pct(r["error_rate"], missing=NA), "model": r["model"], "endpoint": r["endpoint"],
+            "error rate": units.pct(r["error_rate"]), "model": r["model"], "endpoint": r["endpoint"],
             "error type": r["error_type"], "similarity": units.pct(r["similarity"], 0),
         } for r in pm.similar.iter_rows(named=True)], title="Incidents found by 'aimon incident detect' before this "
                                                              "one that share its model, endpoint or error type"))
@@ -319,7 +312,7 @@ def _sample_blocks(pm: Any) -> list:
         blocks.append(FrameBlock([{
             "time": f"{r['ts']:%H:%M:%S}", "request_id": r["request_id"], "model": r["model"],
             "endpoint": r["endpoint"], "error": r["error_type"] or ("slow" if r["status"] != "error" else ""),
-            "latency": units.ms(r["latency_ms"], missing=NA), "error message": r["error_message"] or "",
+            "latency": units.ms(r["latency_ms"]), "error message": r["error_message"] or "",
             "prompt": r["prompt"] or "",
         } for r in pm.samples.iter_rows(named=True)]))
         if not pm.pii_shown:

@@ -84,7 +84,7 @@ def cache_blocks(r: CacheOpportunity, notes: list[str]) -> list[Block]:
     blocks: list[Block] = [
         Heading(r.title),
         Figures([("window", f"{r.window.start:%Y-%m-%d %H:%M} – {r.window.end:%Y-%m-%d %H:%M} UTC"),
-                 ("hit rate", "" if t["hit_rate"] is None else f"{units.pct(t['hit_rate'])} of {t['requests']:,} requests"),
+                 ("hit rate", units.MISSING if t["hit_rate"] is None else f"{units.pct(t['hit_rate'])} of {t['requests']:,} requests"),
                  ("would have saved", f"{units.money(t['saved_usd'], 2)} of {units.money(t['cost_usd'], 2)}"),
                  ("near-duplicate at", f"cosine >= {r.similarity:g}, same endpoint, earlier request")]),
         FrameBlock(r.by_endpoint, title="By endpoint", formats={"hit_rate": ".1%", "cost_usd": "$,.2f",
