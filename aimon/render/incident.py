@@ -19,12 +19,12 @@ SEVERITIES = ("P0", "P1", "P2", "P3")
 _DAY = timedelta(days=1)
 
 
-def _t(ts: datetime | None) -> str:
-    return "" if ts is None else f"{ts:%Y-%m-%d %H:%M}"
+def _t(ts: datetime | None, tz: str = "UTC") -> str:
+    return units.when(ts, tz)
 
 
-def _hm(ts: datetime | None) -> str:
-    return "" if ts is None else f"{ts:%H:%M}"
+def _hm(ts: datetime | None, tz: str = "UTC") -> str:
+    return units.when(ts, tz, "%H:%M")
 
 
 # --------------------------------------------------------------------------- detect
@@ -134,12 +134,12 @@ def root_cause_text(pm: Any) -> str:
             f"{r.ci_low:,.1f} to {r.ci_high:,.1f}; {r.segment_bad:,} of {r.bad_total:,} bad requests)")
 
 
-def summary_text(pm: Any) -> str:
+def summary_text(pm: Any, tz: str = "UTC") -> str:
     """The summary paragraph."""
     i, f = pm.incident, pm.figures
     rate, base = f["error_rate"], f["baseline_error_rate"]
     times = f" (x{rate / base:,.1f})" if rate and base else ""
-    text = (f"{i.severity} incident on {i.start:%Y-%m-%d} from {_hm(i.start)} to {_hm(i.end)} UTC "
+    text = (f"{i.severity} incident on {units.when(i.start, tz, '%Y-%m-%d')} from {_hm(i.start, tz)} to {_hm(i.end, tz)} {tz} "
             f"({i.minutes} minutes). The error rate was {units.pct(rate)} ({f['errors']:,} of {f['requests']:,} "
             f"requests) against {units.pct(base)} in the 24 hours before{times}, and P95 latency was "
             f"{units.ms(f['p95_ms'])} against {units.ms(f['baseline_p95_ms'])}. "
@@ -187,24 +187,24 @@ def _impact_rows(pm: Any) -> list[dict]:
     return rows
 
 
-def _timeline_events(pm: Any) -> list[str]:
+def _timeline_events(pm: Any, tz: str) -> list[str]:
     """The events in time order (a window edge comes before a request in its minute)."""
     i = pm.incident
-    events = [(pm.timeline["minute"][0], 0, f"{_t(pm.timeline['minute'][0])} UTC: the timeline starts, "
+    events = [(pm.timeline["minute"][0], 0, f"{_t(pm.timeline['minute'][0], tz)} {tz}: the timeline starts, "
                                             "15 minutes before the window"),
-              (i.start, 0, f"{_t(i.start)} UTC: the incident window opens"),
-              (i.end, 2, f"{_t(i.end)} UTC: the incident window closes")]
+              (i.start, 0, f"{_t(i.start, tz)} {tz}: the incident window opens"),
+              (i.end, 2, f"{_t(i.end, tz)} {tz}: the incident window closes")]
     if pm.first_bad is not None:
         b = pm.first_bad
-        events.append((b.ts, 1, f"{b.ts:%Y-%m-%d %H:%M:%S} UTC: first bad request {b.request_id} ({_what(b)})"))
+        events.append((b.ts, 1, f"{units.when(b.ts, tz, '%Y-%m-%d %H:%M:%S')} {tz}: first bad request {b.request_id} ({_what(b)})"))
     if i.peak_at is not None:
-        events.append((i.peak_at, 1, f"{_t(i.peak_at)} UTC: peak — error rate {units.pct(i.peak_error_rate)}, "
+        events.append((i.peak_at, 1, f"{_t(i.peak_at, tz)} {tz}: peak — error rate {units.pct(i.peak_error_rate)}, "
                                      f"P95 {units.ms(i.peak_p95_ms)}"
                                      + (f" in the {pm.bucket_minutes}-minute bucket" if pm.bucket_minutes > 1
                                         else " that minute")))
     if pm.last_bad is not None:
         b = pm.last_bad
-        events.append((b.ts, 1, f"{b.ts:%Y-%m-%d %H:%M:%S} UTC: last bad request {b.request_id} ({_what(b)})"))
+        events.append((b.ts, 1, f"{units.when(b.ts, tz, '%Y-%m-%d %H:%M:%S')} {tz}: last bad request {b.request_id} ({_what(b)})"))
     return [text for _, _, text in sorted(events, key=lambda e: (e[0], e[1]))]
 
 
@@ -213,26 +213,26 @@ def _what(b: Any) -> str:
     return f"{kind}; {b.model} on {b.endpoint}"
 
 
-def postmortem_blocks(pm: Any) -> list:
+def postmortem_blocks(pm: Any, tz: str = "UTC") -> list:
     """The post-mortem in the runbook's shape."""
     i = pm.incident
     blocks: list = [
         Heading(pm.title),
-        Note(f"Incident window {_t(i.start)} to {_t(i.end)} UTC (end exclusive), compared with the 24 hours "
-             f"before ({_t(pm.baseline.start)} to {_t(pm.baseline.end)} UTC). A request is *bad* when it "
+        Note(f"Incident window {_t(i.start, tz)} to {_t(i.end, tz)} {tz} (end exclusive), compared with the 24 hours "
+             f"before ({_t(pm.baseline.start, tz)} to {_t(pm.baseline.end, tz)} {tz}). A request is *bad* when it "
              "failed, or took longer than its model and endpoint's P99 in the baseline. Written by "
              "aimon from the logs; edit freely.", style="dim"),
         Heading("Summary", 2),
-        Note(summary_text(pm)),
+        Note(summary_text(pm, tz)),
         Figures([
             ("severity", i.severity),
-            ("window", f"{_t(i.start)} to {_t(i.end)} UTC, {i.minutes} minutes"),
+            ("window", f"{_t(i.start, tz)} to {_t(i.end, tz)} {tz}, {i.minutes} minutes"),
             ("signals", i.signals),
             ("likely root cause", root_cause_text(pm)),
             ("first bad request", "" if pm.first_bad is None else f"{pm.first_bad.request_id} at "
-                                                                   f"{pm.first_bad.ts:%H:%M:%S}"),
+                                                                   + units.when(pm.first_bad.ts, tz, "%H:%M:%S")),
             ("last bad request", "" if pm.last_bad is None else f"{pm.last_bad.request_id} at "
-                                                                 f"{pm.last_bad.ts:%H:%M:%S}"),
+                                                                 + units.when(pm.last_bad.ts, tz, "%H:%M:%S")),
         ]),
         Heading("Impact", 2),
         FrameBlock(_impact_rows(pm), title="Incident window against the 24 hours before"),
@@ -246,13 +246,13 @@ def postmortem_blocks(pm: Any) -> list:
     tl = pm.timeline
     blocks += [
         Heading("Timeline", 2),
-        Note(items=list(_timeline_events(pm))),
+        Note(items=list(_timeline_events(pm, tz))),
         Chart("Timeline" if pm.bucket_minutes == 1 else f"Timeline ({pm.bucket_minutes}-minute buckets)",
-              [_hm(m) for m in tl["minute"].to_list()],
+              [_hm(m, tz) for m in tl["minute"].to_list()],
               {"error rate %": [None if v is None else round(100 * v, 2) for v in tl["error_rate"].to_list()],
                "P95 ms": [None if v is None else round(v) for v in tl["p95_ms"].to_list()]}),
         FrameBlock([{
-            "time (UTC)": _hm(r["minute"]), "phase": r["phase"], "requests": r["requests"],
+            f"time ({tz})": _hm(r["minute"], tz), "phase": r["phase"], "requests": r["requests"],
             "errors": r["errors"], "error rate": units.pct(r["error_rate"], 0),
             "bad": r["bad"], "P95": units.ms(r["p95_ms"]),
         } for r in tl.iter_rows(named=True)],
@@ -282,7 +282,7 @@ def postmortem_blocks(pm: Any) -> list:
             "risk ratio": units.number(r["risk_ratio"], 1),
             "95% CI": units.MISSING if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
         } for r in types.iter_rows(named=True)], title="Error types: rate per request against the baseline"))
-    blocks += _sample_blocks(pm)
+    blocks += _sample_blocks(pm, tz)
     blocks += [
         Heading("Contributing factors", 2),
         Note(items=list(pm.contributing)),
@@ -290,7 +290,7 @@ def postmortem_blocks(pm: Any) -> list:
     ]
     if pm.similar.height:
         blocks.append(FrameBlock([{
-            "id": r["id"], "start": _t(r["start"]), "end": _hm(r["end"]), "severity": r["severity"],
+            "id": r["id"], "start": _t(r["start"], tz), "end": _hm(r["end"], tz), "severity": r["severity"],
             "error rate": units.pct(r["error_rate"]), "model": r["model"], "endpoint": r["endpoint"],
             "error type": r["error_type"], "similarity": units.pct(r["similarity"], 0),
         } for r in pm.similar.iter_rows(named=True)], title="Incidents found by 'aimon incident detect' before this "
@@ -305,12 +305,12 @@ def postmortem_blocks(pm: Any) -> list:
     return blocks
 
 
-def _sample_blocks(pm: Any) -> list:
+def _sample_blocks(pm: Any, tz: str) -> list:
     """A few bad requests, redacted unless --show-pii."""
     blocks: list = [Heading("Samples of bad requests" + ("" if pm.pii_shown else " (redacted)"), 3)]
     if pm.samples.height:
         blocks.append(FrameBlock([{
-            "time": f"{r['ts']:%H:%M:%S}", "request_id": r["request_id"], "model": r["model"],
+            "time": units.when(r["ts"], tz, "%H:%M:%S"), "request_id": r["request_id"], "model": r["model"],
             "endpoint": r["endpoint"], "error": r["error_type"] or ("slow" if r["status"] != "error" else ""),
             "latency": units.ms(r["latency_ms"]), "error message": r["error_message"] or "",
             "prompt": r["prompt"] or "",
@@ -324,12 +324,12 @@ def _sample_blocks(pm: Any) -> list:
     return blocks
 
 
-def postmortem_data(pm: Any) -> dict:
+def postmortem_data(pm: Any, tz: str = "UTC") -> dict:
     """JSON for ``incident postmortem`` (keys documented in docs/incident.md)."""
     return {
         "incident": dataclasses.asdict(pm.incident),
         "baseline": {"start": pm.baseline.start, "end": pm.baseline.end},
-        "summary": summary_text(pm),
+        "summary": summary_text(pm, tz),
         "figures": pm.figures,
         "impact": pm.impact,
         "error_types": pm.error_types,
