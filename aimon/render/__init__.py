@@ -27,7 +27,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -39,39 +39,9 @@ from aimon.errors import UsageError
 from aimon.files import is_database_file
 from aimon.render import units
 from aimon.render.layout import fit
+from aimon.render.present import Format, ReportFormat, RulesFormat  # noqa: F401 - the format switches
 
 FORMATS = ("table", "markdown", "json", "csv")
-
-
-class Format(StrEnum):
-    """Output formats; one switch for every command. A command offers the formats its
-    result can be written in (:mod:`aimon.render.present`): these four, or one of the
-    wider switches below; tests/test_presentation.py checks that they agree."""
-
-    table = "table"
-    markdown = "markdown"
-    json = "json"
-    csv = "csv"
-
-
-class ReportFormat(StrEnum):
-    """``aimon report``: the four (CSV holds the headline figures), and a standalone HTML page."""
-
-    table = "table"
-    markdown = "markdown"
-    json = "json"
-    csv = "csv"
-    html = "html"
-
-
-class RulesFormat(StrEnum):
-    """``aimon alerts rules``: the four, and an alerts.toml to start editing from."""
-
-    table = "table"
-    markdown = "markdown"
-    json = "json"
-    csv = "csv"
-    toml = "toml"
 
 
 err_console = Console(stderr=True, highlight=False)

@@ -19,12 +19,44 @@ import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from aimon.errors import UsageError
+
+
+class Format(StrEnum):
+    """Output formats; one switch for every command. A command offers the formats its
+    result can be written in (:attr:`Presentation.formats`): these four, or one of the
+    wider switches below; tests/test_presentation.py checks that they agree."""
+
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+    csv = "csv"
+
+
+class ReportFormat(StrEnum):
+    """``aimon report``: the four (CSV holds the headline figures), and a standalone HTML page."""
+
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
+class RulesFormat(StrEnum):
+    """``aimon alerts rules``: the four, and an alerts.toml to start editing from."""
+
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+    csv = "csv"
+    toml = "toml"
+
 
 # Render modules that register presentations, imported on the first show.
 TOPICS = ("abtest", "alerts", "cost", "db", "drift", "incident", "ingest", "pii", "report", "security",
