@@ -79,7 +79,7 @@ def test_the_postmortem_refuses_csv_in_one_line(cli, sample_db):
     result = cli("incident", "postmortem", "--start", "2026-11-10T14:00", "--end", "2026-11-10T15:00",
                  "--format", "csv", "--db", sample_db)
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
-    assert "use --format markdown or json" in result.stderr
+    assert "a post-mortem cannot be written as csv; use --format table, markdown or json" in result.stderr
 
 
 def test_the_readme_sample_counts_are_what_the_ingest_loads(sample_db):

@@ -82,6 +82,23 @@ def test_postmortem_markdown_has_the_runbook_sections(cli, db, tmp_path):
     assert "- [ ] " in text
 
 
+def test_postmortem_reads_in_the_zone_of_tz(cli, db):
+    # --tz parsed the window in the zone but the post-mortem printed UTC beside request
+    # times in the zone: one window read "14:05 to 14:47 UTC" with its first bad request "at 15:05".
+    res = cli("incident", "postmortem", "--start", "2026-11-03T15:05", "--end", "2026-11-03T15:47",
+              "--tz", "Europe/Berlin", "--db", db, "--format", "markdown")
+    assert res.exit_code == 0, res.output
+    text = res.stdout
+    assert "Incident window 2026-11-03 15:05 to 2026-11-03 15:47 Europe/Berlin (end exclusive)" in text
+    assert "from 15:05 to 15:47 Europe/Berlin" in text
+    assert "| time (Europe/Berlin) |" in text and "| 15:05 | incident |" in text
+    assert "2026-11-03 15:05 Europe/Berlin: the incident window opens" in text
+    summary = json.loads(cli("incident", "postmortem", "--start", "2026-11-03T15:05", "--end",
+                             "2026-11-03T15:47", "--tz", "Europe/Berlin", "--db", db, "--format",
+                             "json").stdout)["summary"]
+    assert "from 15:05 to 15:47 Europe/Berlin" in summary
+
+
 def test_postmortem_latest_json(cli, db):
     res = cli("incident", "postmortem", "--latest", "--since", "2d", "--db", db, "--format", "json")
     assert res.exit_code == 0, res.output
@@ -108,7 +125,7 @@ def test_postmortem_show_pii(cli, db):
     (["--latest", "--start", "2026-11-03T14:05"], "not both"),
     (["--start", "2026-11-03T15:00", "--end", "2026-11-03T14:00"], "is not before"),
     (["--start", "yesterday", "--end", "2026-11-03T14:00"], "--start"),
-    (["--latest", "--format", "csv"], "CSV"),
+    (["--latest", "--format", "csv"], "a post-mortem cannot be written as csv"),
     (["--start", "2026-12-01T00:00", "--end", "2026-12-01T01:00"], "no requests between"),
 ])
 def test_postmortem_usage_errors(cli, db, args, message):

@@ -51,12 +51,11 @@ def list_(
     """
     from aimon.analysis.abtest.experiments import list_experiments
     from aimon.analysis.toolkit.window import resolve
-    from aimon.render.abtest import list_blocks, list_data
     from aimon.store.connection import opened
 
     with opened(db, write=False, tz=tz) as con:
         result = list_experiments(con, resolve(con, since, until, tz=tz))
-    show(fmt, output, show_pii=show_pii, data=list_data(result), blocks=list_blocks(result), csv_frame=result.table)
+    show(result, fmt, output, show_pii=show_pii, tz=tz)
 
 
 def _gates(text: str) -> set[str]:
@@ -147,13 +146,7 @@ def analyze(
     from aimon.analysis.abtest.analyze import analyze
     from aimon.analysis.abtest.metrics import parse_metrics
     from aimon.analysis.toolkit.window import resolve
-    from aimon.render.abtest import (
-        analyze_blocks,
-        analyze_data,
-        comparisons_csv,
-        p_is,
-        srm_warning,
-    )
+    from aimon.render.abtest import p_is, srm_warning
     from aimon.store.connection import opened
 
     metrics = parse_metrics(metric)
@@ -166,8 +159,7 @@ def analyze(
     if result.srm.mismatch:
         (warning,) = masked(show_pii, srm_warning(result))
         err_console.print("aimon: warning: " + visible(warning), style="bold red", markup=False)
-    show(fmt, output, show_pii=show_pii, data=analyze_data(result), blocks=analyze_blocks(result),
-         csv_frame=comparisons_csv(result))
+    show(result, fmt, output, show_pii=show_pii, tz=tz)
     breaches = []
     if "srm" in gates and result.srm.mismatch:
         breaches.append(f"sample ratio mismatch (chi-square {p_is(result.srm.p_value)}, "

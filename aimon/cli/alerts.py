@@ -11,6 +11,7 @@ import typer
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption, TzOption
 from aimon.cli.output import ShowPiiOption, show
+from aimon.render import RulesFormat
 
 alerts_app = typer.Typer(help="Alert rules over trailing windows: check now (for cron), replay history "
                               "(to tune), list the rules.", no_args_is_help=True)
@@ -73,7 +74,7 @@ def check(
     from aimon.analysis.toolkit.window import time_or_newest
     from aimon.errors import GateFailed
     from aimon.render import err_console
-    from aimon.render.alerts import check_blocks, check_data, check_frame, metric_value
+    from aimon.render.alerts import metric_value
     from aimon.store import alert_state
     from aimon.store.connection import opened, read_only_reason
 
@@ -91,8 +92,7 @@ def check(
             if not read_only:
                 alert_state.record(con, changes)
     level = fail_on.value if fail_on else None
-    show(fmt, output, show_pii=show_pii, data=check_data(result, level), blocks=check_blocks(result, level, tz),
-         csv_frame=check_frame(result))
+    show(result, fmt, output, show_pii=show_pii, tz=tz, fail_on=level)
     if level:
         paging = result.paging(level)
         if paging:
@@ -124,7 +124,6 @@ def scan(
     from aimon.analysis.alerts.scan import scan as run_scan
     from aimon.analysis.toolkit.window import ceil_minute, newest_request, time_or_newest
     from aimon.errors import InputError
-    from aimon.render.alerts import scan_blocks, scan_data
     from aimon.render.progress import delayed_progress
     from aimon.store.connection import opened
 
@@ -141,15 +140,7 @@ def scan(
         with delayed_progress("replaying the rules", total=len(rule_list)) as step:
             result = run_scan(con, rule_list, start, end,
                               on_rule=lambda name, done: step(f"replaying {name}", done))
-    show(fmt, output, show_pii=show_pii, data=scan_data(result), blocks=scan_blocks(result, tz), csv_frame=result.incidents)
-
-
-class RulesFormat(StrEnum):
-    table = "table"
-    markdown = "markdown"
-    json = "json"
-    csv = "csv"
-    toml = "toml"
+    show(result, fmt, output, show_pii=show_pii, tz=tz)
 
 
 @alerts_app.command("rules")
@@ -167,12 +158,6 @@ def list_rules(
     Example: [bold]aimon alerts rules --format toml > alerts.toml[/]
     """
     from aimon.analysis.alerts.rules import rule_data
-    from aimon.render import write
-    from aimon.render.alerts import rules_blocks, rules_frame, rules_toml
+    from aimon.render.alerts import RuleList
 
-    data = [rule_data(r) for r in _load_rules(rules)]
-    if fmt is RulesFormat.toml:
-        write(rules_toml(data), output)
-        return
-    show(fmt.value, output, show_pii=False, data={"rules": data}, blocks=rules_blocks(data),
-         csv_frame=rules_frame(data))
+    show(RuleList([rule_data(r) for r in _load_rules(rules)]), fmt, output, show_pii=False)

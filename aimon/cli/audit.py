@@ -123,14 +123,12 @@ def audit_pii(
     """
     from aimon.analysis.pii.entities import parse_entity_types, parse_fields
     from aimon.analysis.pii.report import gate, pii_report
-    from aimon.render.pii import pii_blocks, pii_data
 
     chosen = parse_fields(fields)
     gate_types = parse_entity_types(fail_on) if fail_on else None
     with scanned(db, since, until, tz, chosen, rescan) as (con, window, stats):
         report = pii_report(con, window, chosen, top=top, samples=samples, show_pii=show_pii)
-    show(fmt, output, show_pii=show_pii, data=pii_data(report, stats), blocks=pii_blocks(report, stats),
-         csv_frame=report.by_entity)
+    show(report, fmt, output, show_pii=show_pii, tz=tz, stats=stats)
     if gate_types:
         breaches = gate(report, gate_types)
         if breaches:
@@ -193,10 +191,8 @@ def audit_compliance(
     when = _as_of(as_of, tz)
     with scanned(db, since, until, tz, compliance.COMPLIANCE_FIELDS, rescan) as (con, window, _):
         report = compliance.compliance_report(con, window, cfg, as_of=when)
-    from aimon.render.pii import compliance_blocks, compliance_data
 
-    show(fmt, output, show_pii=show_pii, data=compliance_data(report), blocks=compliance_blocks(report),
-         csv_frame=report.jurisdictions)
+    show(report, fmt, output, show_pii=show_pii, tz=tz)
 
 
 SecurityConfigOption = Annotated[Path | None, typer.Option(
@@ -255,7 +251,6 @@ def audit_security(
     from aimon.analysis.security import report as sr
     from aimon.analysis.security import scan
     from aimon.render.pii import spinner
-    from aimon.render.security import security_blocks, security_data
     from aimon.store.security import save_audit
     from aimon.store.toml_config import config_path
 
@@ -278,8 +273,7 @@ def audit_security(
         report = sr.security_report(con, result, stored=store or not todo, top=top, examples=examples,
                                     show_pii=show_pii, notes=notes)
     stats = result.stats if todo else None
-    show(fmt, output, show_pii=show_pii, data=security_data(report, stats), blocks=security_blocks(report, stats),
-         csv_frame=report.by_category)
+    show(report, fmt, output, show_pii=show_pii, tz=tz, stats=stats)
     if level is not None:
         breaches = sr.gate(report, level)
         if breaches:

@@ -108,7 +108,6 @@ def prices_cmd(
     Example: [bold]aimon cost prices --prices prices.toml[/]
     """
     from aimon.analysis.cost.price_table import prices_in_effect
-    from aimon.render.cost import prices_blocks, prices_data
     from aimon.store.connection import opened
     from aimon.store.prices import load_user_prices, refresh_prices
 
@@ -118,7 +117,7 @@ def prices_cmd(
             refresh_prices(con, user)
     with _costs(db, tz, prices) as con:
         result = prices_in_effect(con, _window(con, None, None, tz), all_periods=all_periods)
-    show(fmt, output, show_pii=show_pii, data=prices_data(result), blocks=prices_blocks(result), csv_frame=result.prices)
+    show(result, fmt, output, show_pii=show_pii, tz=tz)
 
 
 @cost_app.command("breakdown")
@@ -147,14 +146,12 @@ def breakdown_cmd(
     """
     from aimon.analysis.cost.breakdown import breakdown
     from aimon.analysis.cost.common import parse_by
-    from aimon.render.cost import breakdown_blocks, breakdown_csv, breakdown_data
 
     groups = parse_by(by)
     with _costs(db, tz, prices) as con:
         _warn_stale(con)
         result = breakdown(con, _window(con, since, until, tz), groups, approx_p95=approx_p95)
-    show(fmt, output, show_pii=show_pii, data=breakdown_data(result), blocks=breakdown_blocks(result, limit or None),
-         csv_frame=breakdown_csv(result))
+    show(result, fmt, output, show_pii=show_pii, tz=tz, limit=limit or None)
 
 
 @cost_app.command("reconcile")
@@ -179,13 +176,12 @@ def reconcile_cmd(
     Example: [bold]aimon cost reconcile --tolerance 0.05[/]
     """
     from aimon.analysis.cost.reconcile import reconcile
-    from aimon.render.cost import reconcile_blocks, reconcile_data
 
     if limit < 0:
         raise UsageError("--limit cannot be negative")
     with _costs(db, tz, prices) as con:
         result = reconcile(con, _window(con, since, until, tz), tolerance=tolerance, limit=limit)
-    show(fmt, output, show_pii=show_pii, data=reconcile_data(result), blocks=reconcile_blocks(result), csv_frame=result.rows)
+    show(result, fmt, output, show_pii=show_pii, tz=tz)
 
 
 @cost_app.command("forecast")
@@ -214,7 +210,6 @@ def forecast_cmd(
     """
     from aimon.analysis.forecast.spend import forecast
     from aimon.analysis.toolkit.window import parse_days
-    from aimon.render.cost import forecast_blocks, forecast_data
 
     days = parse_days(horizon, "--horizon")
     if by not in (None, "model"):
@@ -224,7 +219,7 @@ def forecast_cmd(
         _warn_stale(con)
         result = forecast(con, _window(con, since, until, tz), horizon=days, monthly_budget=budget,
                           by_model=by == "model")
-    show(fmt, output, show_pii=show_pii, data=forecast_data(result), blocks=forecast_blocks(result), csv_frame=result.daily)
+    show(result, fmt, output, show_pii=show_pii, tz=tz)
 
 
 @cost_app.command("anomalies")
@@ -259,14 +254,13 @@ def anomalies_cmd(
     Example: [bold]aimon cost anomalies --since 14d --by user[/]
     """
     from aimon.analysis.cost.anomalies import AnomalySettings, anomalies
-    from aimon.render.cost import anomalies_blocks, anomalies_data
 
     entities = [e.strip() for e in by.split(",") if e.strip()]
     settings = AnomalySettings(hour_factor=hour_factor, hour_min_usd=hour_min_usd, z=z, jump=jump,
                                min_usd=min_usd, baseline_days=baseline_days, limit=limit)
     with _costs(db, tz, prices) as con:
         result = anomalies(con, _window(con, since, until, tz), entities=entities, settings=settings)
-    show(fmt, output, show_pii=show_pii, data=anomalies_data(result), blocks=anomalies_blocks(result), csv_frame=result.hours)
+    show(result, fmt, output, show_pii=show_pii, tz=tz)
 
 
 def _check_budget(flag: str, value: float | None) -> None:
@@ -302,7 +296,6 @@ def check_cmd(
     _check_budget("--daily-budget", daily_budget)
     _check_budget("--monthly-budget", monthly_budget)
     from aimon.analysis.cost.budget import check_budgets, month_to_date
-    from aimon.render.cost import check_blocks, check_data
 
     with _costs(db, tz, prices) as con:
         window = _window(con, since, until, tz)
@@ -310,7 +303,7 @@ def check_cmd(
             window = month_to_date(con, window)
         result = check_budgets(con, window, daily_budget=daily_budget, monthly_budget=monthly_budget,
                                fail_on_unpriced=fail_on_unpriced)
-    show(fmt, output, show_pii=show_pii, data=check_data(result), blocks=check_blocks(result), csv_frame=result.checks)
+    show(result, fmt, output, show_pii=show_pii, tz=tz)
     if result.breaches:
         raise GateFailed("cost check failed:\n" + "\n".join(result.breaches))
 
@@ -349,7 +342,6 @@ def routing_cmd(
     """
     from aimon.analysis.cost.routing import routing, routing_settings
     from aimon.config import RoutingConfig, discover, section
-    from aimon.render.cost import routing_blocks, routing_data
     from aimon.render.progress import delayed_progress
 
     path = discover(None)
@@ -361,4 +353,4 @@ def routing_cmd(
                                 source=f"{path} [cost.routing]")
     with _costs(db, tz, prices) as con, delayed_progress("classifying prompts"):
         result = routing(con, _window(con, since, until, tz), settings)
-    show(fmt, output, show_pii=show_pii, data=routing_data(result), blocks=routing_blocks(result), csv_frame=result.by_model)
+    show(result, fmt, output, show_pii=show_pii, tz=tz)

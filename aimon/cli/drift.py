@@ -93,7 +93,6 @@ def drift(
     """
     from aimon.analysis import drift as analysis
     from aimon.analysis.toolkit import embedding
-    from aimon.render.drift import drift_blocks, drift_csv, drift_data
     from aimon.render.progress import embed_progress
 
     try:
@@ -115,7 +114,6 @@ def drift(
     cache_note = store_new_embeddings(db, tz)
     if cache_note:
         notes.append(cache_note)
-    show(fmt, output, show_pii=show_pii, data=drift_data(result, notes), blocks=drift_blocks(result, notes),
-         csv_frame=drift_csv(result))
+    show(result, fmt, output, show_pii=show_pii, tz=tz, notes=notes)
     if fail_on_drift and result.drifted:
         raise GateFailed("drift gate failed (--fail-on-drift):\n" + "\n".join(f"  {b}" for b in result.breaches))

@@ -68,11 +68,7 @@ def _interrupted(db, dry_run: bool) -> Interrupted:
 
 
 def _finish(result, compaction, fmt) -> None:
-    from aimon.render.pii import deletion_blocks, deletion_data
-
-    rows = [{"table": t.table, "rows": t.rows, "matched_by": t.rule} for t in result.tables]
-    show(fmt, None, show_pii=False, data=deletion_data(result, compaction), blocks=deletion_blocks(result, compaction),
-         csv_frame=rows)
+    show(result, fmt, None, show_pii=False, compaction=compaction)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from aimon.cli.options import (
 )
 from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import GateFailed, InputError, UsageError
+from aimon.render import Format
 
 incident_app = typer.Typer(help="Incidents: detect them in the logs and write post-mortems.",
                            no_args_is_help=True)
@@ -78,7 +79,6 @@ def detect(
 
     from aimon.analysis.incident.detect import DetectSettings, detect
     from aimon.analysis.toolkit.window import resolve
-    from aimon.render.incident import detect_blocks, detect_data, detect_rows
     from aimon.store.connection import opened
 
     settings = DetectSettings(smooth=smooth, threshold=threshold, min_requests=min_requests,
@@ -86,8 +86,7 @@ def detect(
     with opened(db, write=False, tz=tz) as con:
         window = resolve(con, since, until, tz=tz, default_span=timedelta(days=7))
         result = detect(con, window, settings)
-    show(fmt, output, show_pii=show_pii, data=detect_data(result), blocks=detect_blocks(result), csv_frame=detect_rows(result)
-         if result.incidents else result.table)
+    show(result, fmt, output, show_pii=show_pii, tz=tz)
     if gate is not None:
         hits = [i for i in result.incidents if SEVERITIES.index(i.severity) <= SEVERITIES.index(gate)]
         if hits:
@@ -111,8 +110,9 @@ def postmortem(
     history: Annotated[str, typer.Option(
         "--history", help="How far back to look for similar past incidents.")] = "30d",
     tz: TzOption = "UTC",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown (default), table or json.",
-                                     case_sensitive=False)] = "markdown",
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="markdown (default), table or json (a post-mortem holds "
+                                        "several tables: no CSV).",
+                                        case_sensitive=False)] = Format.markdown,
     output: OutputOption = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
@@ -131,16 +131,10 @@ def postmortem(
     from aimon.analysis.incident.detect import detect
     from aimon.analysis.incident.postmortem import postmortem
     from aimon.analysis.toolkit.window import newest_request, parse_span, parse_time, resolve
-    from aimon.render import Format
-    from aimon.render.incident import postmortem_blocks, postmortem_data
+    from aimon.render.present import check_format
     from aimon.store.connection import opened
 
-    try:
-        out_format = Format(fmt.lower())
-    except ValueError:
-        raise UsageError(f"--format {fmt!r}: choose markdown, table or json") from None
-    if out_format is Format.csv:
-        raise UsageError("a post-mortem holds several tables and CSV can hold one; use --format markdown or json")
+    check_format("incident postmortem", fmt)
     if latest and (start or end):
         raise UsageError("give --start and --end, or --latest, not both")
     if not latest and not (start and end):
@@ -163,4 +157,4 @@ def postmortem(
             if t0 >= t1:
                 raise UsageError(f"--start {t0:%Y-%m-%d %H:%M} is not before --end {t1:%Y-%m-%d %H:%M}")
         result = postmortem(con, t0, t1, show_pii=show_pii, history=span, samples=samples)
-    show(out_format, output, show_pii=show_pii, data=postmortem_data(result), blocks=postmortem_blocks(result))
+    show(result, fmt, output, show_pii=show_pii, tz=tz)

@@ -13,8 +13,7 @@ from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption
 from aimon.cli.output import show
 from aimon.errors import Interrupted
-from aimon.render import FrameBlock, err_console
-from aimon.render.ingest import summary_blocks, summary_data
+from aimon.render import err_console
 from aimon.render.progress import file_progress
 from aimon.store.connection import memory_budget, opened
 from aimon.store.ingest_staging import ingest_staged
@@ -97,9 +96,7 @@ def ingest(
             raise _interrupted(db, started) from None
         _remove_new(new_db)
         raise
-    blocks = summary_blocks(summary)
-    show(fmt, None, show_pii=False, data=summary_data(summary), blocks=blocks,
-         csv_frame=next(b.frame for b in blocks if isinstance(b, FrameBlock)))
+    show(summary, fmt, None, show_pii=False)
     if summary.rejected and fmt == "table":
         db_flag = "" if db == DEFAULT_DB else f" --db {db}"
         err_console.print(

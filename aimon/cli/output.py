@@ -1,10 +1,11 @@
 """The one way commands print a result: personal data masked first, unless --show-pii.
 
-Every command hands its result here instead of calling :func:`aimon.render.emit`
-itself, so that no identifier (user or session id, error type, endpoint, variant,
-model, request id, any group key from a log) reaches any format without going through
-the same PII detector as text (see docs/security.md); ``aimon sql`` included, whose
-rows are the stored values themselves.
+Every command hands its result here (and so to :func:`aimon.render.present.show`, which
+draws it as the result type registered) instead of writing it itself, so that no
+identifier (user or session id, error type, endpoint, variant, model, request id, any
+group key from a log) reaches any format without going through the same PII detector as
+text (see docs/security.md); ``aimon sql`` included, whose rows are the stored values
+themselves.
 """
 
 from __future__ import annotations
@@ -36,10 +37,8 @@ def masked(show_pii: bool, *values: Any) -> tuple[Any, ...]:
     return mask(masker(show_pii), *values)
 
 
-def show(fmt: Any, output: Path | None, *, show_pii: bool, data: Any, blocks: Any = None,
-         csv_frame: Any = None) -> None:
-    """Mask, then write the result in the chosen format."""
-    from aimon.render import emit
+def show(result: Any, fmt: Any, output: Path | None, *, show_pii: bool, tz: str = "UTC", **context: Any) -> None:
+    """Write the result in the chosen format, personal data masked unless ``show_pii``."""
+    from aimon.render.present import show as present
 
-    data, blocks, csv_frame = masked(show_pii, data, blocks, csv_frame)
-    emit(fmt, output, data=data, blocks=blocks, csv_frame=csv_frame)
+    present(result, fmt, output, tz, mask=masker(show_pii), **context)

@@ -37,11 +37,9 @@ def redact(
     Example: [bold]aimon redact --out share/ --pseudonymize-key-file ~/.aimon-key[/]
     """
     from aimon.analysis.pii import export as lib
-    from aimon.render.pii import redact_blocks, redact_data, spinner
+    from aimon.render.pii import spinner
 
     key = lib.read_key(pseudonymize_key_file) if pseudonymize_key_file else None
     with scanned(db, since, until, tz, lib.CACHED_FIELDS) as (con, window, _), spinner("writing the redacted copy"):
         result = lib.redact_export(con, out, window, key=key)
-    show(fmt, None, show_pii=False, data=redact_data(result), blocks=redact_blocks(result),
-         csv_frame=[{"table": f.table, "path": f.path, "rows": f.rows, "values_replaced": f.values_replaced}
-                    for f in result.files])
+    show(result, fmt, None, show_pii=False, tz=tz)

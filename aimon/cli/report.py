@@ -9,9 +9,9 @@ import typer
 
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, OutputOption, TzOption
-from aimon.cli.output import ShowPiiOption, masked, show
+from aimon.cli.output import ShowPiiOption, show
 from aimon.errors import InputError
-from aimon.render.report import ReportFormat
+from aimon.render import ReportFormat
 
 report_app = typer.Typer(help="Daily and weekly reports: traffic, quality, cost and performance "
                               "against the day before and a 7-day baseline.", no_args_is_help=True)
@@ -37,8 +37,6 @@ def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, con
     from aimon.analysis.report.findings import Thresholds
     from aimon.analysis.toolkit.window import parse_day
     from aimon.config import discover, section
-    from aimon.render import write
-    from aimon.render.report import report_blocks, report_data, report_figures_frame
     from aimon.store.connection import opened
 
     thresholds = section(discover(config), "report", Thresholds)
@@ -47,15 +45,7 @@ def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, con
         if last_day is None:
             raise InputError(f"{db} holds no requests; load logs first with 'aimon ingest FILE'")
         report = build_report(con, last_day, kind=kind, tz=tz, thresholds=thresholds)
-    data = report_data(report)
-    if fmt is ReportFormat.html:
-        from aimon.render.html import report_html
-
-        (data,) = masked(show_pii, data)
-        write(report_html(data), output)
-        return
-    show(fmt.value, output, show_pii=show_pii, data=data, blocks=report_blocks(report),
-         csv_frame=report_figures_frame(data))
+    show(report, fmt, output, show_pii=show_pii, tz=tz)
 
 
 @report_app.command("daily")

@@ -82,7 +82,6 @@ def similarity(
     from aimon.analysis import similarity as analysis
     from aimon.analysis.toolkit import embedding
     from aimon.render.progress import embed_progress
-    from aimon.render.similarity import golden_blocks, golden_data
 
     embedding.require(model)
     questions = analysis.load_golden(golden)
@@ -97,8 +96,7 @@ def similarity(
     note = store_new_embeddings(db, tz)
     if note:
         notes.append(note)
-    show(fmt, output, show_pii=show_pii, data=golden_data(report, notes), blocks=golden_blocks(report, notes),
-         csv_frame=report.questions)
+    show(report, fmt, output, show_pii=show_pii, tz=tz, notes=notes)
     if fail_on_below and report.flagged.height:
         raise GateFailed(f"{report.flagged.height} answer(s) below similarity {threshold} (--fail-on-below)")
 
@@ -126,7 +124,6 @@ def similarity_consistency(
     from aimon.analysis import similarity as analysis
     from aimon.analysis.toolkit import embedding
     from aimon.render.progress import embed_progress
-    from aimon.render.similarity import consistency_blocks, consistency_data
 
     embedding.require(model)
     from aimon.store.connection import opened
@@ -139,8 +136,7 @@ def similarity_consistency(
     note = store_new_embeddings(db, tz)
     if note:
         notes.append(note)
-    show(fmt, output, show_pii=show_pii, data=consistency_data(result, notes), blocks=consistency_blocks(result, notes),
-         csv_frame=result.prompts)
+    show(result, fmt, output, show_pii=show_pii, tz=tz, notes=notes)
 
 
 @cost_app.command("cache-opportunity")
@@ -167,7 +163,6 @@ def cost_cache_opportunity(
     from aimon.analysis import similarity as analysis
     from aimon.analysis.toolkit import embedding
     from aimon.render.progress import embed_progress
-    from aimon.render.similarity import cache_blocks, cache_data
 
     embedding.require(model)
     from aimon.store.connection import opened
@@ -180,5 +175,4 @@ def cost_cache_opportunity(
     note = store_new_embeddings(db, tz)
     if note:
         notes.append(note)
-    show(fmt, output, show_pii=show_pii, data=cache_data(result, notes), blocks=cache_blocks(result, notes),
-         csv_frame=result.by_endpoint)
+    show(result, fmt, output, show_pii=show_pii, tz=tz, notes=notes)

@@ -10,7 +10,7 @@ import typer
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption
 from aimon.cli.output import ShowPiiOption, show
-from aimon.render import Format, FrameBlock, Note
+from aimon.render import Format
 
 # Like DuckDB's own shell: a terminal or a Markdown page shows a screenful, a file
 # format everything.
@@ -54,14 +54,10 @@ def sql(
     with opened(db, write=False) as con:
         sandbox(con, read_files or ())
         result = run_query(con, query, limit=limit or None)
-    frame = result.frame
-    blocks: list = [FrameBlock(frame)]
-    if result.more_rows:
-        if fmt in (Format.json, Format.csv):
-            # Data formats carry no notes; say it where people look.
-            from aimon.render import err_console
-            err_console.print(f"aimon: {result.more_rows:,} more rows not shown (--limit 0 shows all)",
-                              markup=False)
-        blocks.append(Note(f"… {result.more_rows:,} more rows (--limit 0 shows all)"))
-    show(fmt, output, show_pii=show_pii, data=frame, blocks=blocks, csv_frame=frame)
+    if result.more_rows and fmt in (Format.json, Format.csv):
+        # Data formats carry no notes; say it where people look.
+        from aimon.render import err_console
+        err_console.print(f"aimon: {result.more_rows:,} more rows not shown (--limit 0 shows all)",
+                          markup=False)
+    show(result, fmt, output, show_pii=show_pii)
 

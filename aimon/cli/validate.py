@@ -63,7 +63,6 @@ def validate(
     from aimon.analysis.pii.cache import window_for
     from aimon.analysis.validate import report as vr
     from aimon.render.pii import spinner
-    from aimon.render.validate import validate_blocks, validate_data
     from aimon.store.toml_config import config_path
     from aimon.store.validations import save_run
 
@@ -88,8 +87,7 @@ def validate(
         report = vr.validation_report(con, run, stored=store or not todo, examples=examples, show_pii=show_pii,
                                       notes=notes)
     stats = run.stats if todo else None
-    show(fmt, output, show_pii=show_pii, data=validate_data(report, stats), blocks=validate_blocks(report, stats),
-         csv_frame=report.by_check)
+    show(report, fmt, output, show_pii=show_pii, tz=tz, stats=stats)
     if gates:
         breaches = vr.gate(report, gates)
         if breaches:

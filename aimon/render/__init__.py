@@ -27,7 +27,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +37,11 @@ from rich.text import Text
 
 from aimon.errors import UsageError
 from aimon.files import is_database_file
+from aimon.render import units
 from aimon.render.layout import fit
+from aimon.render.present import Format, ReportFormat, RulesFormat  # noqa: F401 - the format switches
 
 FORMATS = ("table", "markdown", "json", "csv")
-
-
-class Format(StrEnum):
-    """Output formats; one switch for every command."""
-
-    table = "table"
-    markdown = "markdown"
-    json = "json"
-    csv = "csv"
 
 
 err_console = Console(stderr=True, highlight=False)
@@ -217,13 +210,13 @@ def csv_cell(text: str) -> str:
 # --------------------------------------------------------------------------- values
 
 def format_value(value: Any, spec: str | None = None) -> str:
-    """A cell as text: numbers with thousands separators, times in ISO form, '' for null."""
+    """A cell as text: numbers with thousands separators, times in ISO form, and the one
+    missing-value text (:data:`units.MISSING`) for null or NaN. CSV leaves such a cell
+    empty and JSON writes null."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
+        return units.MISSING
     if spec:
-        if spec.startswith("$"):
-            return "$" + format(value, spec[1:])
-        return format(value, spec)
+        return units.spec(value, spec)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from aimon.render import Figures, FrameBlock, Heading, Note
+from aimon.render import Figures, FrameBlock, Heading, Note, units
+from aimon.render.present import Presentation, register
 
 PROPORTIONS = {"success", "thumbs_up", "thumbs_down", "error_rate"}
 
@@ -18,42 +19,36 @@ PROPORTIONS = {"success", "thumbs_up", "thumbs_down", "error_rate"}
 
 def value_text(metric: str, value: float | None) -> str:
     """A metric's value in its unit: 69.77%, 2,048 ms, $0.000603, 126.0 tokens."""
-    if value is None:
-        return ""
     if metric in PROPORTIONS:
-        return f"{value:.2%}"
+        return units.pct(value, 2)
     if metric.endswith("_ms"):
-        return f"{value:,.0f} ms"
+        return units.ms(value)
     if metric == "cost_usd":
-        return f"${value:,.6f}"
-    return f"{value:,.1f}"
+        return units.money(value, 6)
+    return units.number(value, 1)
 
 
 def diff_text(metric: str, value: float | None) -> str:
     """A difference in the metric's unit, signed: +4.22 pp, -12 ms, +$0.000081."""
-    if value is None:
-        return ""
-    sign = "+" if value >= 0 else "-"
-    magnitude = abs(value)
     if metric in PROPORTIONS:
-        return f"{sign}{magnitude * 100:.2f} pp"
+        return units.pp(value, 2)
     if metric.endswith("_ms"):
-        return f"{sign}{magnitude:,.0f} ms"
+        return units.ms(value, signed=True)
     if metric == "cost_usd":
-        return f"{sign}${magnitude:,.6f}"
-    return f"{sign}{magnitude:,.1f}"
+        return units.money(value, 6, signed=True)
+    return units.number(value, 1, signed=True)
 
 
 def _interval(metric: str, low: float | None, high: float | None) -> str:
     if low is None or high is None:
-        return ""
+        return units.MISSING
     return f"{diff_text(metric, low)} to {diff_text(metric, high)}"
 
 
 def _pct_interval(low: float | None, high: float | None) -> str:
     if low is None or high is None:
-        return ""
-    return f"{low:+.1%} to {high:+.1%}"
+        return units.MISSING
+    return f"{units.pct(low, signed=True)} to {units.pct(high, signed=True)}"
 
 
 def p_is(p: float | None) -> str:
@@ -118,7 +113,7 @@ def verdict_text(result: Any) -> str:
     if v.kind == "invalid":
         srm = result.srm
         split = ", ".join(f"{name} {obs:,}" for name, obs in zip(srm.variants, srm.observed, strict=True))
-        intended = ":".join(f"{s:.0%}" for s in srm.split)
+        intended = ":".join(units.pct(s, 0) for s in srm.split)
         return (f"INVALID: sample ratio mismatch. {srm.unit.capitalize()}s per variant {split} against an "
                 f"intended {intended} split (chi-square {p_is(srm.p_value)}, threshold {srm.threshold:g}). "
                 "Assignment or logging is broken; do not trust any comparison until it is fixed.")
@@ -242,12 +237,12 @@ def analyze_blocks(result: Any) -> list:
     blocks.append(FrameBlock([{
         "metric": c.metric,
         "variant": c.variant,
-        "lift": "" if c.lift is None else f"{c.lift:+.1%}",
+        "lift": units.pct(c.lift, signed=True),
         "lift 95% CI": _pct_interval(c.lift_low, c.lift_high),
         "P(beat control)": _prob(c.prob_beat_control),
-        "MDE now": diff_text(c.metric, c.mde)[1:] if c.mde is not None else "",
-        "power now": "" if c.power_observed is None else f"{c.power_observed:.0%}",
-        f"{c.unit}s needed": "" if c.n_needed_variant is None else
+        "MDE now": diff_text(c.metric, c.mde)[1:] if c.mde is not None else units.MISSING,
+        "power now": units.pct(c.power_observed, 0),
+        f"{c.unit}s needed": units.MISSING if c.n_needed_variant is None else
             f"{c.n_needed_variant:,} / {c.n_needed_control:,}",
     } for c in result.comparisons],
         title=f"Lift, probability to beat control, and power ({result.alpha:g} two-sided, "
@@ -258,7 +253,7 @@ def analyze_blocks(result: Any) -> list:
             "metric": c.metric,
             "variant": f"{c.variant} vs {c.control}",
             "Mann-Whitney p": p_text(c.mann_whitney_p),
-            "P(variant > control)": "" if c.prob_superiority is None else f"{c.prob_superiority:.3f}",
+            "P(variant > control)": units.number(c.prob_superiority, 3),
             "P95 control": value_text(c.metric, c.p95_control),
             "P95 variant": value_text(c.metric, c.p95_variant),
             "P95 diff": diff_text(c.metric, c.p95_diff),
@@ -267,7 +262,7 @@ def analyze_blocks(result: Any) -> list:
                                       + (" on user means" if result.unit == "user" else "")
                                       + "; seeded bootstrap of the P95"
                                       + (", resampling users)" if result.unit == "user" else ")")))
-    blocks.append(FrameBlock([{"variant": n, "observed": o, "expected": round(e, 1), "intended share": f"{s:.1%}"}
+    blocks.append(FrameBlock([{"variant": n, "observed": o, "expected": round(e, 1), "intended share": units.pct(s)}
                               for n, o, e, s in zip(srm.variants, srm.observed, srm.expected, srm.split,
                                                     strict=True)],
                              title=f"Sample ratio ({srm.unit}s; mismatch when chi-square p < {srm.threshold:g})"))
@@ -288,16 +283,17 @@ def _variant_blocks(result: Any) -> list:
     for v in result.variants:
         name = v.variant + (" (control)" if v.variant == result.control and v.variant.lower() != "control"
                             else "")
-        units = {f"{result.unit}s": v.n} if result.unit == "user" else {}
+        per_unit = {f"{result.unit}s": v.n} if result.unit == "user" else {}
         outcome_rows.append({
             "variant": name,
-            **units,
+            **per_unit,
             "requests": v.requests,
-            "success": "" if v.success_rate is None else f"{v.success_rate:.2%}",
-            "95% CI": "" if v.success_rate_low is None else f"{v.success_rate_low:.1%} to {v.success_rate_high:.1%}",
+            "success": units.pct(v.success_rate, 2),
+            "95% CI": units.MISSING if v.success_rate_low is None else
+                f"{units.pct(v.success_rate_low)} to {units.pct(v.success_rate_high)}",
             "with outcome": v.outcomes,
-            "errors": "" if v.error_rate is None else f"{v.error_rate:.2%}",
-            "thumbs up": "" if v.thumbs_up_rate is None else f"{v.thumbs_up_rate:.2%}",
+            "errors": units.pct(v.error_rate, 2),
+            "thumbs up": units.pct(v.thumbs_up_rate, 2),
         })
         speed_rows.append({
             "variant": name,
@@ -317,16 +313,16 @@ def _variant_blocks(result: Any) -> list:
 
 def _prob(p: float | None) -> str:
     if p is None:
-        return ""
+        return units.MISSING
     if p > 0.999:
         return ">99.9%"
     if p < 0.001:
         return "<0.1%"
-    return f"{p:.1%}"
+    return units.pct(p)
 
 
 def _power(result: Any) -> str:
-    return f"{result.power:.0%}"
+    return units.pct(result.power, 0)
 
 
 def _tests(result: Any) -> str:
@@ -338,3 +334,9 @@ def _tests(result: Any) -> str:
 def comparisons_csv(result: Any) -> list[dict]:
     """The one table CSV carries: every comparison with raw numbers."""
     return [dataclasses.asdict(c) for c in result.comparisons]
+
+
+register("ExperimentList", Presentation("an experiment list", ("abtest list",), list_data, list_blocks,
+                                        table=lambda result: result.table))
+register("AbTestResult", Presentation("an experiment analysis", ("abtest analyze",), analyze_data, analyze_blocks,
+                                      table=comparisons_csv))

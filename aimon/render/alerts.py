@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from aimon.render import Block, Figures, FrameBlock, Heading, Note, _jsonable
+from aimon.render import Block, Figures, FrameBlock, Heading, Note, _jsonable, units
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.alerts.check import CheckResult
@@ -45,34 +45,23 @@ UNITS = {"latency_p95_ms": "ms", "ttft_p95_ms": "ms", "error_rate": "rate", "cac
 
 def metric_value(metric: str, x: float | None) -> str:
     """A metric's value in its unit: 15,176 ms, 33.3%, $0.2921/h, 28."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    unit = UNITS.get(metric)
-    if unit == "ms":
-        return f"{x:,.0f} ms"
-    if unit == "rate":
-        return f"{x:.1%}" if x >= 0.001 or x == 0 else f"{x:.2%}"
-    if unit == "usd_per_hour":
-        return (f"${x:,.2f}" if abs(x) >= 1 or x == 0 else f"${x:.3g}") + "/h"
-    if unit == "count":
-        return f"{x:,.0f}"
-    return f"{x:,.4g}"
+    return units.value(UNITS.get(metric), x)
 
 
 def _when(t: datetime, tz: str = "UTC") -> str:
-    return t.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    return units.when(t, tz)
 
 
 def _when_short(t: datetime, start: datetime, tz: str = "UTC") -> str:
     """'14:47' on the start's day, else the full date and time."""
-    local, first = t.astimezone(ZoneInfo(tz)), start.astimezone(ZoneInfo(tz))
-    return local.strftime("%H:%M") if local.date() == first.date() else local.strftime("%m-%d %H:%M")
+    same_day = units.local(t, tz).date() == units.local(start, tz).date()
+    return units.when(t, tz, "%H:%M" if same_day else "%m-%d %H:%M")
 
 
 def check_blocks(result: CheckResult, fail_on: str | None, tz: str = "UTC") -> list[Block]:
     firing = result.firing
     keyed = any(e.key for e in result.evaluations)
-    at = result.at.astimezone(ZoneInfo(tz)).isoformat(sep=" ", timespec="seconds")
+    at = units.local(result.at, tz).isoformat(sep=" ", timespec="seconds")
     blocks: list[Block] = [Heading(f"Alerts at {at}")]
     if firing:
         rows = []
@@ -187,3 +176,20 @@ def rules_blocks(rules: list[dict[str, Any]]) -> list[Block]:
     for rule in rules:
         blocks.append(Figures([(k, v) for k, v in rule.items() if k != "name"], title=rule["name"]))
     return blocks
+
+
+@dataclass(frozen=True)
+class RuleList:
+    """The rules ``aimon alerts rules`` shows (as ``aimon.analysis.alerts.rules.rule_data`` gives them)."""
+
+    rules: list[dict[str, Any]]
+
+
+register("CheckResult", Presentation("an alert check", ("alerts check",), check_data, check_blocks,
+                                     table=check_frame))
+register("ScanResult", Presentation("an alert replay", ("alerts scan",), scan_data, scan_blocks,
+                                    table=lambda result: result.incidents))
+register("RuleList", Presentation(
+    "a rule list", ("alerts rules",), lambda result: {"rules": result.rules},
+    lambda result: rules_blocks(result.rules), table=lambda result: rules_frame(result.rules),
+    writers={"toml": lambda data: rules_toml(data["rules"])}))

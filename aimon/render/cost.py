@@ -7,11 +7,13 @@ Money is USD; ``*_usd`` keys are dollars, ``*_mtok`` keys dollars per million to
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note
+from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note, units
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.cost.anomalies import Anomalies
@@ -29,13 +31,9 @@ RATIO = ".2f"
 MTOK = "$,.4g"
 
 
-def money(value: float | None, digits: int = 2) -> str:
-    """'$1,234.56', or 'unpriced' for None (unknown cost is never shown as $0)."""
-    if value is None:
-        return "unpriced"
-    if value != 0 and abs(value) < 0.01 and digits == 2:
-        return f"${value:,.4f}"
-    return f"${value:,.{digits}f}"
+# Cost's reading of dollars: cents, four places under a cent, and an unknown cost named
+# as such (never shown as $0).
+money = partial(units.money, places=2, small_places=4, missing="unpriced")
 
 
 def _window(window: Any) -> dict:
@@ -162,11 +160,11 @@ def breakdown_blocks(b: Breakdown, limit: int | None = 50) -> list[Block]:
                        f"{money(t['computed_cost_usd'])} computed from tokens)"),
         ("unpriced", f"{t['unpriced_requests']:,} requests, {t['unpriced_input_tokens']:,} input and "
                      f"{t['unpriced_output_tokens']:,} output tokens (not in the total)"),
-        ("mean / P95 cost per request", f"{money(t['mean_cost_usd'], 6)} / {money(t['p95_cost_usd'], 6)}"),
-        ("cost per user per day", money(t["cost_per_user_day_usd"], 4)),
-        ("token efficiency (output/input)", f"{t['token_efficiency']:.2f}" if t["token_efficiency"] is not None else ""),
-        ("response-cache hit rate", f"{t['cache_hit_rate']:.1%}" if t["cache_hit_rate"] is not None else ""),
-        ("cached input tokens", f"{t['cached_input_share']:.1%}" if t["cached_input_share"] is not None else ""),
+        ("mean / P95 cost per request", f"{money(t['mean_cost_usd'], places=6, small_places=None)} / {money(t['p95_cost_usd'], places=6, small_places=None)}"),
+        ("cost per user per day", money(t["cost_per_user_day_usd"], places=4, small_places=None)),
+        ("token efficiency (output/input)", units.number(t["token_efficiency"], 2)),
+        ("response-cache hit rate", units.pct(t["cache_hit_rate"])),
+        ("cached input tokens", units.pct(t["cached_input_share"])),
         ("saved by cached tokens / cache hits", f"{money(t['cache_read_saving_usd'])} / "
                                                 f"{money(t['cache_hit_saving_usd'])}"),
     ]))
@@ -212,7 +210,7 @@ def reconcile_blocks(r: Reconciliation) -> list[Block]:
         ("requests with a logged cost", s["logged_requests"]),
         ("compared with priced tokens", s["compared"]),
         ("differ by more than the tolerance", f"{s['mismatched']:,}"
-         + (f" ({s['mismatched_share']:.1%})" if s["mismatched_share"] is not None else "")),
+         + (f" ({units.pct(s['mismatched_share'])})" if s["mismatched_share"] is not None else "")),
         ("logged cost but no price to compare", s["logged_only"]),
         ("logged vs computed (compared rows)", f"{money(s['logged_cost_usd'])} vs {money(s['computed_cost_usd'])}"),
     ])]
@@ -270,15 +268,15 @@ def forecast_blocks(f: Forecast) -> list[Block]:
         if b["already_crossed"]:
             when = f"already crossed on {b['crossing_date']}"
         elif b["crossing_date"]:
-            when = f"crossed on {b['crossing_date']} (probability by month-end {b['probability_by_month_end']:.0%})"
+            when = f"crossed on {b['crossing_date']} (probability by month-end {units.pct(b['probability_by_month_end'], 0)})"
         else:
-            when = f"not crossed this month (probability {b['probability_by_month_end']:.0%})"
+            when = f"not crossed this month (probability {units.pct(b['probability_by_month_end'], 0)})"
         items.append((f"monthly budget {money(b['monthly_budget_usd'])}", when))
     if bt.available:
         items.append((f"backtest MAPE, {bt.horizon_days}-day total",
-                      f"{bt.mape:.1%} vs naive {bt.naive_mape:.1%} (mean of last 7 days x {bt.horizon_days}; "
+                      f"{units.pct(bt.mape)} vs naive {units.pct(bt.naive_mape)} (mean of last 7 days x {bt.horizon_days}; "
                       f"{bt.origins} origins) — {'beats' if bt.beats_naive else 'does NOT beat'} naive"))
-        items.append(("backtest interval coverage", f"80%: {bt.coverage80:.0%}, 95%: {bt.coverage95:.0%} of days"))
+        items.append(("backtest interval coverage", f"80%: {units.pct(bt.coverage80, 0)}, 95%: {units.pct(bt.coverage95, 0)} of days"))
     else:
         items.append(("backtest", f"not run: {bt.reason}"))
     blocks: list[Block] = [Heading(f.title), Figures(items)]
@@ -333,7 +331,7 @@ def anomalies_blocks(a: Anomalies) -> list[Block]:
             continue
         blocks.append(_table(
             frame.drop("spread_usd", "baseline_days"), title=f"Daily cost jumps by {entity} (robust z >= {s.z:g} against the median of the "
-                         f"previous {s.baseline_days} days, at least {s.jump:g}x and +${s.min_usd:g})",
+                         f"previous {s.baseline_days} days, at least {s.jump:g}x and +{units.money(s.min_usd)})",
             formats={"cost_usd": USD, "baseline_usd": USD, "spread_usd": USD, "robust_z": ".1f",
                      "ratio_to_baseline": ".1f"}))
     return blocks
@@ -372,7 +370,7 @@ def routing_blocks(r: Routing) -> list[Block]:
             ("cheapest model in use", f"{s['cheapest_model']} ({money(s['cheapest_usd_per_mtok'])} per million tokens)"),
             ("expensive models", ", ".join(s["expensive_models"])),
             ("simple requests to them", f"{s['simple_requests']:,} of {s['expensive_requests']:,}"
-             + (f" ({s['simple_share']:.1%})" if s["simple_share"] is not None else "")),
+             + (f" ({units.pct(s['simple_share'])})" if s["simple_share"] is not None else "")),
             ("saving in the window", money(s["saving_usd"])),
             ("monthly saving (30 days)", money(s["monthly_saving_usd"])),
         ]))
@@ -384,3 +382,19 @@ def routing_blocks(r: Routing) -> list[Block]:
                              formats={"cost_usd": USD, "usd_per_mtok": "$,.4f"}))
     blocks.append(Note("Assumption: " + r.assumption))
     return blocks
+
+
+register("PricesResult", Presentation("a price table", ("cost prices",), prices_data, prices_blocks,
+                                      table=lambda result: result.prices))
+register("Breakdown", Presentation("a cost breakdown", ("cost breakdown",), breakdown_data, breakdown_blocks,
+                                   table=breakdown_csv))
+register("Reconciliation", Presentation("a cost reconciliation", ("cost reconcile",), reconcile_data,
+                                        reconcile_blocks, table=lambda result: result.rows))
+register("Forecast", Presentation("a cost forecast", ("cost forecast",), forecast_data, forecast_blocks,
+                                  table=lambda result: result.daily))
+register("Anomalies", Presentation("a cost anomaly list", ("cost anomalies",), anomalies_data, anomalies_blocks,
+                                   table=lambda result: result.hours))
+register("BudgetCheck", Presentation("a budget check", ("cost check",), check_data, check_blocks,
+                                     table=lambda result: result.checks))
+register("Routing", Presentation("a routing analysis", ("cost routing",), routing_data, routing_blocks,
+                                 table=lambda result: result.by_model))

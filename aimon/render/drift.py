@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from aimon.render import Block, Figures, FrameBlock, Heading, Note
+from aimon.render import Block, Figures, FrameBlock, Heading, Note, units
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.drift import DriftResult
@@ -114,7 +115,7 @@ def _group_blocks(g: Any, result: DriftResult) -> list[Block]:
         blocks.append(Figures([
             (f"semantic drift of the {result.field}s", verdict),
             ("p-value (Holm-adjusted)", f"{_p(s['p_value'])} ({_p(s['p_adjusted'])})"),
-            ("texts that changed topic", f"{s['topic_shift']:.1%}"),
+            ("texts that changed topic", units.pct(s["topic_shift"])),
             ("centroid distance (1 - cosine)", f"{s['centroid_distance']:.4f}"),
         ], title="Semantic"))
         topics = g.topics.select(
@@ -160,3 +161,6 @@ def drift_blocks(result: DriftResult, notes: list[str]) -> list[Block]:
     for n in notes:
         blocks.append(Note("Note: " + n, style="yellow"))
     return blocks
+
+
+register("DriftResult", Presentation("a drift report", ("drift",), drift_data, drift_blocks, table=drift_csv))

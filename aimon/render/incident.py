@@ -12,30 +12,19 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
-from aimon.render import Chart, Figures, FrameBlock, Heading, Note
+from aimon.render import Chart, Figures, FrameBlock, Heading, Note, units
+from aimon.render.present import Presentation, register
 
 SEVERITIES = ("P0", "P1", "P2", "P3")
 _DAY = timedelta(days=1)
 
 
-def _ms(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:,.0f} ms"
+def _t(ts: datetime | None, tz: str = "UTC") -> str:
+    return units.when(ts, tz)
 
 
-def _pct(v: float | None, digits: int = 1) -> str:
-    return "n/a" if v is None else f"{v:.{digits}%}"
-
-
-def _ratio(v: float | None) -> str:
-    return "" if v is None else f"x{v:,.1f}"
-
-
-def _t(ts: datetime | None) -> str:
-    return "" if ts is None else f"{ts:%Y-%m-%d %H:%M}"
-
-
-def _hm(ts: datetime | None) -> str:
-    return "" if ts is None else f"{ts:%H:%M}"
+def _hm(ts: datetime | None, tz: str = "UTC") -> str:
+    return units.when(ts, tz, "%H:%M")
 
 
 # --------------------------------------------------------------------------- detect
@@ -66,14 +55,14 @@ def detect_rows(result: Any) -> list[dict]:
         "where errors": i.where_errors,
         "requests": i.requests,
         "errors": i.errors,
-        "error rate": _pct(i.error_rate),
-        "baseline": _pct(i.baseline_error_rate),
-        "P95": _ms(i.p95_ms),
-        "baseline P95": _ms(i.baseline_p95_ms),
-        "traffic": _ratio(i.traffic_ratio),
+        "error rate": units.pct(i.error_rate, missing=""),
+        "baseline": units.pct(i.baseline_error_rate, missing=""),
+        "P95": units.ms(i.p95_ms, missing=""),
+        "baseline P95": units.ms(i.baseline_p95_ms, missing=""),
+        "traffic": units.ratio(i.traffic_ratio, missing=""),
         "peak": _hm(i.peak_at),
-        "peak error rate": _pct(i.peak_error_rate),
-        "peak P95": _ms(i.peak_p95_ms),
+        "peak error rate": units.pct(i.peak_error_rate, missing=""),
+        "peak P95": units.ms(i.peak_p95_ms, missing=""),
     } for i in result.incidents]
 
 
@@ -88,7 +77,7 @@ def _where(i: Any) -> str:
         return "all traffic"
     text = i.where.replace("model ", "", 1).replace(" on endpoint ", " on ", 1)
     if i.where_requests:
-        text += f": {i.where_errors:,}/{i.where_requests:,} = {_pct(i.where_errors / i.where_requests)} errors"
+        text += f": {i.where_errors:,}/{i.where_requests:,} = {units.pct(i.where_errors / i.where_requests)} errors"
     return text
 
 
@@ -102,9 +91,9 @@ def detect_display_rows(result: Any) -> list[dict]:
             "window (UTC)": _span(i) + f" ({i.minutes} min)",
             "signals": i.signals,
             "where": _where(i),
-            "errors (all traffic)": f"{i.errors:,}/{i.requests:,} = {_pct(i.error_rate)}",
-            "base": _pct(i.baseline_error_rate),
-            "P95": _ms(i.p95_ms) + base_p95,
+            "errors (all traffic)": f"{i.errors:,}/{i.requests:,} = {units.pct(i.error_rate)}",
+            "base": units.pct(i.baseline_error_rate),
+            "P95": units.ms(i.p95_ms) + base_p95,
             "peak": _hm(i.peak_at),
         })
     return out
@@ -115,7 +104,7 @@ def detect_blocks(result: Any) -> list:
     s = result.settings
     blocks: list = [Heading(result.title), Figures([
         ("window", f"{_t(result.window.start)} to {_t(result.window.end)} UTC"),
-        ("baseline error rate", _pct(result.baseline_error_rate, 2)),
+        ("baseline error rate", units.pct(result.baseline_error_rate, 2)),
         ("method", f"z >= {s.threshold:g} on {s.smooth}-minute rolling windows of all traffic and the "
                    f"{s.segments} busiest model+endpoint pairs, for errors and for requests slower than "
                    f"their pair's P95; an incident holds >= {s.min_requests} requests and >= {s.min_bad} "
@@ -145,25 +134,25 @@ def root_cause_text(pm: Any) -> str:
             f"{r.ci_low:,.1f} to {r.ci_high:,.1f}; {r.segment_bad:,} of {r.bad_total:,} bad requests)")
 
 
-def summary_text(pm: Any) -> str:
+def summary_text(pm: Any, tz: str = "UTC") -> str:
     """The summary paragraph."""
     i, f = pm.incident, pm.figures
     rate, base = f["error_rate"], f["baseline_error_rate"]
     times = f" (x{rate / base:,.1f})" if rate and base else ""
-    text = (f"{i.severity} incident on {i.start:%Y-%m-%d} from {_hm(i.start)} to {_hm(i.end)} UTC "
-            f"({i.minutes} minutes). The error rate was {_pct(rate)} ({f['errors']:,} of {f['requests']:,} "
-            f"requests) against {_pct(base)} in the 24 hours before{times}, and P95 latency was "
-            f"{_ms(f['p95_ms'])} against {_ms(f['baseline_p95_ms'])}. "
+    text = (f"{i.severity} incident on {units.when(i.start, tz, '%Y-%m-%d')} from {_hm(i.start, tz)} to {_hm(i.end, tz)} {tz} "
+            f"({i.minutes} minutes). The error rate was {units.pct(rate)} ({f['errors']:,} of {f['requests']:,} "
+            f"requests) against {units.pct(base)} in the 24 hours before{times}, and P95 latency was "
+            f"{units.ms(f['p95_ms'])} against {units.ms(f['baseline_p95_ms'])}. "
             f"{f['bad']:,} requests failed or were slow, affecting {f['users_affected']:,} users in "
             f"{f['sessions_affected']:,} sessions on {f['endpoints_affected']:,} endpoint(s). "
             f"Likely root cause: {root_cause_text(pm)}.")
     if i.cost_ratio is not None and i.cost_ratio >= 2:
-        text += (f" Spend was ${i.cost_usd:,.2f} in the window, x{i.cost_ratio:,.1f} the baseline's spend per "
+        text += (f" Spend was {units.money(i.cost_usd, 2)} in the window, x{i.cost_ratio:,.1f} the baseline's spend per "
                  "minute" + (" (a cost runaway)." if i.cost_ratio >= 10 else "."))
     share = f["top_user_requests"] / f["requests"] if f["requests"] else 0.0
     if f["top_user_requests"] >= 20 and share >= 0.3:
         text += (f" One user ({f['top_user']}) sent {f['top_user_requests']:,} of the {f['requests']:,} requests "
-                 f"({share:.0%}) from {f['top_user_sessions']:,} session(s): a runaway client or agent loop is "
+                 f"({units.pct(share, 0)}) from {f['top_user_sessions']:,} session(s): a runaway client or agent loop is "
                  "a likely cause.")
     return text
 
@@ -174,23 +163,21 @@ def _impact_rows(pm: Any) -> list[dict]:
         unit = r["unit"]
 
         def fmt(v, unit=unit):
-            if v is None:
-                return "n/a"
             if unit == "share":
-                return f"{v:.2%}"
+                return units.pct(v, 2)
             if unit == "ms":
-                return f"{v:,.0f} ms"
+                return units.ms(v)
             if unit == "usd":
-                return f"${v:,.4f}" if abs(v) >= 0.01 else f"${v:,.6f}"
+                return units.money(v, 4, small_places=6)
             if unit == "rate":
-                return f"{v:,.2f}"
-            return f"{v:,.0f}"
+                return units.number(v, 2)
+            return units.count(v)
 
         affected = r["ratio_basis"] == "of active"
-        change = _ratio(r["ratio"])
+        change = units.ratio(r["ratio"])
         if affected and r["ratio"] is not None:
-            change = _pct(r["ratio"], 0) + " of active"
-        elif r["ratio_basis"] == "per minute" and change:
+            change = units.pct(r["ratio"], 0) + " of active"
+        elif r["ratio_basis"] == "per minute" and r["ratio"] is not None:
             change += " per minute"
         rows.append({"metric": r["metric"], "incident window": fmt(r["window"]),
                      "baseline (24 h before)": ("" if affected else fmt(r["baseline"])),
@@ -200,52 +187,52 @@ def _impact_rows(pm: Any) -> list[dict]:
     return rows
 
 
-def _timeline_events(pm: Any) -> list[str]:
+def _timeline_events(pm: Any, tz: str) -> list[str]:
     """The events in time order (a window edge comes before a request in its minute)."""
     i = pm.incident
-    events = [(pm.timeline["minute"][0], 0, f"{_t(pm.timeline['minute'][0])} UTC: the timeline starts, "
+    events = [(pm.timeline["minute"][0], 0, f"{_t(pm.timeline['minute'][0], tz)} {tz}: the timeline starts, "
                                             "15 minutes before the window"),
-              (i.start, 0, f"{_t(i.start)} UTC: the incident window opens"),
-              (i.end, 2, f"{_t(i.end)} UTC: the incident window closes")]
+              (i.start, 0, f"{_t(i.start, tz)} {tz}: the incident window opens"),
+              (i.end, 2, f"{_t(i.end, tz)} {tz}: the incident window closes")]
     if pm.first_bad is not None:
         b = pm.first_bad
-        events.append((b.ts, 1, f"{b.ts:%Y-%m-%d %H:%M:%S} UTC: first bad request {b.request_id} ({_what(b)})"))
+        events.append((b.ts, 1, f"{units.when(b.ts, tz, '%Y-%m-%d %H:%M:%S')} {tz}: first bad request {b.request_id} ({_what(b)})"))
     if i.peak_at is not None:
-        events.append((i.peak_at, 1, f"{_t(i.peak_at)} UTC: peak — error rate {_pct(i.peak_error_rate)}, "
-                                     f"P95 {_ms(i.peak_p95_ms)}"
+        events.append((i.peak_at, 1, f"{_t(i.peak_at, tz)} {tz}: peak — error rate {units.pct(i.peak_error_rate)}, "
+                                     f"P95 {units.ms(i.peak_p95_ms)}"
                                      + (f" in the {pm.bucket_minutes}-minute bucket" if pm.bucket_minutes > 1
                                         else " that minute")))
     if pm.last_bad is not None:
         b = pm.last_bad
-        events.append((b.ts, 1, f"{b.ts:%Y-%m-%d %H:%M:%S} UTC: last bad request {b.request_id} ({_what(b)})"))
+        events.append((b.ts, 1, f"{units.when(b.ts, tz, '%Y-%m-%d %H:%M:%S')} {tz}: last bad request {b.request_id} ({_what(b)})"))
     return [text for _, _, text in sorted(events, key=lambda e: (e[0], e[1]))]
 
 
 def _what(b: Any) -> str:
-    kind = f"error {b.error_type or 'unknown'}" if b.status == "error" else f"slow, {_ms(b.latency_ms)}"
+    kind = f"error {b.error_type or 'unknown'}" if b.status == "error" else f"slow, {units.ms(b.latency_ms)}"
     return f"{kind}; {b.model} on {b.endpoint}"
 
 
-def postmortem_blocks(pm: Any) -> list:
+def postmortem_blocks(pm: Any, tz: str = "UTC") -> list:
     """The post-mortem in the runbook's shape."""
     i = pm.incident
     blocks: list = [
         Heading(pm.title),
-        Note(f"Incident window {_t(i.start)} to {_t(i.end)} UTC (end exclusive), compared with the 24 hours "
-             f"before ({_t(pm.baseline.start)} to {_t(pm.baseline.end)} UTC). A request is *bad* when it "
+        Note(f"Incident window {_t(i.start, tz)} to {_t(i.end, tz)} {tz} (end exclusive), compared with the 24 hours "
+             f"before ({_t(pm.baseline.start, tz)} to {_t(pm.baseline.end, tz)} {tz}). A request is *bad* when it "
              "failed, or took longer than its model and endpoint's P99 in the baseline. Written by "
              "aimon from the logs; edit freely.", style="dim"),
         Heading("Summary", 2),
-        Note(summary_text(pm)),
+        Note(summary_text(pm, tz)),
         Figures([
             ("severity", i.severity),
-            ("window", f"{_t(i.start)} to {_t(i.end)} UTC, {i.minutes} minutes"),
+            ("window", f"{_t(i.start, tz)} to {_t(i.end, tz)} {tz}, {i.minutes} minutes"),
             ("signals", i.signals),
             ("likely root cause", root_cause_text(pm)),
             ("first bad request", "" if pm.first_bad is None else f"{pm.first_bad.request_id} at "
-                                                                   f"{pm.first_bad.ts:%H:%M:%S}"),
+                                                                   + units.when(pm.first_bad.ts, tz, "%H:%M:%S")),
             ("last bad request", "" if pm.last_bad is None else f"{pm.last_bad.request_id} at "
-                                                                 f"{pm.last_bad.ts:%H:%M:%S}"),
+                                                                 + units.when(pm.last_bad.ts, tz, "%H:%M:%S")),
         ]),
         Heading("Impact", 2),
         FrameBlock(_impact_rows(pm), title="Incident window against the 24 hours before"),
@@ -253,21 +240,21 @@ def postmortem_blocks(pm: Any) -> list:
     if pm.error_types.height:
         blocks.append(FrameBlock([{
             "error type": r["error_type"], "errors": r["errors"], "share of errors":
-                _pct(r["errors"] / pm.figures["errors"]) if pm.figures["errors"] else "",
+                units.pct(r["errors"] / pm.figures["errors"]) if pm.figures["errors"] else "",
             "baseline errors": r["baseline_errors"],
         } for r in pm.error_types.iter_rows(named=True) if r["errors"]], title="Top error types"))
     tl = pm.timeline
     blocks += [
         Heading("Timeline", 2),
-        Note(items=list(_timeline_events(pm))),
+        Note(items=list(_timeline_events(pm, tz))),
         Chart("Timeline" if pm.bucket_minutes == 1 else f"Timeline ({pm.bucket_minutes}-minute buckets)",
-              [_hm(m) for m in tl["minute"].to_list()],
+              [_hm(m, tz) for m in tl["minute"].to_list()],
               {"error rate %": [None if v is None else round(100 * v, 2) for v in tl["error_rate"].to_list()],
                "P95 ms": [None if v is None else round(v) for v in tl["p95_ms"].to_list()]}),
         FrameBlock([{
-            "time (UTC)": _hm(r["minute"]), "phase": r["phase"], "requests": r["requests"],
-            "errors": r["errors"], "error rate": "" if r["error_rate"] is None else _pct(r["error_rate"], 0),
-            "bad": r["bad"], "P95": "" if r["p95_ms"] is None else _ms(r["p95_ms"]),
+            f"time ({tz})": _hm(r["minute"], tz), "phase": r["phase"], "requests": r["requests"],
+            "errors": r["errors"], "error rate": units.pct(r["error_rate"], 0),
+            "bad": r["bad"], "P95": units.ms(r["p95_ms"]),
         } for r in tl.iter_rows(named=True)],
             title=f"{'Minute' if pm.bucket_minutes == 1 else f'{pm.bucket_minutes}-minute'} by "
                   f"{'minute' if pm.bucket_minutes == 1 else 'bucket'}"),
@@ -280,22 +267,22 @@ def postmortem_blocks(pm: Any) -> list:
     if candidates.height:
         blocks.append(FrameBlock([{
             "dimension": r["dimension"], "value": r["value"], "requests": r["requests"], "bad": r["bad"],
-            "bad rate": _pct(r["bad_rate"]), "rest": _pct(r["rest_bad_rate"]),
-            "risk ratio": "" if r["risk_ratio"] is None else f"{r['risk_ratio']:,.1f}",
-            "95% CI": "" if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
-            "share of bad": _pct(r["share_of_bad"], 0),
-            "baseline bad rate": _pct(r["baseline_bad_rate"]),
+            "bad rate": units.pct(r["bad_rate"]), "rest": units.pct(r["rest_bad_rate"]),
+            "risk ratio": units.number(r["risk_ratio"], 1),
+            "95% CI": units.MISSING if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
+            "share of bad": units.pct(r["share_of_bad"], 0),
+            "baseline bad rate": units.pct(r["baseline_bad_rate"]),
         } for r in candidates.iter_rows(named=True)], title="Bad requests by model, endpoint, prompt version "
                                                              "and user tier (in the window)"))
     types = pm.error_types.filter(pm.error_types["errors"] > 0) if pm.error_types.height else pm.error_types
     if types.height:
         blocks.append(FrameBlock([{
-            "error type": r["error_type"], "errors": r["errors"], "rate": _pct(r["rate"], 2),
-            "baseline rate": _pct(r["baseline_rate"], 2),
-            "risk ratio": "" if r["risk_ratio"] is None else f"{r['risk_ratio']:,.1f}",
-            "95% CI": "" if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
+            "error type": r["error_type"], "errors": r["errors"], "rate": units.pct(r["rate"], 2),
+            "baseline rate": units.pct(r["baseline_rate"], 2),
+            "risk ratio": units.number(r["risk_ratio"], 1),
+            "95% CI": units.MISSING if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
         } for r in types.iter_rows(named=True)], title="Error types: rate per request against the baseline"))
-    blocks += _sample_blocks(pm)
+    blocks += _sample_blocks(pm, tz)
     blocks += [
         Heading("Contributing factors", 2),
         Note(items=list(pm.contributing)),
@@ -303,9 +290,9 @@ def postmortem_blocks(pm: Any) -> list:
     ]
     if pm.similar.height:
         blocks.append(FrameBlock([{
-            "id": r["id"], "start": _t(r["start"]), "end": _hm(r["end"]), "severity": r["severity"],
-            "error rate": _pct(r["error_rate"]), "model": r["model"], "endpoint": r["endpoint"],
-            "error type": r["error_type"], "similarity": f"{r['similarity']:.0%}",
+            "id": r["id"], "start": _t(r["start"], tz), "end": _hm(r["end"], tz), "severity": r["severity"],
+            "error rate": units.pct(r["error_rate"]), "model": r["model"], "endpoint": r["endpoint"],
+            "error type": r["error_type"], "similarity": units.pct(r["similarity"], 0),
         } for r in pm.similar.iter_rows(named=True)], title="Incidents found by 'aimon incident detect' before this "
                                                              "one that share its model, endpoint or error type"))
     else:
@@ -318,14 +305,14 @@ def postmortem_blocks(pm: Any) -> list:
     return blocks
 
 
-def _sample_blocks(pm: Any) -> list:
+def _sample_blocks(pm: Any, tz: str) -> list:
     """A few bad requests, redacted unless --show-pii."""
     blocks: list = [Heading("Samples of bad requests" + ("" if pm.pii_shown else " (redacted)"), 3)]
     if pm.samples.height:
         blocks.append(FrameBlock([{
-            "time": f"{r['ts']:%H:%M:%S}", "request_id": r["request_id"], "model": r["model"],
+            "time": units.when(r["ts"], tz, "%H:%M:%S"), "request_id": r["request_id"], "model": r["model"],
             "endpoint": r["endpoint"], "error": r["error_type"] or ("slow" if r["status"] != "error" else ""),
-            "latency": _ms(r["latency_ms"]), "error message": r["error_message"] or "",
+            "latency": units.ms(r["latency_ms"]), "error message": r["error_message"] or "",
             "prompt": r["prompt"] or "",
         } for r in pm.samples.iter_rows(named=True)]))
         if not pm.pii_shown:
@@ -337,12 +324,12 @@ def _sample_blocks(pm: Any) -> list:
     return blocks
 
 
-def postmortem_data(pm: Any) -> dict:
+def postmortem_data(pm: Any, tz: str = "UTC") -> dict:
     """JSON for ``incident postmortem`` (keys documented in docs/incident.md)."""
     return {
         "incident": dataclasses.asdict(pm.incident),
         "baseline": {"start": pm.baseline.start, "end": pm.baseline.end},
-        "summary": summary_text(pm),
+        "summary": summary_text(pm, tz),
         "figures": pm.figures,
         "impact": pm.impact,
         "error_types": pm.error_types,
@@ -361,3 +348,11 @@ def postmortem_data(pm: Any) -> dict:
         "contributing_factors": list(pm.contributing),
         "follow_ups": list(pm.follow_ups),
     }
+
+
+register("DetectResult", Presentation(
+    "an incident list", ("incident detect",), detect_data, detect_blocks,
+    # No incident: the empty table still names its columns.
+    table=lambda result: detect_rows(result) if result.incidents else result.table))
+# Several tables and a timeline: no one table for CSV.
+register("Postmortem", Presentation("a post-mortem", ("incident postmortem",), postmortem_data, postmortem_blocks))

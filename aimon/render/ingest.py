@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aimon.render import Block, FrameBlock, Note
+from aimon.render.present import Presentation, first_table, register
 
 if TYPE_CHECKING:
     from aimon.store.ingest import IngestSummary
@@ -74,3 +75,7 @@ def summary_blocks(summary: IngestSummary) -> list[Block]:
     for path, why in summary.skipped:
         blocks.append(Note(f"Skipped {_short(path)}: {why}", style="yellow"))
     return blocks
+
+
+register("IngestSummary", Presentation("an ingest summary", ("ingest",), summary_data, summary_blocks,
+                                       table=lambda summary: first_table(summary_blocks(summary))))

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note, err_console
+from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note, err_console, units
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.compliance import ComplianceReport
@@ -107,7 +108,7 @@ def pii_blocks(report: PiiReport, stats: ScanStats | None) -> list[Block]:
                  ("fields", ", ".join(report.fields)),
                  ("requests", report.requests),
                  ("requests with PII or secrets", report.requests_with_pii),
-                 ("share of requests", f"{report.share_with_pii:.2%}"),
+                 ("share of requests", units.pct(report.share_with_pii, 2)),
                  ("findings (validated)", report.findings),
                  ("look-alikes rejected", report.rejected_candidates)]),
     ]
@@ -181,7 +182,7 @@ def compliance_blocks(report: ComplianceReport) -> list[Block]:
         Heading(report.title),
         Figures([("window", f"{w.start:%Y-%m-%d %H:%M} .. {w.end:%Y-%m-%d %H:%M} UTC"),
                  ("total requests", report.total_requests),
-                 ("requests with PII", f"{report.requests_with_pii:,} ({report.share_with_pii:.2%})"),
+                 ("requests with PII", f"{report.requests_with_pii:,} ({units.pct(report.share_with_pii, 2)})"),
                  ("requests with PII in prompt", report.requests_with_pii_in_prompt),
                  ("requests with PII in response", report.requests_with_pii_in_response),
                  ("requests with PII in system prompt", report.requests_with_pii_in_system_prompt),
@@ -272,3 +273,16 @@ def deletion_blocks(result: DeletionResult, compaction: Compaction | None) -> li
     else:
         blocks.append(Note("Recorded in audit_log."))
     return blocks
+
+
+register("PiiReport", Presentation("a PII audit", ("audit pii",), pii_data, pii_blocks,
+                                   table=lambda report: report.by_entity))
+register("ComplianceReport", Presentation("a compliance audit", ("audit compliance",), compliance_data,
+                                          compliance_blocks, table=lambda report: report.jurisdictions))
+register("RedactResult", Presentation(
+    "a redacted export", ("redact",), redact_data, redact_blocks,
+    table=lambda result: [{"table": f.table, "path": f.path, "rows": f.rows, "values_replaced": f.values_replaced}
+                          for f in result.files]))
+register("DeletionResult", Presentation(
+    "a deletion", ("forget", "purge"), deletion_data, deletion_blocks,
+    table=lambda result: [{"table": t.table, "rows": t.rows, "matched_by": t.rule} for t in result.tables]))

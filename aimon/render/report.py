@@ -8,9 +8,7 @@ numbers.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from aimon.render import (
@@ -23,69 +21,19 @@ from aimon.render import (
     Note,
     _jsonable,
     sparkline,
+    units,
 )
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.report.daily import Figure, Report
 
 
-class ReportFormat(StrEnum):
-    """Formats of ``aimon report``: the shared ones (CSV holds the headline figures), plus a
-    standalone HTML page."""
-
-    table = "table"
-    markdown = "markdown"
-    json = "json"
-    csv = "csv"
-    html = "html"
-
-
 PANEL_TITLES = {"overview": "Overview", "quality": "Quality", "cost": "Cost", "performance": "Performance"}
-DASH = "—"
+DASH = units.MISSING
 
 
 # --------------------------------------------------------------------------- values
-
-def _finite(x: Any) -> bool:
-    return x is not None and not (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
-
-
-def money(x: float | None) -> str:
-    """Dollars: cents for amounts of a dollar or more, four significant digits below."""
-    if not _finite(x):
-        return DASH
-    if abs(x) >= 1 or x == 0:
-        return f"${x:,.2f}"
-    # Four significant digits, never in exponent form: $0.4757, $0.00007792.
-    return f"${x:.{max(2, 3 - math.floor(math.log10(abs(x))))}f}"
-
-
-def figure_value(unit: str, x: float | None) -> str:
-    """A figure's value in its unit."""
-    if not _finite(x):
-        return DASH
-    if unit == "count":
-        return f"{x:,.0f}"
-    if unit == "rate":
-        return f"{x:.1%}" if x >= 0.001 or x == 0 else f"{x:.2%}"
-    if unit == "ms":
-        return f"{x:,.0f} ms"
-    if unit == "usd":
-        return money(x)
-    if unit == "usd_per_hour":
-        return money(x) + "/h"
-    if unit == "per_minute":
-        return f"{x:,.1f}/min"
-    if unit == "per_second":
-        return f"{x:,.1f} tok/s"
-    if unit == "tokens":
-        return f"{x:,.0f} tokens"
-    if unit == "score":
-        return f"{x:+.2f}"
-    if unit == "ratio":
-        return f"{x:,.1f} : 1"
-    return f"{x:,.4g}"
-
 
 def _arrow(shown: str) -> str:
     # From the rounded text, so "+0.0%" never wears an arrow.
@@ -98,14 +46,14 @@ def _arrow(shown: str) -> str:
 def change_text(unit: str, diff: float | None, pct: float | None) -> str:
     """A change: percentage points for rates and scores, a relative change otherwise."""
     if unit in ("rate", "score"):
-        return DASH if not _finite(diff) else _arrow(f"{diff * 100:+.1f} pp")
-    return DASH if not _finite(pct) else _arrow(f"{pct:+.1%}")
+        return DASH if not units.finite(diff) else _arrow(units.pp(diff))
+    return DASH if not units.finite(pct) else _arrow(units.pct(pct, signed=True))
 
 
 def trend(values: list[float | None]) -> str:
     """A sparkline of a figure's periods scaled from zero, so a flat series looks flat
     (the shared sparkline stretches min..max, which turns noise into mountains)."""
-    present = [v for v in values if _finite(v)]
+    present = [v for v in values if units.finite(v)]
     if not present:
         return ""
     if min(present) < 0:
@@ -113,7 +61,7 @@ def trend(values: list[float | None]) -> str:
     high = max(present) or 1.0
     out = []
     for v in values:
-        if not _finite(v):
+        if not units.finite(v):
             out.append(" ")
         else:
             out.append(SPARK[min(len(SPARK) - 1, int(v / high * (len(SPARK) - 1) + 0.5))])
@@ -122,9 +70,9 @@ def trend(values: list[float | None]) -> str:
 
 def figure_text(f: Figure) -> str:
     """Value with its 95% interval when it has one."""
-    text = figure_value(f.unit, f.value)
-    if _finite(f.low) and _finite(f.high) and f.value is not None:
-        text += f" ({figure_value(f.unit, f.low)} to {figure_value(f.unit, f.high)})"
+    text = units.value(f.unit, f.value)
+    if units.finite(f.low) and units.finite(f.high) and f.value is not None:
+        text += f" ({units.value(f.unit, f.low)} to {units.value(f.unit, f.high)})"
     return text
 
 
@@ -166,12 +114,8 @@ def figure_data(f: Figure) -> dict[str, Any]:
 def empty_message(report: Report) -> str:
     where = ""
     if report.data_first is not None:
-        from zoneinfo import ZoneInfo
-
-        def clock(t: datetime) -> str:
-            return t.astimezone(ZoneInfo(report.tz)).strftime("%Y-%m-%d %H:%M")
-
-        where = f" The database holds requests from {clock(report.data_first)} to {clock(report.data_last)}."
+        where = (f" The database holds requests from {units.when(report.data_first, report.tz)} to "
+                 f"{units.when(report.data_last, report.tz)}.")
     else:
         where = " The database holds no requests."
     return f"No requests on {report.period.label} ({report.tz}).{where}"
@@ -216,22 +160,12 @@ def report_data(report: Report) -> dict[str, Any]:
 # --------------------------------------------------------------------------- blocks
 
 def _bucket_label(start: datetime, tz: str, bucket_hours: int) -> str:
-    from zoneinfo import ZoneInfo
-
-    local = start.astimezone(ZoneInfo(tz))
-    return local.strftime("%H") if bucket_hours == 1 else local.strftime("%a %H")
-
-
-def _pct(x: float | None) -> str:
-    return DASH if not _finite(x) else f"{x:.2%}"
+    return units.when(start, tz, "%H" if bucket_hours == 1 else "%a %H")
 
 
 def _clock(t: datetime, report: Report) -> str:
     """A time of the report's period: 14:05 in a daily report, Tue 14:05 in a weekly one."""
-    from zoneinfo import ZoneInfo
-
-    local = t.astimezone(ZoneInfo(report.tz))
-    return local.strftime("%H:%M") if report.kind == "daily" else local.strftime("%a %d %H:%M")
+    return units.when(t, report.tz, "%H:%M" if report.kind == "daily" else "%a %d %H:%M")
 
 
 def _findings_blocks(report: Report) -> list[Block]:
@@ -246,8 +180,8 @@ def _findings_blocks(report: Report) -> list[Block]:
 def cost_text(cost: float | None, unpriced: int) -> str:
     """Known spend, with the requests whose spend is unknown named beside it (never as $0)."""
     if not unpriced:
-        return money(cost if cost is not None else 0.0)
-    known = money(cost) if cost is not None else "unknown"
+        return units.money(cost if cost is not None else 0.0)
+    known = units.money(cost) if cost is not None else "unknown"
     return f"{known} + {unpriced:,} unpriced"
 
 
@@ -306,8 +240,8 @@ def report_blocks(report: Report) -> list[Block]:
                                  formats={"share of errors": ".1%", "of requests": ".2%"}))
     if report.report_categories.height:
         rows = [{"category": r["category"], "reports": r["reports"],
-                 "per request (95% CI)": f"{_pct(r['report_rate'])} ({_pct(r['report_rate_low'])} to "
-                                         f"{_pct(r['report_rate_high'])})"}
+                 "per request (95% CI)": f"{units.pct(r['report_rate'], 2)} ({units.pct(r['report_rate_low'], 2)} to "
+                                         f"{units.pct(r['report_rate_high'], 2)})"}
                 for r in report.report_categories.iter_rows(named=True)]
         blocks.append(FrameBlock(rows, title="Reports by category"))
 
@@ -349,15 +283,15 @@ def _cost_blocks(report: Report) -> list[Block]:
     c = report.cost
     if c is not None:
         blocks.append(Figures([
-            ("logged by the source", money(c.logged_usd)),
-            ("computed from prices", money(c.computed_usd)),
+            ("logged by the source", units.money(c.logged_usd)),
+            ("computed from prices", units.money(c.computed_usd)),
             ("requests without a price", f"{c.unpriced_requests:,} (their spend is unknown, not $0; "
                                          f"{c.unpriced_input_tokens:,} input / {c.unpriced_output_tokens:,} "
                                          "output tokens)" if c.unpriced_requests else "0"),
-            ("daily run rate (last 7 days)", money(c.daily_run_rate_usd)),
+            ("daily run rate (last 7 days)", units.money(c.daily_run_rate_usd)),
             (f"projected {c.month} (cost forecast)",
-             (money(c.projected_month_usd) + (f" (80%: {money(c.projected_month_low_usd)}–"
-                                             f"{money(c.projected_month_high_usd)})"
+             (units.money(c.projected_month_usd) + (f" (80%: {units.money(c.projected_month_low_usd)}–"
+                                             f"{units.money(c.projected_month_high_usd)})"
                                              if c.projected_month_low_usd != c.projected_month_high_usd else "")
               + (" + unpriced" if c.unpriced_requests else ""))
              if c.projected_month_usd is not None else (c.projection_note or "no forecast")),
@@ -368,7 +302,7 @@ def _cost_blocks(report: Report) -> list[Block]:
     if report.top_endpoints.height:
         rows = _with_cost_text(report.top_endpoints, ("endpoint", "requests"))
         for row, r in zip(rows, report.top_endpoints.iter_rows(named=True), strict=True):
-            row["per priced request"] = money(r["cost_per_request_usd"])
+            row["per priced request"] = units.money(r["cost_per_request_usd"])
         blocks.append(FrameBlock(rows, title="Most expensive endpoints"))
     return blocks
 
@@ -377,3 +311,14 @@ def report_figures_frame(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's headline figures as one table (what CSV can hold): one row per
     metric with its value, interval, the day before, the baseline and the changes."""
     return [{"metric": key, **fields} for key, fields in (data.get("figures") or {}).items()]
+
+
+def _html(data: dict[str, Any]) -> str:
+    from aimon.render.html import report_html
+
+    return report_html(data)
+
+
+register("Report", Presentation("a report", ("report daily", "report weekly"), report_data, report_blocks,
+                                table=lambda report: report_figures_frame(report_data(report)),
+                                writers={"html": _html}))

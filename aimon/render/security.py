@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.security.report import SecurityReport
@@ -91,3 +92,7 @@ def security_blocks(report: SecurityReport, stats: ScanStats | None) -> list[Blo
         title = "Examples (raw text: --show-pii)" if report.pii_shown else "Examples (evidence redacted)"
         blocks.append(FrameBlock(report.examples, title=title, formats={"ts": MINUTE}))
     return blocks
+
+
+register("SecurityReport", Presentation("a security audit", ("audit security",), security_data, security_blocks,
+                                        table=lambda report: report.by_category))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aimon.render import Block, Figures, FrameBlock, Heading, Note
+from aimon.render import Block, Figures, FrameBlock, Heading, Note, units
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.similarity import CacheOpportunity, Consistency, GoldenReport
@@ -83,8 +84,8 @@ def cache_blocks(r: CacheOpportunity, notes: list[str]) -> list[Block]:
     blocks: list[Block] = [
         Heading(r.title),
         Figures([("window", f"{r.window.start:%Y-%m-%d %H:%M} – {r.window.end:%Y-%m-%d %H:%M} UTC"),
-                 ("hit rate", "" if t["hit_rate"] is None else f"{t['hit_rate']:.1%} of {t['requests']:,} requests"),
-                 ("would have saved", f"${t['saved_usd']:,.2f} of ${t['cost_usd']:,.2f}"),
+                 ("hit rate", units.MISSING if t["hit_rate"] is None else f"{units.pct(t['hit_rate'])} of {t['requests']:,} requests"),
+                 ("would have saved", f"{units.money(t['saved_usd'], 2)} of {units.money(t['cost_usd'], 2)}"),
                  ("near-duplicate at", f"cosine >= {r.similarity:g}, same endpoint, earlier request")]),
         FrameBlock(r.by_endpoint, title="By endpoint", formats={"hit_rate": ".1%", "cost_usd": "$,.2f",
                                                                  "saved_usd": "$,.2f", "saved_share": ".1%"}),
@@ -92,3 +93,11 @@ def cache_blocks(r: CacheOpportunity, notes: list[str]) -> list[Block]:
     if r.examples.height:
         blocks.append(FrameBlock(r.examples, title="Near-duplicates (examples)", formats={"similarity": ".3f"}))
     return blocks + _notes(notes)
+
+
+register("GoldenReport", Presentation("a golden-set report", ("similarity",), golden_data, golden_blocks,
+                                      table=lambda report: report.questions))
+register("Consistency", Presentation("a consistency report", ("similarity consistency",), consistency_data,
+                                     consistency_blocks, table=lambda result: result.prompts))
+register("CacheOpportunity", Presentation("a cache opportunity", ("cost cache-opportunity",), cache_data,
+                                          cache_blocks, table=lambda result: result.by_endpoint))

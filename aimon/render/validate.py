@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aimon.render import Block, Figures, FrameBlock, Heading, Note
+from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
     from aimon.analysis.validate import RunStats
@@ -60,3 +61,7 @@ def validate_blocks(report: ValidationReport, stats: RunStats | None) -> list[Bl
         title = "Examples (raw: --show-pii)" if report.pii_shown else "Examples (redacted)"
         blocks.append(FrameBlock(report.examples, title=title, formats={"ts": "%Y-%m-%d %H:%M"}))
     return blocks
+
+
+register("ValidationReport", Presentation("a validation report", ("validate",), validate_data, validate_blocks,
+                                          table=lambda report: report.by_check))

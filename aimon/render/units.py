@@ -1,0 +1,161 @@
+"""Values in their units, as people read them: the one place a number becomes text.
+
+One function per unit (:func:`count`, :func:`ms`, :func:`pct`, :func:`pp`, :func:`money`,
+:func:`tokens`, :func:`ratio`) and :func:`value` to pick one by a unit's name, so that
+"33.3%", "1,234 ms" and "$0.4757" read the same in every command. A value that is
+missing (None), or not a finite number (NaN, infinity: a rate of nothing), shows as
+:data:`MISSING` in every unit; JSON keeps null and CSV an empty cell.
+
+Times are localised here too (:func:`local`, :func:`when`): a result keeps UTC instants
+and a command's ``--tz`` decides how they read.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+MISSING = "—"
+
+
+def finite(x: Any) -> bool:
+    """A number that can be shown: not None, NaN or infinite."""
+    if x is None or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(x)
+    except TypeError:
+        return False
+
+
+def _plus(x: float, places: int | None = None) -> float:
+    # A tiny negative rounded away would print as "-0" (or "-0.0"); one zero reads as no change.
+    return (x if places is None else round(x, places)) + 0.0
+
+
+def count(x: Any, missing: str = MISSING) -> str:
+    """A whole number with thousands separators: 1,234."""
+    return f"{_plus(x, 0):,.0f}" if finite(x) else missing
+
+
+def number(x: Any, places: int = 1, *, signed: bool = False, missing: str = MISSING) -> str:
+    """A plain number with ``places`` decimals: 126.0, +1.50."""
+    if not finite(x):
+        return missing
+    return f"{_plus(x, places):{'+' if signed else ''},.{places}f}"
+
+
+def ms(x: Any, *, signed: bool = False, missing: str = MISSING) -> str:
+    """Milliseconds, whole: 1,234 ms (+12 ms as a difference)."""
+    if not finite(x):
+        return missing
+    return f"{_plus(x, 0):{'+' if signed else ''},.0f} ms"
+
+
+def tokens(x: Any, missing: str = MISSING) -> str:
+    """Tokens, whole: 1,234 tokens."""
+    return f"{_plus(x, 0):,.0f} tokens" if finite(x) else missing
+
+
+def pct(x: Any, places: int | None = 1, *, signed: bool = False, missing: str = MISSING) -> str:
+    """A fraction as a percentage: 0.333 -> 33.3%. ``places=None`` keeps a small rate
+    readable: one decimal, two below 0.1% (0.04%, not 0.0%)."""
+    if not finite(x):
+        return missing
+    if places is None:
+        places = 1 if abs(x) >= 0.001 or x == 0 else 2
+    return f"{_plus(x, places + 2):{'+' if signed else ''}.{places}%}"
+
+
+def pp(x: Any, places: int = 1, *, missing: str = MISSING) -> str:
+    """A difference of two fractions in percentage points, signed: +4.2 pp."""
+    if not finite(x):
+        return missing
+    return f"{_plus(x * 100, places):+.{places}f} pp"
+
+
+def money(x: Any, places: int | None = None, *, small_places: int | None = None, sig: int = 4,
+          signed: bool = False, missing: str = MISSING) -> str:
+    """Dollars. ``places=None``: cents from a dollar up, ``sig`` significant digits below
+    ($0.4757, $0.00007792; never an exponent). ``places=n``: n decimals, or ``small_places``
+    for a non-zero amount under a cent ($0.0040 rather than $0.00). A signed amount puts
+    the sign before the dollar: -$0.000081."""
+    if not finite(x):
+        return missing
+    size = abs(x)
+    if places is None:
+        places = 2 if size >= 1 or size == 0 else max(2, sig - 1 - math.floor(math.log10(size)))
+    elif small_places is not None and 0 < size < 0.01:
+        places = small_places
+    shown = _plus(x, places)
+    sign = ("+" if shown >= 0 else "-") if signed else ("-" if shown < 0 else "")
+    return f"{sign}${abs(shown):,.{places}f}"
+
+
+def ratio(x: Any, places: int = 1, missing: str = MISSING) -> str:
+    """How many times another value: x2.5."""
+    return f"x{_plus(x, places):,.{places}f}" if finite(x) else missing
+
+
+# Units by name, as analyses declare them (a figure's or a metric's ``unit``).
+def value(unit: str | None, x: Any) -> str:
+    """A value in the unit named: 'count', 'rate', 'ms', 'usd', 'usd_per_hour',
+    'per_minute', 'per_second', 'tokens', 'score', 'ratio'; other names read as a number."""
+    if not finite(x):
+        return MISSING
+    if unit == "count":
+        return count(x)
+    if unit == "rate":
+        return pct(x, None)
+    if unit == "ms":
+        return ms(x)
+    if unit == "usd":
+        return money(x)
+    if unit == "usd_per_hour":
+        return money(x) + "/h"
+    if unit == "per_minute":
+        return number(x, 1) + "/min"
+    if unit == "per_second":
+        return number(x, 1) + " tok/s"
+    if unit == "tokens":
+        return tokens(x)
+    if unit == "score":
+        return f"{_plus(x):+.2f}"
+    if unit == "ratio":
+        return number(x, 1) + " : 1"
+    return f"{_plus(x):,.4g}"
+
+
+def spec(x: Any, fmt: str) -> str:
+    """A value under a column's format spec (",.0f", ".1%", "$,.4f", or strftime's for a
+    time): the specs FrameBlock columns declare. A leading '$' is money with the spec's
+    decimals."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return ""
+    if fmt.startswith("$"):
+        return "$" + format(x, fmt[1:])
+    return format(x, fmt)
+
+
+# --------------------------------------------------------------------------- time
+
+def zone(tz: str | tzinfo | None) -> tzinfo:
+    """A time zone from its IANA name (UTC for None)."""
+    if tz is None:
+        return ZoneInfo("UTC")
+    return tz if isinstance(tz, tzinfo) else ZoneInfo(tz)
+
+
+def local(t: datetime, tz: str | tzinfo | None) -> datetime:
+    """An instant in the zone the user asked for (naive times are UTC)."""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=ZoneInfo("UTC"))
+    return t.astimezone(zone(tz))
+
+
+def when(t: datetime | None, tz: str | tzinfo | None, pattern: str = "%Y-%m-%d %H:%M",
+         missing: str = "") -> str:
+    """An instant as local text: 2026-11-10 14:05 (``pattern`` is strftime's)."""
+    return missing if t is None else local(t, tz).strftime(pattern)
