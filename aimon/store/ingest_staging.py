@@ -223,11 +223,11 @@ def _merge(con: duckdb.DuckDBPyConnection, summary: IngestSummary,
 
 def _copy_staged(con: duckdb.DuckDBPyConnection, prices: UserPrices | None) -> None:
     # The models of every staged file: the snapshot the staged costs were computed with.
-    pairs = con.execute(f"SELECT DISTINCT provider, model FROM {STAGE}.prices").fetchall()
+    names = con.execute(f"SELECT DISTINCT provider, model, NULL FROM {STAGE}.prices").fetchall()
     con.execute("SET preserve_insertion_order = false")  # rows carry their own file and line
     con.execute("BEGIN TRANSACTION")
     try:
-        refresh_prices(con, prices, in_transaction=True, also=pairs)
+        refresh_prices(con, prices, in_transaction=True, also=names)
         for table, id_col in ID_COLUMN.items():
             target = stored(table)
             con.execute(f"""INSERT INTO {target} BY NAME SELECT s.* FROM {STAGE}.{target} s
