@@ -38,7 +38,7 @@ from aimon.analysis.toolkit.window import Window
 
 # Bump when a rule or the judgement changes what is found: findings of other versions
 # are dropped and the texts scanned again.
-DETECTOR_VERSION = 2
+DETECTOR_VERSION = 3
 MAX_LAYERS = 3  # decoded inside normalised inside decoded: deep enough, and bounded
 LEAK_CHUNK = 15
 
