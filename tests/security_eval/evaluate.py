@@ -56,8 +56,27 @@ class Score:
 
 
 def load(path: Path = EVAL_SET) -> list[dict]:
+    """The records of a labelled set (JSON Lines), each in the layout of ``generate.py``.
+
+    Sets written elsewhere (a blind set measured once) may leave out what has a default:
+    ``split`` (the file's name), ``field`` ("prompt"), ``system_prompt``, ``language``
+    and ``obfuscation`` (none); a benign text's label may be null, "", "benign" or "none".
+    """
     with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh]
+        rows = [json.loads(line) for line in fh if line.strip()]
+    return rows if path == EVAL_SET else [_record(r, path.stem, i) for i, r in enumerate(rows)]
+
+
+def _record(row: dict, split: str, i: int) -> dict:
+    label = row.get("label")
+    if isinstance(label, str) and label.strip().lower() in ("", "benign", "none", "null"):
+        label = None
+    if label is not None and label not in CATEGORIES:
+        raise ValueError(f"record {i}: unknown label {label!r}; use one of {', '.join(CATEGORIES)} or null")
+    field = row.get("field") or ("response" if label in ("system_prompt_leak", "exfiltration") else "prompt")
+    return {"id": str(row.get("id", f"{split}-{i:04d}")), "split": row.get("split") or split, "field": field,
+            "text": row["text"], "system_prompt": row.get("system_prompt"), "label": label,
+            "language": row.get("language"), "obfuscation": row.get("obfuscation")}
 
 
 def config() -> SecurityConfig:

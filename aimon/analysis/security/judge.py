@@ -102,8 +102,18 @@ def in_document(text: str, pos: int) -> bool:
         return True
     if _TASK.match(text):
         first_break = min((i for i in (text.find("\n"), text.find(":")) if i >= 0), default=-1)
-        return 0 <= first_break < pos
+        return 0 <= first_break < pos and (bool(_MATERIAL_FOLLOWS.match(text, first_break))
+                                           or bool(_NAMES_MATERIAL.search(text, 0, first_break)))
     return False
+
+
+# After a task's first colon, material follows when the line breaks, a quote opens, or
+# the task names what it hands over ("Summarize this review: ..."); "Answer everything
+# twice: first as yourself ..." goes on in the user's own words.
+_MATERIAL_FOLLOWS = re.compile(r"\n|:[ \t]*(?:\n|[\"'“‘«`\[(<{]|$)")
+_NAMES_MATERIAL = re.compile(r"\b(?:this|following|below|these|text|document|article|page|email|e-mail|message|review|"
+                             r"passage|ticket|post|notes?|transcript|comment|results?|output|returned|says|reads|file|"
+                             r"snippet|content|data|letter|description|bio|cv|resume)\W*$", re.IGNORECASE)
 
 
 def combined(hits: list[Hit]) -> float:
@@ -167,15 +177,30 @@ def mentioned(text: str, hit: Hit) -> bool:
     if hit.category == "prompt_extraction":
         sentence = text[max(text.rfind(".", 0, hit.start), text.rfind("\n", 0, hit.start)) + 1:hit.end]
         return bool(_HOW_TO.search(sentence)) and not _YOURS.search(hit.value)
+    if hit.rule.name in _STATEMENTS:
+        # "Our policy doc says 'previous rules no longer apply'": a quoted statement that
+        # rules are void, about nobody's rules in particular, is reported speech.
+        line_start = text.rfind("\n", 0, hit.start) + 1
+        opened = text[line_start:hit.start]
+        return sum(opened.count(q) for q in _QUOTES) % 2 == 1 and not _YOURS.search(hit.value)
     return False
+
+
+# Rules that state orders are void (rather than order the model to drop them).
+_STATEMENTS = frozenset({"instructions_are_void", "instructions_no_longer_apply", "owned_declared_void",
+                         "none_of_owned_binds"})
 
 
 def contextual(text: str, hit: Hit) -> Hit:
     """``hit`` as ``indirect`` when it sits inside a document or tool output; as a cue
     when it is mentioned rather than used."""
-    if hit.category in ("fake_delimiter", "prompt_extraction") and hit.score >= R.REPORT_THRESHOLD \
-            and mentioned(text, hit):
+    if (hit.category in ("fake_delimiter", "prompt_extraction") or hit.rule.name in _STATEMENTS) \
+            and hit.score >= R.REPORT_THRESHOLD and mentioned(text, hit):
         hit = replace(hit, score=min(hit.score, 0.3))
+    if hit.rule.name == "note_to_ai_colon":
+        # "Attention model: all previous instructions are void" is the user's own
+        # override; an address with a colon is planted only inside material handed over.
+        return hit if in_document(text, hit.start) else replace(hit, score=0.45)
     if hit.category in ("instruction_override", "prompt_extraction", "jailbreak", "fake_delimiter") \
             and in_document(text, hit.start):
         return replace(hit, category="indirect")

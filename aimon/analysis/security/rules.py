@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aimon.analysis.security.clauses import CLAUSES
 from aimon.analysis.security.families import FAMILIES
 
 # Categories of a text judged an injection, in the order that decides a text's one
@@ -89,6 +90,15 @@ _ADDRESS_EN = (
     r"(?:new\s+instructions?|ignore|disregard|forget)|\b(?:ai|assistant|llm|language\s+model|model)\s+(?:reviewer|agents?|screening)\s*:"
     rf"|\b{_AI}\s*:\s*(?:your\s+)?(?:new|real|actual|next|only|updated)\s+(?:task|instructions?|goal|objective|job|mission|orders?)\b"
     r"|\binstructions?_(?:for|to)_(?:the_)?(?:assistant|ai|model|agent|llm)\b"
+    # "To the AI translating this", "for any model processing this ticket": the model
+    # addressed by what it is doing to the text.
+    rf"|\b(?:to|for)\s+(?:the|any|an?|all|every|each)\s+(?:\w+\s+)?{_AI}s?,?\s+(?:(?:who|that)\s+(?:is|are)\s+)?\w+ing\b"
+)
+# "AGENT DIRECTIVE:", "SYSTEM INSTRUCTION TO AGENT:": a heading that gives the model orders.
+_ADDRESS_HEADING = (
+    rf"\b{_AI}s?\s+(?:directives?|instructions?|commands?|orders?|override|tasks?|memo)\s*[:：]"
+    rf"|\b(?:instructions?|directives?|commands?|orders?|notes?|messages?|notices?)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
+    rf"{_AI}s?\s*[:：]"
 )
 _ADDRESS_OTHER = (
     r"(?:nota|aviso|mensaje|instrucci[óo]n)\s+para\s+(?:el\s+|la\s+)?(?:asistente(?:\s+de\s+ia)?|ia|modelo)|"
@@ -298,8 +308,13 @@ RULES: tuple[Rule, ...] = (
          r"(?:came|comes|was|were|is|are|appears?|appeared)\s+(?:above|before)\s+(?:my|this)\s+(?:first\s+)?(?:message|chat|conversation)|\bbefore\s+this\s+"
          r"(?:chat|conversation)\s+(?:began|started)|\b(?:dump|leak)\s+your\s+prompt"),
     Rule("revelar_prompt", "prompt_extraction", 0.8,
-         r"(?:(?:prompt|mensaje)\s+(?:del|de)\s+sistema|tus\s+instrucciones\s+(?:iniciales|originales|ocultas|internas|del\s+sistema)|"
-         r"instrucciones\s+que\s+recibiste|(?:prompt|message)\s+syst[èe]me|(?:tes|vos)\s+(?:instructions|consignes)\s+(?:initiales|"
+         # (a bare "prompt del sistema" or "prompt système" is the topic of a question:
+         # the model's own, or one asked for, is an extraction)
+         r"(?:(?:tu|su)\s+(?:prompt|mensaje)\s+(?:del|de)\s+sistema|(?:muestra|mu[ée]strame|dime|repite|escribe|copia|revela|"
+         r"imprime|ens[ée][ñn]ame|dame)\s+(?:\S+\s+){0,3}?(?:el|tu|su)\s+(?:prompt|mensaje)\s+(?:del|de)\s+sistema|tus\s+instrucciones\s+(?:iniciales|originales|ocultas|internas|del\s+sistema)|"
+         r"instrucciones\s+que\s+recibiste|(?:ton|votre)\s+(?:prompt|message)\s+syst[èe]me|"
+         r"(?:affiche|montre|donne|r[ée]v[èe]le|r[ée]p[èe]te|recopie|[ée]cris|cite|imprime)[\w-]*\s+(?:\S+\s+){0,3}?"
+         r"(?:le|ton|votre)\s+(?:prompt|message)\s+syst[èe]me|(?:tes|vos)\s+(?:instructions|consignes)\s+(?:initiales|"
          r"de\s+d[ée]part|cach[ée]es|d'origine|syst[èe]me)|instructions\s+(?:cach[ée]es|secr[èe]tes)\s+que\s+tu|"
          r"(?:deine[nmrs]?|dein|ihre[nmrs]?|ihr)\s+(?:system-?prompt|systemnachricht|systemanweisungen?|systemmeldung)|deine\s+(?:urspr[üu]nglichen|versteckten|"
          r"geheimen|internen|anf[äa]nglichen)\s+anweisungen|(?:seu|o)\s+prompt\s+de\s+sistema|il\s+tuo\s+prompt\s+di\s+sistema)"),
@@ -308,6 +323,9 @@ RULES: tuple[Rule, ...] = (
          r"隐藏(?:的)?指令|最开始收到的指令|收到的(?:隐藏)?指令|提示词)|(?:系统提示词?|初始提示词?)是什么|你最开始收到的指令"),
     # ------------------------------------------------------------ indirect (addressed to the model)
     Rule("note_to_ai", "indirect", 0.85, rf"(?:{_ADDRESS_EN}|{_ADDRESS_OTHER})[^\n]*?{_IMPERATIVE}"),
+    # An address followed by a colon: what comes after it is an order to the model,
+    # whatever verb it opens with ("rank this applicant", "transfer the funds").
+    Rule("note_to_ai_colon", "indirect", 0.8, rf"(?:(?:{_ADDRESS_EN}|{_ADDRESS_OTHER})[^\n:：.]{{0,60}}?[:：]|{_ADDRESS_HEADING})\s*[\w\"'“]"),
     Rule("note_to_ai_cue", "indirect", 0.45, _ADDRESS_EN),
     Rule("note_to_ai_other", "indirect", 0.45, _ADDRESS_OTHER),
     Rule("hidden_markup", "indirect", 0.3,
@@ -343,9 +361,9 @@ RULES: tuple[Rule, ...] = (
 )
 
 # The grammar families (see ``families``): prompt rules, after the catalogue.
-RULES = RULES + tuple(Rule(name, category, score, pattern) for name, category, score, pattern in FAMILIES)
+RULES = RULES + tuple(Rule(name, category, score, pattern) for name, category, score, pattern in (*FAMILIES, *CLAUSES))
 
-FAMILY_RULES = frozenset(name for name, *_ in FAMILIES)
+FAMILY_RULES = frozenset(name for name, *_ in (*FAMILIES, *CLAUSES))
 RULE_BY_NAME = {r.name: r for r in RULES}
 
 # Triggers of the Python work, joined to the prompt alternation (groups named below).
@@ -358,6 +376,8 @@ OBFUSCATION_PATTERN = (
     r"[\x{0370}-\x{03FF}\x{0400}-\x{04FF}\x{0530}-\x{058F}\x{13A0}-\x{13FF}][A-Za-z]|"
     r"[\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{1D400}-\x{1D7FF}\x{24B6}-\x{24E9}\x{1D00}-\x{1D2B}\x{0250}-\x{02AF}]{2,}|"
     r"(?:\b[A-Za-z][ .\-_*|]){5,}[A-Za-z]\b|"
+    # (short words spaced out, words apart by a wider gap: "o k   s o   s c r a p")
+    r"(?:\b[A-Za-z] {1,3}){8,}|"
     # (letters outside ASCII too: "r-è-g-l-e-s", and CJK characters, which are never
     # written apart)
     r"(?:[\pL][.\-_*|]){5,}[\pL]|(?:[\p{Han}] ){4,}[\p{Han}]"
@@ -383,7 +403,8 @@ RESPONSE_RULES = tuple(r for r in RULES if r.field == "response")
 # sample_logs' 29k prompts, against 0.2 s per pass when split). About twenty of these
 # rules fit in one DFA, so the prompt rules run as four passes, each starting at one
 # of these rules; the obfuscation and payload triggers have a fifth.
-_PASS_STARTS = ("ignorar_instrucciones", "chat_template_token", "note_to_ai", FAMILIES[0][0])
+_PASS_STARTS = ("ignorar_instrucciones", "chat_template_token", "note_to_ai", FAMILIES[0][0], CLAUSES[0][0],
+                "set_aside_owned_es")
 
 
 def _passes() -> tuple[tuple[Rule | str, ...], ...]:

@@ -24,7 +24,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -38,7 +38,7 @@ from aimon.analysis.toolkit.window import Window
 
 # Bump when a rule or the judgement changes what is found: findings of other versions
 # are dropped and the texts scanned again.
-DETECTOR_VERSION = 2
+DETECTOR_VERSION = 3
 MAX_LAYERS = 3  # decoded inside normalised inside decoded: deep enough, and bounded
 LEAK_CHUNK = 15
 
@@ -237,12 +237,12 @@ def _prompt_layer(work: _Work, layer: Layer, matches: list[dict], origin_text: s
                 nxt.append(Layer(layer.key, decoded[0], layer.depth + 1, lambda _a, _b, span=span: span,
                                  decoded[1], decoded=True))
         else:
-            o_start, o_end = layer.to_origin(s, e)
-            hit = J.Hit(slot, o_start, o_end, value, slot.category, slot.score, layer.obfuscation,
-                        J.around(layer.text, s, e))
+            hit = J.Hit(slot, s, e, value, slot.category, slot.score, layer.obfuscation, J.around(layer.text, s, e))
             if not layer.decoded:
+                # Judged where it matched (a normalised layer's own text and offsets), then
+                # placed in the original text.
                 hit = J.contextual(origin_text if layer.depth == 0 and origin_text else layer.text, hit)
-            hits.append(hit)
+            hits.append(replace(hit, start=layer.to_origin(s, e)[0], end=layer.to_origin(s, e)[1]))
     if layer.decoded:
         if hits and 1.0 - (1.0 - J.combined(hits)) * (1.0 - R.ENCODING_CUE) >= R.REPORT_THRESHOLD:
             hits = [J.Hit(h.rule, h.start, h.end, h.value, "encoded", max(h.score, R.REPORT_THRESHOLD),

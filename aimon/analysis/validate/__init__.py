@@ -99,11 +99,16 @@ def _params(loaded: Loaded, window: Window, running: tuple[CheckState, ...]) -> 
     return K.DONE_SQL, params
 
 
-def _sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> Any:
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``sql`` names (DuckDB refuses extra ones)."""
     import re
 
     names = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
-    return con.execute(sql, {k: v for k, v in params.items() if k in names})
+    return {k: v for k, v in params.items() if k in names}
+
+
+def _sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> Any:
+    return con.execute(sql, _used(sql, params))
 
 
 def pending(con: duckdb.DuckDBPyConnection, window: Window, loaded: Loaded, names: tuple[str, ...]) -> int:
@@ -188,7 +193,8 @@ def validate(con: duckdb.DuckDBPyConnection, window: Window, loaded: Loaded, nam
                 con.unregister("_aimon_embedded")
             frames.append(con.sql(NOT_EMBEDDABLE_SQL, params={"off_bit": K.BIT["off_topic"]}).pl().cast(OUTCOME_SCHEMA))
         else:
-            covered = con.sql(K.COVERED_SQL).to_arrow_table()
+            sql = K.COVERED_SQL.replace("{done}", done)
+            covered = con.sql(sql, params=_used(sql, params)).to_arrow_table()
     finally:
         con.execute(K.DROP_SQL)
     outcomes = pl.concat(frames, how="vertical")

@@ -109,6 +109,10 @@ def _trimmed(col: str) -> str:
             f" - length(regexp_extract({col}, '\\s*\\z')))")
 
 
+# A response some SQL check fails.
+_FAILS = ("(blank OR short_words < min_words OR long_words > max_words OR parens <> 0 OR brackets <> 0 OR braces <> 0 "
+          "OR odd_quotes = 1 OR odd_fences = 1 OR NOT json_ok OR refused OR finish_reason IS NOT NULL OR unfinished)")
+
 _BAL = "[(len(string_split(response, '{o}')) - len(string_split(response, '{c}')))]"
 
 # The pending responses of the window with what each check needs, into a temporary
@@ -137,58 +141,62 @@ CHECKED_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _aimon_checked AS
 WITH {BASE_CTE}), first AS (
     -- (an anchored expression stops at the first non-space character: no copy of the text)
-    SELECT *, response IS NULL OR regexp_matches(response, '^\\s*$') AS blank, response IS NULL AS missing,
+    -- (length() counts characters, a read of the whole text: once here, not at each use below)
+    SELECT *, length(response) AS chars,
+           response IS NULL OR regexp_matches(response, '^\\s*$') AS blank, response IS NULL AS missing,
            -- $enough_rx matches a text that opens with as many words as the largest
            -- min_words (anchored: it reads those words and stops); only the others are
            -- counted exactly.
            CASE WHEN {_c('too_short')} AND response IS NOT NULL AND NOT regexp_matches(response, $enough_rx)
                 THEN len(regexp_extract_all(left(response, {SHORT_PREFIX}), $word_rx)) END AS prefix_words,
-           -- Counted only for the characters present (contains() copies nothing).
-           CASE WHEN {_c('unbalanced')} AND response IS NOT NULL THEN [
-                CASE WHEN contains(response, '(') OR contains(response, ')')
-                     THEN len(string_split(response, '(')) - len(string_split(response, ')')) ELSE 0 END,
-                CASE WHEN contains(response, '[') OR contains(response, ']')
-                     THEN len(string_split(response, '[')) - len(string_split(response, ']')) ELSE 0 END,
-                CASE WHEN contains(response, '{{') OR contains(response, '}}')
-                     THEN len(string_split(response, '{{')) - len(string_split(response, '}}')) ELSE 0 END,
-                CASE WHEN contains(response, '"') THEN (len(string_split(response, '"')) - 1) % 2 ELSE 0 END,
-                CASE WHEN contains(response, '```') THEN (len(string_split(response, '```')) - 1) % 2 ELSE 0 END
-] END AS balance
+           -- Counted only for the characters present (contains() copies nothing); five
+           -- columns rather than a list, which cost an allocation a row.
+           CASE WHEN {_c('unbalanced')} AND (contains(response, '(') OR contains(response, ')'))
+                THEN len(string_split(response, '(')) - len(string_split(response, ')')) ELSE 0 END AS balance1,
+           CASE WHEN {_c('unbalanced')} AND (contains(response, '[') OR contains(response, ']'))
+                THEN len(string_split(response, '[')) - len(string_split(response, ']')) ELSE 0 END AS brackets,
+           CASE WHEN {_c('unbalanced')} AND (contains(response, '{{') OR contains(response, '}}'))
+                THEN len(string_split(response, '{{')) - len(string_split(response, '}}')) ELSE 0 END AS braces,
+           CASE WHEN {_c('unbalanced')} AND contains(response, '"')
+                THEN (len(string_split(response, '"')) - 1) % 2 ELSE 0 END AS odd_quotes,
+           CASE WHEN {_c('unbalanced')} AND contains(response, '```')
+                THEN (len(string_split(response, '```')) - 1) % 2 ELSE 0 END AS odd_fences
     FROM base
     WHERE todo <> 0
 )
 , second AS (
 SELECT request_id, ts, endpoint, model, prompt_version, todo, blank, missing, min_words, response, prompt, max_words, has_schema,
+       chars,
        CASE WHEN prefix_words < min_words
-            THEN CASE WHEN length(response) <= {SHORT_PREFIX} THEN prefix_words
+            THEN CASE WHEN chars <= {SHORT_PREFIX} THEN prefix_words
                       ELSE len(regexp_extract_all(response, $word_rx)) END END AS short_words,
-       CASE WHEN {_c('too_long')} AND length(response) > 2 * max_words - 2
+       CASE WHEN {_c('too_long')} AND chars > 2 * max_words - 2
             THEN len(regexp_extract_all(response, $word_rx)) END AS long_words,
-       CASE WHEN {_c('repetition')} AND length(response) >= 200
+       CASE WHEN {_c('repetition')} AND chars >= 200
             -- (a 16-character needle: found wherever a 40-character one is, and
             -- half the cost of the search; Python measures every candidate)
-            THEN instr(response, regexp_extract(response, '(?s).{{16}}\\z')) < length(response) - 15
-                 OR (length(response) >= 1000
-                     AND instr(response, substring(response, length(response) // 2, 40)) < length(response) // 2 - 1)
+            THEN instr(response, regexp_extract(response, '(?s).{{16}}\\z')) < chars - 15
+                 OR (chars >= 1000
+                     AND instr(response, substring(response, chars // 2, 40)) < chars // 2 - 1)
             END AS loop_candidate,
        -- Enumerators "1)" and smileys ":)" close nothing.
-       CASE WHEN balance[1] <> 0
-            THEN balance[1] + len(regexp_extract_all(response, '(?m)^\\s*[0-9a-zA-Z]{{1,2}}\\)|\\s[0-9]{{1,2}}\\)|[:;]-?\\)'))
-                 - len(regexp_extract_all(response, '[:;]-?\\(')) ELSE balance[1] END AS parens,
-       balance[2] AS brackets, balance[3] AS braces, balance[4] AS odd_quotes, balance[5] AS odd_fences,
+       CASE WHEN balance1 <> 0
+            THEN balance1 + len(regexp_extract_all(response, '(?m)^\\s*[0-9a-zA-Z]{{1,2}}\\)|\\s[0-9]{{1,2}}\\)|[:;]-?\\)'))
+                 - len(regexp_extract_all(response, '[:;]-?\\(')) ELSE balance1 END AS parens,
+       brackets, braces, odd_quotes, odd_fences,
        CASE WHEN {_c('invalid_json')} AND NOT blank THEN json_valid(response) END AS json_ok,
        CASE WHEN {_c('invalid_json')} AND NOT blank THEN regexp_matches(response, '^\\s*```') END AS fenced,
        CASE WHEN {_c('refusal')} AND NOT blank THEN regexp_matches(response, $refusal_rx) END AS refused,
        CASE WHEN {_c('truncated')} AND extra IS NOT NULL AND regexp_matches(CAST(extra AS VARCHAR), '(?i)length|max_')
             THEN lower(coalesce({', '.join(f"json_extract_string(extra, '{p}')" for p in FINISH_REASON_PATHS)}))
             END AS finish_reason,
-       CASE WHEN {_c('truncated')} AND length(response) >= 40
+       CASE WHEN {_c('truncated')} AND chars >= 40
             THEN regexp_matches(response, $unfinished_rx) END AS unfinished,
        -- Both sides ASCII with an English-only function word: English, no need to ask
        -- the identifier. Only the others are measured without their surrounding
        -- whitespace (trim() copies the text: 5 s a million responses).
        CASE WHEN {_c('language_mismatch')}
-            THEN CASE WHEN NOT (strlen(prompt) = length(prompt) AND strlen(response) = length(response)
+            THEN CASE WHEN NOT (strlen(prompt) = length(prompt) AND strlen(response) = chars
                                 AND regexp_matches(prompt, $english_rx) AND regexp_matches(response, $english_rx))
                       THEN CASE WHEN {_trimmed('prompt')} >= 20 AND {_trimmed('response')} >= 20 THEN true END
                  END END AS language_candidate,
@@ -197,10 +205,16 @@ SELECT request_id, ts, endpoint, model, prompt_version, todo, blank, missing, mi
 FROM first
 )
 -- A CTE of its own: an alias used in the same SELECT is computed again where used.
-SELECT * EXCLUDE (response, prompt),
+SELECT * EXCLUDE (response, prompt, chars),
        CASE WHEN loop_candidate OR language_candidate OR (json_ok AND has_schema) THEN response END AS text,
        CASE WHEN language_candidate OR embeddable THEN prompt END AS prompt_text
 FROM second
+-- Only the responses that fail a check or go to Python are kept (writing a million rows
+-- of two dozen columns cost more than any check; COVERED_SQL lists the covered
+-- requests without reading a text). With off_topic every response is kept: the
+-- embedding results are read back against them.
+WHERE ($selected & {BIT['off_topic']}) <> 0
+   OR {_FAILS} OR loop_candidate OR language_candidate OR (json_ok AND has_schema) OR embeddable
 """
 
 # Every result of the SQL checks that is not a pass, one row each.
@@ -237,12 +251,13 @@ FROM (
                                   THEN 'finish_reason ' || finish_reason ELSE 'ends mid-sentence' END}} END
     ], lambda x: x IS NOT NULL)) AS o
     FROM _aimon_checked
-    WHERE blank OR short_words < min_words OR long_words > max_words OR parens <> 0 OR brackets <> 0 OR braces <> 0
-       OR odd_quotes = 1 OR odd_fences = 1 OR NOT json_ok OR refused OR finish_reason IS NOT NULL OR unfinished
+    WHERE {_FAILS}
 )
 """
 
-COVERED_SQL = "SELECT request_id, ts, todo, model, endpoint, prompt_version FROM _aimon_checked"
+# The requests the pass covered (the same rows as CHECKED_SQL's, no text read), when
+# _aimon_checked holds only those that failed or went to Python.
+COVERED_SQL = f"WITH {BASE_CTE})\nSELECT request_id, ts, todo, model, endpoint, prompt_version FROM base WHERE todo <> 0"
 CANDIDATES_SQL = """
 SELECT request_id, todo, endpoint, text, prompt_text, loop_candidate, language_candidate, json_ok AND has_schema,
        embeddable

@@ -66,7 +66,7 @@ WITH o AS (
     UNION ALL
     SELECT request_id, check_name, passed, detail FROM _aimon_fresh_outcomes
 )
-SELECT o.*, q.model, q.endpoint, q.prompt_version
+SELECT o.*, q.model, q.endpoint, q.prompt_version, q.ts
 FROM o JOIN requests q USING (request_id)
 WHERE q.ts >= $start AND q.ts < $end
 """
@@ -93,12 +93,17 @@ FROM checked LEFT JOIN result USING (value, check_name)
 ORDER BY checked.check_name, {{dim}}
 """
 
+# The newest failures of each check first, then their texts: joining every failure to
+# requests read the response column of the whole window (0.23 CPU s a million rows).
 EXAMPLES_SQL = """
-SELECT o.check_name, o.request_id, q.ts, o.detail, q.response
-FROM _aimon_vout o JOIN requests q USING (request_id)
-WHERE o.passed = false
-QUALIFY row_number() OVER (PARTITION BY o.check_name ORDER BY q.ts DESC, o.request_id) <= $per_check
-ORDER BY o.check_name, q.ts DESC
+WITH picked AS (
+    SELECT check_name, request_id, ts, detail FROM _aimon_vout
+    WHERE passed = false
+    QUALIFY row_number() OVER (PARTITION BY check_name ORDER BY ts DESC, request_id) <= $per_check
+)
+SELECT p.check_name, p.request_id, p.ts, p.detail, q.response
+FROM picked p JOIN requests q USING (request_id)
+ORDER BY p.check_name, p.ts DESC
 """
 
 RESPONSES_SQL = """
