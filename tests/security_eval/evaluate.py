@@ -60,7 +60,8 @@ def load(path: Path = EVAL_SET) -> list[dict]:
 
     Sets written elsewhere (a blind set measured once) may leave out what has a default:
     ``split`` (the file's name), ``field`` ("prompt"), ``system_prompt``, ``language``
-    and ``obfuscation`` (none); a benign text's label may be null, "", "benign" or "none".
+    and ``obfuscation`` (none); the label may be named ``category``; a benign text's label
+    may be null, "", "benign" or "none".
     """
     with path.open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
@@ -68,7 +69,7 @@ def load(path: Path = EVAL_SET) -> list[dict]:
 
 
 def _record(row: dict, split: str, i: int) -> dict:
-    label = row.get("label")
+    label = row["label"] if "label" in row else row.get("category")
     if isinstance(label, str) and label.strip().lower() in ("", "benign", "none", "null"):
         label = None
     if label is not None and label not in CATEGORIES:
