@@ -402,13 +402,16 @@ MACROS_SQL = [
     # dropped (a key logged as null carries nothing), NULL when nothing is left. Records
     # read as JSON text and as typed columns (aimon.store.mapping) then store the same
     # text, so the same record is a duplicate, never a conflict, whichever way it came.
-    # Keys are looked up as JSON pointers, which take any key, the empty one included.
+    # One parse of the record into its top-level entries (a MAP cast), not one per key;
+    # and ``x`` is bound once (a macro inlines its argument at every use, and the
+    # argument is the whole expression that cut ``extra`` out of the record: used inside
+    # the per-key lambda, it was evaluated once per key).
     """
     CREATE OR REPLACE TEMP MACRO aimon_canonical_extra(x) AS (
-        CASE WHEN x IS NULL OR x = '{}' THEN NULL ELSE nullif(CAST(to_json(map_from_entries(list_sort(list_filter(
-            list_transform(json_keys(x), lambda aimon_k: struct_pack(
-                k := aimon_k, v := json_extract(x, '/' || replace(replace(aimon_k, '~', '~0'), '/', '~1')))),
-            lambda aimon_e: aimon_e.v IS NOT NULL AND CAST(aimon_e.v AS VARCHAR) <> 'null')))) AS VARCHAR), '{}') END
+        list_transform([x], lambda ce_x: CASE WHEN ce_x IS NULL OR ce_x = '{}' THEN NULL
+            ELSE nullif(CAST(to_json(map_from_entries(list_sort(list_filter(
+                map_entries(TRY_CAST(CAST(ce_x AS JSON) AS MAP(VARCHAR, JSON))),
+                lambda ce_e: ce_e.value IS NOT NULL)))) AS VARCHAR), '{}') END)[1]
     )
     """,
     # The text of a value that is a JSON list of chat messages held as text, else NULL.
