@@ -66,10 +66,11 @@ MACROS_SQL = [
     # OpenTelemetry semantic conventions do), or one such part.
     """
     CREATE OR REPLACE TEMP MACRO aimon_content_text(c) AS (
-        CASE json_type(c)
-            WHEN 'VARCHAR' THEN json_extract_string(c, '$')
+        -- c is bound once: callers pass an extraction (a parse of the message) as c.
+        list_transform([c], lambda ct_c: CASE json_type(ct_c)
+            WHEN 'VARCHAR' THEN json_extract_string(ct_c, '$')
             WHEN 'ARRAY' THEN nullif(array_to_string(list_filter(list_transform(
-                    json_extract(c, '$[*]'),
+                    json_extract(ct_c, '$[*]'),
                     lambda p: CASE json_type(p)
                         WHEN 'VARCHAR' THEN json_extract_string(p, '$')
                         WHEN 'OBJECT' THEN coalesce(json_extract_string(p, '$.text'),
@@ -77,10 +78,10 @@ MACROS_SQL = [
                                                          THEN json_extract_string(p, '$.content') END)
                     END),
                 lambda t: t IS NOT NULL AND t <> ''), chr(10)), '')
-            WHEN 'OBJECT' THEN coalesce(json_extract_string(c, '$.text'),
-                                        CASE WHEN json_type(c, '$.content') = 'VARCHAR'
-                                             THEN json_extract_string(c, '$.content') END)
-        END
+            WHEN 'OBJECT' THEN coalesce(json_extract_string(ct_c, '$.text'),
+                                        CASE WHEN json_type(ct_c, '$.content') = 'VARCHAR'
+                                             THEN json_extract_string(ct_c, '$.content') END)
+        END)[1]
     )
     """,
     # The text of a list of chat messages ({role, content} or {role, parts}), keeping
@@ -391,11 +392,13 @@ MACROS_SQL = [
     # A JSON value that may hold JSON as text (OTel attributes cannot nest, so message
     # lists travel as JSON strings): the parsed array or object, else the value itself.
     """
+    -- Each value is bound once (list_transform over a one-element list): every JSON
+    -- function call is its own parse, and its working memory is kept for the statement.
     CREATE OR REPLACE TEMP MACRO aimon_json_value(x) AS (
-        CASE WHEN json_type(x) = 'VARCHAR' AND left(ltrim(json_extract_string(x, '$')), 1) IN ('[', '{')
-                  AND TRY_CAST(json_extract_string(x, '$') AS JSON) IS NOT NULL
-             THEN TRY_CAST(json_extract_string(x, '$') AS JSON)
-             ELSE x END
+        list_transform([x], lambda jv_x: CASE WHEN json_type(jv_x) = 'VARCHAR' THEN
+            list_transform([json_extract_string(jv_x, '$')], lambda jv_s: coalesce(
+                CASE WHEN left(ltrim(jv_s), 1) IN ('[', '{') THEN TRY_CAST(jv_s AS JSON) END, jv_x))[1]
+            ELSE jv_x END)[1]
     )
     """,
     # ``extra`` in one canonical form whatever the reader: keys sorted, top-level nulls

@@ -191,8 +191,8 @@ def extra_sql(c: CompiledShape, doc: str, seen_keys: frozenset[str] | None,
     parse and one copy of the record whatever the number of paths (removing them one
     ``json_remove`` at a time copied the whole record once per path, and span
     attributes hold whole conversations). That merge moves the patched top keys to
-    the end: ``resorted`` says the caller sorts the top keys afterwards
-    (``aimon_canonical_extra``); otherwise this does. Other nested paths are removed
+    the end (so do nested conditional patches): ``resorted`` says the caller sorts
+    the top keys afterwards (``aimon_canonical_extra``); otherwise this does. Other nested paths are removed
     one by one, only where the record has them, then the containers they left empty;
     both folds use list_reduce so the expression stays linear in the number of paths.
     """
@@ -220,8 +220,12 @@ def extra_sql(c: CompiledShape, doc: str, seen_keys: frozenset[str] | None,
     else:
         expr = slow
     finish = _emptied(c, deep, _removed(c, deep, "extra0"))
-    if two_level and not resorted:
+    if c.conditional_patches and not resorted:
         finish = f"aimon_canonical_extra({finish})"
+    elif two_level and not resorted:
+        # Only rows that held such a path were patched, and only theirs need sorting.
+        held = " OR ".join(f"{slot_ref(c, p)} IS NOT NULL" for p in two_level)
+        finish = f"CASE WHEN {held} THEN aimon_canonical_extra({finish}) ELSE {finish} END"
     return f"CAST({expr} AS VARCHAR)", f"nullif({finish}, '{{}}')"
 
 
