@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,20 @@ def test_a_conversation_with_more_than_text_stays_whole_in_extra(con, write_json
     assert r["prompt"] == "Weather in Paris?\n\n18C"
     # The tool call is in no column: the whole conversation stays, text and all.
     assert r["extra"]["request"]["messages"] == messages
+
+
+def test_an_envelope_read_from_parquet_is_a_duplicate_of_its_json_line(con, write_jsonl, tmp_path):
+    # The merge patch that cuts the consumed body fields out moves the patched top keys
+    # to the end of ``extra``; read from Parquet, nothing sorted them back, so the same
+    # record loaded as JSON and as Parquet was a conflicting duplicate (a reject).
+    import duckdb
+
+    path = write_jsonl("gw.jsonl", [envelope(OPENAI_REQUEST, chat_body(model="gpt-4o-2024-08-06"))])
+    parquet = tmp_path / "gw.parquet"
+    duckdb.execute(f"COPY (SELECT * FROM read_json('{path}')) TO '{parquet}'")
+    load(con, path)
+    s = load(con, parquet)
+    assert (s.loaded, s.duplicates, s.rejected) == (0, 1, 0)
+    (extra,) = rows(con, "SELECT extra FROM requests")[0]
+    keys = list(json.loads(extra))
+    assert keys == sorted(keys)

@@ -66,10 +66,11 @@ MACROS_SQL = [
     # OpenTelemetry semantic conventions do), or one such part.
     """
     CREATE OR REPLACE TEMP MACRO aimon_content_text(c) AS (
-        CASE json_type(c)
-            WHEN 'VARCHAR' THEN json_extract_string(c, '$')
+        -- c is bound once: callers pass an extraction (a parse of the message) as c.
+        list_transform([c], lambda ct_c: CASE json_type(ct_c)
+            WHEN 'VARCHAR' THEN json_extract_string(ct_c, '$')
             WHEN 'ARRAY' THEN nullif(array_to_string(list_filter(list_transform(
-                    json_extract(c, '$[*]'),
+                    json_extract(ct_c, '$[*]'),
                     lambda p: CASE json_type(p)
                         WHEN 'VARCHAR' THEN json_extract_string(p, '$')
                         WHEN 'OBJECT' THEN coalesce(json_extract_string(p, '$.text'),
@@ -77,10 +78,10 @@ MACROS_SQL = [
                                                          THEN json_extract_string(p, '$.content') END)
                     END),
                 lambda t: t IS NOT NULL AND t <> ''), chr(10)), '')
-            WHEN 'OBJECT' THEN coalesce(json_extract_string(c, '$.text'),
-                                        CASE WHEN json_type(c, '$.content') = 'VARCHAR'
-                                             THEN json_extract_string(c, '$.content') END)
-        END
+            WHEN 'OBJECT' THEN coalesce(json_extract_string(ct_c, '$.text'),
+                                        CASE WHEN json_type(ct_c, '$.content') = 'VARCHAR'
+                                             THEN json_extract_string(ct_c, '$.content') END)
+        END)[1]
     )
     """,
     # The text of a list of chat messages ({role, content} or {role, parts}), keeping
@@ -391,24 +392,29 @@ MACROS_SQL = [
     # A JSON value that may hold JSON as text (OTel attributes cannot nest, so message
     # lists travel as JSON strings): the parsed array or object, else the value itself.
     """
+    -- Each value is bound once (list_transform over a one-element list): every JSON
+    -- function call is its own parse, and its working memory is kept for the statement.
     CREATE OR REPLACE TEMP MACRO aimon_json_value(x) AS (
-        CASE WHEN json_type(x) = 'VARCHAR' AND left(ltrim(json_extract_string(x, '$')), 1) IN ('[', '{')
-                  AND TRY_CAST(json_extract_string(x, '$') AS JSON) IS NOT NULL
-             THEN TRY_CAST(json_extract_string(x, '$') AS JSON)
-             ELSE x END
+        list_transform([x], lambda jv_x: CASE WHEN json_type(jv_x) = 'VARCHAR' THEN
+            list_transform([json_extract_string(jv_x, '$')], lambda jv_s: coalesce(
+                CASE WHEN left(ltrim(jv_s), 1) IN ('[', '{') THEN TRY_CAST(jv_s AS JSON) END, jv_x))[1]
+            ELSE jv_x END)[1]
     )
     """,
     # ``extra`` in one canonical form whatever the reader: keys sorted, top-level nulls
     # dropped (a key logged as null carries nothing), NULL when nothing is left. Records
     # read as JSON text and as typed columns (aimon.store.mapping) then store the same
     # text, so the same record is a duplicate, never a conflict, whichever way it came.
-    # Keys are looked up as JSON pointers, which take any key, the empty one included.
+    # One parse of the record into its top-level entries (a MAP cast), not one per key;
+    # and ``x`` is bound once (a macro inlines its argument at every use, and the
+    # argument is the whole expression that cut ``extra`` out of the record: used inside
+    # the per-key lambda, it was evaluated once per key).
     """
     CREATE OR REPLACE TEMP MACRO aimon_canonical_extra(x) AS (
-        CASE WHEN x IS NULL OR x = '{}' THEN NULL ELSE nullif(CAST(to_json(map_from_entries(list_sort(list_filter(
-            list_transform(json_keys(x), lambda aimon_k: struct_pack(
-                k := aimon_k, v := json_extract(x, '/' || replace(replace(aimon_k, '~', '~0'), '/', '~1')))),
-            lambda aimon_e: aimon_e.v IS NOT NULL AND CAST(aimon_e.v AS VARCHAR) <> 'null')))) AS VARCHAR), '{}') END
+        list_transform([x], lambda ce_x: CASE WHEN ce_x IS NULL OR ce_x = '{}' THEN NULL
+            ELSE nullif(CAST(to_json(map_from_entries(list_sort(list_filter(
+                map_entries(TRY_CAST(CAST(ce_x AS JSON) AS MAP(VARCHAR, JSON))),
+                lambda ce_e: ce_e.value IS NOT NULL)))) AS VARCHAR), '{}') END)[1]
     )
     """,
     # The text of a value that is a JSON list of chat messages held as text, else NULL.

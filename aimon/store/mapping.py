@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from aimon.store.mapping_extra import extra_sql
 from aimon.store.shapes import TABLE_COLUMNS, CompiledShape, Shape, compile_shape, sql_str
 
-NO_KEY = "__aimon_no_key__"
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
                  "reasoning_tokens")
 ID_COLUMN = {"requests": "request_id", "feedback": "feedback_id"}
@@ -133,84 +133,6 @@ def reason_sql(table: str, skip: str | None, known_feedback_types: bool = False)
             checks.append(f"WHEN feedback_type NOT IN ({', '.join(sql_str(t) for t in FEEDBACK_TYPES)}) "
                           f"THEN 'unknown feedback_type: ' || left(feedback_type, 40) || ' (aimon''s types: {names})'")
     return "CASE " + "\n    ".join(checks) + " END"
-
-
-def _patch(doc: str, keys: list[str], conditional: list[str], patches: list[str] = ()) -> str:
-    if not keys and not conditional and not patches:
-        return doc
-    static = sql_str(json.dumps(dict.fromkeys(keys)))
-    dynamic = ", ".join(f"coalesce(nullif({d}, ''), '{NO_KEY}'), NULL" for d in conditional)
-    return (f"json_merge_patch({doc}, {static}" + (f", json_object({dynamic})" if dynamic else "")
-            + "".join(f", {p}" for p in patches) + ")")
-
-
-def extra_sql(c: CompiledShape, doc: str, seen_keys: frozenset[str] | None) -> tuple[str, str]:
-    """The record minus what the columns consumed, NULL when nothing is left.
-
-    Returned in two steps: an expression over ``doc`` that removes the consumed top
-    keys, and one over its result (column ``extra0``) that removes nested paths.
-
-    Top-level keys go in one JSON merge patch. For alias groups the patch must remove
-    only the alias a row used; when the sampled records show at most one alias of
-    each group, a static patch does that for every row whose aliases were all seen,
-    and only the other rows pay for a per-row patch. Nested paths are removed only
-    where the record has them, then the containers they left empty; both folds use
-    list_reduce so the expression stays linear in the number of paths.
-    """
-    alias_keys = [k for keys, _ in c.alias_groups for k in keys]
-    per_row = [
-        "CASE " + " ".join(f"WHEN {r} IS NOT NULL THEN {sql_str(k)}" for k, r in zip(keys, refs, strict=True))
-        + " ELSE '' END"
-        for keys, refs in c.alias_groups
-    ]
-    slow = _patch(doc, c.static_keys, per_row + c.conditional_keys, c.conditional_patches)
-    if c.alias_groups and seen_keys is not None:
-        seen_aliases = [k for k in dict.fromkeys(alias_keys) if k in seen_keys]
-        unusual = [f"({' + '.join(f'({r} IS NOT NULL)::INT' for r in refs)}) > 1"
-                   for keys, refs in c.alias_groups if len(refs) > 1]
-        unusual += [f"{r} IS NOT NULL" for keys, refs in c.alias_groups
-                    for k, r in zip(keys, refs, strict=True) if k not in seen_keys]
-        fast = _patch(doc, list(dict.fromkeys(c.static_keys + seen_aliases)), c.conditional_keys,
-                      c.conditional_patches)
-        expr = f"CASE WHEN {' OR '.join(unusual)} THEN {slow} ELSE {fast} END" if unusual else fast
-    else:
-        expr = slow
-    if c.nested_paths:
-        present = ", ".join(f"CASE WHEN {slot_ref(c, p)} IS NOT NULL THEN {sql_str(p)} END"
-                            for p in c.nested_paths)
-        any_present = " OR ".join(f"{slot_ref(c, p)} IS NOT NULL" for p in c.nested_paths)
-        removed = (f"list_reduce(list_filter([{present}], lambda p: p IS NOT NULL), "
-                   f"lambda acc, p: json_remove(acc, p), CAST(x AS JSON))")
-        ancestors: dict[str, list[str]] = {}
-        for path in c.nested_paths:
-            for parent in _ancestors(path):
-                ancestors.setdefault(parent, []).append(slot_ref(c, path))
-        if ancestors:
-            deepest_first = sorted(ancestors, key=lambda p: -(p.count(".") + p.count("[")))
-            candidates = ", ".join(
-                "CASE WHEN " + " OR ".join(f"{r} IS NOT NULL" for r in dict.fromkeys(ancestors[p]))
-                + f" THEN {sql_str(p)} END" for p in deepest_first)
-            removed = (f"list_reduce(list_filter([{candidates}], lambda p: p IS NOT NULL), "
-                       f"lambda acc, p: CASE WHEN CAST(json_extract(acc, p) AS VARCHAR) IN ('{{}}', '[]') "
-                       f"THEN json_remove(acc, p) ELSE acc END, {removed})")
-        # Most records have none of the nested paths: skip the folds for them.
-        finish = (f"CASE WHEN {any_present} THEN CAST({removed.replace('CAST(x AS JSON)', 'CAST(extra0 AS JSON)')} AS VARCHAR) "
-                  f"ELSE extra0 END")
-    else:
-        finish = "extra0"
-    return f"CAST({expr} AS VARCHAR)", f"nullif({finish}, '{{}}')"
-
-
-def slot_ref(c: CompiledShape, path: str) -> str:
-    if path in c.text_paths:
-        return f"v[{c.text_paths.index(path) + 1}]"
-    return f"vj[{c.json_paths.index(path) + 1}]"
-
-
-def _ancestors(path: str) -> list[str]:
-    """'$.a.b[0].c' -> ['$.a.b[0]', '$.a.b', '$.a'] (not '$')."""
-    parts = re.findall(r'\.(?:"(?:[^"\\]|\\.)*"|[^.\[]+)|\[[^\]]*\]', path[1:])
-    return ["$" + "".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
 
 
 def _split_path(path: str) -> tuple[str, str] | None:
@@ -347,7 +269,8 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
     if table == "requests":
         typed_cols.append(f"CASE WHEN lower({raw('status')}) IN ('error', 'failed', 'failure', 'fail') "
                           f"OR {raw('error_type')} IS NOT NULL THEN 'error' ELSE 'ok' END AS status")
-    top, finish = extra_sql(c, base.extra_doc, source.seen_keys) if with_extra else ("NULL", "NULL")
+    top, finish = (extra_sql(c, base.extra_doc, source.seen_keys, resorted=source.columns is None) if with_extra
+                   else ("NULL", "NULL"))
     unmarked = ""
     if with_extra and (shape.marks or imputing):
         # _marked repeats what it marks once per imputed column and branch, so it marks a
