@@ -2,8 +2,8 @@
 
 The whole run is one transaction: killed midway, the database holds all of it or none
 of it. (``aimon ingest`` runs it on a staging file and merges that in one transaction:
-:mod:`aimon.store.ingest_staging`.) Each file is read by DuckDB and mapped in SQL (``aimon.store.mapping``); no
-Python loop touches the records. Per file:
+:mod:`aimon.store.ingest_staging`.) Each file is read by DuckDB and mapped in SQL
+(``aimon.store.mapping``); no Python loop touches the records. Per file:
 
 1. *verdict*: map every record, note its id and why it cannot load (``_batch``);
 2. *duplicates*: an id seen before (in the table, or earlier in the file) is compared
@@ -39,7 +39,6 @@ from aimon.store.ingest_accounts import (
     IngestSummary,
     add_file_reject,
     exact_lines,
-    fill_raw_from_file,
     number_lines,
     reject_whole_file,
 )
@@ -51,6 +50,7 @@ from aimon.store.ingest_guard import (
     out_of_memory,
 )
 from aimon.store.ingest_plan import FilePlan, forced_shape, json_reader, parquet_reader, plan_file
+from aimon.store.ingest_rows import mark_invalid, number_ids, select_rows, write_rejects
 from aimon.store.mapping import (
     ID_COLUMN,
     PRICED_BY,
@@ -63,9 +63,8 @@ from aimon.store.mapping import (
 )
 from aimon.store.mapping import _split_path as split_path
 from aimon.store.prices import UserPrices, ensure_priced, price_pending, refresh_prices
-from aimon.store.pricing import PRICED_REQUESTS_SQL
 from aimon.store.reader import LogFile
-from aimon.store.schema import REQUEST_COST_COLUMNS, stored
+from aimon.store.schema import stored
 from aimon.store.shapes import (
     TABLE_COLUMNS,
     CompiledShape,
@@ -306,7 +305,7 @@ def _ingest_file(
         ensure_priced(con, pairs, prices)
 
     # 2. duplicates: ids already in the table, or occurring more than once in the file.
-    _number_ids(con)
+    number_ids(con)
     content = ", ".join(columns) + ", extra"
     with stored_rows(con, table) as stored_sql:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _known AS
@@ -320,12 +319,12 @@ def _ingest_file(
     candidates = """SELECT rec_no, sub_no, id, copies FROM _ids
         WHERE valid AND (copies > 1 OR id IN (SELECT id FROM _known))"""
     if con.execute(f"SELECT count(*) FROM ({candidates})").fetchone()[0]:
-        _select_rows(con, "_hashed", candidates,
+        select_rows(con, "_hashed", candidates,
                      f"hash({content}) AS h, p.reason, CASE WHEN p.reason IS NOT NULL THEN {record_raw} END",
                      numbered, by_id_reader, id_col)
-        if late and _mark_invalid(con, "_hashed"):
+        if late and mark_invalid(con, "_hashed"):
             # Which copy of an id comes first counts only valid copies.
-            _number_ids(con)
+            number_ids(con)
 
     con.execute("""CREATE OR REPLACE TEMP TABLE _status AS
         SELECT i.rec_no, i.sub_no, i.line, i.id,
@@ -350,7 +349,7 @@ def _ingest_file(
         lineage = (f"{sql_str(f.name)} AS source_file, k.line AS source_line, "
                    f"{sql_str(shape.name)} AS source_format, "
                    f"TIMESTAMPTZ {sql_str(ingested_at.isoformat())} AS ingested_at")
-        inserted = _select_rows(
+        inserted = select_rows(
             con, stored(table), loads, f"{', '.join('p.' + c for c in columns)}, p.extra, {lineage}",
             numbered, by_id_reader, id_col,
             insert_columns=f"{', '.join(columns)}, extra, source_file, source_line, source_format, ingested_at",
@@ -361,13 +360,13 @@ def _ingest_file(
         if inserted < to_load:
             con.execute("CREATE OR REPLACE TEMP TABLE _late (rec_no BIGINT, sub_no BIGINT, reason VARCHAR, "
                         "raw VARCHAR)")
-            late_rejects = _select_rows(con, "_late", loads, f"p.reason, {record_raw}", numbered, by_id_reader,
+            late_rejects = select_rows(con, "_late", loads, f"p.reason, {record_raw}", numbered, by_id_reader,
                                         id_col, where="p.reason IS NOT NULL")
             if inserted + late_rejects != to_load:
                 # The passes disagree about a record's id: never lose one quietly.
                 raise InputError(f"{f.name}: {to_load - inserted - late_rejects} record(s) read differently "
                                  "by two passes over the file; nothing was written (please report this)")
-            _mark_invalid(con, "_late")
+            mark_invalid(con, "_late")
             con.execute("""UPDATE _status SET status = 'rejected' FROM _late x
                 WHERE x.rec_no = _status.rec_no AND x.sub_no = _status.sub_no""")
     records, invalid, duplicates, conflicts, loaded = con.execute("""SELECT
@@ -421,107 +420,6 @@ def _heaviest_key_paths(compiled: CompiledShape) -> int:
     below = Counter(split[0] for split in map(split_path, (*compiled.text_paths, *compiled.json_paths))
                     if split is not None and split[1] != "$")
     return max(below.values(), default=0)
-
-
-def _number_ids(con: duckdb.DuckDBPyConnection) -> None:
-    """Each record with an id: whether it is (so far) valid, which valid copy of its id
-    it is, and how many records share the id."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE _ids AS
-        SELECT rec_no, sub_no, line, id, reason IS NULL AS valid,
-               row_number() OVER (PARTITION BY id, reason IS NULL ORDER BY rec_no, sub_no) AS occurrence,
-               count(*) OVER (PARTITION BY id) AS copies
-        FROM _batch WHERE id IS NOT NULL""")
-
-
-def _mark_invalid(con: duckdb.DuckDBPyConnection, found: str) -> int:
-    """Record in ``_batch`` the reasons (and raw text) that a full mapping found."""
-    n = con.execute(f"SELECT count(*) FROM {found} WHERE reason IS NOT NULL").fetchone()[0]
-    if n:
-        con.execute(f"""UPDATE _batch SET reason = x.reason, raw = x.raw FROM {found} x
-            WHERE x.rec_no = _batch.rec_no AND x.sub_no = _batch.sub_no AND x.reason IS NOT NULL""")
-    return n
-
-
-def _select_rows(
-    con: duckdb.DuckDBPyConnection,
-    target: str,
-    keys_sql: str,
-    select: str,
-    numbered: str,
-    by_id: str | None,
-    id_col: str,
-    insert_columns: str | None = None,
-    where: str | None = None,
-    priced: bool = False,
-) -> int:
-    """Insert into ``target`` a SELECT over the mapped records named by ``keys_sql``
-    (rec_no, sub_no, id, copies[, line]) that meet ``where``, reading from ``by_id`` (the
-    parallel reader, joined by id) where there is one and the id is unique, else from
-    ``numbered``; ``priced``: requests, stored with their cost. Returns the number of
-    rows inserted."""
-    into = f"INSERT INTO {target}" + (f" ({insert_columns})" if insert_columns else "")
-    cond = f" WHERE {where}" if where else ""
-
-    def run(sql: str) -> int:
-        if not priced or insert_columns is None:
-            return con.execute(f"{into} {sql}").fetchone()[0]
-        # Each request's cost is worked out on its way in: updating freshly loaded rows
-        # before the commit would make DuckDB rewrite them, text and all.
-        cost_columns = ", ".join(c for c, _ in REQUEST_COST_COLUMNS)
-        out = ", ".join("logged_cost_usd" if c == "cost_usd" else c for c in insert_columns.split(", "))
-        return con.execute(f"INSERT INTO {target} ({insert_columns}, {cost_columns}) "
-                           f"SELECT {out}, {cost_columns} "
-                           f"FROM ({PRICED_REQUESTS_SQL.format(requests=f'({sql})')})").fetchone()[0]
-
-    # Rows carry their own line numbers, so their order on disk does not matter, and
-    # not keeping it lets DuckDB write without holding whole row groups per thread.
-    con.execute("SET preserve_insertion_order = false")
-    if insert_columns is None:
-        select = f"k.rec_no, k.sub_no, {select}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS {keys_sql}")
-    inserted = 0
-    if by_id is not None:
-        single = "(SELECT * FROM _keys WHERE copies = 1)"
-        multi = "(SELECT * FROM _keys WHERE copies > 1)"
-        inserted += run(f"SELECT {select} FROM {by_id} p JOIN {single} k ON p.{id_col} = k.id{cond}")
-        if con.execute(f"SELECT count(*) FROM {multi}").fetchone()[0]:
-            inserted += run(f"SELECT {select} FROM {numbered} p JOIN {multi} k "
-                            f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no{cond}")
-    else:
-        inserted += run(f"SELECT {select} FROM {numbered} p JOIN _keys k "
-                        f"ON p.rec_no = k.rec_no AND p.sub_no = k.sub_no{cond}")
-    con.execute("DROP TABLE _keys")
-    con.execute("RESET preserve_insertion_order")
-    return inserted
-
-
-def write_rejects(con, f: LogFile, id_col: str, numbered: str, by_id: str | None, conflicts: int,
-                  ingested_at: datetime,
-                   raw_sql: str) -> dict[str, int]:
-    """Rejects for invalid and conflicting records; a rerun adds no second copy."""
-    file_lit = sql_str(f.name)
-    fill_raw_from_file(con, f)
-    con.execute("""CREATE OR REPLACE TEMP TABLE _conflict_raw (rec_no BIGINT, sub_no BIGINT, raw VARCHAR)""")
-    if conflicts:
-        _select_rows(con, "_conflict_raw", "SELECT rec_no, sub_no, id, copies FROM _status WHERE status = 'conflict'",
-                     raw_sql, numbered, by_id, id_col)
-    rows = f"""
-        SELECT b.line, b.raw, k.raw_bytes, b.reason FROM _batch b LEFT JOIN _broken k ON k.line = b.line
-        WHERE b.reason IS NOT NULL
-        UNION ALL
-        SELECT s.line, c.raw, NULL,
-               'conflicting duplicate: {id_col} ' || s.id || ' was already loaded from ' || s.first_seen
-               || ' with different content'
-        FROM _status s JOIN _conflict_raw c USING (rec_no, sub_no) WHERE s.status = 'conflict'"""
-    con.execute(f"""INSERT INTO rejects (source_file, source_line, raw, raw_bytes, reason, ingested_at)
-        SELECT {file_lit}, x.line, x.raw, x.raw_bytes, x.reason, $at FROM ({rows}) x
-        WHERE NOT EXISTS (SELECT 1 FROM rejects r WHERE r.source_file = {file_lit}
-                          AND r.source_line IS NOT DISTINCT FROM x.line AND r.raw IS NOT DISTINCT FROM x.raw)""",
-                {"at": ingested_at})
-    # 'invalid UTF-8 at byte N' is one kind, whatever N.
-    return dict(con.execute(f"""SELECT regexp_replace(split_part(reason, ':', 1), ' at byte \\d+$', '') AS kind,
-        count(*) FROM ({rows})
-        GROUP BY kind ORDER BY count(*) DESC, kind""").fetchall())
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
