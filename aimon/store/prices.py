@@ -295,6 +295,7 @@ def _snapshot_models(names: Iterable[Names], user: UserPrices | None
     prices instead). A request is priced by its answering model first (DESIGN: a dated
     snapshot can cost more than its alias), unless the user's prices file names the
     alias and not the snapshot: the user's word wins over genai-prices."""
+    names = list(names)  # read twice below
     asked_by: dict[tuple[str | None, str], set[str | None]] = {}
     for provider, model, version in names:
         if version is not None and version != model:
@@ -402,7 +403,7 @@ def ensure_priced(con: duckdb.DuckDBPyConnection, names: Iterable[Names],
 
 def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = None, *,
                    in_transaction: bool = False,
-                   also: Iterable[tuple[str | None, str]] = ()) -> SnapshotSummary:
+                   also: Iterable[Names] = ()) -> SnapshotSummary:
     """Resolve every (provider, model) in ``requests`` and every answering model with a
     price of its own, replace the price snapshot and store the cost of every request it
     prices differently, in one transaction (the caller's, with ``in_transaction``).

@@ -195,16 +195,17 @@ def _as_written(text: str, region: str) -> bool:
             and _groups(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)) == _groups(text))
 
 
+def _tried(national: bool, regions: tuple[str, ...]) -> tuple[str, ...]:
+    """Where a number without a country code is looked for: a trunk-prefixed one in the
+    request's regions, then the default list; any other in the US, then the regions."""
+    return _merge(regions, NATIONAL_REGIONS) if national else _merge(("US",), regions)
+
+
 def e164(text: str, regions: tuple[str, ...] = ()) -> str | None:
     """The number in E.164, placed as the detector places it: a trunk-prefixed national
     number (020 7946 0958) in the request's regions, then the default list; any other in
     the US, then the request's regions. None when no region makes it a valid number."""
-    if text.startswith("+"):
-        tried: tuple[str | None, ...] = (None,)
-    elif text.lstrip("(").startswith("0"):
-        tried = _merge(regions, NATIONAL_REGIONS)
-    else:
-        tried = _merge(("US",), regions)
+    tried = (None,) if text.startswith("+") else _tried(text.lstrip("(").startswith("0"), regions)
     for region in tried:
         number = _parse(text, region)
         if number is not None and phonenumbers.is_valid_number(number):
@@ -229,7 +230,7 @@ def _phone(value: str, before: str, after: str, *, national: bool,
     if _glued(before, "")[0] and not before.endswith((" ", "(", ":")):
         return _no("phone", "part_of_longer_token")
     international = value.startswith("+")
-    tried = _merge(regions, NATIONAL_REGIONS) if national else _merge(("US",), regions)
+    tried = _tried(national, regions)
     for end in _phone_prefixes(value):
         text = value[:end].rstrip("( ")
         if text.count("(") != text.count(")"):
