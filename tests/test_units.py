@@ -26,14 +26,18 @@ from aimon.render.units import MISSING
     (units.pct(0.101, signed=True), "+10.1%"),
     (units.pp(0.0422, 2), "+4.22 pp"),
     (units.pp(0.05), "+5.0 pp"),
-    (units.money(1234.5), "$1,234.50"),
-    (units.money(0.4757), "$0.4757"),
-    (units.money(0.00007792), "$0.00007792"),  # never an exponent
-    (units.money(0.2921, sig=3), "$0.292"),
+    (units.money(1234.567), "$1,234.57"),  # cents from a dollar up
+    (units.money(1), "$1.00"),
+    (units.money(0.4757), "$0.476"),  # three significant digits below
+    (units.money(0.0005877), "$0.000588"),
+    (units.money(0.075), "$0.075"),  # trailing zeros dropped...
+    (units.money(0.5), "$0.50"),  # ...but never fewer than cents
+    (units.money(0.00007792), "$0.0000779"),  # never an exponent
+    (units.money(0.004), "$0.004"),  # a non-zero amount never reads as $0.00
+    (units.money(0.9996), "$1.00"),
     (units.money(0), "$0.00"),
-    (units.money(0.004, 2, small_places=4), "$0.0040"),
-    (units.money(0.5, 2, small_places=4), "$0.50"),
-    (units.money(0.000603, 6), "$0.000603"),
+    (units.value("usd", 0.0006031), "$0.000603"),
+    (units.spec(0.0006031, "usd"), "$0.000603"),  # a money column: the same rule
     (units.ratio(2.54), "x2.5"),
     (units.value("usd_per_hour", 1.5), "$1.50/h"),
     (units.value("per_minute", 12.25), "12.2/min"),
@@ -58,15 +62,16 @@ def test_a_missing_or_non_finite_value_reads_the_same_in_every_unit(unit, missin
 
 
 def test_a_command_may_name_why_a_value_is_missing():
-    assert units.money(None, 2, missing="unpriced") == "unpriced"
+    assert units.money(None, missing="unpriced") == "unpriced"
     assert units.pct(math.nan, missing="") == ""
 
 
 @pytest.mark.parametrize(("text", "expected"), [
     (units.money(-1.5), "-$1.50"),  # the sign before the dollar
-    (units.money(-0.000081, 6, signed=True), "-$0.000081"),
-    (units.money(0.000081, 6, signed=True), "+$0.000081"),
-    (units.money(-0.0001, 2), "$0.00"),  # rounded to nothing: no "-$0.00"
+    (units.money(-0.00008123, signed=True), "-$0.0000812"),
+    (units.money(0.00008123, signed=True), "+$0.0000812"),
+    (units.money(-0.0, signed=True), "+$0.00"),  # no "-$0.00"
+    (units.money(-0.0), "$0.00"),
     (units.ms(-12.4, signed=True), "-12 ms"),
     (units.ms(-0.3, signed=True), "+0 ms"),
     (units.count(-0.2), "0"),
@@ -85,7 +90,9 @@ def test_negative_values_carry_one_sign_and_never_a_negative_zero(text, expected
 def test_a_column_spec_formats_numbers_money_and_times():
     assert units.spec(1234.5, ",.0f") == "1,234"
     assert units.spec(0.1234, ".1%") == "12.3%"
-    assert units.spec(0.5, "$,.4f") == "$0.5000"
+    assert units.spec(0.5, "usd") == "$0.50"
+    with pytest.raises(ValueError, match="usd"):  # money has one rule: no column's own decimals
+        units.spec(0.5, "$,.4f")
     assert units.spec(datetime(2026, 11, 10, 14, 5), "%Y-%m-%d %H:%M") == "2026-11-10 14:05"
     assert units.spec(math.nan, ".1%") == ""
 

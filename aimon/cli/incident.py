@@ -88,10 +88,12 @@ def detect(
         result = detect(con, window, settings)
     show(result, fmt, output, show_pii=show_pii, tz=tz)
     if gate is not None:
+        from aimon.render import units
+
         hits = [i for i in result.incidents if SEVERITIES.index(i.severity) <= SEVERITIES.index(gate)]
         if hits:
-            raise GateFailed("\n".join(f"{i.severity} incident {i.id}: {i.start:%Y-%m-%d %H:%M} to "
-                                       f"{i.end:%H:%M} UTC, error rate {i.error_rate:.1%}" for i in hits))
+            raise GateFailed("\n".join(f"{i.severity} incident {i.id}: {units.span(i.start, i.end, tz)}, "
+                                       f"error rate {units.pct(i.error_rate)}" for i in hits))
 
 
 @incident_app.command("postmortem")
@@ -147,14 +149,18 @@ def postmortem(
             window = resolve(con, since, None, tz=tz, default_span=timedelta(days=7))
             found = detect(con, window).incidents
             if not found:
-                raise InputError(f"no incident found between {window.start:%Y-%m-%d %H:%M} and "
-                                 f"{window.end:%Y-%m-%d %H:%M} UTC; widen --since or give --start and --end")
+                from aimon.render import units
+
+                raise InputError(f"no incident found in {units.span(window.start, window.end, tz)}; "
+                                 "widen --since or give --start and --end")
             t0, t1 = found[-1].start, found[-1].end
         else:
             newest = newest_request(con)
             t0 = parse_time(start, anchor=newest, tz=tz, option="--start")
             t1 = parse_time(end, anchor=newest, tz=tz, option="--end")
             if t0 >= t1:
-                raise UsageError(f"--start {t0:%Y-%m-%d %H:%M} is not before --end {t1:%Y-%m-%d %H:%M}")
+                from aimon.render import units
+
+                raise UsageError(f"--start {units.when(t0, tz)} is not before --end {units.when(t1, tz)}")
         result = postmortem(con, t0, t1, show_pii=show_pii, history=span, samples=samples)
     show(result, fmt, output, show_pii=show_pii, tz=tz)

@@ -69,7 +69,7 @@ class FrameBlock:
 
     frame: Any
     title: str | None = None
-    # Column name -> format spec (",.0f", ".1%", "$,.4f") used for table and Markdown.
+    # Column name -> format spec (",.0f", ".1%", a unit such as "usd") used for table and Markdown.
     formats: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
@@ -219,16 +219,8 @@ def format_value(value: Any, spec: str | None = None) -> str:
         return units.spec(value, spec)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if value == 0:
-            return "0"
-        if abs(value) >= 100:
-            return f"{value:,.1f}"
-        if abs(value) >= 1:
-            return f"{value:,.2f}"
-        return f"{value:.4g}"
+    if isinstance(value, int | float):
+        return units.plain(value)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, dt.date):

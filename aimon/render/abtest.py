@@ -9,33 +9,37 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from aimon.analysis.abtest.metrics import METRICS, Metric
 from aimon.render import Figures, FrameBlock, Heading, Note, units
 from aimon.render.present import Presentation, register
 
-PROPORTIONS = {"success", "thumbs_up", "thumbs_down", "error_rate"}
-
-
 # --------------------------------------------------------------------------- values
 
+def _unit(metric: str) -> str:
+    return METRICS[Metric(metric)].unit
+
+
 def value_text(metric: str, value: float | None) -> str:
-    """A metric's value in its unit: 69.77%, 2,048 ms, $0.000603, 126.0 tokens."""
-    if metric in PROPORTIONS:
+    """A metric's value in its unit: 69.77%, 2,048 ms, $0.000603, 126.0 (tokens)."""
+    unit = _unit(metric)
+    if unit == "rate":
         return units.pct(value, 2)
-    if metric.endswith("_ms"):
+    if unit == "ms":
         return units.ms(value)
-    if metric == "cost_usd":
-        return units.money(value, 6)
+    if unit == "usd":
+        return units.money(value)
     return units.number(value, 1)
 
 
 def diff_text(metric: str, value: float | None) -> str:
     """A difference in the metric's unit, signed: +4.22 pp, -12 ms, +$0.000081."""
-    if metric in PROPORTIONS:
+    unit = _unit(metric)
+    if unit == "rate":
         return units.pp(value, 2)
-    if metric.endswith("_ms"):
+    if unit == "ms":
         return units.ms(value, signed=True)
-    if metric == "cost_usd":
-        return units.money(value, 6, signed=True)
+    if unit == "usd":
+        return units.money(value, signed=True)
     return units.number(value, 1, signed=True)
 
 
@@ -87,14 +91,14 @@ def list_data(result: Any) -> dict:
             "experiments": list(experiments.values())}
 
 
-def list_blocks(result: Any) -> list:
-    """Tables for ``abtest list``."""
+def list_blocks(result: Any, tz: str = "UTC") -> list:
+    """Tables for ``abtest list``, times in ``tz``."""
     if result.table.height == 0:
         return [Heading(result.title), Note("No experiments in the window: no request carries an "
                                             "`experiment` value.")]
     rows = [{
         "experiment": r["experiment"], "variant": r["variant"], "requests": r["requests"], "users": r["users"],
-        "first": f"{r['first']:%Y-%m-%d %H:%M}", "last": f"{r['last']:%Y-%m-%d %H:%M}",
+        f"first ({tz})": units.when(r["first"], tz), f"last ({tz})": units.when(r["last"], tz),
         "success logged": r["success_logged"],
     } for r in result.table.iter_rows(named=True)]
     return [Heading(result.title),
@@ -204,7 +208,7 @@ def srm_warning(result: Any) -> str:
             + f"; chi-square {p_is(srm.p_value)}, threshold {srm.threshold:g}")
 
 
-def analyze_blocks(result: Any) -> list:
+def analyze_blocks(result: Any, tz: str = "UTC") -> list:
     """Tables and notes for the terminal and Markdown."""
     srm = result.srm
     blocks: list = [Heading(result.title)]
@@ -212,7 +216,7 @@ def analyze_blocks(result: Any) -> list:
         blocks.append(Note("⚠ " + srm_warning(result) + ". The results below are not trustworthy.",
                            style="bold red"))
     blocks.append(Figures([
-        ("window", f"{result.window.start:%Y-%m-%d %H:%M} to {result.window.end:%Y-%m-%d %H:%M} UTC"),
+        ("window", units.span(result.window.start, result.window.end, tz)),
         ("unit", f"{result.unit} (assignment looks per {result.assignment})"),
         ("control", result.control),
         ("success from", {"logged": "the logged `success` field", "thumbs": "thumbs feedback",

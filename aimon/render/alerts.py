@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from aimon.analysis.alerts.rules import CATALOGUED
+from aimon.analysis.alerts.rules import Metric as RuleMetric
 from aimon.render import Block, Figures, FrameBlock, Heading, Note, _jsonable, units
 from aimon.render.present import Presentation, register
 
@@ -38,14 +40,10 @@ def check_data(result: CheckResult, fail_on: str | None) -> dict[str, Any]:
     })
 
 
-UNITS = {"latency_p95_ms": "ms", "ttft_p95_ms": "ms", "error_rate": "rate", "cache_hit_rate": "rate",
-         "thumbs_down_rate": "rate", "cost_per_hour_usd": "usd_per_hour", "requests": "count",
-         "responses": "count"}
-
-
 def metric_value(metric: str, x: float | None) -> str:
-    """A metric's value in its unit: 15,176 ms, 33.3%, $0.2921/h, 28."""
-    return units.value(UNITS.get(metric), x)
+    """A rule metric's value in the unit the metric catalogue gives it: 15,176 ms, 33.3%,
+    $0.2921/h, 28."""
+    return units.value(CATALOGUED[RuleMetric(metric)].unit, x)
 
 
 def _when(t: datetime, tz: str = "UTC") -> str:

@@ -24,16 +24,13 @@ if TYPE_CHECKING:
     from aimon.analysis.cost.routing import Routing
     from aimon.analysis.forecast.spend import Forecast
 
-USD = "$,.4f"
-USD2 = "$,.2f"
+USD = "usd"  # money columns: units.money's one rule
 PCT = ".1%"
 RATIO = ".2f"
-MTOK = "$,.4g"
 
 
-# Cost's reading of dollars: cents, four places under a cent, and an unknown cost named
-# as such (never shown as $0).
-money = partial(units.money, places=2, small_places=4, missing="unpriced")
+# Dollars by units.money's one rule; an unknown cost is named as such (never shown as $0).
+money = partial(units.money, missing="unpriced")
 
 
 def _window(window: Any) -> dict:
@@ -112,7 +109,7 @@ def prices_blocks(r: PricesResult) -> list[Block]:
         shown = r.prices.select(cols).with_columns(
             *(pl.col(c).dt.strftime("%Y-%m-%d").fill_null("") for c in ("valid_from", "valid_to") if c in cols))
         blocks.append(FrameBlock(shown.rename({c: PRICE_HEADERS.get(c, c) for c in cols}),
-                                 formats={PRICE_HEADERS.get(c, c): MTOK for c in cols if c.endswith("_mtok")}))
+                                 formats={PRICE_HEADERS.get(c, c): USD for c in cols if c.endswith("_mtok")}))
         notes = r.prices.filter(r.prices["note"].is_not_null()).select(["model", "note"]).unique(maintain_order=True)
         if not notes.is_empty():
             blocks.append(FrameBlock(notes, title="Notes"))
@@ -134,7 +131,7 @@ BREAKDOWN_TOKEN_TABLE = {"input_tokens": "input tok", "output_tokens": "output t
                          "token_efficiency": "out/in", "cached_input_share": "cached in",
                          "cache_hit_rate": "cache hits", "cache_read_saving_usd": "saved (cached)",
                          "cache_hit_saving_usd": "saved (hits)"}
-BREAKDOWN_FORMATS = {"cost": USD, "mean/req": "$,.5f", "P95/req": "$,.5f", "per user-day": USD,
+BREAKDOWN_FORMATS = {"cost": USD, "mean/req": USD, "P95/req": USD, "per user-day": USD,
                      "out/in": RATIO, "cached in": PCT, "cache hits": PCT, "saved (cached)": USD,
                      "saved (hits)": USD, "share": PCT}
 # Figures that would read as $0 for a group whose only priced requests cost nothing
@@ -147,21 +144,21 @@ def breakdown_data(b: Breakdown) -> dict[str, Any]:
             "totals": b.totals, "groups": b.groups, "unpriced": b.unpriced, "notes": list(b.notes)}
 
 
-def breakdown_blocks(b: Breakdown, limit: int | None = 50) -> list[Block]:
+def breakdown_blocks(b: Breakdown, limit: int | None = 50, tz: str = "UTC") -> list[Block]:
     t = b.totals
     blocks: list[Block] = [Heading(b.title)]
     if not t.get("requests"):
         return [*blocks, Note("No requests in the window.")]
     blocks.append(Figures([
-        ("window", f"{b.window.start:%Y-%m-%d %H:%M} to {b.window.end:%Y-%m-%d %H:%M} UTC"
+        ("window", units.span(b.window.start, b.window.end, tz)
                    + (f" (prices {b.prices_version})" if b.prices_version else "")),
         ("requests", t["requests"]),
         ("total cost", f"{money(t['cost_usd'])} ({money(t['logged_cost_usd'])} logged, "
                        f"{money(t['computed_cost_usd'])} computed from tokens)"),
         ("unpriced", f"{t['unpriced_requests']:,} requests, {t['unpriced_input_tokens']:,} input and "
                      f"{t['unpriced_output_tokens']:,} output tokens (not in the total)"),
-        ("mean / P95 cost per request", f"{money(t['mean_cost_usd'], places=6, small_places=None)} / {money(t['p95_cost_usd'], places=6, small_places=None)}"),
-        ("cost per user per day", money(t["cost_per_user_day_usd"], places=4, small_places=None)),
+        ("mean / P95 cost per request", f"{money(t['mean_cost_usd'])} / {money(t['p95_cost_usd'])}"),
+        ("cost per user per day", money(t["cost_per_user_day_usd"])),
         ("token efficiency (output/input)", units.number(t["token_efficiency"], 2)),
         ("response-cache hit rate", units.pct(t["cache_hit_rate"])),
         ("cached input tokens", units.pct(t["cached_input_share"])),
@@ -223,7 +220,7 @@ def reconcile_blocks(r: Reconciliation) -> list[Block]:
         blocks.append(_table(r.rows.select(["request_id", "ts", "model", "input_tokens", "cached_input_tokens",
                                             "cache_write_tokens", "output_tokens", "logged_cost_usd",
                                             "computed_cost_usd", "difference_ratio"]),
-                             {"logged_cost_usd": "$,.6f", "computed_cost_usd": "$,.6f", "difference_ratio": "+.1%"},
+                             {"logged_cost_usd": USD, "computed_cost_usd": USD, "difference_ratio": "+.1%"},
                              title=f"Largest differences ({r.rows.height})"))
     return blocks
 
@@ -281,12 +278,12 @@ def forecast_blocks(f: Forecast) -> list[Block]:
         items.append(("backtest", f"not run: {bt.reason}"))
     blocks: list[Block] = [Heading(f.title), Figures(items)]
     daily_cols = ["day", "forecast_usd", "lo80_usd", "hi80_usd", "lo95_usd", "hi95_usd"]
-    blocks.append(_table([{k: r[k] for k in daily_cols} for r in f.daily], {k: USD2 for k in daily_cols[1:]},
+    blocks.append(_table([{k: r[k] for k in daily_cols} for r in f.daily], {k: USD for k in daily_cols[1:]},
                          title="Daily forecast"))
     if f.by_model:
         fitted = [{k: r[k] for k in BY_MODEL_COLUMNS} for r in f.by_model if r.get("forecast_usd") is not None]
         if fitted:
-            blocks.append(_table(fitted, {k: USD2 for k in BY_MODEL_COLUMNS[1:]},
+            blocks.append(_table(fitted, {k: USD for k in BY_MODEL_COLUMNS[1:]},
                                  title=f"By model, next {f.horizon_days} days (history: the same complete days)"))
         blocks.extend(Note(f"{r['model']}: no forecast ({r['reason']})") for r in f.by_model
                       if r.get("forecast_usd") is None)
@@ -345,7 +342,7 @@ def check_data(c: BudgetCheck) -> dict[str, Any]:
 
 
 def check_blocks(c: BudgetCheck) -> list[Block]:
-    blocks: list[Block] = [Heading("Budget check"), _table(c.checks, {"limit_usd": USD2, "value_usd": USD2})]
+    blocks: list[Block] = [Heading("Budget check"), _table(c.checks, {"limit_usd": USD, "value_usd": USD})]
     blocks.extend(Note(n) for n in c.notes)
     blocks.append(Note("PASSED" if not c.breaches else f"FAILED: {len(c.breaches)} breach(es)",
                        style="bold green" if not c.breaches else "bold red"))
@@ -376,10 +373,10 @@ def routing_blocks(r: Routing) -> list[Block]:
         ]))
         blocks.append(_table(r.by_model, title="By expensive model",
                              formats={"cost_usd": USD, "simple_cost_usd": USD, "simple_cost_on_cheapest_usd": USD,
-                                          "saving_usd": USD, "monthly_saving_usd": USD2, "simple_share": PCT}))
+                                          "saving_usd": USD, "monthly_saving_usd": USD, "simple_share": PCT}))
     if not r.model_rates.is_empty():
         blocks.append(_table(r.model_rates, title="Models in use by cost per million tokens",
-                             formats={"cost_usd": USD, "usd_per_mtok": "$,.4f"}))
+                             formats={"cost_usd": USD, "usd_per_mtok": USD}))
     blocks.append(Note("Assumption: " + r.assumption))
     return blocks
 

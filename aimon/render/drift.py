@@ -15,7 +15,6 @@ from aimon.render.present import Presentation, register
 if TYPE_CHECKING:
     from aimon.analysis.drift import DriftResult
 
-MINUTE = "%Y-%m-%d %H:%M"
 MULTIPLICITY = ("Holm over every test of the run (semantic and signals, every group); a test drifts when its "
                 "adjusted p-value is below alpha and its effect size reaches its floor (PSI 0.1, Cohen's h "
                 "0.1, topic shift 5%)")
@@ -140,13 +139,13 @@ def _group_blocks(g: Any, result: DriftResult) -> list[Block]:
     return blocks
 
 
-def drift_blocks(result: DriftResult, notes: list[str]) -> list[Block]:
+def drift_blocks(result: DriftResult, notes: list[str], tz: str = "UTC") -> list[Block]:
     """What table and Markdown draw."""
     blocks: list[Block] = [
         Heading(result.title),
         Figures([
-            ("baseline", f"{result.baseline.start:{MINUTE}} – {result.baseline.end:{MINUTE}} UTC"),
-            ("current", f"{result.current.start:{MINUTE}} – {result.current.end:{MINUTE}} UTC"),
+            ("baseline", units.span(result.baseline.start, result.baseline.end, tz, " – ")),
+            ("current", units.span(result.current.start, result.current.end, tz, " – ")),
             ("verdict", f"DRIFT ({len(result.breaches)} finding{'s' if len(result.breaches) != 1 else ''})"
              if result.drifted else "no drift"),
             ("tests", f"{result.tests} at alpha {result.alpha:g}, {result.permutations:,} permutations"),

@@ -91,8 +91,15 @@ JS = r"""
     return Number(v).toLocaleString("en-US", {minimumFractionDigits: d, maximumFractionDigits: d});
   }
   function money(v) {
+    // aimon/render/units.py money()'s rule: cents from a dollar up, three significant
+    // digits below (trailing zeros dropped, never fewer than cents, never an exponent).
     if (!ok(v)) return DASH;
-    return Math.abs(v) >= 1 || v === 0 ? "$" + num(v, 2) : "$" + String(Number(Number(v).toPrecision(4)));
+    var a = Math.abs(v), sign = v < 0 ? "-" : "";
+    if (a >= 1 || a === 0) return sign + "$" + num(a, 2);
+    var parts = a.toFixed(Math.min(100, Math.max(2, 2 - Math.floor(Math.log10(a))))).split(".");
+    var cents = parts[1].replace(/0+$/, "");
+    while (cents.length < 2) cents += "0";
+    return sign + "$" + parts[0] + "." + cents;
   }
   function fmt(unit, v) {
     if (unit === "time") return v ? when(v) : DASH;

@@ -41,13 +41,13 @@ def detect_data(result: Any) -> dict:
     }
 
 
-def detect_rows(result: Any) -> list[dict]:
-    """One display row per incident."""
+def detect_rows(result: Any, tz: str = "UTC") -> list[dict]:
+    """One row per incident (CSV), times in ``tz``."""
     return [{
         "id": i.id,
         "severity": i.severity,
-        "start": _t(i.start),
-        "end": _t(i.end),
+        "start": _t(i.start, tz),
+        "end": _t(i.end, tz),
         "minutes": i.minutes,
         "signals": i.signals,
         "where": i.where or "all traffic",
@@ -60,16 +60,16 @@ def detect_rows(result: Any) -> list[dict]:
         "P95": units.ms(i.p95_ms, missing=""),
         "baseline P95": units.ms(i.baseline_p95_ms, missing=""),
         "traffic": units.ratio(i.traffic_ratio, missing=""),
-        "peak": _hm(i.peak_at),
+        "peak": _hm(i.peak_at, tz),
         "peak error rate": units.pct(i.peak_error_rate, missing=""),
         "peak P95": units.ms(i.peak_p95_ms, missing=""),
     } for i in result.incidents]
 
 
-def _span(i: Any) -> str:
-    end = f"{i.end:%H:%M}" if i.end.date() == i.start.date() or i.end - i.start <= _DAY and \
-        f"{i.end:%H:%M}" == "00:00" else _t(i.end)
-    return f"{_t(i.start)}–{end}"
+def _span(i: Any, tz: str) -> str:
+    start, end = units.local(i.start, tz), units.local(i.end, tz)
+    short = end.date() == start.date() or end - start <= _DAY and f"{end:%H:%M}" == "00:00"
+    return f"{_t(i.start, tz)}–{_hm(i.end, tz) if short else _t(i.end, tz)}"
 
 
 def _where(i: Any) -> str:
@@ -81,29 +81,29 @@ def _where(i: Any) -> str:
     return text
 
 
-def detect_display_rows(result: Any) -> list[dict]:
+def detect_display_rows(result: Any, tz: str = "UTC") -> list[dict]:
     """The compact rows the terminal and Markdown show (CSV carries :func:`detect_rows`)."""
     out = []
     for i in result.incidents:
-        base_p95 = f" (x{i.p95_ms / i.baseline_p95_ms:,.1f})" if i.p95_ms and i.baseline_p95_ms else ""
+        base_p95 = f" ({units.ratio(i.p95_ms / i.baseline_p95_ms)})" if i.p95_ms and i.baseline_p95_ms else ""
         out.append({
             "sev": i.severity,
-            "window (UTC)": _span(i) + f" ({i.minutes} min)",
+            f"window ({tz})": _span(i, tz) + f" ({i.minutes} min)",
             "signals": i.signals,
             "where": _where(i),
             "errors (all traffic)": f"{i.errors:,}/{i.requests:,} = {units.pct(i.error_rate)}",
             "base": units.pct(i.baseline_error_rate),
             "P95": units.ms(i.p95_ms) + base_p95,
-            "peak": _hm(i.peak_at),
+            "peak": _hm(i.peak_at, tz),
         })
     return out
 
 
-def detect_blocks(result: Any) -> list:
-    """The detect table and how it was found."""
+def detect_blocks(result: Any, tz: str = "UTC") -> list:
+    """The detect table and how it was found, times in ``tz``."""
     s = result.settings
     blocks: list = [Heading(result.title), Figures([
-        ("window", f"{_t(result.window.start)} to {_t(result.window.end)} UTC"),
+        ("window", units.span(result.window.start, result.window.end, tz)),
         ("baseline error rate", units.pct(result.baseline_error_rate, 2)),
         ("method", f"z >= {s.threshold:g} on {s.smooth}-minute rolling windows of all traffic and the "
                    f"{s.segments} busiest model+endpoint pairs, for errors and for requests slower than "
@@ -113,16 +113,24 @@ def detect_blocks(result: Any) -> list:
     if not result.incidents:
         blocks.append(Note("No incident found in the window."))
         return blocks
-    blocks.append(FrameBlock(detect_display_rows(result),
+    blocks.append(FrameBlock(detect_display_rows(result, tz),
                              title=f"{len(result.incidents)} incident(s), oldest first (end exclusive; "
                                    "base = error rate in the 24 h before; P95 against its baseline)"))
     latest = result.incidents[-1]
-    blocks.append(Note(f"Write the post-mortem: aimon incident postmortem --start {latest.start:%Y-%m-%dT%H:%M} "
-                       f"--end {latest.end:%Y-%m-%dT%H:%M}  (or --latest)", style="dim"))
+    # The post-mortem reads --start and --end in its --tz: the same local times, the same zone.
+    zone = "" if tz == "UTC" else f" --tz {tz}"
+    blocks.append(Note(f"Write the post-mortem: aimon incident postmortem --start {_t(latest.start, tz).replace(' ', 'T')} "
+                       f"--end {_t(latest.end, tz).replace(' ', 'T')}{zone}  (or --latest)", style="dim"))
     return blocks
 
 
 # --------------------------------------------------------------------------- post-mortem
+
+def title(pm: Any, tz: str = "UTC") -> str:
+    """The post-mortem's title, its window in ``tz`` (the result's own title is in UTC)."""
+    i = pm.incident
+    return f"Post-mortem: {i.severity} incident {_t(i.start, tz)}–{_hm(i.end, tz)} {tz}"
+
 
 def root_cause_text(pm: Any) -> str:
     """'model claude-sonnet-4-5 on endpoint /chat (risk ratio 25, 95% CI 9 to 70)'."""
@@ -130,15 +138,16 @@ def root_cause_text(pm: Any) -> str:
     if r is None:
         return "no single model, endpoint, prompt version or user tier is over-represented"
     where = " on ".join(f"{d} {v}" for d, v in r.segment)
-    return (f"{where} (risk ratio {r.risk_ratio:,.1f} for {r.dimension} {r.value}, 95% CI "
-            f"{r.ci_low:,.1f} to {r.ci_high:,.1f}; {r.segment_bad:,} of {r.bad_total:,} bad requests)")
+    return (f"{where} (risk ratio {units.number(r.risk_ratio)} for {r.dimension} {r.value}, 95% CI "
+            f"{units.number(r.ci_low)} to {units.number(r.ci_high)}; {units.count(r.segment_bad)} of "
+            f"{units.count(r.bad_total)} bad requests)")
 
 
 def summary_text(pm: Any, tz: str = "UTC") -> str:
     """The summary paragraph."""
     i, f = pm.incident, pm.figures
     rate, base = f["error_rate"], f["baseline_error_rate"]
-    times = f" (x{rate / base:,.1f})" if rate and base else ""
+    times = f" ({units.ratio(rate / base)})" if rate and base else ""
     text = (f"{i.severity} incident on {units.when(i.start, tz, '%Y-%m-%d')} from {_hm(i.start, tz)} to {_hm(i.end, tz)} {tz} "
             f"({i.minutes} minutes). The error rate was {units.pct(rate)} ({f['errors']:,} of {f['requests']:,} "
             f"requests) against {units.pct(base)} in the 24 hours before{times}, and P95 latency was "
@@ -147,7 +156,7 @@ def summary_text(pm: Any, tz: str = "UTC") -> str:
             f"{f['sessions_affected']:,} sessions on {f['endpoints_affected']:,} endpoint(s). "
             f"Likely root cause: {root_cause_text(pm)}.")
     if i.cost_ratio is not None and i.cost_ratio >= 2:
-        text += (f" Spend was {units.money(i.cost_usd, 2)} in the window, x{i.cost_ratio:,.1f} the baseline's spend per "
+        text += (f" Spend was {units.money(i.cost_usd)} in the window, {units.ratio(i.cost_ratio)} the baseline's spend per "
                  "minute" + (" (a cost runaway)." if i.cost_ratio >= 10 else "."))
     share = f["top_user_requests"] / f["requests"] if f["requests"] else 0.0
     if f["top_user_requests"] >= 20 and share >= 0.3:
@@ -168,7 +177,7 @@ def _impact_rows(pm: Any) -> list[dict]:
             if unit == "ms":
                 return units.ms(v)
             if unit == "usd":
-                return units.money(v, 4, small_places=6)
+                return units.money(v)
             if unit == "rate":
                 return units.number(v, 2)
             return units.count(v)
@@ -217,7 +226,7 @@ def postmortem_blocks(pm: Any, tz: str = "UTC") -> list:
     """The post-mortem in the runbook's shape."""
     i = pm.incident
     blocks: list = [
-        Heading(pm.title),
+        Heading(title(pm, tz)),
         Note(f"Incident window {_t(i.start, tz)} to {_t(i.end, tz)} {tz} (end exclusive), compared with the 24 hours "
              f"before ({_t(pm.baseline.start, tz)} to {_t(pm.baseline.end, tz)} {tz}). A request is *bad* when it "
              "failed, or took longer than its model and endpoint's P99 in the baseline. Written by "
@@ -353,6 +362,6 @@ def postmortem_data(pm: Any, tz: str = "UTC") -> dict:
 register("DetectResult", Presentation(
     "an incident list", ("incident detect",), detect_data, detect_blocks,
     # No incident: the empty table still names its columns.
-    table=lambda result: detect_rows(result) if result.incidents else result.table))
+    table=lambda result, tz="UTC": detect_rows(result, tz) if result.incidents else result.table))
 # Several tables and a timeline: no one table for CSV.
 register("Postmortem", Presentation("a post-mortem", ("incident postmortem",), postmortem_data, postmortem_blocks))

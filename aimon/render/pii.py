@@ -100,11 +100,11 @@ def _joined(frame: Any, column: str) -> Any:
     return frame.with_columns(pl.col(column).list.join(", ")) if frame.height else frame
 
 
-def pii_blocks(report: PiiReport, stats: ScanStats | None) -> list[Block]:
+def pii_blocks(report: PiiReport, stats: ScanStats | None, tz: str = "UTC") -> list[Block]:
     w = report.window
     blocks: list[Block] = [
         Heading(report.title),
-        Figures([("window", f"{w.start:%Y-%m-%d %H:%M} .. {w.end:%Y-%m-%d %H:%M} UTC"),
+        Figures([("window", units.span(w.start, w.end, tz, " .. ")),
                  ("fields", ", ".join(report.fields)),
                  ("requests", report.requests),
                  ("requests with PII or secrets", report.requests_with_pii),
@@ -175,12 +175,12 @@ def compliance_data(report: ComplianceReport) -> dict[str, Any]:
     }
 
 
-def compliance_blocks(report: ComplianceReport) -> list[Block]:
+def compliance_blocks(report: ComplianceReport, tz: str = "UTC") -> list[Block]:
     w = report.window
     past = report.rows_past_retention
     blocks: list[Block] = [
         Heading(report.title),
-        Figures([("window", f"{w.start:%Y-%m-%d %H:%M} .. {w.end:%Y-%m-%d %H:%M} UTC"),
+        Figures([("window", units.span(w.start, w.end, tz, " .. ")),
                  ("total requests", report.total_requests),
                  ("requests with PII", f"{report.requests_with_pii:,} ({units.pct(report.share_with_pii, 2)})"),
                  ("requests with PII in prompt", report.requests_with_pii_in_prompt),
@@ -192,12 +192,12 @@ def compliance_blocks(report: ComplianceReport) -> list[Block]:
                  ("requests without consent there", report.requests_without_consent),
                  ("consent not logged there", report.requests_consent_unknown)],
                 title="Summary"),
-        Figures([("retention", f"{report.config.retention_days} days (as of {report.as_of:%Y-%m-%d %H:%M} UTC)"),
-                 ("cutoff", f"{report.retention_cutoff:%Y-%m-%d %H:%M} UTC"),
+        Figures([("retention", f"{report.config.retention_days} days (as of {units.when(report.as_of, tz)} {tz})"),
+                 ("cutoff", f"{units.when(report.retention_cutoff, tz)} {tz}"),
                  ("requests past retention", past["requests"]),
                  ("feedback past retention", past["feedback"]),
                  ("rejects past retention", past["rejects"]),
-                 ("oldest request", f"{report.oldest_request:{MINUTE}} UTC" if report.oldest_request else "(none)"),
+                 ("oldest request", f"{units.when(report.oldest_request, tz)} {tz}" if report.oldest_request else "(none)"),
                  ("config", report.config.source or "(defaults)")],
                 title="Retention (whole database)"),
     ]

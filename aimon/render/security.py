@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note
+from aimon.render import Block, Chart, Figures, FrameBlock, Heading, Note, units
 from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
@@ -46,13 +46,13 @@ def _joined(frame: Any, column: str) -> Any:
     return frame.with_columns(pl.col(column).list.join(", ")) if frame.height else frame
 
 
-def security_blocks(report: SecurityReport, stats: ScanStats | None) -> list[Block]:
+def security_blocks(report: SecurityReport, stats: ScanStats | None, tz: str = "UTC") -> list[Block]:
     from aimon.analysis.security.report import CATEGORY_HELP
 
     w = report.window
     blocks: list[Block] = [
         Heading(report.title),
-        Figures([("window", f"{w.start:%Y-%m-%d %H:%M} .. {w.end:%Y-%m-%d %H:%M} UTC"),
+        Figures([("window", units.span(w.start, w.end, tz, " .. ")),
                  ("requests", report.requests),
                  ("requests flagged", report.requests_flagged),
                  ("injection attempts (requests)", report.injection_requests),

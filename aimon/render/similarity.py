@@ -37,11 +37,11 @@ def golden_data(r: GoldenReport, notes: list[str]) -> dict[str, Any]:
     }
 
 
-def golden_blocks(r: GoldenReport, notes: list[str]) -> list[Block]:
+def golden_blocks(r: GoldenReport, notes: list[str], tz: str = "UTC") -> list[Block]:
     matched = int(r.questions["answers"].sum())
     blocks: list[Block] = [
         Heading(r.title),
-        Figures([("window", f"{r.window.start:%Y-%m-%d %H:%M} – {r.window.end:%Y-%m-%d %H:%M} UTC"),
+        Figures([("window", units.span(r.window.start, r.window.end, tz, " – ")),
                  ("answers matched to a golden question", f"{matched:,} of {r.requests_considered:,} considered"),
                  ("below similarity", f"{r.flagged.height:,} under {r.threshold:g}"),
                  ("sampling", f"up to {r.sample:,} answered requests (seed {r.seed})")]),
@@ -79,16 +79,16 @@ def cache_data(r: CacheOpportunity, notes: list[str]) -> dict[str, Any]:
             "by_endpoint": r.by_endpoint, "examples": r.examples, "pii_shown": r.pii_shown, "notes": notes}
 
 
-def cache_blocks(r: CacheOpportunity, notes: list[str]) -> list[Block]:
+def cache_blocks(r: CacheOpportunity, notes: list[str], tz: str = "UTC") -> list[Block]:
     t = r.totals
     blocks: list[Block] = [
         Heading(r.title),
-        Figures([("window", f"{r.window.start:%Y-%m-%d %H:%M} – {r.window.end:%Y-%m-%d %H:%M} UTC"),
+        Figures([("window", units.span(r.window.start, r.window.end, tz, " – ")),
                  ("hit rate", units.MISSING if t["hit_rate"] is None else f"{units.pct(t['hit_rate'])} of {t['requests']:,} requests"),
-                 ("would have saved", f"{units.money(t['saved_usd'], 2)} of {units.money(t['cost_usd'], 2)}"),
+                 ("would have saved", f"{units.money(t['saved_usd'])} of {units.money(t['cost_usd'])}"),
                  ("near-duplicate at", f"cosine >= {r.similarity:g}, same endpoint, earlier request")]),
-        FrameBlock(r.by_endpoint, title="By endpoint", formats={"hit_rate": ".1%", "cost_usd": "$,.2f",
-                                                                 "saved_usd": "$,.2f", "saved_share": ".1%"}),
+        FrameBlock(r.by_endpoint, title="By endpoint", formats={"hit_rate": ".1%", "cost_usd": "usd",
+                                                                 "saved_usd": "usd", "saved_share": ".1%"}),
     ]
     if r.examples.height:
         blocks.append(FrameBlock(r.examples, title="Near-duplicates (examples)", formats={"similarity": ".3f"}))

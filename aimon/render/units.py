@@ -2,9 +2,19 @@
 
 One function per unit (:func:`count`, :func:`ms`, :func:`pct`, :func:`pp`, :func:`money`,
 :func:`tokens`, :func:`ratio`) and :func:`value` to pick one by a unit's name, so that
-"33.3%", "1,234 ms" and "$0.4757" read the same in every command. A value that is
+"33.3%", "1,234 ms" and "$0.476" read the same in every command. A value that is
 missing (None), or not a finite number (NaN, infinity: a rate of nothing), shows as
 :data:`MISSING` in every unit; JSON keeps null and CSV an empty cell.
+
+Money has one rule in every command and text format (JSON and CSV keep the full
+number): **cents from a dollar up, three significant digits below a dollar**. A reader
+of a cost table reads totals, budgets and forecasts as a bill, in cents ($1,234.57);
+amounts under a dollar (a request's cost, a price per million tokens, an hour's spend, a
+difference between variants) are compared by their leading digits, so they keep three
+of them, enough to rank and to see a 1% change, and short enough for a column, and
+drop trailing zeros ($0.476, $0.075, $0.0000779). A non-zero amount never reads as
+$0.00, and fixed decimals would either do that or print noise digits for large ones.
+Table columns name the unit ("usd") instead of a format spec of their own.
 
 Times are localised here too (:func:`local`, :func:`when`): a result keeps UTC instants
 and a command's ``--tz`` decides how they read.
@@ -16,6 +26,8 @@ import math
 from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from aimon.analysis.metrics.catalogue import UNITS
 
 MISSING = "—"
 
@@ -38,6 +50,22 @@ def _plus(x: float, places: int | None = None) -> float:
 def count(x: Any, missing: str = MISSING) -> str:
     """A whole number with thousands separators: 1,234."""
     return f"{_plus(x, 0):,.0f}" if finite(x) else missing
+
+
+def plain(x: Any, missing: str = MISSING) -> str:
+    """A number whose unit no one declared (a table cell): whole numbers with separators
+    (1,234), 1,234.5 from a hundred up, 12.35 from one, 0.1235 below (four significant digits)."""
+    if not finite(x):
+        return missing
+    if isinstance(x, int):
+        return f"{x:,}"
+    if x == 0:
+        return "0"
+    if abs(x) >= 100:
+        return f"{x:,.1f}"
+    if abs(x) >= 1:
+        return f"{x:,.2f}"
+    return f"{x:.4g}"
 
 
 def number(x: Any, places: int = 1, *, signed: bool = False, missing: str = MISSING) -> str:
@@ -76,22 +104,27 @@ def pp(x: Any, places: int = 1, *, missing: str = MISSING) -> str:
     return f"{_plus(x * 100, places):+.{places}f} pp"
 
 
-def money(x: Any, places: int | None = None, *, small_places: int | None = None, sig: int = 4,
-          signed: bool = False, missing: str = MISSING) -> str:
-    """Dollars. ``places=None``: cents from a dollar up, ``sig`` significant digits below
-    ($0.4757, $0.00007792; never an exponent). ``places=n``: n decimals, or ``small_places``
-    for a non-zero amount under a cent ($0.0040 rather than $0.00). A signed amount puts
-    the sign before the dollar: -$0.000081."""
+# Significant digits of an amount under a dollar (see the module docstring).
+MONEY_DIGITS = 3
+
+
+def money(x: Any, *, signed: bool = False, missing: str = MISSING) -> str:
+    """Dollars, by the one rule of the module docstring: cents from a dollar up
+    ($1,234.57), three significant digits below ($0.476, $0.075, $0.0000779; never an
+    exponent, never fewer than cents). A signed amount puts the sign before the dollar:
+    -$0.0000812, +$0.50."""
     if not finite(x):
         return missing
     size = abs(x)
-    if places is None:
-        places = 2 if size >= 1 or size == 0 else max(2, sig - 1 - math.floor(math.log10(size)))
-    elif small_places is not None and 0 < size < 0.01:
-        places = small_places
+    places = 2 if size >= 1 or size == 0 else max(2, MONEY_DIGITS - 1 - math.floor(math.log10(size)))
     shown = _plus(x, places)
+    text = f"{abs(shown):,.{places}f}"
+    if places > 2:
+        # Significant digits, not printed ones: $0.075, not $0.0750.
+        whole, _, cents = text.partition(".")
+        text = f"{whole}.{cents.rstrip('0').ljust(2, '0')}"
     sign = ("+" if shown >= 0 else "-") if signed else ("-" if shown < 0 else "")
-    return f"{sign}${abs(shown):,.{places}f}"
+    return f"{sign}${text}"
 
 
 def ratio(x: Any, places: int = 1, missing: str = MISSING) -> str:
@@ -99,7 +132,11 @@ def ratio(x: Any, places: int = 1, missing: str = MISSING) -> str:
     return f"x{_plus(x, places):,.{places}f}" if finite(x) else missing
 
 
-# Units by name, as analyses declare them (a figure's or a metric's ``unit``).
+# Units by name, as analyses declare them (a figure's or a metric's ``unit``): the
+# metric catalogue names them, :func:`value` shows each with one function above.
+VALUE_UNITS = UNITS
+
+
 def value(unit: str | None, x: Any) -> str:
     """A value in the unit named: 'count', 'rate', 'ms', 'usd', 'usd_per_hour',
     'per_minute', 'per_second', 'tokens', 'score', 'ratio'; other names read as a number."""
@@ -129,13 +166,15 @@ def value(unit: str | None, x: Any) -> str:
 
 
 def spec(x: Any, fmt: str) -> str:
-    """A value under a column's format spec (",.0f", ".1%", "$,.4f", or strftime's for a
-    time): the specs FrameBlock columns declare. A leading '$' is money with the spec's
-    decimals."""
+    """A value under a column's format spec (",.0f", ".1%", strftime's for a time, or a
+    unit's name for :func:`value`: "usd", "ms"): the specs FrameBlock columns declare."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return ""
+    if fmt in VALUE_UNITS:
+        return value(fmt, x)
     if fmt.startswith("$"):
-        return "$" + format(x, fmt[1:])
+        # Money has one rule (money()); a column naming its own decimals would bypass it.
+        raise ValueError(f"format spec {fmt!r}: a money column takes the unit 'usd'")
     return format(x, fmt)
 
 
@@ -159,3 +198,8 @@ def when(t: datetime | None, tz: str | tzinfo | None, pattern: str = "%Y-%m-%d %
          missing: str = "") -> str:
     """An instant as local text: 2026-11-10 14:05 (``pattern`` is strftime's)."""
     return missing if t is None else local(t, tz).strftime(pattern)
+
+
+def span(start: datetime, end: datetime, tz: str | tzinfo | None, sep: str = " to ") -> str:
+    """A window as local text that names its zone: 2026-11-09 01:00 to 2026-11-11 01:00 Europe/Berlin."""
+    return f"{when(start, tz)}{sep}{when(end, tz)} {tz or 'UTC'}"

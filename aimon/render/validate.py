@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aimon.render import Block, Figures, FrameBlock, Heading, Note
+from aimon.render import Block, Figures, FrameBlock, Heading, Note, units
 from aimon.render.present import Presentation, register
 
 if TYPE_CHECKING:
@@ -38,11 +38,11 @@ def _failing(frame: Any) -> Any:
     return frame.filter(frame["failed"] > 0) if frame.height else frame
 
 
-def validate_blocks(report: ValidationReport, stats: RunStats | None) -> list[Block]:
+def validate_blocks(report: ValidationReport, stats: RunStats | None, tz: str = "UTC") -> list[Block]:
     w = report.window
     blocks: list[Block] = [
         Heading(report.title),
-        Figures([("window", f"{w.start:%Y-%m-%d %H:%M} .. {w.end:%Y-%m-%d %H:%M} UTC"),
+        Figures([("window", units.span(w.start, w.end, tz, " .. ")),
                  ("responses (status ok)", report.responses),
                  ("responses checked", report.checked)]),
     ]

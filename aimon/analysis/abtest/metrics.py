@@ -1,5 +1,5 @@
 """What an experiment's variants are compared on: each metric's kind (proportion or
-continuous), its better direction and its per-request value in SQL."""
+continuous), its better direction, its per-request value in SQL and its unit."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class MetricSpec:
     higher_is_better: bool
     sql: str  # a per-request value over the experiment rows ``x``; NULL = not measured
     meaning: str
+    unit: str  # a unit of the metric catalogue (aimon.analysis.metrics.catalogue.UNITS)
 
 
 SUCCESS_LOGGED_SQL = "x.success::DOUBLE"
@@ -39,17 +40,17 @@ SUCCESS_THUMBS_SQL = "CASE WHEN x.up OR x.down THEN (x.up AND NOT x.down)::DOUBL
 
 
 METRICS: dict[Metric, MetricSpec] = {
-    Metric.success: MetricSpec("proportion", True, SUCCESS_LOGGED_SQL, "task success"),
-    Metric.thumbs_up: MetricSpec("proportion", True, "x.up::DOUBLE", "requests with a thumbs-up"),
-    Metric.thumbs_down: MetricSpec("proportion", False, "x.down::DOUBLE", "requests with a thumbs-down"),
-    Metric.error_rate: MetricSpec("proportion", False, "(x.status = 'error')::DOUBLE", "requests that failed"),
-    Metric.latency_ms: MetricSpec("continuous", False, "x.latency_ms", "total latency per request"),
-    Metric.ttft_ms: MetricSpec("continuous", False, "x.ttft_ms", "time to first token"),
-    Metric.cost_usd: MetricSpec("continuous", False, "x.cost_usd", "effective cost per priced request"),
+    Metric.success: MetricSpec("proportion", True, SUCCESS_LOGGED_SQL, "task success", "rate"),
+    Metric.thumbs_up: MetricSpec("proportion", True, "x.up::DOUBLE", "requests with a thumbs-up", "rate"),
+    Metric.thumbs_down: MetricSpec("proportion", False, "x.down::DOUBLE", "requests with a thumbs-down", "rate"),
+    Metric.error_rate: MetricSpec("proportion", False, "(x.status = 'error')::DOUBLE", "requests that failed", "rate"),
+    Metric.latency_ms: MetricSpec("continuous", False, "x.latency_ms", "total latency per request", "ms"),
+    Metric.ttft_ms: MetricSpec("continuous", False, "x.ttft_ms", "time to first token", "ms"),
+    Metric.cost_usd: MetricSpec("continuous", False, "x.cost_usd", "effective cost per priced request", "usd"),
     Metric.output_tokens: MetricSpec(
         "continuous", False, "CASE WHEN x.status = 'ok' THEN x.output_tokens::DOUBLE END",
-        "output tokens per response"),
-    Metric.input_tokens: MetricSpec("continuous", False, "x.input_tokens::DOUBLE", "input tokens per request"),
+        "output tokens per response", "tokens"),
+    Metric.input_tokens: MetricSpec("continuous", False, "x.input_tokens::DOUBLE", "input tokens per request", "tokens"),
 }
 
 
