@@ -169,3 +169,10 @@ def test_the_post_mortem_title_is_in_the_zone_tz_names(cli, sample_logs_db):
                "--history", "1d", "--samples", "0", "--tz", "Europe/Berlin", "--db", sample_logs_db.path,
                "--format", "markdown").stdout
     assert text.splitlines()[0] == "# Post-mortem: P1 incident 2026-11-10 15:00–16:00 Europe/Berlin"
+
+
+def test_a_window_refused_by_alerts_scan_reads_in_the_zone_it_was_typed_in(cli, sample_logs_db):
+    res = cli("alerts", "scan", "--since", "2026-11-10T18:00", "--until", "2026-11-10T12:00", "--tz",
+              "Europe/Berlin", "--db", sample_logs_db.path)
+    assert res.exit_code == 2
+    assert "--since 2026-11-10 18:00 is not before --until 2026-11-10 12:00 (Europe/Berlin)" in res.stderr

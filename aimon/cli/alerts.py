@@ -136,7 +136,9 @@ def scan(
         end, start = ceil_minute(end), ceil_minute(time_or_newest(con, since, tz=tz, option="--since",
                                                                   newest=last))
         if start >= end:
-            raise InputError(f"--since {start.isoformat()} is not before --until {end.isoformat()}")
+            from aimon.render import units
+
+            raise InputError(f"--since {units.when(start, tz)} is not before --until {units.when(end, tz)} ({tz})")
         with delayed_progress("replaying the rules", total=len(rule_list)) as step:
             result = run_scan(con, rule_list, start, end,
                               on_rule=lambda name, done: step(f"replaying {name}", done))

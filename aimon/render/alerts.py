@@ -42,7 +42,7 @@ def check_data(result: CheckResult, fail_on: str | None) -> dict[str, Any]:
 
 def metric_value(metric: str, x: float | None) -> str:
     """A rule metric's value in the unit the metric catalogue gives it: 15,176 ms, 33.3%,
-    $0.2921/h, 28."""
+    $0.292/h, 28."""
     return units.value(CATALOGUED[RuleMetric(metric)].unit, x)
 
 
