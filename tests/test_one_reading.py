@@ -176,3 +176,10 @@ def test_a_window_refused_by_alerts_scan_reads_in_the_zone_it_was_typed_in(cli, 
               "Europe/Berlin", "--db", sample_logs_db.path)
     assert res.exit_code == 2
     assert "--since 2026-11-10 18:00 is not before --until 2026-11-10 12:00 (Europe/Berlin)" in res.stderr
+
+
+def test_the_price_snapshot_time_reads_in_the_zone_tz_names(cli, sample_logs_db):
+    args = ("cost", "prices", "--tz", "Asia/Tokyo", "--db", sample_logs_db.path)
+    taken = json.loads(cli(*args, "--format", "json").stdout)["snapshot"]["taken_at"]
+    local = datetime.fromisoformat(taken).astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
+    assert f"taken {local} Asia/Tokyo" in cli(*args, "--format", "markdown").stdout

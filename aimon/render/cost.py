@@ -94,9 +94,9 @@ def prices_data(r: PricesResult) -> dict[str, Any]:
     }
 
 
-def prices_blocks(r: PricesResult) -> list[Block]:
+def prices_blocks(r: PricesResult, tz: str = "UTC") -> list[Block]:
     blocks: list[Block] = [Heading(r.title)]
-    blocks.append(Figures([("snapshot", f"{r.version}, taken {r.snapshot_at.isoformat(sep=' ', timespec='minutes')}" if r.snapshot_at
+    blocks.append(Figures([("snapshot", f"{r.version}, taken {units.when(r.snapshot_at, tz)} {tz}" if r.snapshot_at
                             else "never taken (run: aimon cost prices --refresh)"),
                            ("sources", r.sources or ""),
                            ("genai-prices installed", r.genai_prices_version)]))
