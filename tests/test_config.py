@@ -175,3 +175,21 @@ def test_each_table_is_defined_once(ours, theirs):
     import importlib
 
     assert getattr(importlib.import_module(theirs), ours) is getattr(config, ours)
+
+
+@pytest.mark.parametrize("name, model", [
+    ("report", config.ReportConfig), ("compliance", config.ComplianceConfig),
+    ("cost.routing", config.RoutingConfig), ("security", config.SecurityConfig),
+    ("security.abuse", config.AbuseLimits), ("pii", config.PiiConfig), ("validate", config.ValidateConfig),
+])
+def test_a_table_left_out_reads_as_its_validated_defaults(name, model, tmp_path):
+    """Without a file (or the table), section() skips validation: what it returns must be
+    the validated defaults, field by field and dumped (checker versions hash the dump)."""
+    validated = model.model_validate({})
+    other = tmp_path / "aimon.toml"
+    other.write_text('[models."acme"]\ninput_mtok = 1.0\n')
+    for path in (None, other):
+        got = config.section(path, name, model)
+        assert got == validated
+        assert got.model_dump_json() == validated.model_dump_json()
+    assert config.load(None).model_dump() == config.AimonConfig.model_validate({}).model_dump()

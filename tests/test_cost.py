@@ -277,3 +277,19 @@ def test_routing_word_count_is_the_split_count(con, max_words):
                        "FROM (SELECT unnest($texts) AS prompt)", {"texts": texts, "n": max_words}).fetchall()
     assert got == want
     assert any(ok for _, ok in got) and (max_words > 1000 or not all(ok for _, ok in got))
+
+
+def test_routing_reasoning_words_match_in_any_case_as_lowercased_text_would(con):
+    """The reasoning test matches case-insensitively instead of lower-casing each prompt
+    (a copy of it): the verdicts must be those of matching the lower-cased prompt."""
+    from aimon.analysis.cost.routing import ROUTING_SQL, RoutingSettings
+
+    assert "regexp_matches(prompt, $reasoning, 'i')" in ROUTING_SQL
+    pattern = RoutingSettings(reasoning_words=("explain why", "Évalue", "warum", "step by step")).reasoning_pattern()
+    texts = ["EXPLAIN WHY it rains", "Explain   why", "explain whyever", "ÉVALUE ceci", "évalue", "WARUM nicht",
+             "Step By Step please", "stepbystep", "Ünïcödé only", "", "why"]
+    got = con.execute("SELECT t, regexp_matches(t, $p, 'i') FROM (SELECT unnest($texts) AS t)",
+                      {"texts": texts, "p": pattern}).fetchall()
+    want = con.execute("SELECT t, regexp_matches(lower(t), $p) FROM (SELECT unnest($texts) AS t)",
+                       {"texts": texts, "p": pattern}).fetchall()
+    assert got == want and sum(ok for _, ok in got) == 3

@@ -164,7 +164,8 @@ def test_every_command_takes_wait(help_pages):
 
 # Caches and state every analysis may want to write.
 CACHE_TABLES = ("pii_findings", "pii_scanned", "alert_state", "security_findings", "security_scanned",
-                "validation_runs", "validation_coverage", "validation_outcomes", "embeddings")
+                "validation_runs", "validation_coverage", "validation_coverage_ranges", "validation_outcomes",
+                "embeddings")
 
 
 @pytest.fixture(scope="module")

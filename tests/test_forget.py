@@ -202,6 +202,8 @@ def test_every_migrated_table_is_searched_or_known_to_hold_no_personal_data(con)
         "alert_state": "keyed by rule and model/endpoint/prompt_version/variant/user_tier splits, never a user",
         "prices": "the price snapshot",
         "validation_runs": "which checks, versions and settings a validation run applied",
+        "validation_coverage_ranges": "which ranges of requests a validation run covered: an ingest's instant, "
+                                      "endpoint, model, prompt version and two instants, never a user or request id",
         "embedding_models": "model names and settings",
     }
     for result in (lib.forget_users(con, ["nobody"], dry_run=True),

@@ -39,6 +39,42 @@ def test_every_registered_result_type_is_one_class_of_aimon():
         assert len(classes.get(name, [])) == 1, f"{name}: {classes.get(name)}"
 
 
+# Which types each topic module registers, and which topic modules one show imports, seen
+# in a fresh interpreter (this one has imported them all).
+_TOPIC_PROBE = """
+import importlib, json, sys
+from aimon.render import present
+if sys.argv[1] == "index":
+    out = {}
+    for topic in present.TOPICS:
+        before = set(present.PRESENTATIONS)
+        importlib.import_module(f"aimon.render.{topic}")
+        out[topic] = sorted(set(present.PRESENTATIONS) - before)
+else:
+    present.presentation_of(type(sys.argv[1], (), {})())
+    out = sorted(m for m in sys.modules if m.startswith("aimon.render.") and m[13:] in present.TOPICS)
+print(json.dumps(out))
+"""
+
+
+def _probe(arg: str):
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _TOPIC_PROBE, arg], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def test_the_topic_index_names_what_each_topic_module_registers():
+    assert _probe("index") == {topic: sorted(names) for topic, names in present.TOPICS.items()}
+
+
+def test_showing_a_result_imports_its_own_topic_module_only():
+    assert _probe("Report") == ["aimon.render.report"]
+    assert _probe("Routing") == ["aimon.render.cost"]
+
+
 def _format_commands() -> dict[str, list[str]]:
     """Every command (as 'group command') that takes --format, with its choices."""
     for module in {m for modules, _ in COMMANDS.values() for m in modules}:

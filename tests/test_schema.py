@@ -171,6 +171,7 @@ FROZEN = {
     "m014_embeddings": "d48a90742577fb98",
     "m015_nonfinite_numbers": "531894c83b10fccc",
     "m016_reject_bytes": "cfbcad60f55e234a",
+    "m017_validation_ranges": "2a7c49f795028880",
 }
 
 

@@ -18,7 +18,9 @@ from aimon.cli import COMMANDS, app
 HEAVY = ("duckdb", "scipy", "polars", "pyarrow", "torch", "numpy", "pandas", "sentence_transformers",
          # typer converts option values through pydantic, and its help renderer imports rich's
          # Markdown (markdown_it, pygments) and Traceback (attrs): aimon.cli avoids all four.
-         "pydantic", "markdown_it", "pygments", "attr")
+         "pydantic", "markdown_it", "pygments", "attr",
+         # libphonenumber's metadata: the PII masker imports it only when a value may be a number.
+         "phonenumbers")
 # aimon.cli's own helpers, loaded with the root group (not command modules).
 ROOT_HELPERS = {"aimon.cli.coercion"}
 

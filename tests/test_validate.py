@@ -278,7 +278,41 @@ def test_forget_removes_a_users_validation_results_and_security_findings(cli, lo
         left = rows(con, "SELECT (SELECT count(*) FROM validation_coverage WHERE list_contains($ids, request_id)), "
                          "(SELECT count(*) FROM validation_outcomes WHERE list_contains($ids, request_id)), "
                          "(SELECT count(*) FROM security_scanned WHERE list_contains($ids, request_id)), "
-                         "(SELECT count(*) FROM validation_coverage)", {"ids": ann})
+                         "(SELECT count(*) FROM validations WHERE list_contains($ids, request_id)), "
+                         "(SELECT count(DISTINCT request_id) FROM validations)", {"ids": ann})
     finally:
         con.close()
-    assert left == [(0, 0, 0, 1)]  # only u1's response is left
+    # Only u1's response is left (its coverage is a stored range, no longer a row per request).
+    assert left == [(0, 0, 0, 0, 1)]
+
+
+def _coverage(db_path) -> tuple[int, int, list[tuple]]:
+    con = connect(db_path)
+    try:
+        (one_by_one, ranges), = rows(con, "SELECT (SELECT count(*) FROM validation_coverage), "
+                                          "(SELECT count(*) FROM validation_coverage_ranges)")
+        twice = rows(con, "SELECT request_id, check_name, count(*) FROM validations GROUP BY ALL HAVING count(*) > 1")
+    finally:
+        con.close()
+    return one_by_one, ranges, twice
+
+
+def test_a_sweep_of_new_responses_is_stored_as_ranges_not_a_row_per_response(cli, loaded):
+    run(cli)
+    one_by_one, ranges, twice = _coverage(loaded)
+    # One ingest, two endpoints (/chat, /extract): a range each, whatever the number of responses.
+    assert (one_by_one, ranges, twice) == (0, 2, [])
+
+
+def test_a_range_partly_covered_before_is_stored_response_by_response(cli, loaded):
+    first = run(cli, "--since", "2026-11-01T10:03:00Z", "--until", "2026-11-01T10:06:00Z")
+    assert first["run"]["responses_checked"] == 3
+    second = run(cli)
+    assert second["run"]["responses_checked"] == len(RESPONSES) + 1 - 3
+    one_by_one, ranges, twice = _coverage(loaded)
+    # The first run's responses lie between the second's first and last: a range of the
+    # second would name them too, so its responses are stored one by one.
+    assert one_by_one > 0 and twice == []
+    assert run(cli)["run"] is None  # nothing left to check
+    assert failures(loaded)["refusal"] == {"refusal", "refusal_es"}
+    assert {r["check"]: r["checked"] for r in second["by_check"]}["refusal"] == len(RESPONSES) + 1

@@ -346,7 +346,8 @@ def routing_cmd(
 
     path = discover(None)
     # Typed first (unknown keys named with a hint); routing_settings then merges the options.
-    table = section(path, "cost.routing", RoutingConfig).model_dump(exclude_none=True)
+    # (iterating the fields, not model_dump: no serializer built for an absent table)
+    table = {k: v for k, v in section(path, "cost.routing", RoutingConfig) if v is not None}
     overrides = {"max_words": max_words, "expensive_ratio": expensive_ratio, "code_pattern": code_pattern,
                  "reasoning_words": reasoning_words.split(",") if reasoning_words is not None else None}
     settings = routing_settings(table, {k: v for k, v in overrides.items() if v is not None},

@@ -7,9 +7,9 @@ CSV form) and any other format drawn from the JSON data (``writers``: the report
 page, the alert rules' TOML). Which formats a result can be written in follows from
 that, and a format it cannot hold is refused here with one message for every command.
 
-The render topic modules register their result types when imported (:data:`TOPICS`);
-results are keyed by class name, so render never imports an analysis module to show
-its result. ``show`` takes the command's context by keyword (``tz``, ``notes``, the
+The render topic modules register their result types when imported (:data:`TOPICS`),
+each only when a result of its own is shown; results are keyed by class name, so render
+never imports an analysis module to show its result. ``show`` takes the command's context by keyword (``tz``, ``notes``, the
 scan ``stats`` ...) and hands each function the keywords it names.
 """
 
@@ -58,9 +58,25 @@ class RulesFormat(StrEnum):
     toml = "toml"
 
 
-# Render modules that register presentations, imported on the first show.
-TOPICS = ("abtest", "alerts", "cost", "db", "drift", "incident", "ingest", "pii", "report", "security",
-          "similarity", "validate")
+# Render modules that register presentations, and the result types each registers: showing
+# a result imports its own topic module only (start-up: aimon.render.alerts alone imports
+# polars, 0.11 CPU-s for a command that has not; rich's progress bars come with pii).
+# tests/test_presentation.py checks this index against what each module registers.
+TOPICS: dict[str, tuple[str, ...]] = {
+    "abtest": ("ExperimentList", "AbTestResult"),
+    "alerts": ("CheckResult", "ScanResult", "RuleList"),
+    "cost": ("PricesResult", "Breakdown", "Reconciliation", "Forecast", "Anomalies", "BudgetCheck", "Routing"),
+    "db": ("DbInfo", "QueryResult"),
+    "drift": ("DriftResult",),
+    "incident": ("DetectResult", "Postmortem"),
+    "ingest": ("IngestSummary",),
+    "pii": ("PiiReport", "ComplianceReport", "RedactResult", "DeletionResult"),
+    "report": ("Report",),
+    "security": ("SecurityReport",),
+    "similarity": ("GoldenReport", "Consistency", "CacheOpportunity"),
+    "validate": ("ValidationReport",),
+}
+TOPIC_OF = {name: topic for topic, names in TOPICS.items() for name in names}
 
 # Table, Markdown and JSON hold every result; the rest depend on the result.
 ALWAYS = ("table", "markdown", "json")
@@ -103,8 +119,11 @@ def load() -> dict[str, Presentation]:
 
 def presentation_of(result: Any) -> Presentation:
     """The presentation registered for ``result``'s type."""
-    load()
     name = type(result).__name__
+    if name in TOPIC_OF:
+        importlib.import_module(f"aimon.render.{TOPIC_OF[name]}")
+    else:
+        load()
     if name not in PRESENTATIONS:
         raise TypeError(f"no presentation registered for {name}: register one in aimon/render/")
     return PRESENTATIONS[name]

@@ -118,13 +118,14 @@ WITH classified AS (
            prompt IS NOT NULL AS known,
            -- Each test only on the prompts still in the running, the cheapest first: the
            -- word count (a pattern that stops reading after max_words words), code, then
-           -- reasoning words (lower() copies the prompt).
+           -- reasoning words (case-insensitive: lower() would copy the prompt).
            CASE WHEN prompt IS NULL THEN false
                 WHEN NOT {short} THEN false
                 WHEN regexp_matches(prompt, $code, 'm') THEN false
-                ELSE NOT regexp_matches(lower(prompt), $reasoning) END AS simple
+                ELSE NOT regexp_matches(prompt, $reasoning, 'i') END AS simple
     FROM costed_requests
-    WHERE ts >= $start AND ts < $end AND model IN (SELECT unnest($expensive::VARCHAR[]))
+    -- (a list, not IN (subquery): a filter the scan applies, not a join after it)
+    WHERE ts >= $start AND ts < $end AND list_contains($expensive::VARCHAR[], model)
       AND cost_usd IS NOT NULL AND NOT coalesce(cache_hit, false)
 )
 SELECT model,

@@ -20,8 +20,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import phonenumbers
-
+from aimon.analysis.pii.validators import phonenumbers
 from aimon.config import PiiConfig, section
 from aimon.config import discover as config_path
 from aimon.errors import InputError

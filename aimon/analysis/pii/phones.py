@@ -25,8 +25,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import phonenumbers
-
 from aimon.analysis.pii.validators import (
     Verdict,
     _card,
@@ -35,6 +33,7 @@ from aimon.analysis.pii.validators import (
     _low_variety,
     _no,
     _yes,
+    phonenumbers,
     us_ssn,
 )
 

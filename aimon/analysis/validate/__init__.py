@@ -42,8 +42,12 @@ class CheckState:
 
 @dataclass(frozen=True)
 class ValidationRun:
-    """Results of one sweep: which requests each check covered (``covered``: request_id,
-    ts, mask of check bits, as an Arrow table) and every result that is not a pass."""
+    """Results of one sweep: which requests each check covered and every result that is
+    not a pass. Coverage comes in two Arrow tables: ``ranges`` (mask of check bits,
+    ingested_at, endpoint, model, prompt_version, ts_from, ts_to, n), each standing for
+    every ok request with those keys between the two instants, and ``covered``
+    (request_id, ts, mask, model, endpoint, prompt_version), the requests of groups that
+    could not be written as a range (see ``checks.COVERED_GROUPS_SQL``)."""
 
     window: Window
     checks: tuple[CheckState, ...]          # the checks that ran
@@ -52,6 +56,7 @@ class ValidationRun:
     outcomes: pl.DataFrame
     stats: RunStats
     notes: tuple[str, ...] = field(default=())
+    ranges: Any = None
 
 
 def parse_checks(text: str | None) -> tuple[str, ...]:
@@ -78,7 +83,8 @@ def states(loaded: Loaded, names: tuple[str, ...]) -> tuple[CheckState, ...]:
 
 def _has_tables(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                       "AND table_name IN ('validation_runs', 'validation_coverage')").fetchall()[0][0] == 2
+                       "AND table_name IN ('validation_runs', 'validation_coverage', "
+                       "'validation_coverage_ranges')").fetchall()[0][0] == 3
 
 
 def _params(loaded: Loaded, window: Window, running: tuple[CheckState, ...]) -> tuple[str, dict[str, Any]]:
@@ -192,15 +198,41 @@ def validate(con: duckdb.DuckDBPyConnection, window: Window, loaded: Loaded, nam
             finally:
                 con.unregister("_aimon_embedded")
             frames.append(con.sql(NOT_EMBEDDABLE_SQL, params={"off_bit": K.BIT["off_topic"]}).pl().cast(OUTCOME_SCHEMA))
+            ranges = no_ranges()
         else:
-            sql = K.COVERED_SQL.replace("{done}", done)
-            covered = con.sql(sql, params=_used(sql, params)).to_arrow_table()
+            covered, ranges = _covered(con, done, params)
     finally:
         con.execute(K.DROP_SQL)
     outcomes = pl.concat(frames, how="vertical")
-    stats = RunStats(responses=covered.num_rows, candidates=len(rows), seconds=time.perf_counter() - began)
+    responses = covered.num_rows + sum(ranges.column("n").to_pylist())
+    stats = RunStats(responses=responses, candidates=len(rows), seconds=time.perf_counter() - began)
     return ValidationRun(window=window, checks=running, skipped=skipped, covered=covered.rename_columns(
-        ["request_id", "ts", "mask", "model", "endpoint", "prompt_version"]), outcomes=outcomes, stats=stats)
+        ["request_id", "ts", "mask", "model", "endpoint", "prompt_version"]), outcomes=outcomes, stats=stats,
+        ranges=ranges)
 
 
-__all__ = ["ValidationRun", "load_config", "parse_checks", "pending", "validate"]
+def no_ranges() -> Any:
+    """An empty ``ValidationRun.ranges``."""
+    import pyarrow as pa
+
+    return pa.table({"mask": pa.array([], pa.int32()), "ingested_at": pa.array([], pa.timestamp("us", tz="UTC")),
+                     "endpoint": pa.array([], pa.string()), "model": pa.array([], pa.string()),
+                     "prompt_version": pa.array([], pa.string()), "ts_from": pa.array([], pa.timestamp("us", tz="UTC")),
+                     "ts_to": pa.array([], pa.timestamp("us", tz="UTC")), "n": pa.array([], pa.int64())})
+
+
+def _covered(con: duckdb.DuckDBPyConnection, done: str, params: dict[str, Any]) -> tuple[Any, Any]:
+    """What the pass covered: whole groups as ranges, the requests of the others one by one
+    (read again only when there are such groups: a sweep of new rows has none)."""
+    sql = K.COVERED_GROUPS_SQL.replace("{done}", done)
+    _sql(con, sql, params)
+    ranges = con.sql(K.COVERED_RANGES_SQL).to_arrow_table()
+    sql = K.COVERED_SQL.replace("{done}", done)
+    if con.execute("SELECT count(*) FROM _aimon_covered_groups WHERE todo <> 0 AND NOT whole").fetchall()[0][0]:
+        covered = con.sql(sql, params=_used(sql, params)).to_arrow_table()
+    else:
+        covered = con.sql(f"SELECT * FROM ({sql}) LIMIT 0", params=_used(sql, params)).to_arrow_table()
+    return covered, ranges
+
+
+__all__ = ["ValidationRun", "load_config", "no_ranges", "parse_checks", "pending", "validate"]

@@ -80,17 +80,29 @@ FINISH_REASON_PATHS = ["$.finish_reason", "$.stop_reason", "$.response.body.choi
 ENGLISH_RX = (r"(?i)\b(?:the|and|you|your|with|that|this|what|how|please|will|have|are|for|would|could|should|"
               r"there|which|when|from)\b")
 
+# The requests of a stored coverage range (validation_coverage_ranges g): the ok requests
+# of its ingest, endpoint, model and prompt version between its two instants.
+IN_RANGE = """q.ingested_at = g.ingested_at AND q.endpoint IS NOT DISTINCT FROM g.endpoint
+     AND q.model IS NOT DISTINCT FROM g.model AND q.prompt_version IS NOT DISTINCT FROM g.prompt_version
+     AND q.ts >= g.ts_from AND q.ts <= g.ts_to AND q.status = 'ok'"""
+
 # Which requests each current check already covered (runs whose check, version and
-# settings match the current ones), as a bitmask per request.
-DONE_SQL = """
-SELECT v.request_id, bit_or(c.bit) AS mask
-FROM validation_coverage v
-JOIN validation_runs r USING (run_id)
-JOIN (SELECT unnest($cur_names) AS check_name, unnest($cur_versions) AS checker_version,
-             unnest($cur_settings) AS settings, unnest($cur_bits) AS bit) c
-  USING (check_name, checker_version, settings)
-WHERE v.ts >= $start AND v.ts < $end
-GROUP BY v.request_id
+# settings match the current ones), as a bitmask per request: requests stored one by
+# one, and those of stored ranges.
+DONE_SQL = f"""
+WITH cur AS (SELECT unnest($cur_names) AS check_name, unnest($cur_versions) AS checker_version,
+                    unnest($cur_settings) AS settings, unnest($cur_bits) AS bit),
+runs AS (SELECT r.run_id, bit_or(c.bit) AS mask FROM validation_runs r
+         JOIN cur c USING (check_name, checker_version, settings) GROUP BY r.run_id)
+SELECT request_id, bit_or(mask) AS mask
+FROM (SELECT v.request_id, m.mask FROM validation_coverage v JOIN runs m USING (run_id)
+      WHERE v.ts >= $start AND v.ts < $end
+      UNION ALL
+      SELECT q.request_id, m.mask
+      FROM validation_coverage_ranges g JOIN runs m USING (run_id)
+      JOIN requests q ON {IN_RANGE}
+      WHERE g.ts_to >= $start AND g.ts_from < $end AND q.ts >= $start AND q.ts < $end)
+GROUP BY request_id
 """
 
 # `todo` is each response's bitmask of checks still to run (new rows, or a new checker
@@ -123,7 +135,7 @@ ep AS (
            unnest($ep_json) AS ep_json, unnest($ep_schema) AS ep_schema
 ), done AS ({{done}}),
 base AS (
-    SELECT r.request_id, r.ts, r.endpoint, r.model, r.prompt_version, r.response, r.prompt, r.extra,
+    SELECT r.request_id, r.ts, r.endpoint, r.model, r.prompt_version, r.response, r.prompt, r.extra, r.ingested_at,
            coalesce(ep.ep_min, $min_words) AS min_words, coalesce(ep.ep_max, $max_words) AS max_words,
            coalesce(ep.ep_schema, false) AS has_schema,
            ($selected & CASE WHEN coalesce(ep.ep_json, false) THEN {ALL} ELSE {ALL - BIT['invalid_json']} END
@@ -255,9 +267,34 @@ FROM (
 )
 """
 
-# The requests the pass covered (the same rows as CHECKED_SQL's, no text read), when
-# _aimon_checked holds only those that failed or went to Python.
-COVERED_SQL = f"WITH {BASE_CTE})\nSELECT request_id, ts, todo, model, endpoint, prompt_version FROM base WHERE todo <> 0"
+# What the pass covered (the same rows as CHECKED_SQL's, no text read), when
+# _aimon_checked holds only those that failed or went to Python: grouped by the checks
+# each request ran (todo) and what a stored range names (ingest, endpoint, model, prompt
+# version), with the group's first and last instant. A group is whole when no request
+# of the window with the same keys but other checks to run (or none: covered before)
+# falls between those instants; a whole group is stored as one range, the requests of
+# the others one by one (COVERED_SQL).
+_SAME_KEYS = ("{a}.ingested_at = {b}.ingested_at AND {a}.endpoint IS NOT DISTINCT FROM {b}.endpoint "
+              "AND {a}.model IS NOT DISTINCT FROM {b}.model AND {a}.prompt_version IS NOT DISTINCT FROM {b}.prompt_version")
+COVERED_GROUPS_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _aimon_covered_groups AS
+WITH {BASE_CTE}), g AS (
+    SELECT todo, ingested_at, endpoint, model, prompt_version, min(ts) AS ts_from, max(ts) AS ts_to, count(*) AS n
+    FROM base GROUP BY ALL
+)
+SELECT g.*, NOT EXISTS (SELECT 1 FROM g h WHERE h.todo <> g.todo AND {_SAME_KEYS.format(a='h', b='g')}
+                                          AND h.ts_from <= g.ts_to AND g.ts_from <= h.ts_to) AS whole
+FROM g
+"""
+COVERED_RANGES_SQL = """
+SELECT todo AS mask, ingested_at, endpoint, model, prompt_version, ts_from, ts_to, n
+FROM _aimon_covered_groups WHERE todo <> 0 AND whole
+"""
+COVERED_SQL = f"""WITH {BASE_CTE})
+SELECT b.request_id, b.ts, b.todo, b.model, b.endpoint, b.prompt_version
+FROM base b JOIN _aimon_covered_groups g ON g.todo = b.todo AND {_SAME_KEYS.format(a='g', b='b')} AND NOT g.whole
+WHERE b.todo <> 0
+"""
 CANDIDATES_SQL = """
 SELECT request_id, todo, endpoint, text, prompt_text, loop_candidate, language_candidate, json_ok AND has_schema,
        embeddable
@@ -265,4 +302,4 @@ FROM _aimon_checked
 WHERE text IS NOT NULL OR prompt_text IS NOT NULL
 ORDER BY ts DESC
 """
-DROP_SQL = "DROP TABLE IF EXISTS _aimon_checked"
+DROP_SQL = "DROP TABLE IF EXISTS _aimon_checked; DROP TABLE IF EXISTS _aimon_covered_groups"

@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from aimon.analysis.toolkit.intervals import wilson_exprs
-from aimon.analysis.validate import ValidationRun
+from aimon.analysis.validate import ValidationRun, no_ranges
 from aimon.analysis.validate import checks as K
 from aimon.errors import UsageError
 
@@ -43,12 +43,22 @@ WITH runs AS (
     SELECT r.run_id, sum(c.bit)::INTEGER AS mask
     FROM validation_runs r JOIN {CURRENT} c USING (check_name, checker_version, settings)
     GROUP BY r.run_id
+), ranges AS (
+    SELECT m.mask, g.* EXCLUDE (run_id, requests) FROM validation_coverage_ranges g JOIN runs m USING (run_id)
+    UNION ALL
+    SELECT mask, ingested_at, endpoint, model, prompt_version, ts_from, ts_to FROM _aimon_fresh_ranges WHERE mask <> 0
 ), cov AS (
     SELECT m.mask, v.model, v.endpoint, v.prompt_version FROM validation_coverage v JOIN runs m USING (run_id)
     WHERE v.ts >= $start AND v.ts < $end
     UNION ALL
     SELECT mask, model, endpoint, prompt_version FROM _aimon_fresh_covered
     WHERE ts >= $start AND ts < $end AND mask <> 0
+    UNION ALL
+    -- A range's requests as they are now (forget and purge remove some), counted
+    -- without their ids.
+    SELECT g.mask, g.model, g.endpoint, g.prompt_version
+    FROM ranges g JOIN requests q ON {K.IN_RANGE}
+    WHERE g.ts_to >= $start AND g.ts_from < $end AND q.ts >= $start AND q.ts < $end
 )
 -- A request and check meet in one current run at most, so counts add up without
 -- going back to single requests (the splits are kept beside each covered request).
@@ -202,6 +212,8 @@ def validation_report(con: duckdb.DuckDBPyConnection, run: ValidationRun, *, sto
                       "mask": pa.array([], pa.int32()), "model": pa.array([], pa.string()),
                       "endpoint": pa.array([], pa.string()), "prompt_version": pa.array([], pa.string())})
     con.register("_aimon_fresh_covered", empty if stored else run.covered)
+    ranges = no_ranges() if stored or run.ranges is None else run.ranges
+    con.register("_aimon_fresh_ranges", ranges)
     con.register("_aimon_fresh_outcomes", run.outcomes.head(0).to_arrow() if stored else run.outcomes.to_arrow())
     try:
         con.execute(COVERAGE_SQL, {k: params[k] for k in ("names", "versions", "settings", "bits", "start", "end")})
@@ -216,6 +228,7 @@ def validation_report(con: duckdb.DuckDBPyConnection, run: ValidationRun, *, sto
         con.execute("DROP TABLE IF EXISTS _aimon_vcov")
         con.execute("DROP TABLE IF EXISTS _aimon_vout")
         con.unregister("_aimon_fresh_covered")
+        con.unregister("_aimon_fresh_ranges")
         con.unregister("_aimon_fresh_outcomes")
     return ValidationReport(
         # Responses checked: by the check that covered most (counting distinct requests

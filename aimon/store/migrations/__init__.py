@@ -21,6 +21,7 @@ from aimon.store.migrations.later import (
     m014_embeddings,
     m015_nonfinite_numbers,
     m016_reject_bytes,
+    m017_validation_ranges,
 )
 from aimon.store.migrations.tables import (
     m001_requests,
@@ -49,4 +50,5 @@ MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
     m014_embeddings,
     m015_nonfinite_numbers,
     m016_reject_bytes,
+    m017_validation_ranges,
 ]

@@ -211,3 +211,54 @@ def m016_reject_bytes(con: duckdb.DuckDBPyConnection) -> None:
     """A reject's bytes as read, for a line that is not valid UTF-8 (``raw`` then holds
     it with the undecodable bytes escaped as ``\\xNN``); NULL otherwise."""
     con.execute("ALTER TABLE rejects ADD COLUMN raw_bytes BLOB")
+
+
+# `aimon validate` coverage by range (issue 13: a million coverage rows cost more to
+# write than most checks). A run that covered every pending response of a group (the
+# requests of one ingest, endpoint, model and prompt version between two instants) keeps
+# one row for the group instead of one per request: the group's requests are those of
+# `requests` with status ok, that ingest's ingested_at, those keys and a ts in
+# [ts_from, ts_to]. An ingest stamps all its rows with one ingested_at and later ingests
+# with later ones, so a group never gains a request; forget and purge remove requests,
+# and with them their part of the group. validation_coverage keeps the requests of runs
+# whose groups were not whole (some responses in the range were already covered).
+M017_VALIDATION_RANGES_SQL = [
+    """
+CREATE TABLE validation_coverage_ranges (
+    run_id         INTEGER NOT NULL,
+    ingested_at    TIMESTAMPTZ NOT NULL,
+    endpoint       VARCHAR,
+    model          VARCHAR,
+    prompt_version VARCHAR,
+    ts_from        TIMESTAMPTZ NOT NULL,
+    ts_to          TIMESTAMPTZ NOT NULL,
+    requests       BIGINT NOT NULL
+)
+""",
+    """
+CREATE OR REPLACE VIEW validations AS
+WITH covered AS (
+    SELECT request_id, ts, run_id FROM validation_coverage
+    UNION ALL
+    SELECT q.request_id, q.ts, g.run_id
+    FROM validation_coverage_ranges g
+    JOIN requests q
+      ON q.ingested_at = g.ingested_at AND q.endpoint IS NOT DISTINCT FROM g.endpoint
+     AND q.model IS NOT DISTINCT FROM g.model AND q.prompt_version IS NOT DISTINCT FROM g.prompt_version
+     AND q.ts >= g.ts_from AND q.ts <= g.ts_to AND q.status = 'ok'
+)
+SELECT v.request_id, v.ts, r.check_name,
+       CASE WHEN o.request_id IS NULL THEN true ELSE o.passed END AS passed,
+       o.detail, r.checker_version, r.settings, v.run_id, r.ran_at
+FROM covered v
+JOIN validation_runs r USING (run_id)
+LEFT JOIN validation_outcomes o
+       ON o.request_id = v.request_id AND o.run_id = v.run_id AND o.check_name = r.check_name
+""",
+]
+
+
+def m017_validation_ranges(con: duckdb.DuckDBPyConnection) -> None:
+    """Validation coverage by range of requests, and the view that reads both forms."""
+    for sql in M017_VALIDATION_RANGES_SQL:
+        con.execute(sql)
