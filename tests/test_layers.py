@@ -117,6 +117,29 @@ def test_cli_holds_no_sql():
     assert not bad, "\n".join(bad)
 
 
+# Transaction control, as a statement of its own or after another in one text, in either
+# case, and DuckDB's Python calls for it.
+TRANSACTION = re.compile(r"(?i)^\s*(begin|start\s+transaction|commit|end\s+transaction|rollback|abort)\s*;?\s*$"
+                         r"|(?:^|;)\s*(BEGIN|COMMIT|ROLLBACK)\b")
+# The one place a transaction is opened and closed: migrations, ingest, its merge, price
+# snapshots, deletes and every cache and state write go through session.transaction.
+TRANSACTION_HOME = Path("aimon/store/session.py")
+
+
+def test_transactions_are_opened_only_by_the_store_session():
+    bad = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent)
+        if rel == TRANSACTION_HOME:
+            continue
+        bad += [f"{rel}:{line}: {text.strip()[:60]!r}" for line, text in _strings(path) if TRANSACTION.search(text)]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bad += [f"{rel}:{n.lineno}: calls .{n.func.attr}()" for n in ast.walk(tree)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                and n.func.attr in ("begin", "commit", "rollback")]
+    assert not bad, "open and close transactions with aimon.store.session.transaction:\n" + "\n".join(bad)
+
+
 # The one print in store: the lock-wait message for library callers that did not install
 # a printer (the CLI swaps in its stderr console); it goes to stderr, never stdout.
 PRINT_ALLOWED = {"aimon/store/lockwait.py"}

@@ -21,6 +21,7 @@ once in the file need the slower numbered read.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -65,6 +66,7 @@ from aimon.store.mapping import _split_path as split_path
 from aimon.store.prices import UserPrices, ensure_priced, price_pending, refresh_prices
 from aimon.store.reader import LogFile
 from aimon.store.schema import stored
+from aimon.store.session import transaction
 from aimon.store.shapes import (
     TABLE_COLUMNS,
     CompiledShape,
@@ -169,35 +171,26 @@ def _load(
     # from the records themselves, text and all.
     con.execute("SET disabled_optimizers = 'build_side_probe_side'")
 
-    def transaction(statement: str) -> None:
-        if atomic:
-            con.execute(statement)
-
-    transaction("BEGIN TRANSACTION")
     try:
-        refresh_prices(con, prices, in_transaction=True)
-        for i, plan in enumerate(plans):
-            if on_file:
-                on_file(i, len(plans), plan.file)
-            with file_errors(budget, plan.file):
-                result = _ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices,
-                                      stored_rows)
-                con.execute("RESET threads")  # a heavy file's mapping runs on one
-                if plan.note:
-                    result = add_file_reject(con, plan.file, result, plan.note, ingested_at)
-                results.append(result)
-            if interrupted():
-                raise KeyboardInterrupt
-        # Every load priced its rows; this finds none unless a model resolved differently
-        # between a file's first pass and its load.
-        price_pending(con)
-        transaction("COMMIT")
+        with transaction(con) if atomic else contextlib.nullcontext():
+            refresh_prices(con, prices, in_transaction=True)
+            for i, plan in enumerate(plans):
+                if on_file:
+                    on_file(i, len(plans), plan.file)
+                with file_errors(budget, plan.file):
+                    result = _ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices,
+                                          stored_rows)
+                    con.execute("RESET threads")  # a heavy file's mapping runs on one
+                    if plan.note:
+                        result = add_file_reject(con, plan.file, result, plan.note, ingested_at)
+                    results.append(result)
+                if interrupted():
+                    raise KeyboardInterrupt
+            # Every load priced its rows; this finds none unless a model resolved differently
+            # between a file's first pass and its load.
+            price_pending(con)
     except (RuntimeError, duckdb.InterruptException) as exc:
-        transaction("ROLLBACK")
         raise interrupt_or(exc) from None
-    except BaseException:
-        transaction("ROLLBACK")
-        raise
     finally:
         _drop_temp(con)
         con.execute("RESET disabled_optimizers")
