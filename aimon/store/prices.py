@@ -17,10 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from aimon.store.connection import opened
 from aimon.store.price_file import (
     PRICE_KEYS,
     PriceSet,
@@ -401,6 +403,13 @@ def ensure_priced(con: duckdb.DuckDBPyConnection, names: Iterable[Names],
         # records too): the run's snapshot then depends on what it read, not on the order
         # of its files, and a staged run (aimon.store.ingest_staging) takes the same one.
         refresh_prices(con, user, in_transaction=True, also=[*((p, m, None) for p, m in known), *names])
+
+
+def refresh_database(db: Path, user: UserPrices | None, tz: str = "UTC") -> SnapshotSummary:
+    """:func:`refresh_prices` on the database at ``db``, holding its write lock only for
+    the refresh: the command then reads the costs under a read-only connection."""
+    with opened(db, write=True, tz=tz) as con:
+        return refresh_prices(con, user)
 
 
 def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = None, *,
