@@ -140,6 +140,30 @@ def test_transactions_are_opened_only_by_the_store_session():
     assert not bad, "open and close transactions with aimon.store.session.transaction:\n" + "\n".join(bad)
 
 
+# Which lock a command takes is the store's choice (store.session.Session, and the store
+# functions that write). The exception: forget deletes and then rewrites the file under
+# one write lock, so that no reader comes in between; it must write or refuse, never fall
+# back to reading.
+WRITE_LOCK_IN_CLI = {"aimon/cli/forget.py"}
+LOCK_HELPERS = {"read_only_reason", "is_writable", "shadow_in_memory"}
+
+
+def test_the_cli_never_chooses_a_write_lock():
+    bad = []
+    for path in sorted((PACKAGE / "cli").rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for n in ast.walk(tree):
+            if isinstance(n, ast.ImportFrom):
+                bad += [f"{rel}:{n.lineno}: imports {a.name}" for a in n.names if a.name in LOCK_HELPERS]
+            if (isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "opened"
+                    and str(rel) not in WRITE_LOCK_IN_CLI):
+                write = next((k.value for k in n.keywords if k.arg == "write"), None)
+                if not (isinstance(write, ast.Constant) and write.value is False):
+                    bad += [f"{rel}:{n.lineno}: opened() with write={ast.unparse(write) if write else '<default>'}"]
+    assert not bad, "let aimon.store.session.Session take the write lock:\n" + "\n".join(bad)
+
+
 # The one print in store: the lock-wait message for library callers that did not install
 # a printer (the CLI swaps in its stderr console); it goes to stderr, never stdout.
 PRINT_ALLOWED = {"aimon/store/lockwait.py"}
