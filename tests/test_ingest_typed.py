@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aimon.store import ingest as ingest_module
+from aimon.store import ingest_file as ingest_module
 from aimon.store.connection import connect
 from tests.conftest import load, real_sample, request, request_row, rows
 

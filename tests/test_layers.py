@@ -117,6 +117,53 @@ def test_cli_holds_no_sql():
     assert not bad, "\n".join(bad)
 
 
+# Transaction control, as a statement of its own or after another in one text, in either
+# case, and DuckDB's Python calls for it.
+TRANSACTION = re.compile(r"(?i)^\s*(begin|start\s+transaction|commit|end\s+transaction|rollback|abort)\s*;?\s*$"
+                         r"|(?:^|;)\s*(BEGIN|COMMIT|ROLLBACK)\b")
+# The one place a transaction is opened and closed: migrations, ingest, its merge, price
+# snapshots, deletes and every cache and state write go through session.transaction.
+TRANSACTION_HOME = Path("aimon/store/session.py")
+
+
+def test_transactions_are_opened_only_by_the_store_session():
+    bad = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent)
+        if rel == TRANSACTION_HOME:
+            continue
+        bad += [f"{rel}:{line}: {text.strip()[:60]!r}" for line, text in _strings(path) if TRANSACTION.search(text)]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bad += [f"{rel}:{n.lineno}: calls .{n.func.attr}()" for n in ast.walk(tree)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                and n.func.attr in ("begin", "commit", "rollback")]
+    assert not bad, "open and close transactions with aimon.store.session.transaction:\n" + "\n".join(bad)
+
+
+# Which lock a command takes is the store's choice (store.session.Session, and the store
+# functions that write). The exception: forget deletes and then rewrites the file under
+# one write lock, so that no reader comes in between; it must write or refuse, never fall
+# back to reading.
+WRITE_LOCK_IN_CLI = {"aimon/cli/forget.py"}
+LOCK_HELPERS = {"read_only_reason", "is_writable", "shadow_in_memory"}
+
+
+def test_the_cli_never_chooses_a_write_lock():
+    bad = []
+    for path in sorted((PACKAGE / "cli").rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for n in ast.walk(tree):
+            if isinstance(n, ast.ImportFrom):
+                bad += [f"{rel}:{n.lineno}: imports {a.name}" for a in n.names if a.name in LOCK_HELPERS]
+            if (isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "opened"
+                    and str(rel) not in WRITE_LOCK_IN_CLI):
+                write = next((k.value for k in n.keywords if k.arg == "write"), None)
+                if not (isinstance(write, ast.Constant) and write.value is False):
+                    bad += [f"{rel}:{n.lineno}: opened() with write={ast.unparse(write) if write else '<default>'}"]
+    assert not bad, "let aimon.store.session.Session take the write lock:\n" + "\n".join(bad)
+
+
 # The one print in store: the lock-wait message for library callers that did not install
 # a printer (the CLI swaps in its stderr console); it goes to stderr, never stdout.
 PRINT_ALLOWED = {"aimon/store/lockwait.py"}

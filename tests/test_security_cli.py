@@ -141,10 +141,11 @@ def test_no_store_and_read_only_databases_compute_in_memory(cli, loaded, monkeyp
     assert data["requests_flagged"] == 3
     assert any("not stored" in n for n in data["notes"])
     assert stored(loaded) == []
-    from aimon.cli import audit as audit_cli
-
-    monkeypatch.setattr(audit_cli, "_writable", lambda db: False)
-    data = json.loads(audit(cli, "-f", "json").stdout)
+    loaded.chmod(0o444)
+    try:
+        data = json.loads(audit(cli, "-f", "json").stdout)
+    finally:
+        loaded.chmod(0o644)
     assert data["requests_flagged"] == 3 and "read-only" in data["notes"][0]
     assert stored(loaded) == []
 

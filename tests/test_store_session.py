@@ -108,3 +108,57 @@ def test_a_pii_scan_reads_a_read_only_database_and_the_store_keeps_it(pii_db):
         assert con.execute("SELECT count(*) FROM pii_findings").fetchall() == [(1,)]
     finally:
         con.close()
+
+
+# --------------------------------------------------------------------------- sessions and locks
+
+def _table_rows(path, table: str) -> int:
+    with duckdb.connect(str(path), read_only=True) as raw:
+        return raw.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_a_session_keeps_under_the_write_lock_and_reads_back(_migrated, tmp_path):
+    from aimon.store.session import session
+    from tests.conftest import copy_db
+
+    db = copy_db(_migrated, tmp_path / "w.duckdb")
+    with session(db) as s:
+        with s.look() as con, pytest.raises(duckdb.Error):
+            con.execute("INSERT INTO pii_scanned VALUES ('x', 'prompt', now())")  # looking never writes
+        with s.keep() as con:
+            con.execute("CREATE TABLE kept (x INT)")
+            con.execute("INSERT INTO kept VALUES (1)")
+        assert s.stored and s.read_only is None
+        with s.read() as con:
+            assert con.execute("SELECT x FROM kept").fetchall() == [(1,)]
+    assert _table_rows(db, "kept") == 1
+
+
+def test_a_session_that_has_nothing_to_keep_stays_read_only(_migrated, tmp_path):
+    from aimon.store.session import session
+    from tests.conftest import copy_db
+
+    db = copy_db(_migrated, tmp_path / "r.duckdb")
+    with session(db) as s, s.keep(refused=True) as con, pytest.raises(duckdb.Error):
+        con.execute("CREATE TABLE kept (x INT)")
+    assert not s.stored and s.read_only is None
+
+
+def test_a_session_on_a_read_only_file_keeps_in_memory_and_reads_that_back(_migrated, tmp_path):
+    from aimon.store.session import session
+    from tests.conftest import copy_db
+
+    db = copy_db(_migrated, tmp_path / "ro.duckdb")
+    with duckdb.connect(str(db)) as raw:
+        raw.execute("CREATE TABLE kept (x INT)")
+    db.chmod(0o444)
+    try:
+        with session(db) as s:
+            with s.keep(shadow=("kept",)) as con:
+                con.execute("INSERT INTO kept VALUES (1)")
+            assert not s.stored and s.read_only and "read-only" in s.read_only
+            with s.read() as con:
+                assert con.execute("SELECT x FROM kept").fetchall() == [(1,)]
+        assert _table_rows(db, "kept") == 0
+    finally:
+        db.chmod(0o644)

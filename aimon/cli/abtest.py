@@ -79,46 +79,61 @@ def _min_effect(text: str | None) -> float | None:
     return value
 
 
+# The options of abtest analyze, declared once here so that its signature reads as a list.
+ExperimentOption = Annotated[str, typer.Option(
+    "--experiment", "-e", help="The experiment to analyse (see 'aimon abtest list').", show_default=False)]
+MetricOption = Annotated[list[str] | None, typer.Option(
+    "--metric", "-m",
+    help="Metric(s) to compare; repeat or comma-separate. The first is primary (the verdict "
+         "uses it), the rest are guardrails. One of: success, thumbs_up, thumbs_down, "
+         "error_rate, latency_ms, ttft_ms, cost_usd, output_tokens, input_tokens. "
+         "Default: success (error_rate when no success or thumbs are logged).")]
+ControlOption = Annotated[str | None, typer.Option(
+    "--control", help="The control variant. Default: one named control/baseline/A, else the "
+                      "first by name.")]
+UnitOption = Annotated[bool | None, typer.Option(
+    "--by-user/--by-request", help="The unit of analysis: one user (per-user ratios, a "
+    "permutation test over users, CR1 intervals) or one request. Default: the unit of "
+    "assignment (users when every user saw one variant).", show_default=False)]
+SplitOption = Annotated[str | None, typer.Option(
+    "--split", help="The intended split for the sample-ratio check: '50,50' in the order the "
+                    "variants are listed (by name), or 'control=90,treatment=10'. Default: equal.")]
+SuccessFromOption = Annotated[SuccessFrom, typer.Option(
+    "--success-from", help="Where success comes from: the logged success field, thumbs "
+                           "feedback, or auto (logged when present, else thumbs).",
+    case_sensitive=False)]
+AlphaOption = Annotated[float, typer.Option("--alpha", min=1e-6, max=0.5,
+                                            help="Significance level for tests and intervals.")]
+PowerOption = Annotated[float, typer.Option("--power", min=0.5, max=0.999,
+                                            help="Power for the MDE and sample-size figures.")]
+MinEffectOption = Annotated[str | None, typer.Option(
+    "--min-effect", help="Smallest difference worth knowing, in the primary metric's unit "
+                         "(0.02 = 2 pp). 'No detectable difference' needs the CI inside "
+                         "±this; without it that verdict is never given.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (results repeat).")]
+ResamplesOption = Annotated[int, typer.Option("--resamples", min=100, max=100_000,
+                                              help="Bootstrap resamples for the P95 interval.")]
+FailOnOption = Annotated[str, typer.Option(
+    "--fail-on", help="Exit 1 when: srm (a sample ratio mismatch, p < 0.001), regression (a "
+                      "variant significantly worse than control on any metric after Holm), "
+                      "no-winner (the verdict names no winning variant). Comma-separate; "
+                      "'none' never fails.")]
+
+
 @abtest_app.command("analyze")
 def analyze(
-    experiment: Annotated[str, typer.Option("--experiment", "-e", help="The experiment to analyse "
-                                            "(see 'aimon abtest list').", show_default=False)],
-    metric: Annotated[list[str] | None, typer.Option(
-        "--metric", "-m",
-        help="Metric(s) to compare; repeat or comma-separate. The first is primary (the verdict "
-             "uses it), the rest are guardrails. One of: success, thumbs_up, thumbs_down, "
-             "error_rate, latency_ms, ttft_ms, cost_usd, output_tokens, input_tokens. "
-             "Default: success (error_rate when no success or thumbs are logged).")] = None,
-    control: Annotated[str | None, typer.Option(
-        "--control", help="The control variant. Default: one named control/baseline/A, else the "
-                          "first by name.")] = None,
-    by_user: Annotated[bool | None, typer.Option(
-        "--by-user/--by-request", help="The unit of analysis: one user (per-user ratios, a "
-        "permutation test over users, CR1 intervals) or one request. Default: the unit of "
-        "assignment (users when every user saw one variant).", show_default=False)] = None,
-    split: Annotated[str | None, typer.Option(
-        "--split", help="The intended split for the sample-ratio check: '50,50' in the order the "
-                        "variants are listed (by name), or 'control=90,treatment=10'. Default: equal.")] = None,
-    success_from: Annotated[SuccessFrom, typer.Option(
-        "--success-from", help="Where success comes from: the logged success field, thumbs "
-                               "feedback, or auto (logged when present, else thumbs).",
-        case_sensitive=False)] = SuccessFrom.auto,
-    alpha: Annotated[float, typer.Option("--alpha", min=1e-6, max=0.5,
-                                         help="Significance level for tests and intervals.")] = 0.05,
-    power: Annotated[float, typer.Option("--power", min=0.5, max=0.999,
-                                         help="Power for the MDE and sample-size figures.")] = 0.8,
-    min_effect: Annotated[str | None, typer.Option(
-        "--min-effect", help="Smallest difference worth knowing, in the primary metric's unit "
-                             "(0.02 = 2 pp). 'No detectable difference' needs the CI inside "
-                             "±this; without it that verdict is never given.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (results repeat).")] = 0,
-    resamples: Annotated[int, typer.Option("--resamples", min=100, max=100_000,
-                                           help="Bootstrap resamples for the P95 interval.")] = 2000,
-    fail_on: Annotated[str, typer.Option(
-        "--fail-on", help="Exit 1 when: srm (a sample ratio mismatch, p < 0.001), regression (a "
-                          "variant significantly worse than control on any metric after Holm), "
-                          "no-winner (the verdict names no winning variant). Comma-separate; "
-                          "'none' never fails.")] = "srm",
+    experiment: ExperimentOption,
+    metric: MetricOption = None,
+    control: ControlOption = None,
+    by_user: UnitOption = None,
+    split: SplitOption = None,
+    success_from: SuccessFromOption = SuccessFrom.auto,
+    alpha: AlphaOption = 0.05,
+    power: PowerOption = 0.8,
+    min_effect: MinEffectOption = None,
+    seed: SeedOption = 0,
+    resamples: ResamplesOption = 2000,
+    fail_on: FailOnOption = "srm",
     since: SinceOption = None,
     until: UntilOption = None,
     show_pii: ShowPiiOption = False,
@@ -146,20 +161,29 @@ def analyze(
     from aimon.analysis.abtest.analyze import analyze
     from aimon.analysis.abtest.metrics import parse_metrics
     from aimon.analysis.toolkit.window import resolve
-    from aimon.render.abtest import p_is, srm_warning
+    from aimon.render.abtest import srm_warning
     from aimon.store.connection import opened
 
     metrics = parse_metrics(metric)
     with opened(db, write=False, tz=tz) as con:
         window = resolve(con, since, until, tz=tz)
         result = analyze(con, window, experiment, metrics=metrics, control=control,
-                                by_user=by_user, split=split, success_from=success_from.value,
-                                alpha=alpha, power=power, seed=seed, n_resamples=resamples,
-                                min_effect=effect)
+                         by_user=by_user, split=split, success_from=success_from.value,
+                         alpha=alpha, power=power, seed=seed, n_resamples=resamples,
+                         min_effect=effect)
     if result.srm.mismatch:
         (warning,) = masked(show_pii, srm_warning(result))
         err_console.print("aimon: warning: " + visible(warning), style="bold red", markup=False)
     show(result, fmt, output, show_pii=show_pii, tz=tz)
+    breaches = _breaches(result, gates)
+    if breaches:
+        raise GateFailed("\n".join(breaches))
+
+
+def _breaches(result, gates: set[str]) -> list[str]:
+    """One line for each --fail-on condition the analysis meets."""
+    from aimon.render.abtest import p_is
+
     breaches = []
     if "srm" in gates and result.srm.mismatch:
         breaches.append(f"sample ratio mismatch (chi-square {p_is(result.srm.p_value)}, "
@@ -169,5 +193,4 @@ def analyze(
                      for c in result.comparisons if c.direction == "worse"]
     if "no-winner" in gates and (result.verdict.kind != "winner" or result.verdict.winner == result.control):
         breaches.append(f"no winning variant (verdict: {result.verdict.kind.replace('_', ' ')})")
-    if breaches:
-        raise GateFailed("\n".join(breaches))
+    return breaches

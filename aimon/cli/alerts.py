@@ -76,20 +76,20 @@ def check(
     from aimon.render import err_console
     from aimon.render.alerts import metric_value
     from aimon.store import alert_state
-    from aimon.store.connection import opened, read_only_reason
+    from aimon.store.session import session
 
     rule_list = _load_rules(rules)
-    read_only = None if no_state else read_only_reason(db)
-    with opened(db, write=not (no_state or read_only), tz=tz) as con:
+    # One connection for the check and its record: the state it reads is the state it updates.
+    with session(db, tz) as s, s.keep(refused=no_state) as con:
         when = time_or_newest(con, at, tz=tz, option="--at")
         result = run_check(con, rule_list, when)
-        if read_only:
+        if s.read_only:
             # Cooldowns still come from the stored state; this run's firings are not recorded.
-            err_console.print(f"note: {db} is {read_only}: alert state was read but this check is not "
+            err_console.print(f"note: {db} is {s.read_only}: alert state was read but this check is not "
                               "recorded.", style="dim", markup=False, highlight=False, soft_wrap=True)
         if not no_state:
             result, changes = track_state(result, alert_state.open_incidents(con))
-            if not read_only:
+            if s.stored:
                 alert_state.record(con, changes)
     level = fail_on.value if fail_on else None
     show(result, fmt, output, show_pii=show_pii, tz=tz, fail_on=level)

@@ -66,27 +66,23 @@ def scanned(db: Path, since: str | None, until: str | None, tz: str, fields: tup
     from aimon.analysis.pii.cache import pending, window_for
     from aimon.render import err_console
     from aimon.render.pii import spinner
-    from aimon.store.connection import opened, read_only_reason, shadow_in_memory
     from aimon.store.pii_cache import PII_TABLES
+    from aimon.store.session import session
 
-    with opened(db, write=False, tz=tz) as con:
-        window = window_for(con, since, until, tz=tz)
-        todo = 1 if rescan else pending(con, window, fields)
-        why = read_only_reason(db) if todo else None
-        if why:
-            err_console.print(f"note: {db} is {why}: PII findings were computed in memory and not stored.",
-                              style="dim", markup=False, highlight=False, soft_wrap=True)
-            shadow_in_memory(con, PII_TABLES)
-            with spinner("scanning for PII and secrets"):
-                stats = _scan_and_keep(con, window, fields, rescan)
+    with session(db, tz) as s:
+        with s.look() as con:
+            window = window_for(con, since, until, tz=tz)
+            todo = rescan or pending(con, window, fields)
+        stats = None
+        if todo:
+            with s.keep(shadow=PII_TABLES) as con:
+                if s.read_only:
+                    err_console.print(f"note: {db} is {s.read_only}: PII findings were computed in memory and "
+                                      "not stored.", style="dim", markup=False, highlight=False, soft_wrap=True)
+                with spinner("scanning for PII and secrets"):
+                    stats = _scan_and_keep(con, window, fields, rescan)
+        with s.read() as con:
             yield con, window, stats
-            return
-    stats = None
-    if todo:
-        with opened(db, write=True, tz=tz) as con, spinner("scanning for PII and secrets"):
-            stats = _scan_and_keep(con, window, fields, rescan)
-    with opened(db, write=False, tz=tz) as con:
-        yield con, window, stats
 
 
 @audit_app.command("pii")
@@ -205,12 +201,6 @@ NoStoreOption = Annotated[bool, typer.Option(
                        "read-only).")]
 
 
-def _writable(db: Path) -> bool:
-    from aimon.store.connection import is_writable
-
-    return is_writable(db)
-
-
 @audit_app.command("security")
 def audit_security(
     since: SinceOption = None,
@@ -256,22 +246,23 @@ def audit_security(
 
     level = sr.parse_gate(fail_on) if fail_on is not None else None
     cfg = security.load_config(config_path(config))
-    from aimon.store.connection import opened
-    with opened(db, write=False, tz=tz) as con:
-        window = window_for(con, since, until, tz=tz)
-        todo = rescan or scan.pending(con, window, scan.settings_digest(cfg)) > 0
-    store = todo and not no_store and _writable(db)
-    notes: tuple[str, ...] = ()
-    if todo and not store:
-        why = "--no-store" if no_store else f"{db} is read-only"
-        notes = (f"{why}: findings were computed in memory and not stored.",)
-    with opened(db, write=store, tz=tz) as con, spinner("scanning for injection, leakage and exfiltration"):
-        result = security.audit(con, window, cfg, rescan=rescan)
-        if store:
-            save_audit(con, result)
-    with opened(db, write=False, tz=tz) as con:
-        report = sr.security_report(con, result, stored=store or not todo, top=top, examples=examples,
-                                    show_pii=show_pii, notes=notes)
+    from aimon.store.session import session
+    with session(db, tz) as s:
+        with s.look() as con:
+            window = window_for(con, since, until, tz=tz)
+            todo = rescan or scan.pending(con, window, scan.settings_digest(cfg)) > 0
+        with s.keep(refused=no_store or not todo) as con, \
+                spinner("scanning for injection, leakage and exfiltration"):
+            result = security.audit(con, window, cfg, rescan=rescan)
+            if s.stored:
+                save_audit(con, result)
+        notes: tuple[str, ...] = ()
+        if todo and not s.stored:
+            why = "--no-store" if no_store else f"{db} is read-only"
+            notes = (f"{why}: findings were computed in memory and not stored.",)
+        with s.read() as con:
+            report = sr.security_report(con, result, stored=s.stored or not todo, top=top, examples=examples,
+                                        show_pii=show_pii, notes=notes)
     stats = result.stats if todo else None
     show(report, fmt, output, show_pii=show_pii, tz=tz, stats=stats)
     if level is not None:

@@ -43,21 +43,17 @@ PricesOption = Annotated[
 
 @contextmanager
 def _costs(db: Path, tz: str, prices: Path | None) -> Iterator:
-    """A read-only connection; with --prices, a write one that re-snapshots prices first."""
+    """A read-only connection; with --prices, after the price snapshot is refreshed with them."""
     from aimon.render import err_console
     from aimon.store.connection import opened
-    from aimon.store.prices import load_user_prices, refresh_prices
+    from aimon.store.prices import load_user_prices, refresh_database
 
-    if prices is None:
-        with opened(db, write=False, tz=tz) as con:
-            yield con
-        return
-    user = load_user_prices(prices)
-    with opened(db, write=True, tz=tz) as con:
-        summary = refresh_prices(con, user)
+    if prices is not None:
+        summary = refresh_database(db, load_user_prices(prices), tz)
         err_console.print(f"prices refreshed from {summary.source}: {summary.priced} of "
                           f"{summary.models} model(s) priced, {summary.repriced:,} request(s) repriced",
                           style="dim")
+    with opened(db, write=False, tz=tz) as con:
         yield con
 
 
@@ -108,13 +104,10 @@ def prices_cmd(
     Example: [bold]aimon cost prices --prices prices.toml[/]
     """
     from aimon.analysis.cost.price_table import prices_in_effect
-    from aimon.store.connection import opened
-    from aimon.store.prices import load_user_prices, refresh_prices
+    from aimon.store.prices import load_user_prices, refresh_database
 
     if refresh and prices is None:
-        user = load_user_prices(None)
-        with opened(db, write=True, tz=tz) as con:
-            refresh_prices(con, user)
+        refresh_database(db, load_user_prices(None), tz)
     with _costs(db, tz, prices) as con:
         result = prices_in_effect(con, _window(con, None, None, tz), all_periods=all_periods)
     show(result, fmt, output, show_pii=show_pii, tz=tz)

@@ -30,17 +30,16 @@ def store_new_embeddings(db: Path, tz: str) -> str | None:
     waiting = embedding.unsaved()
     if not waiting:
         return None
-    from aimon.store.connection import read_only_reason
+    from aimon.store.session import session
 
-    why = read_only_reason(db)
-    if why:
-        return f"{db} is {why}: {waiting:,} embeddings were computed in memory and not cached"
     try:
-        from aimon.store.connection import opened
-        with opened(db, write=True, tz=tz) as con:
-            embedding.save_unsaved(con)
+        with session(db, tz) as s, s.keep() as con:
+            if s.stored:
+                embedding.save_unsaved(con)
     except AimonError as exc:
         return f"{waiting:,} embeddings were computed in memory and not cached ({exc})"
+    if s.read_only:
+        return f"{db} is {s.read_only}: {waiting:,} embeddings were computed in memory and not cached"
     return None
 
 

@@ -69,23 +69,23 @@ def validate(
     names = v.parse_checks(checks)
     gates = vr.parse_gate(fail_on) if fail_on is not None else None
     loaded = v.load_config(config_path(config))
-    from aimon.store.connection import is_writable, opened
+    from aimon.store.session import session
 
-    with opened(db, write=False, tz=tz) as con:
-        window = window_for(con, since, until, tz=tz)
-        todo = v.pending(con, window, loaded, names) > 0
-    store = todo and not no_store and is_writable(db)
-    notes: tuple[str, ...] = ()
-    if todo and not store:
-        why = "--no-store" if no_store else f"{db} is read-only"
-        notes = (f"{why}: results were computed in memory and not stored.",)
-    with opened(db, write=store, tz=tz) as con, spinner("validating responses"):
-        run = v.validate(con, window, loaded, names)
-        if store:
-            save_run(con, run)
-    with opened(db, write=False, tz=tz) as con:
-        report = vr.validation_report(con, run, stored=store or not todo, examples=examples, show_pii=show_pii,
-                                      notes=notes)
+    with session(db, tz) as s:
+        with s.look() as con:
+            window = window_for(con, since, until, tz=tz)
+            todo = v.pending(con, window, loaded, names) > 0
+        with s.keep(refused=no_store or not todo) as con, spinner("validating responses"):
+            run = v.validate(con, window, loaded, names)
+            if s.stored:
+                save_run(con, run)
+        notes: tuple[str, ...] = ()
+        if todo and not s.stored:
+            why = "--no-store" if no_store else f"{db} is read-only"
+            notes = (f"{why}: results were computed in memory and not stored.",)
+        with s.read() as con:
+            report = vr.validation_report(con, run, stored=s.stored or not todo, examples=examples,
+                                          show_pii=show_pii, notes=notes)
     stats = run.stats if todo else None
     show(report, fmt, output, show_pii=show_pii, tz=tz, stats=stats)
     if gates:

@@ -224,9 +224,21 @@ def _what(b: Any) -> str:
 
 def postmortem_blocks(pm: Any, tz: str = "UTC") -> list:
     """The post-mortem in the runbook's shape."""
-    i = pm.incident
-    blocks: list = [
+    return [
         Heading(title(pm, tz)),
+        *_summary_blocks(pm, tz),
+        *_impact_blocks(pm),
+        *_timeline_blocks(pm, tz),
+        *_root_cause_blocks(pm),
+        *_sample_blocks(pm, tz),
+        *_follow_up_blocks(pm, tz),
+    ]
+
+
+def _summary_blocks(pm: Any, tz: str) -> list:
+    """How the window was judged, and the incident in one paragraph and a few figures."""
+    i = pm.incident
+    return [
         Note(f"Incident window {_t(i.start, tz)} to {_t(i.end, tz)} {tz} (end exclusive), compared with the 24 hours "
              f"before ({_t(pm.baseline.start, tz)} to {_t(pm.baseline.end, tz)} {tz}). A request is *bad* when it "
              "failed, or took longer than its model and endpoint's P99 in the baseline. Written by "
@@ -243,6 +255,12 @@ def postmortem_blocks(pm: Any, tz: str = "UTC") -> list:
             ("last bad request", "" if pm.last_bad is None else f"{pm.last_bad.request_id} at "
                                                                  + units.when(pm.last_bad.ts, tz, "%H:%M:%S")),
         ]),
+    ]
+
+
+def _impact_blocks(pm: Any) -> list:
+    """The window's figures against the baseline, and its top error types."""
+    blocks: list = [
         Heading("Impact", 2),
         FrameBlock(_impact_rows(pm), title="Incident window against the 24 hours before"),
     ]
@@ -252,8 +270,13 @@ def postmortem_blocks(pm: Any, tz: str = "UTC") -> list:
                 units.pct(r["errors"] / pm.figures["errors"]) if pm.figures["errors"] else "",
             "baseline errors": r["baseline_errors"],
         } for r in pm.error_types.iter_rows(named=True) if r["errors"]], title="Top error types"))
+    return blocks
+
+
+def _timeline_blocks(pm: Any, tz: str) -> list:
+    """What happened when: the events, a chart and the table by minute (or bucket)."""
     tl = pm.timeline
-    blocks += [
+    return [
         Heading("Timeline", 2),
         Note(items=list(_timeline_events(pm, tz))),
         Chart("Timeline" if pm.bucket_minutes == 1 else f"Timeline ({pm.bucket_minutes}-minute buckets)",
@@ -267,6 +290,12 @@ def postmortem_blocks(pm: Any, tz: str = "UTC") -> list:
         } for r in tl.iter_rows(named=True)],
             title=f"{'Minute' if pm.bucket_minutes == 1 else f'{pm.bucket_minutes}-minute'} by "
                   f"{'minute' if pm.bucket_minutes == 1 else 'bucket'}"),
+    ]
+
+
+def _root_cause_blocks(pm: Any) -> list:
+    """The values the bad requests share (risk ratios), and the error types' rates."""
+    blocks: list = [
         Heading("Root-cause candidates", 2),
         Note(f"Likely root cause: {root_cause_text(pm)}. A risk ratio compares the share of bad requests with "
              "that value with the share among the rest of the window; candidates are ordered by the lower "
@@ -291,8 +320,12 @@ def postmortem_blocks(pm: Any, tz: str = "UTC") -> list:
             "risk ratio": units.number(r["risk_ratio"], 1),
             "95% CI": units.MISSING if r["ci_low"] is None else f"{r['ci_low']:,.1f} to {r['ci_high']:,.1f}",
         } for r in types.iter_rows(named=True)], title="Error types: rate per request against the baseline"))
-    blocks += _sample_blocks(pm, tz)
-    blocks += [
+    return blocks
+
+
+def _follow_up_blocks(pm: Any, tz: str) -> list:
+    """Contributing factors, similar past incidents and the follow-ups to do."""
+    blocks: list = [
         Heading("Contributing factors", 2),
         Note(items=list(pm.contributing)),
         Heading("Similar past incidents", 3),

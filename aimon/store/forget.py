@@ -40,6 +40,7 @@ from aimon import __version__
 from aimon.errors import UsageError
 from aimon.store.connection import connect
 from aimon.store.schema import REWRITE_OWED, stored
+from aimon.store.session import transaction
 
 PROTECTED = ("audit_log",)
 
@@ -188,8 +189,7 @@ def _run(con: duckdb.DuckDBPyConnection, action: str, criteria: str, rules: dict
         return DeletionResult(action, criteria, True, sum(d.rows for d in deletions), tuple(deletions),
                               tuple(unsearched), None)
     at = datetime.now(UTC)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for table in _order(rules):
             cond, rule = rules[table]
             n = con.execute(f"DELETE FROM {_quote(stored(table))} WHERE {cond}", _used(params, cond)).fetchall()[0][0]
@@ -201,10 +201,6 @@ def _run(con: duckdb.DuckDBPyConnection, action: str, criteria: str, rules: dict
         if total:
             # Committed with the deletes: from here the file rewrite is owed until done.
             con.execute(OWE_REWRITE_SQL, {"at": at, "action": action})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     con.execute("CHECKPOINT")
     return DeletionResult(action, criteria, False, total, tuple(deletions), tuple(unsearched), at)
 

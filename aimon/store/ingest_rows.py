@@ -1,7 +1,7 @@
 """The passes over one file's records that decide, row by row, what is stored and what
 is rejected: numbering ids, marking records a later mapping found invalid, inserting the
 chosen rows (priced, for requests) and writing the rejects. Each works on the temp
-tables :func:`aimon.store.ingest._ingest_file` builds (``_batch``, ``_ids``, ``_status``)."""
+tables :func:`aimon.store.ingest_file.ingest_file` builds (``_batch``, ``_ids``, ``_status``)."""
 
 from __future__ import annotations
 

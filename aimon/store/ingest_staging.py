@@ -56,6 +56,7 @@ from aimon.store.mapping import ID_COLUMN
 from aimon.store.prices import UserPrices, price_pending, refresh_prices
 from aimon.store.reader import LogFile
 from aimon.store.schema import STORED_REQUESTS, stored
+from aimon.store.session import transaction
 from aimon.store.shapes import TABLE_COLUMNS, sql_str
 
 # Names the two databases take in each other's connection.
@@ -225,22 +226,17 @@ def _copy_staged(con: duckdb.DuckDBPyConnection, prices: UserPrices | None) -> N
     # The models of every staged file: the snapshot the staged costs were computed with.
     names = con.execute(f"SELECT DISTINCT provider, model, NULL FROM {STAGE}.prices").fetchall()
     con.execute("SET preserve_insertion_order = false")  # rows carry their own file and line
-    con.execute("BEGIN TRANSACTION")
     try:
-        refresh_prices(con, prices, in_transaction=True, also=names)
-        for table, id_col in ID_COLUMN.items():
-            target = stored(table)
-            con.execute(f"""INSERT INTO {target} BY NAME SELECT s.* FROM {STAGE}.{target} s
-                ANTI JOIN _stored_since_{table} x ON x.id = s.{id_col}""")
-        con.execute(MERGE_REJECTS_SQL)
-        price_pending(con)  # rows of the database whose prices the refresh changed
-        con.execute("COMMIT")
+        with transaction(con):
+            refresh_prices(con, prices, in_transaction=True, also=names)
+            for table, id_col in ID_COLUMN.items():
+                target = stored(table)
+                con.execute(f"""INSERT INTO {target} BY NAME SELECT s.* FROM {STAGE}.{target} s
+                    ANTI JOIN _stored_since_{table} x ON x.id = s.{id_col}""")
+            con.execute(MERGE_REJECTS_SQL)
+            price_pending(con)  # rows of the database whose prices the refresh changed
     except (RuntimeError, duckdb.InterruptException) as exc:
-        con.execute("ROLLBACK")
         raise interrupt_or(exc) from None
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     finally:
         with contextlib.suppress(duckdb.Error):
             con.execute("RESET preserve_insertion_order")

@@ -12,14 +12,17 @@ The prices file is read by :mod:`aimon.store.price_file`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from aimon.store.connection import opened
 from aimon.store.price_file import (
     PRICE_KEYS,
     PriceSet,
@@ -30,6 +33,7 @@ from aimon.store.price_file import (
 )
 from aimon.store.pricing import PRICE_PENDING_SQL
 from aimon.store.schema import STORED_REQUESTS
+from aimon.store.session import transaction
 
 MAX_TOKENS = 9223372036854775807
 DAY_S = 86400
@@ -401,6 +405,13 @@ def ensure_priced(con: duckdb.DuckDBPyConnection, names: Iterable[Names],
         refresh_prices(con, user, in_transaction=True, also=[*((p, m, None) for p, m in known), *names])
 
 
+def refresh_database(db: Path, user: UserPrices | None, tz: str = "UTC") -> SnapshotSummary:
+    """:func:`refresh_prices` on the database at ``db``, holding its write lock only for
+    the refresh: the command then reads the costs under a read-only connection."""
+    with opened(db, write=True, tz=tz) as con:
+        return refresh_prices(con, user)
+
+
 def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = None, *,
                    in_transaction: bool = False,
                    also: Iterable[Names] = ()) -> SnapshotSummary:
@@ -415,9 +426,7 @@ def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = Non
     records = [rec for mp in (*resolved, *own) for rec in _records(mp)]
     version = snapshot_version(records)
     source = f"genai-prices {genai_prices_version()}" + (f" + prices file {user.path}" if user else "")
-    if not in_transaction:
-        con.execute("BEGIN TRANSACTION")
-    try:
+    with contextlib.nullcontext() if in_transaction else transaction(con):
         con.execute("CREATE OR REPLACE TEMP TABLE _old_prices AS SELECT * FROM prices")
         con.execute("DELETE FROM prices")
         if records:
@@ -425,12 +434,6 @@ def refresh_prices(con: duckdb.DuckDBPyConnection, user: UserPrices | None = Non
         con.execute(UNPRICE_CHANGED_SQL)
         con.execute("DROP TABLE _old_prices")
         repriced = price_pending(con)
-        if not in_transaction:
-            con.execute("COMMIT")
-    except BaseException:
-        if not in_transaction:
-            con.execute("ROLLBACK")
-        raise
     return SnapshotSummary(
         models=len(resolved) + len(own),
         priced=sum(1 for mp in resolved if mp.priced) + len(own),

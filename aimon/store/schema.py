@@ -16,6 +16,7 @@ import duckdb
 from aimon.errors import SchemaError
 from aimon.store.migrations import MIGRATIONS
 from aimon.store.migrations.later import EMBEDDINGS_TABLE_SQL
+from aimon.store.session import transaction
 
 __all__ = ["EMBEDDINGS_TABLE_SQL", "MIGRATIONS", "REQUEST_COST_COLUMNS", "REWRITE_OWED", "STORED_REQUESTS",
            "applied", "check_known", "migrate", "pending", "schema_version", "stored"]
@@ -103,15 +104,10 @@ def migrate(con: duckdb.DuckDBPyConnection, path: str = "database") -> int:
         return 0
     con.execute(MIGRATIONS_TABLE_SQL)
     for migration in todo:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             migration(con)
             con.execute("INSERT INTO _aimon_migrations (name) VALUES ($name)",
                         {"name": migration.__name__})
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return len(todo)
 
 

@@ -40,12 +40,12 @@ from aimon.analysis.abtest.compare import (
     MIN_UNITS,
     _adjusted,
     _compare,
-    _users_note,
     _Values,
     _verdict,
 )
 from aimon.analysis.abtest.experiments import list_experiments
 from aimon.analysis.abtest.metrics import METRICS, SUCCESS_LOGGED_SQL, SUCCESS_THUMBS_SQL, Metric
+from aimon.analysis.abtest.notes import data_notes, unit_notes
 from aimon.analysis.abtest.results import SRM_ALPHA, AbTestResult, Comparison, Srm, VariantFigures
 from aimon.analysis.metrics import catalogue
 from aimon.analysis.metrics.feedback import INLINE_TYPE_SQL
@@ -210,26 +210,6 @@ def _comparisons(con, cte, params, chosen: Sequence[Metric], variant_names: Sequ
     return _adjusted(comparisons, chosen[0], alpha), primary_values
 
 
-def _coverage_notes(chosen: Sequence[Metric], source: str | None, variants: Sequence[VariantFigures],
-                    requests_total: int) -> list[str]:
-    """Where success comes from, and how many requests the success and cost figures cover."""
-    notes: list[str] = []
-    if Metric.success in chosen or source:
-        outcomes = sum(v.outcomes for v in variants)
-        if source == "logged":
-            notes.append(f"Success comes from the logged `success` field ({outcomes:,} of "
-                         f"{requests_total:,} requests carry it; the others are left out of success).")
-        elif source == "thumbs":
-            notes.append(f"Success comes from thumbs feedback: `success` is not logged; {outcomes:,} of "
-                         f"{requests_total:,} requests were rated (success = thumbs-up without thumbs-down).")
-    if Metric.cost_usd in chosen:
-        priced = sum(v.cost_priced_requests for v in variants)
-        if priced < requests_total:
-            notes.append(f"Cost: {requests_total - priced:,} requests have no logged cost and no price; "
-                         "cost figures cover the priced ones.")
-    return notes
-
-
 def _params(experiment: str, window: Window) -> dict:
     return {"experiment": experiment, **window.params()}
 
@@ -327,15 +307,8 @@ def analyze(
     con.complete()  # a caller's fetchone() (window.resolve) leaves a result open
     params = _params(experiment, window)
     cte = _cte()
-    rows = con.sql(VARIANTS_SQL.format(cte=cte), params=params).pl()
-    if rows.height == 0:
-        known = list_experiments(con, window).table["experiment"].unique().sort().to_list()
-        hint = f"experiments in the window: {', '.join(known)}" if known else "no experiments in the window"
-        raise InputError(f"no requests for experiment {experiment!r} in the window; {hint}")
+    rows = _variant_rows(con, window, experiment, cte, params)
     variant_names = rows["variant"].to_list()
-    if len(variant_names) < 2:
-        raise InputError(f"experiment {experiment!r} has one variant ({variant_names[0]}); "
-                         "a comparison needs two")
     control_name = _choose_control(variant_names, control)
     weights = _parse_split(split, variant_names)
     users_in_several, overlap_requests = map(int, con.execute(OVERLAP_SQL.format(cte=cte), params).fetchall()[0])
@@ -343,19 +316,13 @@ def analyze(
     merged = con.sql(MERGED_NAMES_SQL.format(names=NAMES_CTE.strip()), params=params).fetchall()
 
     users_total = int(rows["users"].sum())
-    requests_total = int(rows["requests"].sum())
-    without_user = int(rows["requests_without_user"].sum())
-    per_user_assignment = (users_total >= 2 and without_user <= 0.01 * requests_total
-                           and users_in_several <= 0.01 * users_total)
-    assignment = "user" if per_user_assignment else "request"
-    by_user = per_user_assignment if by_user is None else by_user
+    assignment = _assignment(rows, users_in_several)
+    by_user = assignment == "user" if by_user is None else by_user
     unit = "user" if by_user else "request"
     if by_user and users_total == 0:
         raise InputError(f"--by-user: the requests of experiment {experiment!r} carry no user_id")
 
     source, chosen = _chosen_metrics(rows, metrics, success_from, experiment)
-
-    notes: list[str] = []
     # The split was made in the unit of assignment, so that is what the check counts,
     # whatever the unit of analysis.
     srm = _srm(rows, variant_names, weights, assignment)
@@ -366,17 +333,9 @@ def analyze(
     comparisons, primary_values = _comparisons(
         con, cte, params, chosen, variant_names, control_name, source, by_user, success_values,
         alpha=alpha, power=power, seed=seed, n_resamples=n_resamples, users_total=users_total)
-
-    repeats = int(rows["repeat_requests"].sum())
-    if unit == "request" and assignment == "user" and repeats:
-        notes.append(f"Every user saw one variant ({users_total:,} users): assignment looks per user, "
-                     "but this analysis counts requests, and one user's requests are not independent, "
-                     "so p-values are too small. Leave out --by-request for one unit per user.")
-    if unit == "user" and primary_values is not None:
-        notes.append(_users_note(primary_values, variant_names, chosen[0], users_total))
-    notes += _data_notes(merged, users_in_several, overlap_requests, excluded, without_user if by_user else 0)
-    notes += _coverage_notes(chosen, source, variants, requests_total)
-
+    notes = unit_notes(rows, unit, assignment, chosen, source, variants, primary_values)
+    notes += data_notes(merged, users_in_several, overlap_requests, excluded,
+                         int(rows["requests_without_user"].sum()) if by_user else 0)
     verdict = _verdict(comparisons, chosen[0], srm, min_effect, min_units)
     return AbTestResult(
         title=f"Experiment {experiment}",
@@ -386,6 +345,31 @@ def analyze(
         alpha=alpha, power=power, seed=seed, users_in_several_variants=users_in_several,
         requests_without_variant=excluded, notes=tuple(notes), min_effect=min_effect,
     )
+
+
+def _variant_rows(con: duckdb.DuckDBPyConnection, window: Window, experiment: str, cte: str,
+                  params: dict) -> pl.DataFrame:
+    """One row per variant of ``experiment`` (its units, requests and sums); at least two."""
+    rows = con.sql(VARIANTS_SQL.format(cte=cte), params=params).pl()
+    if rows.height == 0:
+        known = list_experiments(con, window).table["experiment"].unique().sort().to_list()
+        hint = f"experiments in the window: {', '.join(known)}" if known else "no experiments in the window"
+        raise InputError(f"no requests for experiment {experiment!r} in the window; {hint}")
+    if rows.height < 2:
+        raise InputError(f"experiment {experiment!r} has one variant ({rows['variant'][0]}); "
+                         "a comparison needs two")
+    return rows
+
+
+def _assignment(rows: pl.DataFrame, users_in_several: int) -> str:
+    """'user' when variants were assigned per user: every request (but 1%) names its user
+    and every user (but 1%) saw one variant; 'request' otherwise."""
+    users_total = int(rows["users"].sum())
+    requests_total = int(rows["requests"].sum())
+    without_user = int(rows["requests_without_user"].sum())
+    per_user = (users_total >= 2 and without_user <= 0.01 * requests_total
+                and users_in_several <= 0.01 * users_total)
+    return "user" if per_user else "request"
 
 
 def _chosen_metrics(rows: pl.DataFrame, metrics: Sequence[Metric], success_from: str,
@@ -403,23 +387,6 @@ def _chosen_metrics(rows: pl.DataFrame, metrics: Sequence[Metric], success_from:
         raise InputError(f"--metric success: {wanted} in experiment {experiment!r}; "
                          "choose another --metric (thumbs_up, error_rate, latency_ms, cost_usd, ...)")
     return source, chosen
-
-
-def _data_notes(merged: list, users_in_several: int, overlap_requests: int, excluded: int,
-                left_out_without_user: int) -> list[str]:
-    """What the data did to the comparison: merged names, overlaps, requests left out."""
-    notes = []
-    if merged:
-        spelled = "; ".join(f"{', '.join(repr(s) for s in spellings)} -> {name!r}" for name, spellings in merged)
-        notes.append(f"Variant names that differ only in blanks or case are one variant: {spelled}.")
-    if users_in_several:
-        notes.append(f"{users_in_several:,} users saw more than one variant ({overlap_requests:,} "
-                     "requests); with --by-user each (user, variant) pair is a unit.")
-    if excluded:
-        notes.append(f"{excluded:,} requests of the experiment carry no variant and are left out.")
-    if left_out_without_user:
-        notes.append(f"{left_out_without_user:,} requests without a user_id are left out of the per-user analysis.")
-    return notes
 
 
 def _srm(rows: pl.DataFrame, names: list[str], weights: tuple[float, ...], unit: str) -> Srm:
