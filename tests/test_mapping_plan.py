@@ -9,6 +9,7 @@ Measured on the SQL text, not on a clock.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from aimon.store.mapping import Source, extra_sql, parsed_sql
@@ -45,3 +46,20 @@ def test_batch_mapping_holds_extra_once():
     _, finish = extra_sql(compiled, "doc", None)
     sql = parsed_sql(compiled, Source("SELECT * FROM t", True), "requests", None)
     assert sql.count(finish) == 1
+
+
+def test_span_messages_are_parsed_once():
+    # The prompt and the system prompt each parsed gen_ai.input.messages, the largest
+    # value of a span (the whole conversation), and every message in it: two parses of
+    # each chunk of conversations held at once (issue 14: 100,000 spans peaked at 1.16 GB).
+    # A slot passed first to a function is a parse of it (aimon_json_value(vj[5]));
+    # elsewhere a slot is tested (IS NOT NULL) or passed on as a fallback.
+    span = next(s for s in all_shapes() if s.name == "otel_span")
+    compiled = compile_shape(span)
+    sql = parsed_sql(compiled, Source("SELECT * FROM t", False), "requests", None)
+    for key in ("gen_ai.input.messages", "gen_ai.output.messages", "ai.prompt.messages"):
+        path = f'$.attributes."{key}"'
+        slots = [f"v[{compiled.text_paths.index(path) + 1}]"] if path in compiled.text_paths else []
+        slots += [f"vj[{compiled.json_paths.index(path) + 1}]"] if path in compiled.json_paths else []
+        parses = re.findall(r"\b\w+\(\s*(?:" + "|".join(re.escape(s) for s in slots) + r")[,)]", sql)
+        assert len(parses) == 1, f"{key}: {parses}"

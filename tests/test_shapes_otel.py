@@ -293,3 +293,52 @@ def test_model_is_what_was_asked_for_and_model_version_what_answered(con, write_
         ("0000000000000bad", "gpt-4o", None, "error"),
         ("chatcmpl-AbC123", "gpt-4o", "gpt-4o-2024-08-06", "ok")]
     assert rows(con, "SELECT model, count(*) FROM requests GROUP BY model") == [("gpt-4o", 2)]
+
+
+def part(text: str) -> dict:
+    return {"type": "text", "content": text}
+
+
+# gen_ai.input.messages in every form a span carries it, and the (system prompt, prompt)
+# it gives. Both columns read one parse of the attribute (issue 14): these pin down that
+# the shared parse reads every form as each column's own parse did.
+MESSAGE_FORMS = [
+    (json.dumps([{"role": "system", "parts": [part("Be terse.")]},
+                 {"role": "user", "parts": [part("hi"), "a plain part", {"type": "text", "text": "t2"}]},
+                 {"role": "assistant", "parts": [part("hello")]}]),
+     "Be terse.", "hi\na plain part\nt2\n\nhello"),
+    (json.dumps([{"role": "developer", "content": "dev"}, {"role": "system", "content": "sys"},
+                 {"role": "user", "content": [{"type": "text", "text": "x"}, {"type": "image"}]}]),
+     "dev\n\nsys", "x"),
+    (json.dumps([{"role": "user", "content": ""}, 5, None, "a string item", {"role": {"x": 1}, "content": "odd role"}]),
+     None, "odd role"),
+    (json.dumps([]), None, None),
+    ('  [{"role": "user", "content": "leading blanks"}]', None, "leading blanks"),
+    ("  [not JSON", None, "  [not JSON"),
+    ("{not JSON either", None, "{not JSON either"),
+    ("plain prompt text", None, "plain prompt text"),
+    ("", None, ""),
+    (json.dumps({"role": "user", "content": "one message"}), None, "one message"),
+    (json.dumps({"text": ""}), None, ""),
+    ([{"role": "system", "content": "native sys"}, {"role": "user", "content": "native list"}],
+     "native sys", "native list"),
+    ({"text": "native object"}, None, "native object"),
+    (42, None, None),
+    (None, None, None),
+    # A message with content null and parts: the parts' text (each column's own
+    # json_extract read the null as the content, so the message gave no text).
+    (json.dumps([{"role": "user", "content": None, "parts": [part("from parts")]}]), None, "from parts"),
+]
+
+
+@pytest.mark.parametrize("form", ["flat", "otlp"])
+def test_input_messages_in_every_form(con, write_jsonl, form):
+    # OTLP attributes cannot nest or be null: a list or object travels as JSON text.
+    forms = [(i, m, system, prompt) for i, (m, system, prompt) in enumerate(MESSAGE_FORMS)
+             if form == "flat" or isinstance(m, str | list | dict)]
+    spans = [chat_span(**{"gen_ai.input.messages": m if form == "flat" or isinstance(m, str) else json.dumps(m),
+                          "gen_ai.system_instructions": ..., "gen_ai.response.id": f"resp-{i:02d}"})
+             for i, m, _, _ in forms]
+    load(con, write_jsonl("spans.jsonl", spans if form == "flat" else [otlp_document(spans)]))
+    assert rows(con, "SELECT request_id, system_prompt, prompt FROM requests ORDER BY request_id") == [
+        (f"resp-{i:02d}", system, prompt) for i, _, system, prompt in forms]

@@ -278,11 +278,18 @@ def parsed_sql(c: CompiledShape, source: Source, table: str, default_time: datet
         # DuckDB 5 s to plan (common subexpressions) for every batch file.
         unmarked = f", x AS (SELECT *, {finish} AS extra1 FROM m)"
         finish, canonical = _marked(shape, "extra1", imputing), "aimon_canonical_extra({})"
+    parsed = "e"
+    if c.messages:
+        # Message lists parsed in a step of their own: every column that reads one (the
+        # prompt, the system prompt) reads its parse, not a parse of its own.
+        parsed = "l"
+        with_gaps += (", l AS (SELECT *, " + ", ".join(f'{expr} AS "msgs#{i}"' for i, expr in enumerate(c.messages, 1))
+                      + " FROM e)")
     sql = f"""{with_gaps},
 m AS (SELECT {number}doc, pre_reason{base.slot_cols},
     {', '.join(raw_cols)},
     CASE WHEN pre_reason IS NULL THEN {top} END AS extra0{''.join(', ' + f for f in imputed_flags)}
-  FROM e{' LEFT JOIN gaps USING (rec_no, sub_no)' if imputing else ''}){unmarked},
+  FROM {parsed}{' LEFT JOIN gaps USING (rec_no, sub_no)' if imputing else ''}){unmarked},
 t AS (SELECT *, {canonical.format(finish) if with_extra else finish} AS extra, {', '.join(typed_cols)},
        {id_generated} AS id_generated FROM {'x' if unmarked else 'm'})
 SELECT {number}doc, {', '.join(columns)}, extra,

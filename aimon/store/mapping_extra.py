@@ -155,7 +155,10 @@ def _emptied(c: CompiledShape, deep: list[str], acc: str) -> str:
 
 
 def slot_ref(c: CompiledShape, path: str) -> str:
-    if path in c.text_paths:
+    """The slot that says whether a record holds ``path``: its JSON one where the shape
+    reads both (msgs()), as a JSON null is held too and only the JSON slot tells it
+    from a missing path."""
+    if path in c.text_paths and path not in c.json_paths:
         return f"v[{c.text_paths.index(path) + 1}]"
     return f"vj[{c.json_paths.index(path) + 1}]"
 

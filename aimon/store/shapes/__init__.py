@@ -2,7 +2,7 @@
 
 A :class:`Shape` is data, not code that touches rows: a detector that looks at a few
 sample records in Python, and one SQL expression per canonical column written with
-three pseudo-functions that :func:`compile_shape` turns into real SQL:
+pseudo-functions that :func:`compile_shape` turns into real SQL:
 
 - ``j('$.path')``  the value at a JSON path as text (objects and arrays as JSON text);
   the path is *consumed*: removed from the record before the rest goes to ``extra``.
@@ -14,6 +14,11 @@ three pseudo-functions that :func:`compile_shape` turns into real SQL:
 - ``first('$.a', '$.b', ...)`` the first of several aliases that is present; only the
   alias actually used is consumed, so a record carrying two aliases keeps the other
   one in ``extra``. Top-level keys only.
+- ``msgs('$.path')`` the chat messages at the path (a JSON list, or a JSON string
+  holding one, as OpenTelemetry attributes carry them), parsed once per record into a
+  list of {role, content, parts} however many columns read them; NULL when the value
+  is not such a list. Read it with ``aimon_msgs_text`` and ``aimon_msgs_prompt``.
+  Consumed.
 
 Paths are DuckDB JSON paths; quote keys that hold dots:
 ``j('$.attributes."gen_ai.usage.input_tokens"')``. All paths of a shape are read with
@@ -116,7 +121,7 @@ class Shape:
             raise ValueError(f"shape {self.name}: unknown columns {sorted(unknown)}")
 
 
-_CALL_RE = re.compile(r"\b(j|jx|peekx|peek|first)\(((?:\s*'(?:[^']|'')*'\s*,?)+)\)")
+_CALL_RE = re.compile(r"\b(j|jx|peekx|peek|first|msgs)\(((?:\s*'(?:[^']|'')*'\s*,?)+)\)")
 _ARG_RE = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -137,6 +142,9 @@ class CompiledShape:
     conditional_patches: list[str] = field(default_factory=list)
     nested_paths: list[str] = field(default_factory=list)  # consumed paths below the top
     skip: str | None = None
+    # msgs(): the SQL that parses each message list, computed once per record in a step
+    # of its own before the columns; column "msgs#<n>" holds the n-th.
+    messages: list[str] = field(default_factory=list)
 
 
 def _top_key(path: str) -> str | None:
@@ -191,8 +199,13 @@ def compile_shape(shape: Shape, row: str = "v", jrow: str = "vj") -> CompiledSha
         if len(args) != 1:
             raise ValueError(f"shape {shape.name}: {fn}() takes one path, got {args}")
         path = args[0]
-        if fn in ("j", "jx"):
+        if fn in ("j", "jx", "msgs"):
             consume(path)
+        if fn == "msgs":
+            # The value's first character tells a list from a string holding one; the
+            # text slot gives the string's content without a parse of its own.
+            parse = f"aimon_msgs_parse({jrow}[{slot(out.json_paths, path)}], {row}[{slot(out.text_paths, path)}])"
+            return f'"msgs#{slot(out.messages, parse)}"'
         if fn in ("jx", "peekx"):
             return f"{jrow}[{slot(out.json_paths, path)}]"
         return f"{row}[{slot(out.text_paths, path)}]"

@@ -77,6 +77,17 @@ def messages_text(value: str, want_system: bool, fn: str = "aimon_messages_text"
     return let("msgs_v", f"aimon_json_value({value})", f"{fn}(msgs_v, {str(want_system).lower()})")
 
 
+def chat_text(key: str, want_system: bool) -> str:
+    """Text of the chat messages in an attribute (a list, or JSON text of one): the
+    system messages', or (want_system false) the others', or a plain string or one
+    message object as the prompt. Every column reading the attribute shares one parse
+    of it (msgs())."""
+    msgs = f"msgs({attr(key)})"
+    if want_system:
+        return f"aimon_msgs_text({msgs}, true)"
+    return f"aimon_msgs_prompt({msgs}, {ax(key)}, {a(key)})"
+
+
 def between_ms(start: str, end: str) -> str:
     """Milliseconds between two OTel times (any form aimon_otel_int reads)."""
     return let("se_ns", f"[aimon_otel_int({start}), aimon_otel_int({end})]", "aimon_ms_between(se_ns[1], se_ns[2])")
@@ -107,8 +118,8 @@ def _content(ref: str) -> str:
                             "THEN coalesce(aimon_content_text(TRY_CAST(ct_v AS JSON)), ct_v) ELSE ct_v END")
 
 
-INPUT_MESSAGES = ax("gen_ai.input.messages")
-VERCEL_MESSAGES = ax("ai.prompt.messages")
+INPUT_MESSAGES = "gen_ai.input.messages"
+VERCEL_MESSAGES = "ai.prompt.messages"
 START = "coalesce(jx('$.startTimeUnixNano'), jx('$.startTime'), jx('$.start_time'))"
 END = "coalesce(jx('$.endTimeUnixNano'), jx('$.endTime'), jx('$.end_time'))"
 STATUS_CODE = "upper(coalesce(j('$.status.code'), j('$.status.status_code'), j('$.status_code'), ''))"
@@ -134,18 +145,18 @@ OTEL_COLUMNS = {
     "model_version": coalesce(a("gen_ai.response.model"), a("ai.response.model")),
     "system_prompt": coalesce(
         let("si_v", f"aimon_json_value({ax('gen_ai.system_instructions')})", "aimon_content_text(si_v)"),
-        messages_text(INPUT_MESSAGES, True),
+        chat_text(INPUT_MESSAGES, True),
         _indexed("gen_ai.prompt", PROMPT_SLOTS, True),
-        messages_text(VERCEL_MESSAGES, True)),
+        chat_text(VERCEL_MESSAGES, True)),
     "prompt": coalesce(
-        messages_text(INPUT_MESSAGES, False),
+        chat_text(INPUT_MESSAGES, False),
         _indexed("gen_ai.prompt", PROMPT_SLOTS, False),
-        messages_text(VERCEL_MESSAGES, False),
+        chat_text(VERCEL_MESSAGES, False),
         _content(a("gen_ai.prompt")),
         _events("gen_ai.prompt"),
         _json_string_values(ax("ai.values"))),
     "response": coalesce(
-        messages_text(ax("gen_ai.output.messages"), False),
+        chat_text("gen_ai.output.messages", False),
         _indexed("gen_ai.completion", COMPLETION_SLOTS, False),
         a("ai.response.text"),
         a("ai.response.object"),
