@@ -56,6 +56,7 @@ from tests.security_eval import evaluate  # noqa: E402
 def accuracy(path: Path | None = None, show_mistakes: bool = True) -> None:
     records = evaluate.load(path) if path else evaluate.load()
     predicted = evaluate.predict(records)
+    rules = evaluate.predict(records, use_model=False)
     flagged = evaluate.seed_predict(records)
     if path:
         print(f"\n{path}")
@@ -64,14 +65,16 @@ def accuracy(path: Path | None = None, show_mistakes: bool = True) -> None:
         recs = [records[i] for i in idx]
         ours = evaluate.scores(recs, [predicted[i] for i in idx])
         seed = evaluate.seed_scores(recs, [flagged[i] for i in idx])
+        alone = evaluate.scores(recs, [rules[i] for i in idx])
         benign = sum(r["label"] is None for r in recs)
         print(f"\n{split}: {len(recs)} texts ({benign} benign)")
-        print("| category | texts | aimon precision | aimon recall | seed precision | seed recall |")
-        print("|---|---:|---:|---:|---:|---:|")
+        print("| category | texts | aimon precision | aimon recall | rules alone P / R | seed precision | seed recall |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for c in evaluate.CATEGORIES:
-            a, s = ours[c], seed[c]
+            a, s, r = ours[c], seed[c], alone[c]
             sp = f"{s.precision:.3f}" if s.predicted else "(flags none)"
-            print(f"| {c} | {a.labelled} | {a.precision:.3f} | {a.recall:.3f} | {sp} | {s.recall:.3f} |")
+            print(f"| {c} | {a.labelled} | {a.precision:.3f} | {a.recall:.3f} | {r.precision:.3f} / {r.recall:.3f} | "
+                  f"{sp} | {s.recall:.3f} |")
         wrong = evaluate.mistakes(recs, [predicted[i] for i in idx])
         print(f"  aimon mistakes: {len(wrong)}")
         for rid, label, got, text in wrong if show_mistakes else ():

@@ -84,13 +84,15 @@ def config() -> SecurityConfig:
     return SecurityConfig(allowed_hosts=tuple(ALLOWED_HOSTS))
 
 
-def predict(records: list[dict], con: duckdb.DuckDBPyConnection | None = None) -> list[str | None]:
-    """aimon's category for each record (None: nothing reported)."""
+def predict(records: list[dict], con: duckdb.DuckDBPyConnection | None = None,
+            use_model: bool = True) -> list[str | None]:
+    """aimon's category for each record (None: nothing reported); ``use_model=False``:
+    the rules alone."""
     con = con or duckdb.connect()
     out: list[str | None] = [None] * len(records)
     prompts = [i for i, r in enumerate(records) if r["field"] == "prompt"]
     responses = [i for i, r in enumerate(records) if r["field"] == "response"]
-    found = S.scan_texts(con, [records[i]["text"] for i in prompts], config(), S.Field.prompt)
+    found = S.scan_texts(con, [records[i]["text"] for i in prompts], config(), S.Field.prompt, use_model=use_model)
     for i, fs in zip(prompts, found, strict=True):
         cats = {f.category for f in fs}
         out[i] = next(iter(cats)) if len(cats) == 1 else (sorted(cats)[0] if cats else None)

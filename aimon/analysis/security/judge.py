@@ -235,6 +235,14 @@ def injection_findings(key, ts, field: str, hits: list[Hit], text: str | None = 
     return out
 
 
+def model_finding(key, ts, field: str, category: str, attack: float, text: str) -> Finding:
+    """A text the rules had no verdict for and the learned model reports: the whole text
+    is the span (the model reads it all), the probability that it is an attack the score."""
+    severity = "high" if attack >= 0.9 else "medium"
+    return Finding(key, ts, field, category, "learned_model", severity, round(attack, 3), 0, len(text), None,
+                   around(text, 0, len(text)))
+
+
 # --------------------------------------------------------------------------- responses
 
 _DATA_VALUE = re.compile(r"[A-Za-z0-9+/=_-]{16,}|\s|@")

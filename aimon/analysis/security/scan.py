@@ -37,8 +37,9 @@ from aimon.analysis.security.config import SecurityConfig
 from aimon.analysis.toolkit.window import Window
 
 # Bump when a rule or the judgement changes what is found: findings of other versions
-# are dropped and the texts scanned again.
-DETECTOR_VERSION = 3
+# are dropped and the texts scanned again. (A retrained model changes the settings
+# digest by itself: its file's hash is part of it.) 4: the learned model.
+DETECTOR_VERSION = 4
 MAX_LAYERS = 3  # decoded inside normalised inside decoded: deep enough, and bounded
 LEAK_CHUNK = 15
 
@@ -52,7 +53,9 @@ class Field(StrEnum):
 
 def settings_digest(config: SecurityConfig) -> str:
     """What in the configuration changes text findings (abuse limits do not)."""
-    text = f"{DETECTOR_VERSION}|{sorted(config.allowed_hosts)}|{config.leak_min_words}"
+    from aimon.analysis.security import model as M
+
+    text = f"{DETECTOR_VERSION}|{M.digest()}|{sorted(config.allowed_hosts)}|{config.leak_min_words}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -80,7 +83,8 @@ hit AS (
     FROM src
     WHERE text IS NOT NULL
 )
-SELECT key, ts, field, text, m FROM hit WHERE len(m) > 0
+SELECT key, ts, field, text, m FROM hit
+WHERE len(m) > 0 OR (field = 'prompt' AND $model AND regexp_matches(text, $gate))
 """
 
 TEXTS_SQL = """
@@ -157,6 +161,7 @@ class _Work:
     meta: dict[Any, tuple[Any, str]] = field(default_factory=dict)  # key -> (ts, field)
     # key -> the prompt and its normalised and decoded forms (what the verdict reads)
     texts: dict[Any, str] = field(default_factory=dict)
+    originals: dict[Any, str] = field(default_factory=dict)  # key -> the prompt as logged
 
 
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
@@ -190,9 +195,11 @@ def pending(con: duckdb.DuckDBPyConnection, window: Window, settings: str,
                 {**window.params(), "version": DETECTOR_VERSION, "settings": settings}).fetchall()[0][0]
 
 
-def _match_params() -> dict[str, Any]:
+def _match_params(model: bool = False) -> dict[str, Any]:
+    """``model``: let prompts through that only the gate words match (the model reads them)."""
     params: dict[str, Any] = {"response_rx": R.RESPONSE_RX,
-                              "response_groups": [f"g{i}" for i in range(len(R.RESPONSE_PASS))]}
+                              "response_groups": [f"g{i}" for i in range(len(R.RESPONSE_PASS))],
+                              "model": model, "gate": R.GATE_PATTERN}
     for k, (rx, slots) in enumerate(zip(R.PROMPT_RXS, R.PROMPT_PASSES, strict=True)):
         params[f"rx{k}"] = rx
         params[f"groups{k}"] = [f"g{i}" for i in range(len(slots))]
@@ -312,9 +319,11 @@ def _leaks(con, work: _Work, source_params: dict, pending_clause: str, config: S
 
 
 def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig, *,
-         fields: Iterable[Field] = tuple(Field), rescan: bool = False, batch: int = 20_000) -> tuple[list[J.Finding], Any, ScanStats]:
+         fields: Iterable[Field] = tuple(Field), rescan: bool = False, batch: int = 20_000,
+         use_model: bool = True) -> tuple[list[J.Finding], Any, ScanStats]:
     """Findings (evidence not yet redacted) for the pending texts of the window, the
-    (request_id, field) pairs scanned, as an Arrow table, and the figures of the run."""
+    (request_id, field) pairs scanned, as an Arrow table, and the figures of the run.
+    ``use_model=False``: the rules alone (for the benchmarks' side-by-side figures)."""
     began = time.perf_counter()
     fields = [Field(f) for f in fields]
     tables = has_tables(con)
@@ -326,7 +335,7 @@ def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig,
     work = _Work()
     candidates = 0
     layers: list[Layer] = []
-    result = _run(con, MATCHES_SQL.format(source=source), {**params, **_match_params()})
+    result = _run(con, MATCHES_SQL.format(source=source), {**params, **_match_params(use_model)})
     while rows := result.fetchmany(batch):
         candidates += len(rows)
         for key, ts, fld, text, m in rows:
@@ -335,8 +344,10 @@ def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig,
                 continue
             work.meta[key] = (ts, fld)
             work.texts[key] = text
-            root = Layer(key, text, 0, lambda a, b: (a, b))
-            layers.extend(_prompt_layer(work, root, m, text))
+            work.originals[key] = text
+            if m:
+                root = Layer(key, text, 0, lambda a, b: (a, b))
+                layers.extend(_prompt_layer(work, root, m, text))
     _run_layers(con, work, layers)
     if Field.response in fields:
         clause = "" if rescan or not tables else NOT_SCANNED.format(field="response")
@@ -346,16 +357,40 @@ def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig,
         if isinstance(key, tuple) and key and key[0] == "leak":
             ts, _ = work.meta[key]
             findings.extend(J.leak_phrase_findings(key[1], ts, hits))
-        else:
-            ts, fld = work.meta[key]
-            findings.extend(J.injection_findings(key, ts, fld, hits, work.texts.get(key)))
+    findings.extend(_injections(con, work, use_model))
     stats = ScanStats(texts=keys.num_rows, candidates=candidates, findings=len(findings),
                       seconds=time.perf_counter() - began)
     return findings, keys, stats
 
 
+def _injections(con: duckdb.DuckDBPyConnection, work: _Work, use_model: bool) -> list[J.Finding]:
+    """The injection findings of the flagged prompts: the rules' verdict unless the model
+    is sure the text is benign (``veto``); the model's category where the rules have no
+    verdict and the model reaches its threshold."""
+    from aimon.analysis.security import model as M
+
+    keys = list(work.texts)
+    scored = M.verdicts(con, [work.texts[k] for k in keys]) if use_model and keys else []
+    model = dict(zip(keys, scored, strict=True)) if scored else {}
+    out: list[J.Finding] = []
+    for key in keys:
+        ts, fld = work.meta[key]
+        found = J.injection_findings(key, ts, fld, work.hits.get(key, []), work.texts[key])
+        if key not in model:
+            out.extend(found)
+            continue
+        category, attack, benign = model[key]
+        if found:
+            if benign < M.shipped().veto:
+                out.extend(found)
+        elif category is not None:
+            out.append(J.model_finding(key, ts, fld, category, attack, work.originals.get(key, work.texts[key])))
+    return out
+
+
 def scan_texts(con: duckdb.DuckDBPyConnection, texts: list[str], config: SecurityConfig | None = None,
-               field: Field = Field.prompt, system_prompts: list[str | None] | None = None) -> list[list[J.Finding]]:
+               field: Field = Field.prompt, system_prompts: list[str | None] | None = None,
+               use_model: bool = True) -> list[list[J.Finding]]:
     """Findings per text for a list of strings (the evaluation set, tests)."""
     import pyarrow as pa
 
@@ -373,10 +408,34 @@ def scan_texts(con: duckdb.DuckDBPyConnection, texts: list[str], config: Securit
         from datetime import UTC, datetime, timedelta
 
         start = datetime(1970, 1, 1, tzinfo=UTC)
-        found, _, _ = scan(scratch, Window(start, start + timedelta(seconds=1)), config, fields=[field])
+        found, _, _ = scan(scratch, Window(start, start + timedelta(seconds=1)), config, fields=[field],
+                           use_model=use_model)
     finally:
         scratch.close()
     out: list[list[J.Finding]] = [[] for _ in texts]
     for f in found:
         out[int(f.key)].append(f)
+    return out
+
+
+def verdict_texts(con: duckdb.DuckDBPyConnection, texts: list[str]) -> list[str]:
+    """Each prompt as the verdict (and the model) reads it: the text, then its normalised
+    and decoded layers, one a line (what ``scan`` builds for a flagged prompt)."""
+    work = _Work()
+    layers: list[Layer] = []
+    for key, (text, matches) in enumerate(zip(texts, match_texts(con, texts), strict=True)):
+        work.texts[key] = text
+        if matches:
+            layers.extend(_prompt_layer(work, Layer(key, text, 0, lambda a, b: (a, b)), matches, text))
+    _run_layers(con, work, layers)
+    return [work.texts[k] for k in range(len(texts))]
+
+
+def gated(con: duckdb.DuckDBPyConnection, texts: list[str]) -> list[bool]:
+    """Whether each prompt reaches the model (a rule or trigger matched, or a gate word)."""
+    out = [False] * len(texts)
+    if texts:
+        rows = con.execute(MATCHES_SQL.format(source=TEXTS_SQL), {**_match_params(True), "texts": texts}).fetchall()
+        for key, *_ in rows:
+            out[key] = True
     return out
