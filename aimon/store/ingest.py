@@ -50,7 +50,13 @@ from aimon.store.ingest_guard import (
     out_of_memory,
 )
 from aimon.store.ingest_plan import FilePlan, forced_shape, json_reader, parquet_reader, plan_file
-from aimon.store.ingest_rows import mark_invalid, number_ids, select_rows, write_rejects
+from aimon.store.ingest_rows import (
+    mark_invalid,
+    number_ids,
+    select_rows,
+    verdict_lines,
+    write_rejects,
+)
 from aimon.store.mapping import (
     ID_COLUMN,
     PRICED_BY,
@@ -79,8 +85,8 @@ TYPED_MAX_KEYS = 500
 # `attributes` (93 paths, messages and all) cost 0.6 MB of working memory per span and
 # 1,411 spans peaked at 1 GB. JSON text is parsed once for all paths.
 TYPED_MAX_NESTED_PATHS = 8
-_TEMP_TABLES = ("_batch0", "_batch", "_ids", "_known", "_hashed", "_status", "_load", "_shift",
-                "_broken", "_conflict_raw", "_late")
+_TEMP_TABLES = ("_batch0", "_batch", "_keys0", "_verdict0", "_ids", "_known", "_hashed", "_status",
+                "_load", "_shift", "_broken", "_conflict_raw", "_late")
 _TEMP_VIEWS = ("_parsed",)
 
 # The rows a file's ids are checked against for duplicates, as SQL naming a relation:
@@ -245,7 +251,8 @@ def _ingest_file(
     verdict_src = parallel_src if by_id else numbered_src
     if late:
         ids = compile_shape(id_shape(shape))
-        verdict_view = parsed_sql(ids, verdict_src, table, default_time, with_extra=False, ids_only=True)
+        verdict_view = parsed_sql(ids, replace(verdict_src, keys_checked=by_id), table, default_time,
+                                  with_extra=False, ids_only=True)
         if f.layout == "parquet":
             # Typed columns: when every row has its id, the verdict reads that column alone.
             bare_ids = parsed_sql(ids, verdict_src, table, default_time, with_extra=False, ids_only=True,
@@ -266,17 +273,8 @@ def _ingest_file(
         if by_id:
             # Also: whether a record's id was generated, and its keys that the sample did
             # not show, to read the file as typed columns below.
-            seen = "[" + ", ".join(sql_str(k) for k in sorted(plan.seen_keys or ())) + "]::VARCHAR[]"
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch0 AS
-                SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN {raw_text(verdict_src, 'doc')} END AS raw,
-                       strlen(doc) AS bytes{priced_by}, id_generated,
-                       CASE WHEN reason IS NULL THEN nullif(list_filter(json_keys(doc),
-                           lambda aimon_k: NOT list_contains({seen}, aimon_k)), []) END AS new_keys
-                FROM ({verdict_view})""")
-            # Inserts keep their source order, so rowid order is record order.
-            con.execute("""CREATE OR REPLACE TEMP TABLE _batch AS
-                SELECT rec_no, 1 AS sub_no, rec_no AS line, id, reason, raw
-                FROM (SELECT row_number() OVER (ORDER BY rowid) AS rec_no, * FROM _batch0)""")
+            verdict_lines(con, verdict_view, verdict_src.sql, id_col, plan.seen_keys, priced_by,
+                          raw_text(verdict_src, "doc"))
         else:
             # Typed columns cannot be broken records: an id-only verdict has no reason
             # yet, and leaving the record's text out lets DuckDB read only the id.
