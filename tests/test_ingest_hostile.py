@@ -59,6 +59,19 @@ def test_a_duplicated_key_in_a_file_that_repeats_an_id(con, write_jsonl):
     assert reasons(con) == {2: "duplicate key: model"}
 
 
+def test_a_duplicated_key_in_a_record_whose_id_one_valid_record_shares(con, write_jsonl):
+    # The typed-column reader takes such a record as valid (first value wins): joined to
+    # the verdict by id alone, the load read two records for one and aborted the run.
+    twice = json.dumps(request(request_id="dup", prompt="second"))[:-1] + ', "model": "gpt-4o-mini"}'
+    path = write_jsonl("a.jsonl", [request(request_id="dup", prompt="first"), twice,
+                                   request(request_id="other")])
+    summary = load(con, path)
+    assert (summary.loaded, summary.duplicates, summary.rejected) == (2, 0, 1)
+    assert reasons(con) == {2: "duplicate key: model"}
+    assert rows(con, "SELECT request_id, prompt, source_line FROM requests ORDER BY source_line") == [
+        ("dup", "first", 1), ("other", "What is the refund policy?", 3)]
+
+
 def test_deep_nesting_among_the_first_records(con, write_jsonl):
     deep = json.dumps(request(request_id="deep"))[:-1] + ', "nest": ' + "[" * 5000 + "]" * 5000 + "}"
     path = write_jsonl("a.jsonl", [request(request_id="r1"), deep, request(request_id="r2")])

@@ -13,11 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.conftest import request
-
-todo = pytest.mark.xfail(strict=True, reason="issue 14 items 1, 9: reproduced before the fix")
 
 SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
 
@@ -150,22 +149,32 @@ def test_sample_logs_load_under_600_mb(tmp_path):
     assert rss < 600, f"peak RSS {rss} MB"
 
 
-@todo
+# Both ran out of memory: the verdict pass parsed each record three times in one
+# statement (its keys twice, its id paths once), and DuckDB keeps every parse of a chunk
+# of records, about 4x their text, until the next chunk.
 @pytest.mark.slow
 @pytest.mark.parametrize("form", ["ten 5 MB prompts", "one 33 MB record"])
 def test_big_records_load_at_a_500mb_budget(tmp_path, form):
-    recs = [request(request_id=f"r{i}") for i in range(200)]
+    recs = [request(request_id=f"r{i}", prompt_tokens=i, response=f"answer {i}") for i in range(200)]
     if form == "ten 5 MB prompts":
         for i in range(0, 200, 20):
-            recs[i]["prompt"] = "big " * (5 * 1024 * 1024 // 4)
+            recs[i]["prompt"] = f"big{i} " + "big " * (5 * 1024 * 1024 // 4)
     else:
-        recs[7]["prompt"] = "y" * (33 * 1024 * 1024)
+        recs[7]["prompt"] = "y" * (33 * 1024 * 1024) + "z"
     path = tmp_path / "big.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
-    summary, err, rss, code = ingest_process(str(path), "--db", str(tmp_path / "b.duckdb"), budget="500MB")
+    db = tmp_path / "b.duckdb"
+    summary, err, rss, code = ingest_process(str(path), "--db", str(db), budget="500MB")
     assert code == 0, err
     assert (summary["loaded"], summary["rejected"]) == (200, 0)
     assert rss < 1000, f"peak RSS {rss} MB"
+    # Every record, on its own line, with its own values: the passes that read the
+    # file are matched record by record.
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = con.execute("""SELECT source_line, request_id, prompt, response, input_tokens
+                                FROM requests ORDER BY source_line""").fetchall()
+    assert stored == [(n, r["request_id"], r["prompt"], r["response"], r["prompt_tokens"])
+                      for n, r in enumerate(recs, 1)]
 
 
 def test_the_default_budget_is_a_share_of_the_available_memory(monkeypatch):

@@ -36,7 +36,13 @@ from aimon.store.ingest_accounts import (
     reject_whole_file,
 )
 from aimon.store.ingest_plan import FilePlan, json_reader, parquet_reader
-from aimon.store.ingest_rows import mark_invalid, number_ids, select_rows, write_rejects
+from aimon.store.ingest_rows import (
+    mark_invalid,
+    number_ids,
+    select_rows,
+    verdict_lines,
+    write_rejects,
+)
 from aimon.store.mapping import (
     ID_COLUMN,
     PRICED_BY,
@@ -66,8 +72,8 @@ TYPED_MAX_KEYS = 500
 # `attributes` (93 paths, messages and all) cost 0.6 MB of working memory per span and
 # 1,411 spans peaked at 1 GB. JSON text is parsed once for all paths.
 TYPED_MAX_NESTED_PATHS = 8
-TEMP_TABLES = ("_batch0", "_batch", "_ids", "_known", "_hashed", "_status", "_load", "_shift",
-                "_broken", "_conflict_raw", "_late")
+TEMP_TABLES = ("_batch0", "_batch", "_keys0", "_verdict0", "_ids", "_known", "_hashed", "_status",
+               "_load", "_shift", "_broken", "_conflict_raw", "_late")
 TEMP_VIEWS = ("_parsed",)
 
 # The rows a file's ids are checked against for duplicates, as SQL naming a relation:
@@ -193,7 +199,8 @@ def _file_read(con: duckdb.DuckDBPyConnection, plan: FilePlan, table: str,
     verdict_src = parallel_src if by_id else numbered_src
     if late:
         ids = compile_shape(id_shape(shape))
-        verdict = parsed_sql(ids, verdict_src, table, default_time, with_extra=False, ids_only=True)
+        verdict = parsed_sql(ids, replace(verdict_src, keys_checked=by_id), table, default_time,
+                             with_extra=False, ids_only=True)
         if f.layout == "parquet":
             # Typed columns: when every row has its id, the verdict reads that column alone.
             bare_ids = parsed_sql(ids, verdict_src, table, default_time, with_extra=False, ids_only=True,
@@ -220,17 +227,7 @@ def _verdict_pass(con: duckdb.DuckDBPyConnection, read: FileRead, plan: FilePlan
         if read.by_id:
             # Also: whether a record's id was generated, and its keys that the sample did
             # not show, to read the file as typed columns below.
-            seen = "[" + ", ".join(sql_str(k) for k in sorted(plan.seen_keys or ())) + "]::VARCHAR[]"
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE {FIRST_PASS} AS
-                SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN {raw_text(src, 'doc')} END AS raw,
-                       strlen(doc) AS bytes{priced_by}, id_generated,
-                       CASE WHEN reason IS NULL THEN nullif(list_filter(json_keys(doc),
-                           lambda aimon_k: NOT list_contains({seen}, aimon_k)), []) END AS new_keys
-                FROM ({read.verdict})""")
-            # Inserts keep their source order, so rowid order is record order.
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE {VERDICTS} AS
-                SELECT rec_no, 1 AS sub_no, rec_no AS line, id, reason, raw
-                FROM (SELECT row_number() OVER (ORDER BY rowid) AS rec_no, * FROM {FIRST_PASS})""")
+            verdict_lines(con, read.verdict, src.sql, id_col, plan.seen_keys, priced_by, raw_text(src, "doc"))
         else:
             # Typed columns cannot be broken records: an id-only verdict has no reason
             # yet, and leaving the record's text out lets DuckDB read only the id.

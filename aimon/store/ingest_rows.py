@@ -9,6 +9,7 @@ from datetime import datetime
 
 import duckdb
 
+from aimon.errors import InputError
 from aimon.store import pricing
 from aimon.store.ingest_accounts import fill_raw_from_file
 from aimon.store.reader import LogFile
@@ -24,6 +25,62 @@ def number_ids(con: duckdb.DuckDBPyConnection) -> None:
                row_number() OVER (PARTITION BY id, reason IS NULL ORDER BY rec_no, sub_no) AS occurrence,
                count(*) OVER (PARTITION BY id) AS copies
         FROM _batch WHERE id IS NOT NULL""")
+
+
+# DuckDB's JSON parser (yyjson) sizes a parse by how the text looks: compact text gets
+# 2.7 bytes of value slots per byte of text, text that opens with two spaces 1 byte, and
+# grows the slots if they run short. A long record is mostly one string (a prompt, a
+# document), so the compact estimate is waste: a chunk of ten 5 MB prompts took 410 MB
+# to list its keys, 270 MB spaced. The keys and values are the same.
+_ROOMY = ("CASE WHEN strlen(doc) > 65536 THEN '{  ' || substr(CAST(doc AS VARCHAR), 2) "
+          "ELSE CAST(doc AS VARCHAR) END")
+
+
+def verdict_lines(con: duckdb.DuckDBPyConnection, view: str, reader_sql: str, id_col: str,
+                  seen_keys: frozenset[str] | None, priced_by: str, raw_sql: str) -> None:
+    """``_batch0`` and ``_batch`` for a JSON-lines file read in parallel, unnumbered:
+    each record's id, why it cannot load (so far), its size, its price keys, whether its
+    id was generated and its keys that the sample did not show (to read the file as typed
+    columns later). ``view``: the id mapping, reading ``doc`` from ``reader_sql`` and
+    leaving duplicate keys to this pass (``Source.keys_checked``).
+
+    Every JSON function parses a whole record and keeps the parse of a whole chunk of
+    records until the next chunk, about 4x the records' text: three such calls in one
+    statement ran one 33 MB record, or ten 5 MB prompts, out of a 500 MB budget. So the
+    keys are read by one pass and the id paths by another, each parsing every record
+    once, and the two are put side by side in record order (both keep their inserts in
+    source order)."""
+    seen = "[" + ", ".join(sql_str(k) for k in sorted(seen_keys or ())) + "]::VARCHAR[]"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _keys0 AS
+        SELECT dup, strlen(doc) AS bytes, CASE WHEN dup IS NOT NULL THEN CAST(doc AS VARCHAR) END AS raw,
+               nullif(list_filter(k, lambda aimon_k: NOT list_contains({seen}, aimon_k)), []) AS new_keys
+        FROM (SELECT doc, k, aimon_dup_key(k) AS dup
+              FROM (SELECT doc, CASE WHEN left(doc, 1) = '{{' THEN json_keys({_ROOMY}) END AS k
+                    FROM ({reader_sql})))""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _verdict0 AS
+        SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN {raw_sql} END AS raw{priced_by},
+               id_generated
+        FROM ({view})""")
+    one, other = con.execute("SELECT (SELECT count(*) FROM _keys0), (SELECT count(*) FROM _verdict0)").fetchone()
+    if one != other:
+        raise InputError(f"{one} and {other} records read by two passes over the same file; nothing was "
+                         "written (please report this)")
+    priced = "".join(f", CASE WHEN k.dup IS NULL THEN v.{c} END AS {c}" for c in priced_by.split(", ") if c)
+    # A record that gives a key twice keeps the id it gives (the first, as every reader
+    # takes it): the reader of typed columns reads such a record as valid, so a valid
+    # record sharing that id must not be loaded by a join on the id alone.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch0 AS
+        SELECT v.id,
+               coalesce(v.reason, k.dup) AS reason, coalesce(v.raw, k.raw) AS raw, k.bytes{priced},
+               v.id_generated,
+               CASE WHEN v.reason IS NULL AND k.dup IS NULL THEN k.new_keys END AS new_keys
+        FROM _verdict0 v POSITIONAL JOIN _keys0 k""")
+    con.execute("DROP TABLE _keys0")
+    con.execute("DROP TABLE _verdict0")
+    # Inserts keep their source order, so rowid order is record order.
+    con.execute("""CREATE OR REPLACE TEMP TABLE _batch AS
+        SELECT rec_no, 1 AS sub_no, rec_no AS line, id, reason, raw
+        FROM (SELECT row_number() OVER (ORDER BY rowid) AS rec_no, * FROM _batch0)""")
 
 
 def mark_invalid(con: duckdb.DuckDBPyConnection, found: str) -> int:

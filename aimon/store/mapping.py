@@ -52,6 +52,10 @@ class Source:
     # text); a reader whose records all carry ids and whose rejects come from the file
     # does without.
     record_text: bool = True
+    # JSON text: whether a pass of its own has found records that give a key twice
+    # (:func:`aimon.store.ingest_rows.verdict_lines`), so that this mapping parses each
+    # record once, for its paths, instead of twice.
+    keys_checked: bool = False
 
 
 def typed(kind: str, raw: str) -> str:
@@ -339,7 +343,8 @@ def _text_base(c: CompiledShape, source: Source, number: str) -> _Base:
     # json_type.
     # A key given twice would keep one value and drop the other without a trace (and
     # breaks DuckDB's maps): such a record is a reject naming the key.
-    not_object = ("CASE WHEN doc IS NULL THEN 'broken JSON' WHEN left(doc, 1) = '{' THEN aimon_dup_key(json_keys(doc)) "
+    dup_key = "NULL" if source.keys_checked else "aimon_dup_key(json_keys(doc))"
+    not_object = (f"CASE WHEN doc IS NULL THEN 'broken JSON' WHEN left(doc, 1) = '{{' THEN {dup_key} "
                   "WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object: ' || lower(json_type(doc)) END")
     text_list = "[" + ", ".join(sql_str(p) for p in c.text_paths) + "]" if c.text_paths else None
     json_list = "[" + ", ".join(sql_str(p) for p in c.json_paths) + "]" if c.json_paths else None
