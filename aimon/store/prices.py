@@ -12,6 +12,7 @@ The prices file is read by :mod:`aimon.store.price_file`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -98,8 +99,10 @@ def _user_model_prices(provider: str | None, model: str, entry: UserModel, sourc
 
 # --------------------------------------------------------------------------- genai-prices
 
+@functools.cache
 def genai_prices_version() -> str:
-    """The installed genai-prices version (its data ships with the package)."""
+    """The installed genai-prices version (its data ships with the package). Read once a
+    process: each read parses the package's metadata (5 ms), and an ingest asks six times."""
     from importlib.metadata import version
 
     return version("genai-prices")
