@@ -73,6 +73,8 @@ def during_files(monkeypatch, action) -> list:
     return seen
 
 
+# Also checked, for each of two files, by test_the_write_lock_is_held_only_to_merge.
+@pytest.mark.slow
 def test_readers_open_the_database_while_an_ingest_reads_its_files(cli, db, write_jsonl, monkeypatch):
     log = write_jsonl("new.jsonl", [request(request_id=f"new-{i}") for i in range(20)])
     opened = during_files(monkeypatch, lambda: reader_opens(db))

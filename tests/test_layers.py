@@ -51,6 +51,10 @@ def test_cli_import_stays_light():
 SEMANTIC_MODULES = ("torch", "sentence_transformers", "transformers", "openvino", "sklearn")
 
 
+# ~4 s of CPU (every help page in a fresh interpreter); the quick loop keeps
+# test_startup.py's checks that each command's own --help and an analysis (report daily)
+# load no torch or sentence-transformers.
+@pytest.mark.slow
 def test_help_and_every_non_semantic_command_never_import_torch(tmp_path):
     """`aimon --help`, every command's --help, and running the light commands leave torch,
     sentence-transformers and OpenVINO unloaded; only drift and similarity may load them."""

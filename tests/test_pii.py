@@ -187,3 +187,22 @@ def test_lowercased_ibans_and_keys_are_still_found(mem):
 def test_a_lower_case_hash_is_not_cut_into_an_iban(mem):
     # sample_logs holds this hash: its first 23 characters pass mod-97 for AE by chance.
     assert scan_texts(mem, ["trace ae1181206685b396ac0119f570fb0a75 done"]) == [[]]
+
+
+def test_masking_works_again_after_a_pass_that_failed(monkeypatch):
+    """mask_values keeps one in-memory connection a process; a pass stopped half-way
+    (Ctrl-C, an error) must not leave the next command masking with a broken one."""
+    from aimon.analysis.pii import scan as scan_module
+
+    def interrupted(con, texts):
+        con.execute("BEGIN TRANSACTION")  # stopped inside a transaction DuckDB has aborted
+        with pytest.raises(duckdb.Error):
+            con.execute("SELECT error('stopped')")
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(scan_module, "redact_texts", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            scan_module.mask_values(["jane.doe@example.com"])
+    assert scan_module.mask_values(["write to jane.doe@example.com", "gpt-4o"]) == [
+        "write to [REDACTED_EMAIL]", "gpt-4o"]

@@ -27,6 +27,7 @@ How a scan works:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -239,8 +240,21 @@ def mask_values(values: Sequence[str]) -> list[str]:
     a private in-memory connection, so it needs no database and holds no lock."""
     if not values:
         return []
-    con = duckdb.connect()
-    try:
-        return [v if m is None else m for v, m in zip(values, redact_texts(con, list(values)), strict=True)]
-    finally:
-        con.close()
+    global _mask_con
+    with _mask_lock:
+        # Opened once a process: opening one costs as much as the pass itself (17 ms),
+        # and every command masks what it prints, a process that runs many (tests) pays
+        # it each time. A connection a failed pass may have left in any state is dropped.
+        if _mask_con is None:
+            _mask_con = duckdb.connect()
+        try:
+            return [v if m is None else m for v, m in zip(values, redact_texts(_mask_con, list(values)),
+                                                          strict=True)]
+        except BaseException:
+            _mask_con.close()
+            _mask_con = None
+            raise
+
+
+_mask_con: duckdb.DuckDBPyConnection | None = None
+_mask_lock = threading.Lock()
