@@ -142,22 +142,6 @@ def test_a_run_stopped_while_staging_leaves_the_database_as_it_was(cli, db, writ
     assert staging_left(db) == []
 
 
-def test_a_database_the_run_creates_is_loaded_without_staging(cli, tmp_path, write_jsonl, monkeypatch):
-    """Nobody can be reading a file that did not exist: its rows are written once, not
-    staged and then copied."""
-    def no_staging(db):
-        raise AssertionError("a new database was staged")
-
-    monkeypatch.setattr(ingest_staging, "staging_folder", no_staging)
-    new = tmp_path / "new.duckdb"
-    result = cli("ingest", write_jsonl("x.jsonl", [request(request_id="x")]), "--db", new)
-    assert result.exit_code == 0, result.output
-    with duckdb.connect(str(new), read_only=True) as con:
-        assert con.execute("SELECT request_id FROM requests").fetchall() == [("x",)]
-    assert oct(new.stat().st_mode & 0o777) == "0o600"
-    assert not staging_left(new)
-
-
 def test_a_staging_folder_left_by_a_killed_run_is_removed(cli, db, write_jsonl):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

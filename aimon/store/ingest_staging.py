@@ -24,9 +24,6 @@ with different content makes the run load again under the write lock, as a singl
 transaction, so that the conflict is reported exactly as without staging. The staging
 folder is removed whatever happens, Ctrl-C included; one left by a killed run is
 removed by the next ingest of that database.
-
-A database the run creates is loaded directly, under its write lock: nobody can have
-been reading a file that did not exist, and staging would write every row twice.
 """
 
 from __future__ import annotations
@@ -97,12 +94,6 @@ def ingest_staged(
         with opened(db, write=True, memory_limit=memory_limit) as con:
             return load(con)
     names = [f.name for f in reader.expand(paths)]  # a missing file stops the run here
-    if not db.exists():
-        # Nobody can be reading a database this run creates, so nothing is gained by
-        # staging; loading it directly spares every row its second write, the copy from
-        # the staging file (1M flat rows: about 9 s of a 29 s ingest).
-        with private_files(db), opened(db, write=True, memory_limit=memory_limit) as con:
-            return load(con)
     _check_database(db)
     with private_files(db), staging_folder(db) as folder:
         staged = folder / "staging.duckdb"
