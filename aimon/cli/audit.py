@@ -256,10 +256,7 @@ def audit_security(
             result = security.audit(con, window, cfg, rescan=rescan)
             if s.stored:
                 save_audit(con, result)
-        notes: tuple[str, ...] = ()
-        if todo and not s.stored:
-            why = "--no-store" if no_store else f"{db} is read-only"
-            notes = (f"{why}: findings were computed in memory and not stored.",)
+        notes = s.not_stored("findings", wanted=todo, no_store=no_store)
         with s.read() as con:
             report = sr.security_report(con, result, stored=s.stored or not todo, top=top, examples=examples,
                                         show_pii=show_pii, notes=notes)

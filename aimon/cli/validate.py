@@ -79,10 +79,7 @@ def validate(
             run = v.validate(con, window, loaded, names)
             if s.stored:
                 save_run(con, run)
-        notes: tuple[str, ...] = ()
-        if todo and not s.stored:
-            why = "--no-store" if no_store else f"{db} is read-only"
-            notes = (f"{why}: results were computed in memory and not stored.",)
+        notes = s.not_stored("results", wanted=todo, no_store=no_store)
         with s.read() as con:
             report = vr.validation_report(con, run, stored=s.stored or not todo, examples=examples,
                                           show_pii=show_pii, notes=notes)

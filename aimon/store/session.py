@@ -96,6 +96,14 @@ class Session:
         self._held = con
         yield con
 
+    def not_stored(self, what: str, *, wanted: bool, no_store: bool) -> tuple[str, ...]:
+        """The note for ``what`` computed although not kept when there was something new
+        to keep (``wanted``): why (--no-store, or the file is read-only); else none."""
+        if not wanted or self.stored:
+            return ()
+        why = "--no-store" if no_store else f"{self.db} is read-only"
+        return (f"{why}: {what} were computed in memory and not stored.",)
+
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection that sees what was kept (in memory too)."""
