@@ -86,6 +86,27 @@ def test_every_catalogue_unit_is_shown_by_units():
         assert units.value(unit, 12.345) != units.value("no such unit", 12.345), unit
 
 
+# --------------------------------------------------------------------------- p-values
+
+P_VALUES = [0.2, 0.0504, 0.049, 0.0012, 0.00017, 1.6e-05, 3e-13, None, float("nan")]
+
+
+def test_a_p_value_reads_the_same_in_every_command():
+    # A/B verdicts, drift tables and the daily report's quality-drift line once read
+    # 0.00017 as "0.00017", "<0.001" and "0.000"; one rule now, from aimon.render.units.
+    assert [units.p_value(p) for p in P_VALUES] == [
+        "0.200", "0.050", "0.049", "0.001", "0.00017", "1.6e-05", "< 1e-12", "—", "—"]
+    assert units.p_is(0.034) == "p = 0.034" and units.p_is(1e-20) == "p < 1e-12"
+
+
+def test_no_render_module_formats_p_values_its_own_way():
+    # A function of its own whose name says p-value, or a p-value key put through a format spec.
+    own = re.compile(r"def _?p(_text|_is|val\w*)?\(|\[['\"]p_(value|adjusted)['\"]\]:\.\d")
+    found = [f"{path.name}: {m.group(0)}" for path in RENDER.glob("*.py") if path.name != "units.py"
+             for m in own.finditer(path.read_text(encoding="utf-8"))]
+    assert not found, "show p-values with aimon.render.units.p_value / p_is:\n" + "\n".join(found)
+
+
 # --------------------------------------------------------------------------- money
 
 AMOUNTS = [0.0005877, 0.00008311, 0.075, 0.3496, 0.9269, 1.0, 16.7453, 1234.567, 0.0]

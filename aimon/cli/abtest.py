@@ -182,7 +182,7 @@ def analyze(
 
 def _breaches(result, gates: set[str]) -> list[str]:
     """One line for each --fail-on condition the analysis meets."""
-    from aimon.render.abtest import p_is
+    from aimon.render.units import p_is
 
     breaches = []
     if "srm" in gates and result.srm.mismatch:

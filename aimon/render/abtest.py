@@ -55,23 +55,6 @@ def _pct_interval(low: float | None, high: float | None) -> str:
     return f"{units.pct(low, signed=True)} to {units.pct(high, signed=True)}"
 
 
-def p_is(p: float | None) -> str:
-    """'p = 0.034' or 'p < 1e-12', for sentences."""
-    text = p_text(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
-
-
-def p_text(p: float | None) -> str:
-    """A p-value: 0.034, 0.00017, or < 1e-12."""
-    if p is None:
-        return ""
-    if p < 1e-12:
-        return "< 1e-12"
-    if p < 0.001:
-        return f"{p:.2g}"
-    return f"{p:.3f}"
-
-
 # --------------------------------------------------------------------------- list
 
 def list_data(result: Any) -> dict:
@@ -119,19 +102,19 @@ def verdict_text(result: Any) -> str:
         split = ", ".join(f"{name} {obs:,}" for name, obs in zip(srm.variants, srm.observed, strict=True))
         intended = ":".join(units.pct(s, 0) for s in srm.split)
         return (f"INVALID: sample ratio mismatch. {srm.unit.capitalize()}s per variant {split} against an "
-                f"intended {intended} split (chi-square {p_is(srm.p_value)}, threshold {srm.threshold:g}). "
+                f"intended {intended} split (chi-square {units.p_is(srm.p_value)}, threshold {srm.threshold:g}). "
                 "Assignment or logging is broken; do not trust any comparison until it is fixed.")
 
     def describe(c) -> str:
         return (f"{c.variant} {value_text(metric, c.value_variant)} vs {c.control} "
                 f"{value_text(metric, c.value_control)}, {diff_text(metric, c.diff)} "
-                f"(95% CI {_interval(metric, c.ci_low, c.ci_high)}), Holm-adjusted {p_is(c.p_adjusted)}")
+                f"(95% CI {_interval(metric, c.ci_low, c.ci_high)}), Holm-adjusted {units.p_is(c.p_adjusted)}")
 
     watch = ""
     if v.guardrails:
         worse = [c for c in result.comparisons if f"{c.variant}:{c.metric}" in v.guardrails]
         watch = " Watch: " + "; ".join(
-            f"{c.variant} is worse on {c.metric} ({diff_text(c.metric, c.diff)}, Holm {p_is(c.p_adjusted)})"
+            f"{c.variant} is worse on {c.metric} ({diff_text(c.metric, c.diff)}, Holm {units.p_is(c.p_adjusted)})"
             for c in worse) + "."
     if v.kind == "winner" and v.winner == result.control:
         return (f"CONTROL WINS on {metric}: every variant is worse. "
@@ -205,7 +188,7 @@ def srm_warning(result: Any) -> str:
     return (f"SAMPLE RATIO MISMATCH in {result.experiment}: {srm.unit}s per variant "
             + ", ".join(f"{n} {o:,} (expected {e:,.0f})" for n, o, e in
                         zip(srm.variants, srm.observed, srm.expected, strict=True))
-            + f"; chi-square {p_is(srm.p_value)}, threshold {srm.threshold:g}")
+            + f"; chi-square {units.p_is(srm.p_value)}, threshold {srm.threshold:g}")
 
 
 def analyze_blocks(result: Any, tz: str = "UTC") -> list:
@@ -221,7 +204,7 @@ def analyze_blocks(result: Any, tz: str = "UTC") -> list:
         ("control", result.control),
         ("success from", {"logged": "the logged `success` field", "thumbs": "thumbs feedback",
                           None: "not available"}[result.success_source]),
-        ("sample ratio", f"chi-square {p_is(srm.p_value)} over {srm.unit}s"
+        ("sample ratio", f"chi-square {units.p_is(srm.p_value)} over {srm.unit}s"
                          + (" — MISMATCH" if srm.mismatch else " (ok)")),
         ("tests", f"alpha {result.alpha:g}, Holm over {len(result.comparisons)} comparison(s), "
                   f"bootstrap seed {result.seed}"),
@@ -234,8 +217,8 @@ def analyze_blocks(result: Any, tz: str = "UTC") -> list:
         "variant": value_text(c.metric, c.value_variant),
         "diff": diff_text(c.metric, c.diff),
         "95% CI": _interval(c.metric, c.ci_low, c.ci_high),
-        "p": p_text(c.p_value),
-        "Holm p": p_text(c.p_adjusted),
+        "p": units.p_value(c.p_value),
+        "Holm p": units.p_value(c.p_adjusted),
         "result": c.direction or "n.s.",
     } for c in result.comparisons], title=f"Comparisons ({_tests(result)})"))
     blocks.append(FrameBlock([{
@@ -256,7 +239,7 @@ def analyze_blocks(result: Any, tz: str = "UTC") -> list:
         blocks.append(FrameBlock([{
             "metric": c.metric,
             "variant": f"{c.variant} vs {c.control}",
-            "Mann-Whitney p": p_text(c.mann_whitney_p),
+            "Mann-Whitney p": units.p_value(c.mann_whitney_p),
             "P(variant > control)": units.number(c.prob_superiority, 3),
             "P95 control": value_text(c.metric, c.p95_control),
             "P95 variant": value_text(c.metric, c.p95_variant),

@@ -86,12 +86,6 @@ def drift_csv(result: DriftResult) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
-def _p(value: float | None) -> str:
-    if value is None:
-        return ""
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
 def _effect(row: dict) -> str:
     if row["effect"] is None or row["effect_size"] is None:
         return ""
@@ -113,14 +107,14 @@ def _group_blocks(g: Any, result: DriftResult) -> list[Block]:
         verdict = "DRIFTED" if s["drifted"] else "no drift"
         blocks.append(Figures([
             (f"semantic drift of the {result.field}s", verdict),
-            ("p-value (Holm-adjusted)", f"{_p(s['p_value'])} ({_p(s['p_adjusted'])})"),
+            ("p-value (Holm-adjusted)", f"{units.p_value(s['p_value'])} ({units.p_value(s['p_adjusted'])})"),
             ("texts that changed topic", units.pct(s["topic_shift"])),
             ("centroid distance (1 - cosine)", f"{s['centroid_distance']:.4f}"),
         ], title="Semantic"))
         topics = g.topics.select(
             pl.col("name").alias("topic"), pl.col("share_baseline").alias("before"),
             pl.col("share_current").alias("after"), pl.col("change"), pl.col("direction"),
-            pl.col("p_adjusted").map_elements(_p, return_dtype=pl.String).alias("p (Holm)"))
+            pl.col("p_adjusted").map_elements(units.p_value, return_dtype=pl.String).alias("p (Holm)"))
         blocks.append(FrameBlock(topics, title="Topics", formats={"before": ".1%", "after": ".1%",
                                                                 "change": "+.1%"}))
         for r in g.topics.iter_rows(named=True):
@@ -130,7 +124,7 @@ def _group_blocks(g: Any, result: DriftResult) -> list[Block]:
     sig = g.signals.select(
         pl.col("signal"), pl.col("test").replace({"two-proportion z": "2-prop z"}), "baseline", "current",
         pl.struct("effect", "effect_size").map_elements(_effect, return_dtype=pl.String).alias("effect"),
-        pl.col("p_adjusted").map_elements(_p, return_dtype=pl.String).alias("p (Holm)"),
+        pl.col("p_adjusted").map_elements(units.p_value, return_dtype=pl.String).alias("p (Holm)"),
         pl.when(pl.col("drifted")).then(pl.lit("DRIFT")).otherwise(pl.lit("")).alias("drift"))
     blocks.append(FrameBlock(sig, title="Signals", formats={"baseline": ",.4g", "current": ",.4g"}))
     untested = [f"{r['signal']} ({r['note']})" for r in g.signals.iter_rows(named=True) if r["p_value"] is None]

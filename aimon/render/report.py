@@ -226,7 +226,7 @@ def report_blocks(report: Report) -> list[Block]:
     if report.quality_drift:
         q = report.quality_drift
         blocks.append(Note(f"Quality drift: responses against the baseline: "
-                           f"{'DRIFTED' if q['drifted'] else 'no drift'} (p={q['p_value']:.3f}, semantic test on "
+                           f"{'DRIFTED' if q['drifted'] else 'no drift'} ({units.p_is(q['p_value'])}, semantic test on "
                            f"{q['n_current']:,} / {q['n_baseline']:,} cached embeddings; aimon drift --field "
                            "response names the topics)"))
     if report.votes == 0:

@@ -1,7 +1,7 @@
 """Values in their units, as people read them: the one place a number becomes text.
 
 One function per unit (:func:`count`, :func:`ms`, :func:`pct`, :func:`pp`, :func:`money`,
-:func:`tokens`, :func:`ratio`) and :func:`value` to pick one by a unit's name, so that
+:func:`tokens`, :func:`ratio`, :func:`p_value`) and :func:`value` to pick one by a unit's name, so that
 "33.3%", "1,234 ms" and "$0.476" read the same in every command. A value that is
 missing (None), or not a finite number (NaN, infinity: a rate of nothing), shows as
 :data:`MISSING` in every unit; JSON keeps null and CSV an empty cell.
@@ -130,6 +130,26 @@ def money(x: Any, *, signed: bool = False, missing: str = MISSING) -> str:
 def ratio(x: Any, places: int = 1, missing: str = MISSING) -> str:
     """How many times another value: x2.5."""
     return f"x{_plus(x, places):,.{places}f}" if finite(x) else missing
+
+
+def p_value(p: Any, missing: str = MISSING) -> str:
+    """A p-value: 0.034, 0.00017, or "< 1e-12" below what the tests' arithmetic resolves.
+
+    Three decimals from 0.001 up, two significant digits below, so that a p-value next to
+    a threshold of 0.05 or 0.01 is never rounded across it and a tiny one is not 0.000."""
+    if not finite(p):
+        return missing
+    if p < 1e-12:
+        return "< 1e-12"
+    if p < 0.001:
+        return f"{p:.2g}"
+    return f"{p:.3f}"
+
+
+def p_is(p: Any) -> str:
+    """A p-value in a sentence: 'p = 0.034', 'p < 1e-12'."""
+    text = p_value(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 # Units by name, as analyses declare them (a figure's or a metric's ``unit``): the
