@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv as csvlib
+import io
 import json
 from datetime import UTC, datetime
 
@@ -57,7 +59,13 @@ def test_detect_table_and_gate(cli, db, quiet_db):
     md = cli("incident", "detect", "--since", "2d", "--db", db, "-f", "markdown")
     assert "| P1 | 2026-11-03 14:0" in md.stdout and "| claude-sonnet-4-5 on /chat: " in md.stdout
     csv = cli("incident", "detect", "--since", "2d", "--db", db, "-f", "csv")
-    assert csv.stdout.startswith("id,severity,start,end,minutes,") and "INC-20261103-140" in csv.stdout
+    assert csv.stdout.startswith("id,start,end,minutes,severity,") and "INC-20261103-140" in csv.stdout
+    # CSV is read by programs: numbers and ISO instants, as in the JSON, not "18.7%" or "14,668 ms".
+    row = next(csvlib.DictReader(io.StringIO(csv.stdout)))
+    incident = json.loads(cli("incident", "detect", "--since", "2d", "--db", db, "-f", "json").stdout)["incidents"][0]
+    assert float(row["error_rate"]) == pytest.approx(incident["error_rate"])
+    assert float(row["p95_ms"]) == pytest.approx(incident["p95_ms"])
+    assert datetime.fromisoformat(row["start"]) == datetime.fromisoformat(incident["start"])
     gate = cli("incident", "detect", "--since", "2d", "--db", db, "--fail-on", "P1")
     assert gate.exit_code == 1 and "P1 incident" in gate.stderr
     assert cli("incident", "detect", "--since", "2d", "--db", db, "--fail-on", "P0").exit_code == 0

@@ -137,8 +137,9 @@ class DetectResult:
 def incidents_frame(incidents: Sequence[Incident]) -> pl.DataFrame:
     """Incidents as a frame (one row each)."""
     if not incidents:
-        return pl.DataFrame(schema={"id": pl.String, "severity": pl.String, "start": pl.Datetime("us", "UTC"),
-                                    "end": pl.Datetime("us", "UTC"), "minutes": pl.Int64})
+        # No incident: the empty table still names every column, in the same order.
+        types = {"str": pl.String, "datetime": pl.Datetime("us", "UTC"), "int": pl.Int64, "float": pl.Float64}
+        return pl.DataFrame(schema={f.name: types[str(f.type).split(" ")[0]] for f in dataclasses.fields(Incident)})
     return pl.DataFrame([i.__dict__ for i in incidents])
 
 
