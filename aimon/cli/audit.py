@@ -241,29 +241,30 @@ def audit_security(
     from aimon.analysis.security import report as sr
     from aimon.analysis.security import scan
     from aimon.render.pii import spinner
+    from aimon.render.security import gate_message
     from aimon.store.security import save_audit
+    from aimon.store.session import session
     from aimon.store.toml_config import config_path
 
-    level = sr.parse_gate(fail_on) if fail_on is not None else None
+    gate = sr.parse_gate(fail_on) if fail_on is not None else None
     cfg = security.load_config(config_path(config))
-    from aimon.store.session import session
+
+    def look(con):
+        window = window_for(con, since, until, tz=tz)
+        return window, rescan or scan.pending(con, window, scan.settings_digest(cfg)) > 0
+
+    def read(con, result, stored, notes):
+        return sr.security_report(con, result, stored=stored, top=top, examples=examples, show_pii=show_pii,
+                                  notes=notes)
+
     with session(db, tz) as s:
-        with s.look() as con:
-            window = window_for(con, since, until, tz=tz)
-            todo = rescan or scan.pending(con, window, scan.settings_digest(cfg)) > 0
-        with s.keep(refused=no_store or not todo) as con, \
-                spinner("scanning for injection, leakage and exfiltration"):
-            result = security.audit(con, window, cfg, rescan=rescan)
-            if s.stored:
-                save_audit(con, result)
-        notes = s.not_stored("findings", wanted=todo, no_store=no_store)
-        with s.read() as con:
-            report = sr.security_report(con, result, stored=s.stored or not todo, top=top, examples=examples,
-                                        show_pii=show_pii, notes=notes)
-    stats = result.stats if todo else None
-    show(report, fmt, output, show_pii=show_pii, tz=tz, stats=stats)
-    if level is not None:
-        breaches = sr.gate(report, level)
-        if breaches:
-            raise GateFailed("security gate failed (--fail-on " + fail_on.strip().lower() + "):\n"
-                             + "\n".join(f"  {b}" for b in breaches))
+        kept = s.keep_then_read("findings", look=look,
+                                compute=lambda con, window: security.audit(con, window, cfg, rescan=rescan),
+                                save=save_audit, read=read, no_store=no_store,
+                                busy=spinner("scanning for injection, leakage and exfiltration"))
+    report = kept.shown
+    show(report, fmt, output, show_pii=show_pii, tz=tz, stats=kept.computed.stats if kept.fresh else None)
+    if gate is not None:
+        verdict = sr.gate(report, gate)
+        if verdict.failed:
+            raise GateFailed(gate_message(verdict))
