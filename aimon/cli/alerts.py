@@ -74,7 +74,7 @@ def check(
     from aimon.analysis.toolkit.window import time_or_newest
     from aimon.errors import GateFailed
     from aimon.render import err_console
-    from aimon.render.alerts import metric_value
+    from aimon.render.alerts import gate_message
     from aimon.store import alert_state
     from aimon.store.session import session
 
@@ -94,11 +94,9 @@ def check(
     level = fail_on.value if fail_on else None
     show(result, fmt, output, show_pii=show_pii, tz=tz, fail_on=level)
     if level:
-        paging = result.paging(level)
-        if paging:
-            raise GateFailed("\n".join(
-                f"{e.severity} {e.rule}{' [' + e.key + ']' if e.key else ''}: {e.metric} "
-                f"{metric_value(e.metric, e.value)} (bound {metric_value(e.metric, e.bound)})" for e in paging))
+        verdict = result.gate(level)
+        if verdict.failed:
+            raise GateFailed(gate_message(verdict))
 
 
 @alerts_app.command("scan")

@@ -119,6 +119,7 @@ def audit_pii(
     """
     from aimon.analysis.pii.entities import parse_entity_types, parse_fields
     from aimon.analysis.pii.report import gate, pii_report
+    from aimon.render.pii import gate_message
 
     chosen = parse_fields(fields)
     gate_types = parse_entity_types(fail_on) if fail_on else None
@@ -126,9 +127,9 @@ def audit_pii(
         report = pii_report(con, window, chosen, top=top, samples=samples, show_pii=show_pii)
     show(report, fmt, output, show_pii=show_pii, tz=tz, stats=stats)
     if gate_types:
-        breaches = gate(report, gate_types)
-        if breaches:
-            raise GateFailed("PII gate failed (--fail-on):\n" + "\n".join(f"  {b}" for b in breaches))
+        verdict = gate(report, gate_types)
+        if verdict.failed:
+            raise GateFailed(gate_message(verdict))
 
 
 def _as_of(value: str | None, tz: str) -> datetime | None:

@@ -97,8 +97,12 @@ def similarity(
     if note:
         notes.append(note)
     show(report, fmt, output, show_pii=show_pii, tz=tz, notes=notes)
-    if fail_on_below and report.flagged.height:
-        raise GateFailed(f"{report.flagged.height} answer(s) below similarity {threshold} (--fail-on-below)")
+    if fail_on_below:
+        from aimon.render.similarity import gate_message
+
+        verdict = analysis.judge(report)
+        if verdict.failed:
+            raise GateFailed(gate_message(verdict))
 
 
 @similarity_app.command("consistency")
