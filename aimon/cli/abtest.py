@@ -18,8 +18,8 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
-from aimon.cli.output import ShowPiiOption, masked, show
-from aimon.errors import GateFailed, UsageError
+from aimon.cli.output import ShowPiiOption, exit_on, masked, show
+from aimon.errors import UsageError
 from aimon.render import err_console, visible
 
 abtest_app = typer.Typer(help="A/B experiments: variants, sizes and honest comparisons.",
@@ -166,6 +166,4 @@ def analyze(
         (warning,) = masked(show_pii, srm_warning(result))
         err_console.print("aimon: warning: " + visible(warning), style="bold red", markup=False)
     show(result, fmt, output, show_pii=show_pii, tz=tz)
-    verdict = judge(result, gates)
-    if verdict.failed:
-        raise GateFailed(gate_message(verdict))
+    exit_on(judge(result, gates), gate_message)

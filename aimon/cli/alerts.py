@@ -10,7 +10,7 @@ import typer
 
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption, TzOption
-from aimon.cli.output import ShowPiiOption, show
+from aimon.cli.output import ShowPiiOption, exit_on, show
 from aimon.render import RulesFormat
 
 alerts_app = typer.Typer(help="Alert rules over trailing windows: check now (for cron), replay history "
@@ -72,7 +72,6 @@ def check(
     from aimon.analysis.alerts.check import check as run_check
     from aimon.analysis.alerts.check import track_state
     from aimon.analysis.toolkit.window import time_or_newest
-    from aimon.errors import GateFailed
     from aimon.render import err_console
     from aimon.render.alerts import gate_message
     from aimon.store import alert_state
@@ -94,9 +93,7 @@ def check(
     level = fail_on.value if fail_on else None
     show(result, fmt, output, show_pii=show_pii, tz=tz, fail_on=level)
     if level:
-        verdict = result.gate(level)
-        if verdict.failed:
-            raise GateFailed(gate_message(verdict))
+        exit_on(result.gate(level), gate_message)
 
 
 @alerts_app.command("scan")

@@ -20,8 +20,7 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
-from aimon.cli.output import ShowPiiOption, show
-from aimon.errors import GateFailed
+from aimon.cli.output import ShowPiiOption, exit_on, show
 
 if TYPE_CHECKING:
     import duckdb
@@ -127,9 +126,7 @@ def audit_pii(
         report = pii_report(con, window, chosen, top=top, samples=samples, show_pii=show_pii)
     show(report, fmt, output, show_pii=show_pii, tz=tz, stats=stats)
     if gate_types:
-        verdict = gate(report, gate_types)
-        if verdict.failed:
-            raise GateFailed(gate_message(verdict))
+        exit_on(gate(report, gate_types), gate_message)
 
 
 def _as_of(value: str | None, tz: str) -> datetime | None:
@@ -266,6 +263,4 @@ def audit_security(
     report = kept.shown
     show(report, fmt, output, show_pii=show_pii, tz=tz, stats=kept.computed.stats if kept.fresh else None)
     if gate is not None:
-        verdict = sr.gate(report, gate)
-        if verdict.failed:
-            raise GateFailed(gate_message(verdict))
+        exit_on(sr.gate(report, gate), gate_message)

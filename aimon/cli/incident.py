@@ -17,8 +17,8 @@ from aimon.cli.options import (
     UntilOption,
     finite,
 )
-from aimon.cli.output import ShowPiiOption, show
-from aimon.errors import GateFailed, InputError, UsageError
+from aimon.cli.output import ShowPiiOption, exit_on, show
+from aimon.errors import InputError, UsageError
 from aimon.render import Format
 
 incident_app = typer.Typer(help="Incidents: detect them in the logs and write post-mortems.",
@@ -80,9 +80,7 @@ def detect(
     if gate is not None:
         from aimon.render.incident import gate_message
 
-        verdict = judge(result, gate)
-        if verdict.failed:
-            raise GateFailed(gate_message(verdict, tz))
+        exit_on(judge(result, gate), lambda verdict: gate_message(verdict, tz))
 
 
 @incident_app.command("postmortem")

@@ -25,8 +25,8 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
-from aimon.cli.output import ShowPiiOption, show
-from aimon.errors import GateFailed, UsageError
+from aimon.cli.output import ShowPiiOption, exit_on, show
+from aimon.errors import UsageError
 
 similarity_app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
                              help="Answers against golden answers (--golden), and the consistency of "
@@ -100,9 +100,7 @@ def similarity(
     if fail_on_below:
         from aimon.render.similarity import gate_message
 
-        verdict = analysis.judge(report)
-        if verdict.failed:
-            raise GateFailed(gate_message(verdict))
+        exit_on(analysis.judge(report), gate_message)
 
 
 @similarity_app.command("consistency")

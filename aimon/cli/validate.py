@@ -17,8 +17,7 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
-from aimon.cli.output import show
-from aimon.errors import GateFailed
+from aimon.cli.output import exit_on, show
 
 
 @app.command("validate")
@@ -85,6 +84,4 @@ def validate(
     report = kept.shown
     show(report, fmt, output, show_pii=show_pii, tz=tz, stats=kept.computed.stats if kept.fresh else None)
     if gates:
-        verdict = vr.gate(report, gates)
-        if verdict.failed:
-            raise GateFailed(gate_message(verdict))
+        exit_on(vr.gate(report, gates), gate_message)
