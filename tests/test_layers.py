@@ -145,10 +145,8 @@ def test_transactions_are_opened_only_by_the_store_session():
 
 
 # Which lock a command takes is the store's choice (store.session.Session, and the store
-# functions that write). The exception: forget deletes and then rewrites the file under
-# one write lock, so that no reader comes in between; it must write or refuse, never fall
-# back to reading.
-WRITE_LOCK_IN_CLI = {"aimon/cli/forget.py"}
+# functions that write: forget and purge delete and rewrite the file under one write lock
+# in store/forget.py, so that no reader comes in between). No exception in cli.
 LOCK_HELPERS = {"read_only_reason", "is_writable", "shadow_in_memory"}
 
 
@@ -160,8 +158,7 @@ def test_the_cli_never_chooses_a_write_lock():
         for n in ast.walk(tree):
             if isinstance(n, ast.ImportFrom):
                 bad += [f"{rel}:{n.lineno}: imports {a.name}" for a in n.names if a.name in LOCK_HELPERS]
-            if (isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "opened"
-                    and str(rel) not in WRITE_LOCK_IN_CLI):
+            if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "opened":
                 write = next((k.value for k in n.keywords if k.arg == "write"), None)
                 if not (isinstance(write, ast.Constant) and write.value is False):
                     bad += [f"{rel}:{n.lineno}: opened() with write={ast.unparse(write) if write else '<default>'}"]
@@ -219,3 +216,64 @@ def test_import_linter_contracts_hold():
                          cwd=PACKAGE.parent)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 broken" in out.stdout
+
+
+# A gate is judged where its question is answered: the analysis compares the figures with
+# the user's threshold or severity and returns the decision (toolkit/gate.py: Verdict, or
+# its result's breaches); a command only turns a failed decision into exit 1 with the
+# message its render module writes. So in cli: GateFailed's message is a gate_message(...)
+# call, the `if` that raises it tests names and attributes only (no comparison, no call),
+# and the function that raises it orders nothing (no <, <=, >, >=, no .index( of a rank).
+def _gate_decisions(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bad = []
+
+    def own_nodes(fn):  # the function's own code, not that of functions nested in it
+        todo = list(ast.iter_child_nodes(fn))
+        while todo:
+            n = todo.pop()
+            if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                todo += ast.iter_child_nodes(n)
+                yield n
+
+    def raises_gate(n) -> bool:
+        return (isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call)
+                and getattr(n.exc.func, "id", None) == "GateFailed")
+
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        nodes = list(own_nodes(fn))
+        if not any(raises_gate(n) for n in nodes):
+            continue
+        where = f"{path.name}:{{}} {fn.name}"
+        for n in nodes:
+            if raises_gate(n):
+                arg = n.exc.args[0] if n.exc.args else None
+                if not (isinstance(arg, ast.Call) and getattr(arg.func, "id", getattr(arg.func, "attr", None))
+                        == "gate_message"):
+                    bad.append(where.format(n.lineno) + ": GateFailed's message is not render's gate_message()")
+            if isinstance(n, ast.If) and any(raises_gate(b) for b in n.body):
+                bad += [where.format(n.lineno) + f": the gate's if decides: {ast.unparse(n.test)[:60]}"
+                        for t in ast.walk(n.test) if isinstance(t, (ast.Compare, ast.Call))]
+            if isinstance(n, ast.Compare) and any(isinstance(op, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)) for op in n.ops):
+                bad.append(where.format(n.lineno) + f": compares {ast.unparse(n)[:60]}")
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "index":
+                bad.append(where.format(n.lineno) + f": ranks with {ast.unparse(n)[:60]}")
+    return bad
+
+
+def test_the_cli_decides_no_gate():
+    bad = [b for path in sorted((PACKAGE / "cli").rglob("*.py")) for b in _gate_decisions(path)]
+    assert not bad, "judge the gate in the analysis and let render write its message:\n" + "\n".join(bad)
+
+
+def test_the_gate_guard_sees_a_decision(tmp_path):
+    sample = tmp_path / "gate.py"
+    sample.write_text("def check(result, level, breaches):\n"
+                      "    hits = [i for i in result if ORDER.index(i.severity) <= ORDER.index(level)]\n"
+                      "    if hits:\n        raise GateFailed('\\n'.join(hits))\n"
+                      "    if len(breaches):\n        raise GateFailed(gate_message(breaches))\n",
+                      encoding="utf-8")
+    found = _gate_decisions(sample)
+    assert len(found) == 5, found  # two ranks, one comparison, a message made here, a call in the if

@@ -18,16 +18,13 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
-from aimon.cli.output import ShowPiiOption, masked, show
-from aimon.errors import GateFailed, UsageError
+from aimon.cli.output import ShowPiiOption, exit_on, masked, show
+from aimon.errors import UsageError
 from aimon.render import err_console, visible
 
 abtest_app = typer.Typer(help="A/B experiments: variants, sizes and honest comparisons.",
                          no_args_is_help=True)
 app.add_typer(abtest_app, name="abtest")
-
-GATES = ("srm", "regression", "no-winner", "none")
-
 
 class SuccessFrom(StrEnum):
     auto = "auto"
@@ -56,14 +53,6 @@ def list_(
     with opened(db, write=False, tz=tz) as con:
         result = list_experiments(con, resolve(con, since, until, tz=tz))
     show(result, fmt, output, show_pii=show_pii, tz=tz)
-
-
-def _gates(text: str) -> set[str]:
-    names = {g.strip() for g in text.split(",") if g.strip()}
-    unknown = names - set(GATES)
-    if unknown:
-        raise UsageError(f"--fail-on {', '.join(sorted(unknown))}: choose from {', '.join(GATES)}")
-    return set() if "none" in names else names
 
 
 def _min_effect(text: str | None) -> float | None:
@@ -156,12 +145,14 @@ def analyze(
 
     Example: [bold]aimon abtest analyze -e support-tone-2026-11 -m success,latency_ms --min-effect 0.02[/]
     """
-    gates = _gates(fail_on)
+    from aimon.analysis.abtest.gate import judge, parse_gates
+
+    gates = parse_gates(fail_on)
     effect = _min_effect(min_effect)
     from aimon.analysis.abtest.analyze import analyze
     from aimon.analysis.abtest.metrics import parse_metrics
     from aimon.analysis.toolkit.window import resolve
-    from aimon.render.abtest import srm_warning
+    from aimon.render.abtest import gate_message, srm_warning
     from aimon.store.connection import opened
 
     metrics = parse_metrics(metric)
@@ -175,22 +166,4 @@ def analyze(
         (warning,) = masked(show_pii, srm_warning(result))
         err_console.print("aimon: warning: " + visible(warning), style="bold red", markup=False)
     show(result, fmt, output, show_pii=show_pii, tz=tz)
-    breaches = _breaches(result, gates)
-    if breaches:
-        raise GateFailed("\n".join(breaches))
-
-
-def _breaches(result, gates: set[str]) -> list[str]:
-    """One line for each --fail-on condition the analysis meets."""
-    from aimon.render.units import p_is
-
-    breaches = []
-    if "srm" in gates and result.srm.mismatch:
-        breaches.append(f"sample ratio mismatch (chi-square {p_is(result.srm.p_value)}, "
-                        f"threshold {result.srm.threshold:g})")
-    if "regression" in gates:
-        breaches += [f"{c.variant} is worse than {c.control} on {c.metric} (Holm {p_is(c.p_adjusted)})"
-                     for c in result.comparisons if c.direction == "worse"]
-    if "no-winner" in gates and (result.verdict.kind != "winner" or result.verdict.winner == result.control):
-        breaches.append(f"no winning variant (verdict: {result.verdict.kind.replace('_', ' ')})")
-    return breaches
+    exit_on(judge(result, gates), gate_message)

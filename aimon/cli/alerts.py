@@ -10,7 +10,7 @@ import typer
 
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, OutputOption, TzOption
-from aimon.cli.output import ShowPiiOption, show
+from aimon.cli.output import ShowPiiOption, exit_on, show
 from aimon.render import RulesFormat
 
 alerts_app = typer.Typer(help="Alert rules over trailing windows: check now (for cron), replay history "
@@ -72,9 +72,8 @@ def check(
     from aimon.analysis.alerts.check import check as run_check
     from aimon.analysis.alerts.check import track_state
     from aimon.analysis.toolkit.window import time_or_newest
-    from aimon.errors import GateFailed
     from aimon.render import err_console
-    from aimon.render.alerts import metric_value
+    from aimon.render.alerts import gate_message
     from aimon.store import alert_state
     from aimon.store.session import session
 
@@ -94,11 +93,7 @@ def check(
     level = fail_on.value if fail_on else None
     show(result, fmt, output, show_pii=show_pii, tz=tz, fail_on=level)
     if level:
-        paging = result.paging(level)
-        if paging:
-            raise GateFailed("\n".join(
-                f"{e.severity} {e.rule}{' [' + e.key + ']' if e.key else ''}: {e.metric} "
-                f"{metric_value(e.metric, e.value)} (bound {metric_value(e.metric, e.bound)})" for e in paging))
+        exit_on(result.gate(level), gate_message)
 
 
 @alerts_app.command("scan")

@@ -20,8 +20,7 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
-from aimon.cli.output import ShowPiiOption, show
-from aimon.errors import GateFailed
+from aimon.cli.output import ShowPiiOption, exit_on, show
 
 if TYPE_CHECKING:
     import duckdb
@@ -119,6 +118,7 @@ def audit_pii(
     """
     from aimon.analysis.pii.entities import parse_entity_types, parse_fields
     from aimon.analysis.pii.report import gate, pii_report
+    from aimon.render.pii import gate_message
 
     chosen = parse_fields(fields)
     gate_types = parse_entity_types(fail_on) if fail_on else None
@@ -126,9 +126,7 @@ def audit_pii(
         report = pii_report(con, window, chosen, top=top, samples=samples, show_pii=show_pii)
     show(report, fmt, output, show_pii=show_pii, tz=tz, stats=stats)
     if gate_types:
-        breaches = gate(report, gate_types)
-        if breaches:
-            raise GateFailed("PII gate failed (--fail-on):\n" + "\n".join(f"  {b}" for b in breaches))
+        exit_on(gate(report, gate_types), gate_message)
 
 
 def _as_of(value: str | None, tz: str) -> datetime | None:
@@ -241,29 +239,28 @@ def audit_security(
     from aimon.analysis.security import report as sr
     from aimon.analysis.security import scan
     from aimon.render.pii import spinner
+    from aimon.render.security import gate_message
     from aimon.store.security import save_audit
+    from aimon.store.session import session
     from aimon.store.toml_config import config_path
 
-    level = sr.parse_gate(fail_on) if fail_on is not None else None
+    gate = sr.parse_gate(fail_on) if fail_on is not None else None
     cfg = security.load_config(config_path(config))
-    from aimon.store.session import session
+
+    def look(con):
+        window = window_for(con, since, until, tz=tz)
+        return window, rescan or scan.pending(con, window, scan.settings_digest(cfg)) > 0
+
+    def read(con, result, stored, notes):
+        return sr.security_report(con, result, stored=stored, top=top, examples=examples, show_pii=show_pii,
+                                  notes=notes)
+
     with session(db, tz) as s:
-        with s.look() as con:
-            window = window_for(con, since, until, tz=tz)
-            todo = rescan or scan.pending(con, window, scan.settings_digest(cfg)) > 0
-        with s.keep(refused=no_store or not todo) as con, \
-                spinner("scanning for injection, leakage and exfiltration"):
-            result = security.audit(con, window, cfg, rescan=rescan)
-            if s.stored:
-                save_audit(con, result)
-        notes = s.not_stored("findings", wanted=todo, no_store=no_store)
-        with s.read() as con:
-            report = sr.security_report(con, result, stored=s.stored or not todo, top=top, examples=examples,
-                                        show_pii=show_pii, notes=notes)
-    stats = result.stats if todo else None
-    show(report, fmt, output, show_pii=show_pii, tz=tz, stats=stats)
-    if level is not None:
-        breaches = sr.gate(report, level)
-        if breaches:
-            raise GateFailed("security gate failed (--fail-on " + fail_on.strip().lower() + "):\n"
-                             + "\n".join(f"  {b}" for b in breaches))
+        kept = s.keep_then_read("findings", look=look,
+                                compute=lambda con, window: security.audit(con, window, cfg, rescan=rescan),
+                                save=save_audit, read=read, no_store=no_store,
+                                busy=spinner("scanning for injection, leakage and exfiltration"))
+    report = kept.shown
+    show(report, fmt, output, show_pii=show_pii, tz=tz, stats=kept.computed.stats if kept.fresh else None)
+    if gate is not None:
+        exit_on(sr.gate(report, gate), gate_message)

@@ -298,7 +298,9 @@ def check_cmd(
                                fail_on_unpriced=fail_on_unpriced)
     show(result, fmt, output, show_pii=show_pii, tz=tz)
     if result.breaches:
-        raise GateFailed("cost check failed:\n" + "\n".join(result.breaches))
+        from aimon.render.cost import gate_message
+
+        raise GateFailed(gate_message(result))
 
 
 @cost_app.command("routing")

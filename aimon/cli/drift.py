@@ -115,4 +115,6 @@ def drift(
         notes.append(cache_note)
     show(result, fmt, output, show_pii=show_pii, tz=tz, notes=notes)
     if fail_on_drift and result.drifted:
-        raise GateFailed("drift gate failed (--fail-on-drift):\n" + "\n".join(f"  {b}" for b in result.breaches))
+        from aimon.render.drift import gate_message
+
+        raise GateFailed(gate_message(result))

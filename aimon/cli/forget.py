@@ -10,61 +10,9 @@ import typer
 from aimon.cli import app
 from aimon.cli.options import DEFAULT_DB, DbOption, FormatOption, TzOption
 from aimon.cli.output import show
-from aimon.errors import Interrupted
 
 DryRunOption = Annotated[bool, typer.Option(
     "--dry-run", help="Count what would be deleted, per table, and change nothing.")]
-
-
-def _require_database(db) -> None:
-    """Deleting from a database that is not there would create an empty one: refuse."""
-    from aimon.store.connection import opened
-    with opened(db, write=False):
-        pass
-
-
-def _delete_and_rewrite(db, delete, dry_run: bool):
-    """Run ``delete(con)`` and, holding the same write lock, the file rewrite it owes
-    (or that an interrupted run still owes), so no reader can come in between."""
-    from aimon.render.pii import spinner
-    from aimon.store.forget import finish_rewrite
-
-    _require_database(db)
-    try:
-        from aimon.store.connection import opened
-        with opened(db, write=not dry_run) as con:
-            result = delete(con)
-            if dry_run:
-                return result, None
-            with spinner("rewriting the database file"):
-                return result, finish_rewrite(con, db)
-    except KeyboardInterrupt:
-        raise _interrupted(db, dry_run) from None
-    except Exception as exc:
-        if type(exc).__name__ == "InterruptException":  # DuckDB's, after the interrupt
-            raise _interrupted(db, dry_run) from None
-        raise
-
-
-def _interrupted(db, dry_run: bool) -> Interrupted:
-    """What is true after Ctrl-C: the deletes commit with the record of the rewrite they
-    owe, so a fresh look at that record tells whether anything was deleted."""
-    from aimon.store.forget import rewrite_owed
-
-    if dry_run:
-        return Interrupted("interrupted; a dry run writes nothing")
-    try:
-        from aimon.store.connection import opened
-        with opened(db, write=False) as con:
-            owed = rewrite_owed(con)
-    except Exception:  # noqa: BLE001 - the file cannot be read now
-        return Interrupted("interrupted; if the deletes had committed, audit_log records them "
-                           "and running the same command again finishes the file rewrite")
-    if owed:
-        return Interrupted("interrupted after the deletes were committed (recorded in audit_log); "
-                           "the deleted values are still in the database file until it is "
-                           "rewritten: run the same command again to finish it")
-    return Interrupted("interrupted before anything was deleted; nothing was written")
 
 
 def _finish(result, compaction, fmt) -> None:
@@ -90,10 +38,10 @@ def forget(
 
     Example: [bold]aimon forget --user usr_6d814dc2 --dry-run[/]
     """
-    from aimon.store.forget import forget_users
+    from aimon.render.pii import spinner
+    from aimon.store.forget import run_forget
 
-    result, compaction = _delete_and_rewrite(db, lambda con: forget_users(con, user, dry_run=dry_run),
-                                             dry_run)
+    result, compaction = run_forget(db, user, dry_run=dry_run, rewriting=spinner("rewriting the database file"))
     _finish(result, compaction, fmt)
 
 
@@ -120,12 +68,13 @@ def purge(
     Example: [bold]aimon purge --older-than 90d --dry-run[/]
     """
     from aimon.analysis.toolkit.window import cutoff, parse_span, parse_time
-    from aimon.store.forget import purge_older_than
+    from aimon.render.pii import spinner
+    from aimon.store.forget import run_purge
 
     anchor = parse_time(as_of, anchor=None, tz=tz, option="--as-of") if as_of else datetime.now(UTC)
     when = cutoff(older_than, anchor, tz=tz, option="--older-than")
     span = parse_span(older_than)
     label = f"--older-than {older_than}" if span is not None else None
-    result, compaction = _delete_and_rewrite(
-        db, lambda con: purge_older_than(con, when, dry_run=dry_run, label=label), dry_run)
+    result, compaction = run_purge(db, when, dry_run=dry_run, label=label,
+                                   rewriting=spinner("rewriting the database file"))
     _finish(result, compaction, fmt)

@@ -17,25 +17,13 @@ from aimon.cli.options import (
     UntilOption,
     finite,
 )
-from aimon.cli.output import ShowPiiOption, show
-from aimon.errors import GateFailed, InputError, UsageError
+from aimon.cli.output import ShowPiiOption, exit_on, show
+from aimon.errors import InputError, UsageError
 from aimon.render import Format
 
 incident_app = typer.Typer(help="Incidents: detect them in the logs and write post-mortems.",
                            no_args_is_help=True)
 app.add_typer(incident_app, name="incident")
-
-SEVERITIES = ("P0", "P1", "P2", "P3")
-
-
-def _severity(text: str | None) -> str | None:
-    if text is None:
-        return None
-    value = text.strip().upper()
-    if value not in SEVERITIES:
-        raise UsageError(f"--fail-on {text!r}: choose a severity, one of {', '.join(SEVERITIES)}")
-    return value
-
 
 @incident_app.command("detect")
 def detect(
@@ -74,7 +62,9 @@ def detect(
 
     Example: [bold]aimon incident detect --since 7d --fail-on P1[/]
     """
-    gate = _severity(fail_on)
+    from aimon.analysis.incident.gate import judge, parse_gate
+
+    gate = parse_gate(fail_on) if fail_on is not None else None
     from datetime import timedelta
 
     from aimon.analysis.incident.detect import DetectSettings, detect
@@ -88,12 +78,9 @@ def detect(
         result = detect(con, window, settings)
     show(result, fmt, output, show_pii=show_pii, tz=tz)
     if gate is not None:
-        from aimon.render import units
+        from aimon.render.incident import gate_message
 
-        hits = [i for i in result.incidents if SEVERITIES.index(i.severity) <= SEVERITIES.index(gate)]
-        if hits:
-            raise GateFailed("\n".join(f"{i.severity} incident {i.id}: {units.span(i.start, i.end, tz)}, "
-                                       f"error rate {units.pct(i.error_rate)}" for i in hits))
+        exit_on(judge(result, gate), lambda verdict: gate_message(verdict, tz))
 
 
 @incident_app.command("postmortem")

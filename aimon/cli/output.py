@@ -42,3 +42,12 @@ def show(result: Any, fmt: Any, output: Path | None, *, show_pii: bool, tz: str 
     from aimon.render.present import show as present
 
     present(result, fmt, output, tz, mask=masker(show_pii), **context)
+
+
+def exit_on(verdict: Any, gate_message: Any) -> None:
+    """Exit 1 when the analysis's gate ``verdict`` failed, with the message render's
+    ``gate_message`` writes from its breaches; the command decides nothing itself."""
+    from aimon.errors import GateFailed
+
+    if verdict.failed:
+        raise GateFailed(gate_message(verdict))

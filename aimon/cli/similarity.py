@@ -25,8 +25,8 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
-from aimon.cli.output import ShowPiiOption, show
-from aimon.errors import GateFailed, UsageError
+from aimon.cli.output import ShowPiiOption, exit_on, show
+from aimon.errors import UsageError
 
 similarity_app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
                              help="Answers against golden answers (--golden), and the consistency of "
@@ -97,8 +97,10 @@ def similarity(
     if note:
         notes.append(note)
     show(report, fmt, output, show_pii=show_pii, tz=tz, notes=notes)
-    if fail_on_below and report.flagged.height:
-        raise GateFailed(f"{report.flagged.height} answer(s) below similarity {threshold} (--fail-on-below)")
+    if fail_on_below:
+        from aimon.render.similarity import gate_message
+
+        exit_on(analysis.judge(report), gate_message)
 
 
 @similarity_app.command("consistency")

@@ -17,8 +17,7 @@ from aimon.cli.options import (
     TzOption,
     UntilOption,
 )
-from aimon.cli.output import show
-from aimon.errors import GateFailed
+from aimon.cli.output import exit_on, show
 
 
 @app.command("validate")
@@ -63,29 +62,26 @@ def validate(
     from aimon.analysis.pii.cache import window_for
     from aimon.analysis.validate import report as vr
     from aimon.render.pii import spinner
+    from aimon.render.validate import gate_message
+    from aimon.store.session import session
     from aimon.store.toml_config import config_path
     from aimon.store.validations import save_run
 
     names = v.parse_checks(checks)
     gates = vr.parse_gate(fail_on) if fail_on is not None else None
     loaded = v.load_config(config_path(config))
-    from aimon.store.session import session
+
+    def look(con):
+        window = window_for(con, since, until, tz=tz)
+        return window, v.pending(con, window, loaded, names) > 0
+
+    def read(con, run, stored, notes):
+        return vr.validation_report(con, run, stored=stored, examples=examples, show_pii=show_pii, notes=notes)
 
     with session(db, tz) as s:
-        with s.look() as con:
-            window = window_for(con, since, until, tz=tz)
-            todo = v.pending(con, window, loaded, names) > 0
-        with s.keep(refused=no_store or not todo) as con, spinner("validating responses"):
-            run = v.validate(con, window, loaded, names)
-            if s.stored:
-                save_run(con, run)
-        notes = s.not_stored("results", wanted=todo, no_store=no_store)
-        with s.read() as con:
-            report = vr.validation_report(con, run, stored=s.stored or not todo, examples=examples,
-                                          show_pii=show_pii, notes=notes)
-    stats = run.stats if todo else None
-    show(report, fmt, output, show_pii=show_pii, tz=tz, stats=stats)
+        kept = s.keep_then_read("results", look=look, compute=lambda con, window: v.validate(con, window, loaded, names),
+                                save=save_run, read=read, no_store=no_store, busy=spinner("validating responses"))
+    report = kept.shown
+    show(report, fmt, output, show_pii=show_pii, tz=tz, stats=kept.computed.stats if kept.fresh else None)
     if gates:
-        breaches = vr.gate(report, gates)
-        if breaches:
-            raise GateFailed("validation gate failed (--fail-on):\n" + "\n".join(f"  {b}" for b in breaches))
+        exit_on(vr.gate(report, gates), gate_message)

@@ -191,6 +191,20 @@ def srm_warning(result: Any) -> str:
             + f"; chi-square {units.p_is(srm.p_value)}, threshold {srm.threshold:g}")
 
 
+def gate_message(verdict: Any) -> str:
+    """The lines of a failed --fail-on gate (exit 1), one per breach."""
+    lines = []
+    for b in verdict.breaches:
+        f = b.figures
+        if b.condition == "srm":
+            lines.append(f"sample ratio mismatch (chi-square {units.p_is(f['p_value'])}, threshold {f['threshold']:g})")
+        elif b.condition == "regression":
+            lines.append(f"{f['variant']} is worse than {f['control']} on {f['metric']} (Holm {units.p_is(f['p_adjusted'])})")
+        else:
+            lines.append(f"no winning variant (verdict: {f['verdict'].replace('_', ' ')})")
+    return "\n".join(lines)
+
+
 def analyze_blocks(result: Any, tz: str = "UTC") -> list:
     """Tables and notes for the terminal and Markdown."""
     srm = result.srm

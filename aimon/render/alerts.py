@@ -40,6 +40,14 @@ def check_data(result: CheckResult, fail_on: str | None) -> dict[str, Any]:
     })
 
 
+def gate_message(verdict: Any) -> str:
+    """The lines of a failed --fail-on gate (exit 1): one per alert that pages."""
+    return "\n".join(
+        f"{b.condition} {f['rule']}{' [' + f['key'] + ']' if f['key'] else ''}: {f['metric']} "
+        f"{metric_value(f['metric'], f['value'])} (bound {metric_value(f['metric'], f['bound'])})"
+        for b in verdict.breaches for f in (b.figures,))
+
+
 def metric_value(metric: str, x: float | None) -> str:
     """A rule metric's value in the unit the metric catalogue gives it: 15,176 ms, 33.3%,
     $0.292/h, 28."""

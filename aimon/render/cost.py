@@ -33,6 +33,11 @@ RATIO = ".2f"
 money = partial(units.money, missing="unpriced")
 
 
+def gate_message(result: Any) -> str:
+    """The message of a failed cost check (exit 1): the analysis's breaches."""
+    return "cost check failed:\n" + "\n".join(result.breaches)
+
+
 def _window(window: Any) -> dict:
     return {"start": window.start, "end": window.end}
 

@@ -20,6 +20,11 @@ MULTIPLICITY = ("Holm over every test of the run (semantic and signals, every gr
                 "0.1, topic shift 5%)")
 
 
+def gate_message(result: Any) -> str:
+    """The message of a failed --fail-on-drift gate (exit 1): the analysis's breaches."""
+    return "drift gate failed (--fail-on-drift):\n" + "\n".join(f"  {b}" for b in result.breaches)
+
+
 def _window(w: Any) -> dict[str, Any]:
     return {"start": w.start, "end": w.end}
 

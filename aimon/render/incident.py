@@ -15,7 +15,6 @@ from typing import Any
 from aimon.render import Chart, Figures, FrameBlock, Heading, Note, units
 from aimon.render.present import Presentation, register
 
-SEVERITIES = ("P0", "P1", "P2", "P3")
 _DAY = timedelta(days=1)
 
 
@@ -28,6 +27,12 @@ def _hm(ts: datetime | None, tz: str = "UTC") -> str:
 
 
 # --------------------------------------------------------------------------- detect
+
+def gate_message(verdict: Any, tz: str = "UTC") -> str:
+    """The lines of a failed --fail-on gate (exit 1): one per incident at or above it."""
+    return "\n".join(f"{b.condition} incident {b.figures['id']}: {units.span(b.figures['start'], b.figures['end'], tz)}, "
+                     f"error rate {units.pct(b.figures['error_rate'])}" for b in verdict.breaches)
+
 
 def detect_data(result: Any) -> dict:
     """JSON for ``incident detect``."""

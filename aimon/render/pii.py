@@ -34,6 +34,16 @@ def spinner(text: str) -> Iterator[None]:
         yield
 
 
+def gate_message(verdict: Any) -> str:
+    """The message of a failed --fail-on gate (exit 1): a line per entity type found."""
+    def where(f: Any) -> str:
+        return "feedback without a request" if f["requests"] is None else f"{units.count(f['requests'])} request(s)"
+
+    return "PII gate failed (--fail-on):\n" + "\n".join(
+        f"  {b.condition}: {units.count(b.figures['findings'])} finding(s) in {where(b.figures)}"
+        for b in verdict.breaches)
+
+
 def _window(w: Any) -> dict[str, Any]:
     return {"start": w.start, "end": w.end}
 

@@ -17,6 +17,14 @@ if TYPE_CHECKING:
 MINUTE = "%Y-%m-%d %H:%M"
 
 
+def gate_message(verdict: Any) -> str:
+    """The message of a failed --fail-on gate (exit 1): a line per category over it."""
+    return (f"security gate failed (--fail-on {verdict.asked}):\n"
+            + "\n".join(f"  {b.condition} ({b.figures['family']}): {units.count(b.figures['findings'])} finding(s) "
+                        f"at {b.figures['level']} or above in {units.count(b.figures['requests'])} request(s)"
+                        for b in verdict.breaches))
+
+
 def security_data(report: SecurityReport, stats: ScanStats | None) -> dict[str, Any]:
     """The JSON contract of `aimon audit security --format json`."""
     return {

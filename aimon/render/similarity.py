@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from aimon.analysis.similarity import CacheOpportunity, Consistency, GoldenReport
 
 
+def gate_message(verdict: Any) -> str:
+    """The message of a failed --fail-on-below gate (exit 1)."""
+    (b,) = verdict.breaches
+    return f"{b.figures['answers']} answer(s) below similarity {b.figures['threshold']} (--fail-on-below)"
+
+
 def _window(w: Any) -> dict[str, Any]:
     return {"start": w.start, "end": w.end}
 

@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 RATES = {"failure_rate": ".2%", "failure_rate_low": ".2%", "failure_rate_high": ".2%"}
 
 
+def gate_message(verdict: Any) -> str:
+    """The message of a failed --fail-on gate (exit 1): a line per check over its rate."""
+    lines = [f"  {b.condition}: {units.pct(b.figures['rate'], 2)} of {units.count(b.figures['checked'])} responses "
+             f"failed (gate {'>=' if b.figures['inclusive'] else '>'} {units.pct(b.figures['threshold'], 2)})"
+             for b in verdict.breaches]
+    return "validation gate failed (--fail-on):\n" + "\n".join(lines)
+
+
 def validate_data(report: ValidationReport, stats: RunStats | None) -> dict[str, Any]:
     """The JSON contract of `aimon validate --format json`."""
     return {

@@ -30,6 +30,8 @@ import contextlib
 import json
 import os
 import stat
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,8 +39,8 @@ from pathlib import Path
 import duckdb
 
 from aimon import __version__
-from aimon.errors import UsageError
-from aimon.store.connection import connect
+from aimon.errors import Interrupted, UsageError
+from aimon.store.connection import connect, opened
 from aimon.store.schema import REWRITE_OWED, stored
 from aimon.store.session import transaction
 
@@ -328,6 +330,58 @@ def compact_file(path: Path | str) -> Compaction | None:
         return compact(con, path)
     finally:
         con.close()
+
+
+def run_forget(db: Path, user_ids: list[str], *, dry_run: bool = False,
+               rewriting: AbstractContextManager | None = None) -> tuple[DeletionResult, Compaction | None]:
+    """``aimon forget`` on the file at ``db``: :func:`forget_users`, then the file rewrite
+    (see :func:`_delete_and_rewrite`; ``rewriting`` is entered around the rewrite)."""
+    return _delete_and_rewrite(db, lambda con: forget_users(con, user_ids, dry_run=dry_run), dry_run, rewriting)
+
+
+def run_purge(db: Path, cutoff: datetime, *, dry_run: bool = False, label: str | None = None,
+              rewriting: AbstractContextManager | None = None) -> tuple[DeletionResult, Compaction | None]:
+    """``aimon purge`` on the file at ``db``: :func:`purge_older_than`, then the rewrite."""
+    return _delete_and_rewrite(db, lambda con: purge_older_than(con, cutoff, dry_run=dry_run, label=label),
+                               dry_run, rewriting)
+
+
+def _delete_and_rewrite(db: Path, delete: Callable[[duckdb.DuckDBPyConnection], DeletionResult], dry_run: bool,
+                        rewriting: AbstractContextManager | None) -> tuple[DeletionResult, Compaction | None]:
+    """Run ``delete(con)`` and, holding the same write lock, the file rewrite it owes
+    (or that an interrupted run still owes), so no reader can come in between. The lock
+    is written or refused, never downgraded to reading: a dry run alone only reads.
+    Ctrl-C raises :class:`~aimon.errors.Interrupted` saying what was written."""
+    # Deleting from a database that is not there would create an empty one: refuse.
+    with opened(db, write=False):
+        pass
+    try:
+        with opened(db, write=not dry_run) as con:
+            result = delete(con)
+            if dry_run:
+                return result, None
+            with rewriting or nullcontext():
+                return result, finish_rewrite(con, db)
+    except (KeyboardInterrupt, duckdb.InterruptException):  # DuckDB's, after the interrupt
+        raise _interrupted(db, dry_run) from None
+
+
+def _interrupted(db: Path, dry_run: bool) -> Interrupted:
+    """What is true after Ctrl-C: the deletes commit with the record of the rewrite they
+    owe, so a fresh look at that record tells whether anything was deleted."""
+    if dry_run:
+        return Interrupted("interrupted; a dry run writes nothing")
+    try:
+        with opened(db, write=False) as con:
+            owed = rewrite_owed(con)
+    except Exception:  # noqa: BLE001 - the file cannot be read now
+        return Interrupted("interrupted; if the deletes had committed, audit_log records them "
+                           "and running the same command again finishes the file rewrite")
+    if owed:
+        return Interrupted("interrupted after the deletes were committed (recorded in audit_log); "
+                           "the deleted values are still in the database file until it is "
+                           "rewritten: run the same command again to finish it")
+    return Interrupted("interrupted before anything was deleted; nothing was written")
 
 
 AUDIT_LOG_SQL = """

@@ -15,8 +15,9 @@ file can take it, so that repeated reports stay read-only and run side by side.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,17 @@ def parameters(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     """The entries of ``params`` that ``sql`` names: DuckDB refuses a statement given others."""
     names = set(_PARAM.findall(sql))
     return {k: v for k, v in params.items() if k in names}
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What :meth:`Session.keep_then_read` did: what it ``computed``, what it read back
+    (``shown``), and whether there was anything new (``fresh``; else the computation
+    found it all kept already)."""
+
+    computed: Any
+    shown: Any
+    fresh: bool
 
 
 class Session:
@@ -103,6 +115,27 @@ class Session:
             return ()
         why = "--no-store" if no_store else f"{self.db} is read-only"
         return (f"{why}: {what} were computed in memory and not stored.",)
+
+    def keep_then_read(self, what: str, *, look: Callable[[duckdb.DuckDBPyConnection], tuple[Any, bool]],
+                       compute: Callable[[duckdb.DuckDBPyConnection, Any], Any],
+                       save: Callable[[duckdb.DuckDBPyConnection, Any], None],
+                       read: Callable[[duckdb.DuckDBPyConnection, Any, bool, tuple[str, ...]], Any],
+                       no_store: bool = False, busy: AbstractContextManager | None = None) -> Kept:
+        """A cache's whole round: ``look(con)`` gives the scope and whether anything in it
+        is new; ``compute(con, scope)`` runs under :meth:`keep` (refused with --no-store
+        or when nothing is new) and ``save(con, computed)`` keeps it when the file took
+        the write lock; ``read(con, computed, stored, notes)`` reads back, ``stored``
+        saying whether the kept tables hold it and ``notes`` why not (``what`` names it)."""
+        with self.look() as con:
+            scope, fresh = look(con)
+        with self.keep(refused=no_store or not fresh) as con, busy or nullcontext():
+            computed = compute(con, scope)
+            if self.stored:
+                save(con, computed)
+        notes = self.not_stored(what, wanted=fresh, no_store=no_store)
+        with self.read() as con:
+            shown = read(con, computed, self.stored or not fresh, notes)
+        return Kept(computed, shown, fresh)
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:

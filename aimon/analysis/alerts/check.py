@@ -13,6 +13,7 @@ import duckdb
 
 from aimon.analysis.alerts.evaluate import _grid_for, evaluate
 from aimon.analysis.alerts.rules import SEVERITIES, Rule
+from aimon.analysis.toolkit.gate import Breach, Verdict, at_or_above
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,13 @@ class CheckResult:
 
     def paging(self, fail_on: str) -> list[Evaluation]:
         """Firing alerts at or above ``fail_on`` that are new (not inside a cooldown)."""
-        limit = SEVERITIES.index(fail_on)
-        return [e for e in self.firing if SEVERITIES.index(e.severity) <= limit and e.status != "ongoing"]
+        return [e for e in self.firing if at_or_above(e.severity, fail_on, SEVERITIES) and e.status != "ongoing"]
+
+    def gate(self, fail_on: str) -> Verdict:
+        """--fail-on: a breach per alert that pages (:meth:`paging`), with its figures."""
+        return Verdict(fail_on, tuple(Breach(e.severity, {"rule": e.rule, "key": e.key, "metric": e.metric,
+                                                          "value": e.value, "bound": e.bound})
+                                      for e in self.paging(fail_on)))
 
 
 def _clean(x: Any) -> float | None:

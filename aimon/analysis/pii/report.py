@@ -18,6 +18,7 @@ from aimon.analysis.pii.entities import (
     Field,
 )
 from aimon.analysis.pii.scan import apply_markers, redact_texts, scan
+from aimon.analysis.toolkit.gate import Breach, Verdict
 from aimon.analysis.toolkit.window import Window
 
 
@@ -278,14 +279,15 @@ def pii_report(
     )
 
 
-def gate(report: PiiReport, fail_on: Iterable[str]) -> list[str]:
-    """One line per entity type of ``fail_on`` that was found (empty: the gate passes)."""
+def gate(report: PiiReport, fail_on: Iterable[str]) -> Verdict:
+    """A breach per entity type of ``fail_on`` that was found, in requests and in feedback
+    without a request (``requests`` None); none: the gate passes."""
     wanted = set(fail_on)
-    lines = [f"{row['entity_type']}: {row['findings']:,} finding(s) in {row['requests']:,} request(s)"
-             for row in report.by_entity.iter_rows(named=True) if row["entity_type"] in wanted]
+    breaches = [Breach(row["entity_type"], {"findings": row["findings"], "requests": row["requests"]})
+                for row in report.by_entity.iter_rows(named=True) if row["entity_type"] in wanted]
     orphans = report.feedback_without_request
     if orphans is not None and orphans.height:
         per_type = orphans.select("entity_type", "findings").group_by("entity_type").sum()
-        lines += [f"{row['entity_type']}: {row['findings']:,} finding(s) in feedback without a request"
-                  for row in per_type.sort("entity_type").iter_rows(named=True) if row["entity_type"] in wanted]
-    return lines
+        breaches += [Breach(row["entity_type"], {"findings": row["findings"], "requests": None})
+                     for row in per_type.sort("entity_type").iter_rows(named=True) if row["entity_type"] in wanted]
+    return Verdict(",".join(sorted(wanted)), tuple(breaches))

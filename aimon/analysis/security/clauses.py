@@ -27,6 +27,8 @@ them on a pass of their own.
 
 from __future__ import annotations
 
+from aimon.analysis.security.families import ZH_TARGET
+
 # --------------------------------------------------------------------------- windows
 
 
@@ -139,7 +141,6 @@ _DE_TOLD = (r"(?:alles,?\s+)?was\s+(?:(?:man|sie|die\s+\w+|der\s+\w+|dein\w*\s+\
             r"eingetrichtert|erz[äa]hlt|gegeben|programmiert)")
 _ZH_SET_ASIDE = (r"(?:忽略|无视|忽视|忘记|忘掉|不要理会|不用理会|别管|抛开|抛弃|跳过|丢掉|放下|扔掉|撇开|"
                  r"(?:不要|别|不用|不必|无需)?再?(?:遵守|遵循|听从|理会)|停止遵守)")
-_ZH_T = r"(?:指令|指示|规则|设定|提示词?|命令|要求|限制|约束|规定)"
 _ZH_GIVEN = r"(?:给你|给了你|为你|对你|你收到|你被)"
 _ZH_NEG = r"(?:不要|别|不用|不必|无需|不再|停止)"
 
@@ -176,10 +177,10 @@ CLAUSES: tuple[tuple[str, str, float, str], ...] = (
      r"(?:(?:tudo\s+)?o\s+que\s+(?:te|lhe)\s+(?:disseram|mandaram|ensinaram|ordenaram|deram|programaram|instru[ií]ram)|"
      r"(?:tutto\s+)?(?:quello|ci[òo])\s+che\s+ti\s+(?:hanno|ha)\s+(?:detto|insegnato|ordinato|dato|imposto))"),
     ("set_aside_given_zh", "instruction_override", 0.85,
-     rf"{_ZH_SET_ASIDE}[^。！？\n]{{0,10}}?{_ZH_GIVEN}[^。！？\n]{{0,8}}?{_ZH_T}|{_ZH_NEG}再?(?:遵守|遵循|听从|理会)"
-     rf"[^。！？\n]{{0,10}}?(?:之前|以前|原来|原有|原始|所有|全部|你的|系统|开发者){{1}}[^。！？\n]{{0,8}}?{_ZH_T}"),
+     rf"{_ZH_SET_ASIDE}[^。！？\n]{{0,10}}?{_ZH_GIVEN}[^。！？\n]{{0,8}}?{ZH_TARGET}|{_ZH_NEG}再?(?:遵守|遵循|听从|理会)"
+     rf"[^。！？\n]{{0,10}}?(?:之前|以前|原来|原有|原始|所有|全部|你的|系统|开发者){{1}}[^。！？\n]{{0,8}}?{ZH_TARGET}"),
     ("given_declared_void_zh", "instruction_override", 0.85,
-     rf"(?:{_ZH_GIVEN}|之前|以前|原来|原有|原始|所有|全部|你的|系统|开发者)[^。！？\n]{{0,8}}?{_ZH_T}[^。！？\n]{{0,6}}?"
+     rf"(?:{_ZH_GIVEN}|之前|以前|原来|原有|原始|所有|全部|你的|系统|开发者)[^。！？\n]{{0,8}}?{ZH_TARGET}[^。！？\n]{{0,6}}?"
      r"(?:作废|无效|失效|取消|不再有效|不算|不作数|没用了|不用管|不再适用|不用遵守|不必遵守)"),
     # ------------------------------------------------------------ extraction
     ("which_orders_were_you_given", "prompt_extraction", 0.8,
@@ -207,7 +208,7 @@ CLAUSES: tuple[tuple[str, str, float, str], ...] = (
      r"hat\s+(?:dir|ihnen)|wurden\s+dir|gab\s+(?:man\s+)?dir)\s+(?:\S+\s+){0,4}?(?:bekommen|erhalten|gekriegt|mitgegeben|"
      r"gegeben|vorgegeben|gesagt))"),
     ("which_orders_given_zh", "prompt_extraction", 0.8,
-     rf"{_ZH_GIVEN}[^。！？\n]{{0,6}}?(?:什么|哪些)(?:样的)?{_ZH_T}"),
+     rf"{_ZH_GIVEN}[^。！？\n]{{0,6}}?(?:什么|哪些)(?:样的)?{ZH_TARGET}"),
     # ------------------------------------------------------------ jailbreak: a second, unfiltered self
     ("unfiltered_second_self", "jailbreak", 0.6,
      r"\b(?:your|an?|the)\s+(?:evil|uncensored|unfiltered|unrestricted|dark|shadow|jailbroken|unchained|rogue|unhinged|"

@@ -62,7 +62,8 @@ _DE_TARGET = (r"(?:anweisungen|anweisung|regeln|instruktionen|vorgaben|richtlini
               r"systemanweisungen)")
 _PT_TARGET = r"(?:instru[çc][õo]es|regras|diretrizes|orienta[çc][õo]es|prompt)"
 _IT_TARGET = r"(?:istruzioni|regole|direttive|indicazioni|prompt)"
-_ZH_TARGET = r"(?:指令|指示|规则|设定|提示词?|命令|要求|限制|约束|规定)"
+# What "the instructions" are in Chinese; clauses.py reads the same words.
+ZH_TARGET = r"(?:指令|指示|规则|设定|提示词?|命令|要求|限制|约束|规定)"
 
 FAMILIES: tuple[tuple[str, str, float, str], ...] = (
     # ------------------------------------------------------------ override: set aside + the assistant's orders
@@ -95,7 +96,7 @@ FAMILIES: tuple[tuple[str, str, float, str], ...] = (
      r"maintenant\s+)?(?:annul[ée]e?s|caduques|nulles|obsol[èe]tes|lev[ée]e?s|suspendues|r[ée]voqu[ée]e?s)|ne\s+s'appliquent\s+plus|"
      r"ne\s+comptent\s+plus|ne\s+valent\s+plus)"),
     ("orders_invalidated_zh", "instruction_override", 0.85,
-     rf"(?:之前|以前|原来|原有|原始|所有|全部|你的|系统)[^。！？\n]{{0,6}}?{_ZH_TARGET}[^。！？\n]{{0,6}}?(?:作废|无效|失效|取消|不再有效|不算数|不再适用)"),
+     rf"(?:之前|以前|原来|原有|原始|所有|全部|你的|系统)[^。！？\n]{{0,6}}?{ZH_TARGET}[^。！？\n]{{0,6}}?(?:作废|无效|失效|取消|不再有效|不算数|不再适用)"),
     ("orders_you_got_fr", "instruction_override", 0.85,
      rf"(?:^|[^\pL])(?:ignore[zs]?|oublie[zs]?|ne\s+tien[st]?\s+(?:plus\s+|pas\s+)?compte|ne\s+tenez\s+(?:plus\s+|pas\s+)?compte|"
      rf"n'ob[ée]i[st]\s+plus\s+[àa]|ne\s+suis\s+plus|ne\s+suivez\s+plus)\s+(?:de\s+|des\s+|les\s+|aux\s+|à\s+)?(?:\S+\s+)?{_FR_TARGET}\s+"
@@ -115,7 +116,7 @@ FAMILIES: tuple[tuple[str, str, float, str], ...] = (
      r"originais|ocultas|secretas|que\s+voc[êe]\s+recebeu|di\s+sistema|del\s+sistema|iniziali|originali|nascoste|segrete|"
      r"che\s+(?:ti\s+hanno|hai\s+ricevuto))|(?:qual\s+[ée]\s+o\s+seu|qual\s+[èe]\s+il\s+tuo)\s+prompt"),
     ("disclose_prompt_zh", "prompt_extraction", 0.85,
-     rf"把你(?:的|收到的|最初的|最开始的)?(?:系统|初始|原始|隐藏)?{_ZH_TARGET}[^。！？\n]{{0,10}}?(?:输出|告诉|发|给|显示|打印|复述|写|列出|展示)"),
+     rf"把你(?:的|收到的|最初的|最开始的)?(?:系统|初始|原始|隐藏)?{ZH_TARGET}[^。！？\n]{{0,10}}?(?:输出|告诉|发|给|显示|打印|复述|写|列出|展示)"),
     # ------------------------------------------------------------ jailbreak: an AI persona without limits (pt, it)
     ("persona_without_limits_pt_it", "jailbreak", 0.85,
      r"(?:^|[^\pL])(?:finja|fingir|seja|voc[êe]\s+(?:agora\s+)?[ée]|aja\s+como|atue\s+como|imagine|fingi|sei|fai\s+finta|immagina|"

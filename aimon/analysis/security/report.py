@@ -18,6 +18,7 @@ import polars as pl
 
 from aimon.analysis.security import SecurityAudit
 from aimon.analysis.security import rules as R
+from aimon.analysis.toolkit.gate import Breach, Verdict
 from aimon.analysis.toolkit.window import Window
 from aimon.errors import UsageError
 
@@ -142,26 +143,33 @@ class SecurityReport:
     pii_shown: bool
 
 
-def parse_gate(text: str) -> str:
-    """'high', 'medium', 'low' or 'any' -> the lowest severity that fails the gate."""
-    level = text.strip().lower()
-    if level == "any":
-        return "low"
+@dataclass(frozen=True)
+class SecurityGate:
+    """--fail-on as given (``asked``, for the message) and the lowest severity that fails."""
+
+    asked: str
+    level: str
+
+
+def parse_gate(text: str) -> SecurityGate:
+    """'high', 'medium', 'low' or 'any' -> the gate (any: the lowest severity, low)."""
+    asked = text.strip().lower()
+    level = "low" if asked == "any" else asked
     if level not in SEVERITIES:
         raise UsageError(f"--fail-on: unknown severity {text.strip()!r}; use high, medium, low or any")
-    return level
+    return SecurityGate(asked, level)
 
 
-def gate(report: SecurityReport, level: str) -> list[str]:
-    """One line per category with findings at or above ``level`` (empty: the gate passes)."""
-    wanted = SEVERITIES[SEVERITIES.index(level):]
-    out = []
+def gate(report: SecurityReport, g: SecurityGate) -> Verdict:
+    """A breach per category with findings at ``g.level`` or above (none: the gate passes)."""
+    wanted = SEVERITIES[SEVERITIES.index(g.level):]
+    breaches = []
     for row in report.by_category.iter_rows(named=True):
         n = sum(row[s] for s in wanted)
         if n:
-            out.append(f"{row['category']} ({row['family']}): {n:,} finding(s) at {level} or above "
-                       f"in {row['requests']:,} request(s)")
-    return out
+            breaches.append(Breach(row["category"], {"family": row["family"], "findings": n, "level": g.level,
+                                                     "requests": row["requests"]}))
+    return Verdict(g.asked, tuple(breaches))
 
 
 def _episodes_frame(audit: SecurityAudit, show_pii: bool) -> pl.DataFrame:

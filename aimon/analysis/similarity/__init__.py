@@ -1,7 +1,7 @@
 """Similarity: answers against golden answers, consistency of repeated prompts, and the
 semantic-cache opportunity."""
 
-from aimon.analysis.similarity.golden import GoldenReport, golden_report, load_golden
+from aimon.analysis.similarity.golden import GoldenReport, golden_report, judge, load_golden
 from aimon.analysis.similarity.repeats import (
            CacheOpportunity,
            Consistency,
@@ -10,4 +10,4 @@ from aimon.analysis.similarity.repeats import (
 )
 
 __all__ = ["CacheOpportunity", "Consistency", "GoldenReport", "cache_opportunity", "consistency",
-           "golden_report", "load_golden"]
+           "golden_report", "judge", "load_golden"]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from aimon.analysis.toolkit.gate import Breach, Verdict
 from aimon.analysis.toolkit.window import Window
 from aimon.errors import InputError
 
@@ -96,6 +97,14 @@ class GoldenReport:
     embeddings: EmbedStats | None
     pii_shown: bool
     notes: list[str] = field(default_factory=list)
+
+
+def judge(report: GoldenReport) -> Verdict:
+    """--fail-on-below: every answer below the threshold, counted over all the scored
+    answers (``flagged`` lists only the worst 50)."""
+    below = int(report.questions["below_threshold"].sum() or 0) if report.questions.height else 0
+    breaches = (Breach("below", {"answers": below, "threshold": report.threshold}),) if below else ()
+    return Verdict(f"below {report.threshold}", breaches)
 
 
 def _snip(text: str | None) -> str:

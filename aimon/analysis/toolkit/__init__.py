@@ -8,5 +8,7 @@
   expressions), the normal critical value;
 - :mod:`.robust`: the robust scale (MAD x 1.4826) in numpy, polars and SQL;
 - :mod:`.stats`: tests, intervals of differences, bootstrap, Holm, power;
+- :mod:`.gate`: a --fail-on gate's decision as data (:class:`~.gate.Verdict`), and
+  which severities are at or above a level;
 - :mod:`.embedding`: text embeddings through the database cache (the `embeddings` extra).
 """

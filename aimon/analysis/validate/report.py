@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from aimon.analysis.toolkit.gate import Breach, Verdict
 from aimon.analysis.toolkit.intervals import wilson_exprs
 from aimon.analysis.validate import ValidationRun, no_ranges
 from aimon.analysis.validate import checks as K
@@ -169,11 +170,11 @@ def parse_gate(text: str) -> list[Gate]:
     return gates
 
 
-def gate(report: ValidationReport, gates: list[Gate]) -> list[str]:
-    """One line per gate that fails (empty: all pass). A gate on a check that did not run
-    in the window cannot be judged: UsageError."""
+def gate(report: ValidationReport, gates: list[Gate]) -> Verdict:
+    """A breach per gate whose check failed above its rate (none: all pass). A gate on a
+    check that did not run in the window cannot be judged: UsageError."""
     rows = {r["check"]: r for r in report.by_check.iter_rows(named=True)}
-    out = []
+    breaches = []
     for g in gates:
         row = rows.get(g.check)
         if row is None or not row["checked"]:
@@ -181,9 +182,10 @@ def gate(report: ValidationReport, gates: list[Gate]) -> list[str]:
             raise UsageError(f"--fail-on {g.check}: no response was checked ({why}); the gate cannot be judged")
         rate = row["failure_rate"]
         if rate > g.threshold or (g.inclusive and rate >= g.threshold):
-            out.append(f"{g.check}: {rate:.2%} of {row['checked']:,} responses failed "
-                       f"(gate {'>=' if g.inclusive else '>'} {g.threshold:.2%})")
-    return out
+            breaches.append(Breach(g.check, {"rate": rate, "checked": row["checked"],
+                                             "inclusive": g.inclusive, "threshold": g.threshold}))
+    return Verdict(",".join(f"{g.check}{'>=' if g.inclusive else '>'}{g.threshold:g}" for g in gates),
+                   tuple(breaches))
 
 
 def _with_rates(frame: pl.DataFrame) -> pl.DataFrame:
