@@ -37,10 +37,11 @@ from typing import Any
 from aimon.analysis.metrics import catalogue
 from aimon.analysis.metrics.catalogue import Metric as CatalogueMetric
 from aimon.analysis.toolkit.dimensions import Split, parse_splits
+from aimon.analysis.toolkit.gate import PRIORITIES
 from aimon.analysis.toolkit.window import parse_duration
 from aimon.errors import InputError
 
-SEVERITIES = ("P0", "P1", "P2", "P3")  # P0 pages immediately; P3 is for the dashboard
+SEVERITIES = PRIORITIES  # the scale incidents use too
 MINUTE = timedelta(minutes=1)
 MINUTE_US = 60_000_000
 # hour_of_day baselines pool the windows ending within this many minutes either side of

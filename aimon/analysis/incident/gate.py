@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from aimon.analysis.toolkit.gate import PRIORITIES as SEVERITIES
 from aimon.analysis.toolkit.gate import Breach, Verdict, at_or_above
 from aimon.errors import UsageError
-
-SEVERITIES = ("P0", "P1", "P2", "P3")  # gravest first
 
 
 def parse_gate(text: str) -> str:

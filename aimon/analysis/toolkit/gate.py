@@ -13,6 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+# The paging scale alerts and incidents share, gravest first: P0 pages at once, P3 is for
+# the dashboard. One scale, so that `alerts check --fail-on P1` and `incident detect
+# --fail-on P1` mean the same thing.
+PRIORITIES = ("P0", "P1", "P2", "P3")
+
 
 @dataclass(frozen=True)
 class Breach:
