@@ -36,10 +36,10 @@ def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, con
     from aimon.analysis.report.daily import build_report, default_day
     from aimon.analysis.report.findings import Thresholds
     from aimon.analysis.toolkit.window import parse_day
-    from aimon.config import discover, section
+    from aimon.config import discover
     from aimon.store.connection import opened
 
-    thresholds = section(discover(config), "report", Thresholds)
+    thresholds = Thresholds.read(discover(config))
     with opened(db, write=False, tz=tz) as con:
         last_day = parse_day(day, default_day(con, tz))
         if last_day is None:
