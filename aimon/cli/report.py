@@ -45,7 +45,8 @@ def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, con
         if last_day is None:
             raise InputError(f"{db} holds no requests; load logs first with 'aimon ingest FILE'")
         report = build_report(con, last_day, kind=kind, tz=tz, thresholds=thresholds)
-    show(report, fmt, output, show_pii=show_pii, tz=tz)
+        # Shown while the (read-only) connection is open: the masking runs on it.
+        show(report, fmt, output, show_pii=show_pii, tz=tz, con=con)
 
 
 @report_app.command("daily")
