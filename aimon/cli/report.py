@@ -41,7 +41,7 @@ def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, con
 
     thresholds = Thresholds.read(discover(config))
     with opened(db, write=False, tz=tz) as con:
-        last_day = parse_day(day, default_day(con, tz))
+        last_day = parse_day(day, lambda: default_day(con, tz))
         if last_day is None:
             raise InputError(f"{db} holds no requests; load logs first with 'aimon ingest FILE'")
         report = build_report(con, last_day, kind=kind, tz=tz, thresholds=thresholds)
