@@ -7,7 +7,9 @@ default: a problem names its key path (``report.error_rat``) and, for an unknown
 the nearest known one.
 
 This module sits below ``analysis`` and ``store`` (like ``aimon.errors``): it imports
-neither, so both can read their table from it.
+neither, so both can read their table from it. The models live in
+:mod:`aimon.config_tables` and are re-exported here on first use, so that a command run
+without an aimon.toml imports no pydantic (start-up, issue 16 item 8).
 """
 
 from __future__ import annotations
@@ -17,249 +19,74 @@ import os
 import tomllib
 import types
 import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    Strict,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from aimon.errors import InputError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from aimon.config_tables import AimonConfig
 
 CONFIG_NAME = "aimon.toml"
 CONFIG_ENV = "AIMON_CONFIG"
 
-# TOML has real numbers and booleans: a quoted "0.05" or `true` where a number belongs is
-# a mistake to report, not a value to coerce (pydantic's lax mode would take both).
-Num = Annotated[float, Strict(), Field(allow_inf_nan=False)]
-Int = Annotated[int, Strict()]
-Text = Annotated[str, Strict()]
-
-
-class _Table(BaseModel):
-    # defer_build: a model's validator is built when a file is first validated against
-    # it, not at import, so commands run without an aimon.toml never build one (start-up,
-    # issue 16 item 8). Nested defaults are factories for the same reason.
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
-
-
 # --------------------------------------------------------------------------- [report]
 
-class ReportConfig(_Table):
+@dataclass(frozen=True)
+class ReportSettings:
     """``[report]``: when a figure becomes a highlight, a concern or a recommendation.
 
     Rates are fractions (0.05 is 5%); changes are relative (0.5 is +50%).
     """
 
-    error_rate: Num = 0.05            # concern: error rate above this
-    p95_latency_ms: Num = 5000.0      # concern: P95 latency above this
-    latency_regression: Num = 0.5     # concern: P95 this much above its baseline
-    cost_spike: Num = 0.5             # concern: cost this much above the previous period
-    cost_drop: Num = 0.1              # highlight: cost this much below the previous period
-    traffic_drop: Num = 0.5           # concern: requests this much below the baseline
-    satisfaction_high: Num = 0.85     # highlight: satisfaction above this
-    satisfaction_low: Num = 0.6       # concern: satisfaction below this
-    thumbs_down_rate: Num = 0.2       # concern: thumbs-down rate above this
-    min_votes: Int = 20               # fewer thumbs than this: no verdict on satisfaction
-    cache_hit_high: Num = 0.5         # highlight: cache hit rate above this
-    cache_hit_low: Num = 0.3          # recommendation: consider caching below this
-    premium_share: Num = 0.8          # recommendation: premium models serve more than this
-    premium_models: tuple[Text, ...] = (
+    # Plain data, not a model: a report run without an aimon.toml takes these defaults
+    # without importing pydantic; aimon.config_tables.ReportConfig is made from these
+    # fields (float -> a strict number, int -> a strict whole number, tuple[str, ...]).
+    error_rate: float = 0.05            # concern: error rate above this
+    p95_latency_ms: float = 5000.0      # concern: P95 latency above this
+    latency_regression: float = 0.5     # concern: P95 this much above its baseline
+    cost_spike: float = 0.5             # concern: cost this much above the previous period
+    cost_drop: float = 0.1              # highlight: cost this much below the previous period
+    traffic_drop: float = 0.5           # concern: requests this much below the baseline
+    satisfaction_high: float = 0.85     # highlight: satisfaction above this
+    satisfaction_low: float = 0.6       # concern: satisfaction below this
+    thumbs_down_rate: float = 0.2       # concern: thumbs-down rate above this
+    min_votes: int = 20                 # fewer thumbs than this: no verdict on satisfaction
+    cache_hit_high: float = 0.5         # highlight: cache hit rate above this
+    cache_hit_low: float = 0.3          # recommendation: consider caching below this
+    premium_share: float = 0.8          # recommendation: premium models serve more than this
+    premium_models: tuple[str, ...] = (
         "gpt-4", "gpt-4-*", "gpt-4o", "gpt-4o-20*", "gpt-4.1", "gpt-4.1-20*", "gpt-5", "gpt-5-20*",
         "claude-*opus*", "claude-*sonnet*", "o1", "o1-20*", "o3", "o3-20*",
     )
-    error_type_share: Num = 0.5       # recommendation: one error type is more than this of errors
-    endpoint_cost_share: Num = 0.5    # recommendation: one endpoint spends more than this
-    gap_minutes: Num = 10.0           # zero-traffic gaps at least this long are listed...
-    gap_min_expected: Num = 10.0      # ...when the baseline expected this many requests in them
-    unpriced_share: Num = 0.0         # concern: more than this share of requests has no price
-    traffic_growth: Num = 0.15        # highlight: requests this much above the baseline
-    hotspot_min_requests: Int = 20    # a model or hour needs this many requests to be called out
-    hour_cost_share: Num = 0.25       # concern: one hour spends more than this share of the day
+    error_type_share: float = 0.5       # recommendation: one error type is more than this of errors
+    endpoint_cost_share: float = 0.5    # recommendation: one endpoint spends more than this
+    gap_minutes: float = 10.0           # zero-traffic gaps at least this long are listed...
+    gap_min_expected: float = 10.0      # ...when the baseline expected this many requests in them
+    unpriced_share: float = 0.0         # concern: more than this share of requests has no price
+    traffic_growth: float = 0.15        # highlight: requests this much above the baseline
+    hotspot_min_requests: int = 20      # a model or hour needs this many requests to be called out
+    hour_cost_share: float = 0.25       # concern: one hour spends more than this share of the day
 
 
-# --------------------------------------------------------------------------- [compliance]
-
-class ComplianceConfig(_Table):
-    """``[compliance]``: the retention period and the jurisdictions that need consent."""
-
-    retention_days: Annotated[Int, Field(gt=0)] = 90
-    consent_required: tuple[Text, ...] = ("EU", "EEA", "UK", "CH")
+# The typed tables (pydantic models) of aimon.config_tables, imported on first use.
+_TABLES = ("ReportConfig", "ComplianceConfig", "RoutingConfig", "CostConfig", "AbuseLimits", "SecurityConfig",
+           "EndpointRules", "ValidateConfig", "PHONE_REGION_GROUPS", "PiiConfig", "Price", "PricePeriod",
+           "ModelPrices", "AimonConfig", "Num", "Int", "Text")
 
 
-# --------------------------------------------------------------------------- [cost.routing]
+def __getattr__(name: str) -> Any:
+    if name in _TABLES:
+        from aimon import config_tables
 
-class RoutingConfig(_Table):
-    """``[cost.routing]``: what counts as a simple prompt for ``aimon cost routing``.
-
-    ``aimon cost routing`` reads the table through this model, then
-    ``aimon.analysis.cost.routing.routing_settings`` merges the command's options.
-    """
-
-    max_words: Annotated[Int, Field(ge=1)] | None = None
-    reasoning_words: tuple[Text, ...] | None = None
-    code_pattern: Text | None = None
-    expensive_ratio: Annotated[Num, Field(ge=1)] | None = None
-    min_share: Num | None = None
-
-    @field_validator("code_pattern")
-    @classmethod
-    def _regex(cls, pattern: str | None) -> str | None:
-        import re
-
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return pattern
-
-
-class CostConfig(_Table):
-    routing: RoutingConfig = Field(default_factory=RoutingConfig)
-
-
-# --------------------------------------------------------------------------- [security]
-
-class AbuseLimits(_Table):
-    """``[security.abuse]``: per-user limits; a user above one is an abuse finding."""
-
-    requests_per_minute: Annotated[Int, Field(gt=0)] = 30
-    tokens_per_hour: Annotated[Int, Field(gt=0)] = 1_000_000
-    cost_per_day: Annotated[Num, Field(gt=0)] = 20.0
-
-
-class SecurityConfig(_Table):
-    """``[security]``: allow-listed hosts, the leakage overlap and abuse limits.
-
-    """
-
-    allowed_hosts: tuple[Text, ...] = ()
-    leak_min_words: Annotated[Int, Field(ge=3, le=200)] = 7
-    abuse: AbuseLimits = Field(default_factory=AbuseLimits)
-
-    @field_validator("allowed_hosts")
-    @classmethod
-    def _hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
-        out = []
-        for host in hosts:
-            name = host.strip().lower().rstrip(".")
-            if not name or "/" in name or " " in name:
-                raise ValueError(f"{host!r} is not a host name (write acme.com, not a URL)")
-            out.append(name.removeprefix("*."))
-        return tuple(out)
-
-
-# --------------------------------------------------------------------------- [validate]
-
-class EndpointRules(_Table):
-    """``[validate.endpoints."/path"]``: one endpoint's limits and JSON answers."""
-
-    min_words: Annotated[Int, Field(ge=0)] | None = None
-    max_words: Annotated[Int, Field(ge=1)] | None = None
-    json_answer: bool = Field(False, alias="json")
-    json_schema: Path | None = None
-
-    @model_validator(mode="after")
-    def _schema_needs_json(self) -> EndpointRules:
-        if self.json_schema is not None and not self.json_answer:
-            raise ValueError("json_schema needs json = true")
-        return self
-
-
-class ValidateConfig(_Table):
-    """``[validate]``: the checks of ``aimon validate``."""
-
-    min_words: Annotated[Int, Field(ge=0)] = 3
-    max_words: Annotated[Int, Field(ge=1)] = 1000
-    repetition_share: Annotated[Num, Field(gt=0, le=1)] = 0.5
-    off_topic_threshold: Annotated[Num, Field(ge=-1, le=1)] = 0.15
-    off_topic_limit: Annotated[Int, Field(ge=0)] = 2000
-    endpoints: dict[str, EndpointRules] = {}
-
-
-# --------------------------------------------------------------------------- [pii]
-
-# The jurisdiction groups of aimon.analysis.compliance.GROUPS (this layer cannot import it).
-PHONE_REGION_GROUPS = ("EU", "EEA", "UK")
-
-
-class PiiConfig(_Table):
-    """``[pii]``: the regions whose national phone numbers (no +country code) are judged,
-    beside each request's own jurisdiction: ISO 3166 codes, or EU, EEA, UK."""
-
-    phone_regions: tuple[Text, ...] = ()
-
-    @field_validator("phone_regions")
-    @classmethod
-    def _regions(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
-        import phonenumbers  # only when the table is read: most commands never place a phone
-
-        for code in codes:
-            if code.strip().upper() not in (*phonenumbers.SUPPORTED_REGIONS, *PHONE_REGION_GROUPS):
-                raise ValueError(f"{code!r} is not a region code (write GB, FR, JP, or EU, EEA, UK)")
-        return codes
-
-
-# --------------------------------------------------------------------------- [models."name"]
-
-Price = Annotated[Num, Field(ge=0)]
-
-
-class _Prices(_Table):
-    input_mtok: Price | None = None
-    output_mtok: Price | None = None
-    cache_read_mtok: Price | None = None
-    cache_write_mtok: Price | None = None
-    batch_input_mtok: Price | None = None
-    batch_output_mtok: Price | None = None
-    batch_cache_read_mtok: Price | None = None
-    batch_cache_write_mtok: Price | None = None
-
-
-class PricePeriod(_Prices):
-    """``[[models."name".periods]]``: a price change from ``valid_from`` on."""
-
-    # TOML dates and times arrive as datetime objects; text is read by aimon.store.price_file.
-    valid_from: Any
-
-    @field_validator("valid_from")
-    @classmethod
-    def _when(cls, value: Any) -> Any:
-        from datetime import date
-
-        if not isinstance(value, (date, str)):
-            raise ValueError("must be a date or time such as 2025-06-01")
-        return value
-
-
-class ModelPrices(_Prices):
-    """``[models."name"]``: a model's prices in USD per million tokens (see docs/cost.md)."""
-
-    provider: Text | None = None
-    periods: list[PricePeriod] = []
+        return getattr(config_tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------- the file
-
-class AimonConfig(_Table):
-    """The whole of aimon.toml: every table optional, every key with its default."""
-
-    report: ReportConfig = Field(default_factory=ReportConfig)
-    compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
-    cost: CostConfig = Field(default_factory=CostConfig)
-    security: SecurityConfig = Field(default_factory=SecurityConfig)
-    pii: PiiConfig = Field(default_factory=PiiConfig)
-    # `validate` would shadow BaseModel.validate: the field has another name, the key not.
-    validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
-    models: dict[str, ModelPrices] = {}
-
 
 def discover(explicit: Path | None = None) -> Path | None:
     """The aimon.toml to read: ``explicit``, else ``$AIMON_CONFIG``, else ``./aimon.toml``
@@ -291,10 +118,16 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def problems(document: dict[str, Any], model: type[BaseModel] = AimonConfig,
+def problems(document: dict[str, Any], model: type[BaseModel] | None = None,
              prefix: tuple[str, ...] = ()) -> list[str]:
-    """One line per problem in ``document`` against ``model``: the key path, then what is
-    wrong (for an unknown key, the nearest known one). Empty when the document is valid."""
+    """One line per problem in ``document`` against ``model`` (default: the whole file's,
+    ``AimonConfig``): the key path, then what is wrong (for an unknown key, the nearest
+    known one). Empty when the document is valid."""
+    from pydantic import ValidationError
+
+    from aimon.config_tables import AimonConfig
+
+    model = AimonConfig if model is None else model
     try:
         model.model_validate(document)
     except ValidationError as exc:
@@ -305,12 +138,14 @@ def problems(document: dict[str, Any], model: type[BaseModel] = AimonConfig,
 def load(path: Path | None) -> AimonConfig:
     """The typed configuration at ``path`` (every default when None); InputError naming
     the key path of the first problem."""
+    from aimon.config_tables import AimonConfig
+
     document = {} if path is None else read_toml(path)
     _refuse(path, problems(document))
     return AimonConfig.model_validate(document)
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 def section(path: Path | None, name: str, model: type[M]) -> M:
@@ -370,6 +205,8 @@ def _key(part: str) -> str:
 
 def _keys_at(model: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
     """The keys a table at ``loc`` (below ``model``) accepts; [] when unknown."""
+    from pydantic import BaseModel
+
     kind: Any = model
     for part in loc:
         kind = _step(kind, part)
@@ -382,6 +219,8 @@ def _keys_at(model: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
 
 
 def _step(kind: Any, part: str) -> Any:
+    from pydantic import BaseModel
+
     kind = _unwrap(kind)
     if isinstance(kind, type) and issubclass(kind, BaseModel):
         for name, f in kind.model_fields.items():

@@ -193,3 +193,22 @@ def test_a_table_left_out_reads_as_its_validated_defaults(name, model, tmp_path)
         assert got == validated
         assert got.model_dump_json() == validated.model_dump_json()
     assert config.load(None).model_dump() == config.AimonConfig.model_validate({}).model_dump()
+
+
+def test_report_thresholds_are_the_report_table_whether_read_or_defaulted(tmp_path):
+    """The report takes its thresholds as plain data (no pydantic without an aimon.toml);
+    the [report] model is made from the same fields: one list of keys and defaults, and a
+    file's table read through it arrives whole."""
+    import dataclasses
+
+    from aimon.analysis.report.findings import Thresholds
+
+    fields = dataclasses.fields(config.ReportSettings)
+    assert list(config.ReportConfig.model_fields) == [f.name for f in fields]
+    assert config.ReportConfig.model_validate({}).model_dump() == dataclasses.asdict(config.ReportSettings())
+    assert Thresholds.read(None) == Thresholds()
+    path = tmp_path / "aimon.toml"
+    path.write_text('[report]\nerror_rate = 0.1\nmin_votes = 5\npremium_models = ["big-*"]\n')
+    assert Thresholds.read(path) == Thresholds(error_rate=0.1, min_votes=5, premium_models=("big-*",))
+    path.write_text("[other]\nx = 1\n")
+    assert Thresholds.read(path) == Thresholds()

@@ -168,3 +168,22 @@ def test_inline_feedback_counts_and_splits_follow_the_request(con):
     assert frame["thumbs_up"].to_list() == [4, 0]
     assert frame["thumbs_down"].to_list() == [0, 2]
     assert frame["satisfaction"].to_list() == [1.0, 0.0]
+
+
+def test_a_day_reads_the_newest_request_only_when_the_text_needs_it():
+    # The daily report passes the newest day as a function: an ISO --date (the cron
+    # case) needs no query for it (start-up, issue 16 item 8).
+    from datetime import date
+
+    from aimon.analysis.toolkit.window import parse_day
+
+    asked = []
+
+    def newest():
+        asked.append(1)
+        return date(2026, 11, 14)
+
+    assert parse_day("2026-11-10", newest) == date(2026, 11, 10) and not asked
+    assert parse_day(None, newest) == parse_day("latest", newest) == date(2026, 11, 14)
+    assert parse_day("2d", newest) == date(2026, 11, 12) == parse_day("2d", date(2026, 11, 14))
+    assert len(asked) == 3

@@ -116,6 +116,26 @@ def test_each_kind_is_one_group_of_the_duckdb_expression(mem):
     assert row == [(0,)]
 
 
+def test_each_kind_is_one_group_of_the_python_expression():
+    # An inner capturing group would shift every kind after it (this was an assert run
+    # at import; every command paid the compiles, so it is checked here).
+    import re
+
+    from aimon.analysis.pii.entities import KINDS, py_candidate_re
+
+    for kind in KINDS:
+        assert re.compile(kind.pattern).groups == 0, kind.name
+    assert py_candidate_re().groups == len(KINDS)
+
+
+def test_masking_on_a_connection_the_command_has_open_masks_alike(mem):
+    from aimon.analysis.pii.scan import mask_values
+
+    values = ["write to jane.doe@example.com", "gpt-4o", "call 415-555-0132 now", "/chat"]
+    assert mask_values(values, con=mem) == mask_values(values) == [
+        "write to [REDACTED_EMAIL]", "gpt-4o", "call [REDACTED_PHONE] now", "/chat"]
+
+
 def test_offsets_are_python_character_offsets_even_after_multibyte_text(mem):
     text = "Grüße 値段 «ok» 🙂 mail maria@example.com and 10.22.199.106\nthen 219-44-7356"
     got = scan_texts(mem, [text])[0]

@@ -36,16 +36,17 @@ def _run(kind: str, day: str | None, fmt: ReportFormat, output: Path | None, con
     from aimon.analysis.report.daily import build_report, default_day
     from aimon.analysis.report.findings import Thresholds
     from aimon.analysis.toolkit.window import parse_day
-    from aimon.config import discover, section
+    from aimon.config import discover
     from aimon.store.connection import opened
 
-    thresholds = section(discover(config), "report", Thresholds)
+    thresholds = Thresholds.read(discover(config))
     with opened(db, write=False, tz=tz) as con:
-        last_day = parse_day(day, default_day(con, tz))
+        last_day = parse_day(day, lambda: default_day(con, tz))
         if last_day is None:
             raise InputError(f"{db} holds no requests; load logs first with 'aimon ingest FILE'")
         report = build_report(con, last_day, kind=kind, tz=tz, thresholds=thresholds)
-    show(report, fmt, output, show_pii=show_pii, tz=tz)
+        # Shown while the (read-only) connection is open: the masking runs on it.
+        show(report, fmt, output, show_pii=show_pii, tz=tz, con=con)
 
 
 @report_app.command("daily")

@@ -177,8 +177,7 @@ def connect(
         if write:
             schema.migrate(con, str(path))
         else:
-            schema.check_known(con, str(path))
-            if schema.pending(con):
+            if schema.pending(con, schema.check_known(con, str(path))):
                 # Upgrading aimon should not make every report fail until someone runs a
                 # write command: migrate once with a short write lock, then read.
                 con.close()

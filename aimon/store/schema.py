@@ -76,30 +76,33 @@ def applied(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT name FROM _aimon_migrations ORDER BY name").fetchall()]
 
 
-def check_known(con: duckdb.DuckDBPyConnection, path: str) -> None:
-    """Refuse a database whose schema this aimon does not know (written by a newer one)."""
+def check_known(con: duckdb.DuckDBPyConnection, path: str) -> list[str]:
+    """Refuse a database whose schema this aimon does not know (written by a newer one);
+    the migrations it records (:func:`applied`), for :func:`pending`."""
+    done = applied(con)  # read once: every command opens the database through here (start-up)
     known = {m.__name__ for m in MIGRATIONS}
-    unknown = [name for name in applied(con) if name not in known]
+    unknown = [name for name in done if name not in known]
     if unknown:
         raise SchemaError(
-            f"{path} was written by a newer aimon (schema version {len(applied(con))}, "
+            f"{path} was written by a newer aimon (schema version {len(done)}, "
             f"this aimon knows {len(MIGRATIONS)}); upgrade aimon to read it"
         )
-    if not applied(con) and _table_exists(con, "requests"):
+    if not done and _table_exists(con, "requests"):
         raise SchemaError(f"{path} has a 'requests' table but no aimon schema record; "
                           "it is not an aimon database")
+    return done
 
 
-def pending(con: duckdb.DuckDBPyConnection) -> list[Callable[[duckdb.DuckDBPyConnection], None]]:
-    """Migrations not yet applied, in order. Reads only."""
-    done = set(applied(con))
-    return [m for m in MIGRATIONS if m.__name__ not in done]
+def pending(con: duckdb.DuckDBPyConnection,
+            done: list[str] | None = None) -> list[Callable[[duckdb.DuckDBPyConnection], None]]:
+    """Migrations not yet applied, in order (``done``: :func:`applied`, when read already). Reads only."""
+    names = set(applied(con) if done is None else done)
+    return [m for m in MIGRATIONS if m.__name__ not in names]
 
 
 def migrate(con: duckdb.DuckDBPyConnection, path: str = "database") -> int:
     """Apply pending migrations, each in its own transaction; return how many ran."""
-    check_known(con, path)
-    todo = pending(con)
+    todo = pending(con, check_known(con, path))
     if not todo:
         return 0
     con.execute(MIGRATIONS_TABLE_SQL)

@@ -114,14 +114,15 @@ DATA_SPAN_SQL = "SELECT min(ts), max(ts) FROM requests"
 
 
 def gaps(con: duckdb.DuckDBPyConnection, window: Window, min_gap: timedelta = timedelta(minutes=10),
-         by: Sequence[Split] = ()) -> pl.DataFrame:
+         by: Sequence[Split] = (), *, span: tuple[datetime | None, datetime | None] | None = None) -> pl.DataFrame:
     """Stretches of at least ``min_gap`` with no request, inside the logged data.
 
     A group (when split) with no request at all in the window shows no gap: it may
-    simply not exist in this window.
+    simply not exist in this window. ``span``: the oldest and newest request's times,
+    when the caller has read them already (``DATA_SPAN_SQL``).
     """
     by = tuple(by)
-    first, last = con.execute(DATA_SPAN_SQL).fetchall()[0]
+    first, last = con.execute(DATA_SPAN_SQL).fetchall()[0] if span is None else span
     if first is None:
         return pl.DataFrame(schema={**{n: pl.Utf8 for n in dimensions.names(by)},
                                     "gap_start": pl.Datetime("us", "UTC"),

@@ -19,13 +19,26 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aimon.analysis.pii.validators import phonenumbers
-from aimon.config import PiiConfig, section
 from aimon.config import discover as config_path
 from aimon.errors import InputError
 
+if TYPE_CHECKING:
+    from aimon.config import PiiConfig
+
 __all__ = ["PiiConfig", "configured_regions", "expand_regions", "load_config", "placing_regions"]
+
+
+def __getattr__(name: str) -> Any:
+    # The model is aimon.config's, imported on first use: every command masks what it
+    # prints through this module, and without an aimon.toml none needs pydantic.
+    if name == "PiiConfig":
+        from aimon.config import PiiConfig
+
+        return PiiConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def expand_regions(codes: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -48,6 +61,8 @@ def load_config(path: Path | None) -> PiiConfig:
     """The [pii] table of ``path`` (defaults without a file), its phone regions expanded
     (``UK`` -> GB, ``EU`` -> the member states); InputError naming the key path when a
     value is wrong or unknown."""
+    from aimon.config import PiiConfig, section
+
     loaded = section(path, "pii", PiiConfig)
     return loaded.model_copy(update={"phone_regions": expand_regions(loaded.phone_regions)})
 

@@ -36,7 +36,6 @@ import duckdb
 
 from aimon.analysis.pii.config import configured_regions, placing_regions
 from aimon.analysis.pii.entities import (
-    _PY_RE,
     CANDIDATE_RE,
     CONTEXT_AFTER,
     CONTEXT_BEFORE,
@@ -44,6 +43,7 @@ from aimon.analysis.pii.entities import (
     GROUP_NAMES,
     KINDS,
     Kind,
+    py_candidate_re,
 )
 
 _KIND_EXPR = "CASE " + " ".join(f"WHEN x.{g} IS NOT NULL THEN {i}" for i, g in enumerate(GROUP_NAMES)) + " END"
@@ -156,7 +156,7 @@ def _rescan(value: str, lo: int, before: str, after: str, depth: int, regions: t
     text = value + after
     out = []
     # pos (not slicing) so that \b still sees the character before the range.
-    for m in _PY_RE.finditer(text, lo):
+    for m in py_candidate_re().finditer(text, lo):
         s, e = m.start(), m.end()
         if s >= len(value):
             break
@@ -233,13 +233,18 @@ def redact_texts(con: duckdb.DuckDBPyConnection, texts: Sequence[str | None]) ->
             for t, fs in zip(texts, found, strict=True)]
 
 
-def mask_values(values: Sequence[str]) -> list[str]:
+def mask_values(values: Sequence[str], *, con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
     """Each value with every entity the detector validates replaced by its
     [REDACTED_TYPE] marker: the masking text gets, for identifiers and any other value
     that reaches an output. One SQL pass over the values given (pass distinct ones) on
-    a private in-memory connection, so it needs no database and holds no lock."""
+    a private in-memory connection, so it needs no database and holds no lock; or on a
+    cursor of ``con``, a connection the command has open anyway (the pass reads no table),
+    which spares opening one."""
     if not values:
         return []
+    if con is not None:
+        with con.cursor() as cursor:
+            return [v if m is None else m for v, m in zip(values, redact_texts(cursor, list(values)), strict=True)]
     global _mask_con
     with _mask_lock:
         # Opened once a process: opening one costs as much as the pass itself (17 ms),

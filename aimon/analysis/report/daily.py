@@ -167,7 +167,8 @@ def build_report(con: duckdb.DuckDBPyConnection, last_day: date, *, kind: str = 
     bucket_hours = 1 if kind == "daily" else 6
     f_now = scanned.feedback.get(0)
     votes = (f_now["thumbs_up"] + f_now["thumbs_down"]) if f_now else 0
-    details = (_details(con, scanned, periods, per_period, kind, bucket_hours, thresholds) if has_data
+    details = (_details(con, scanned, periods, per_period, kind, bucket_hours, thresholds, (first, last))
+               if has_data
                else _Details(pl.DataFrame(), *[pl.DataFrame()] * 5, None))
     report = Report(kind, tz, current, previous, tuple(periods[1:]), has_data, first, last,
                     _figures(per_period, periods), votes, details.series, bucket_hours, details.top,
@@ -279,7 +280,7 @@ class _Details:
 
 
 def _details(con: duckdb.DuckDBPyConnection, s: _Scanned, periods: Sequence[Period], per_period: list[dict],
-             kind: str, bucket_hours: int, thresholds: Thresholds) -> _Details:
+             kind: str, bucket_hours: int, thresholds: Thresholds, span: tuple) -> _Details:
     from aimon.analysis.metrics.feedback import report_categories
 
     current, previous = periods[0], periods[1]
@@ -295,7 +296,7 @@ def _details(con: duckdb.DuckDBPyConnection, s: _Scanned, periods: Sequence[Peri
     by_model, by_endpoint = scans.by_model_endpoint(con, window_now)
     categories = report_categories(con, window_now).select(
         "category", "reports", "report_rate", "report_rate_low", "report_rate_high")
-    gaps = traffic_mod.gaps(con, window_now, timedelta(minutes=thresholds.gap_minutes))
+    gaps = traffic_mod.gaps(con, window_now, timedelta(minutes=thresholds.gap_minutes), span=span)
     gaps = scans.gaps_with_expected(gaps, current, scans.expected_per_minute(s.per_minute, s.grid, periods),
                                     s.minutes[0][0] if 0 in s.minutes else 0.0)
     gaps = gaps.filter(pl.col("expected_requests") >= thresholds.gap_min_expected)

@@ -12,15 +12,30 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aimon.analysis.toolkit.intervals import wilson
-from aimon.config import ReportConfig
+from aimon.config import ReportSettings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from aimon.analysis.report.daily import Report
 
 
-class Thresholds(ReportConfig):
+@dataclass(frozen=True)
+class Thresholds(ReportSettings):
     """When a figure becomes a highlight, a concern or a recommendation: the ``[report]``
-    table of aimon.toml (``aimon.config.ReportConfig`` holds the keys and defaults)."""
+    table of aimon.toml (``aimon.config.ReportSettings`` holds the keys and defaults)."""
+
+    @classmethod
+    def read(cls, path: Path | None) -> Thresholds:
+        """The ``[report]`` table of the aimon.toml at ``path``, validated as
+        ``aimon.config.ReportConfig`` (so problems read as in ``aimon config validate``);
+        every default without a file, which needs no pydantic (start-up)."""
+        if path is None:
+            return cls()
+        from aimon.config import ReportConfig, section
+
+        table = section(path, "report", ReportConfig)
+        return cls(**{name: getattr(table, name) for name in type(table).model_fields})
 
     def is_premium(self, model: str) -> bool:
         return any(fnmatch.fnmatchcase(model, pattern) for pattern in self.premium_models)

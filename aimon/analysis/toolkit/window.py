@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aimon.errors import InputError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import duckdb
 
 _SPAN_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
@@ -98,9 +100,15 @@ def parse_duration(value: Any, where: str) -> timedelta:
     return span
 
 
-def parse_day(text: str | None, newest: date | None, *, option: str = "--date") -> date | None:
+def parse_day(text: str | None, newest: date | None | Callable[[], date | None], *,
+              option: str = "--date") -> date | None:
     """A calendar day: ISO, 'latest' (the newest request's day, also the default) or days
-    back from it ('1d')."""
+    back from it ('1d'). ``newest`` may be a function giving that day, called only when
+    the text needs it (an ISO date does not: one query less at start-up)."""
+    if callable(newest):
+        if text is not None and _iso_day(text) is not None:
+            return _iso_day(text)
+        newest = newest()
     if text is None:
         return newest
     raw = text.strip()
@@ -115,6 +123,13 @@ def parse_day(text: str | None, newest: date | None, *, option: str = "--date") 
     except ValueError:
         raise InputError(f"{option} {text!r}: expected an ISO date (2026-11-10), 'latest', or days "
                          "back from the newest request's day (1d)") from None
+
+
+def _iso_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
 
 
 def cutoff(text: str, anchor: datetime, *, tz: str = "UTC", option: str) -> datetime:
