@@ -48,21 +48,28 @@ def count_requests(db) -> int:
 
 # --------------------------------------------------------------------------- Ctrl-C
 
-def test_ctrl_c_after_the_commit_says_the_rows_were_stored(cli, write_jsonl, db_path, monkeypatch):
-    # Right after the merge's COMMIT: the worst moment for the old "nothing was written".
-    merge = ingest_staging._copy_staged
+@pytest.mark.parametrize("database", ["existing", "new"])
+def test_ctrl_c_after_the_commit_says_the_rows_were_stored(cli, write_jsonl, small_db, tmp_path, monkeypatch,
+                                                          database):
+    # Right after the COMMIT: the worst moment for the old "nothing was written". An
+    # existing database commits in the staging file's merge; one the run creates is
+    # stored when its staged file is adopted.
+    step = "_copy_staged" if database == "existing" else "adopt"
+    committing = getattr(ingest_staging, step)
 
-    def interrupted(*args):
-        merge(*args)
+    def interrupted(*args, **kwargs):
+        committing(*args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ingest_staging, "_copy_staged", interrupted)
-    result = cli("ingest", write_jsonl("a.jsonl", [request(request_id=f"r{i}") for i in range(5)]))
+    monkeypatch.setattr(ingest_staging, step, interrupted)
+    db = small_db if database == "existing" else tmp_path / "new.duckdb"
+    before = count_requests(db) if database == "existing" else 0
+    result = cli("ingest", write_jsonl("a.jsonl", [request(request_id=f"a{i}") for i in range(5)]), "--db", db)
     assert result.exit_code == 130
     assert "nothing was written" not in result.stderr
     assert "5 row(s) were stored" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert count_requests(db_path) == 5
+    assert count_requests(db) == before + 5
 
 
 def test_ctrl_c_before_the_commit_says_nothing_was_written(cli, write_jsonl, small_db, monkeypatch):
@@ -85,7 +92,9 @@ def test_ctrl_c_during_a_long_ingest_is_honoured_at_once(tmp_path):
     db = tmp_path / "big.duckdb"
     proc = aimon("ingest", big, "--db", db)
     deadline = time.monotonic() + 60
-    while not db.exists() and proc.poll() is None and time.monotonic() < deadline:
+    # A new database is loaded in a staging folder beside it (and put in place at the end).
+    while (not db.exists() and not list(tmp_path.glob(f"{ingest_staging.STAGING_PREFIX}*"))
+           and proc.poll() is None and time.monotonic() < deadline):
         time.sleep(0.05)
     time.sleep(1.0)  # into the load, where DuckDB used to keep Ctrl-C waiting for 15-40 s
     assert proc.poll() is None, "the ingest finished before it could be interrupted"

@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 import aimon.store.ingest as ingest_module
+from aimon.errors import InputError
 from aimon.store import ingest_staging
 from aimon.store.connection import connect
 from aimon.store.ingest import ingest
@@ -246,3 +247,72 @@ def test_a_runs_price_snapshot_does_not_depend_on_the_order_of_its_files(tmp_pat
             ingest(con, order)
             models.append(rows(con, "SELECT DISTINCT model FROM prices ORDER BY model"))
     assert models[0] == models[1] == [("claude-3-5-haiku-latest",), ("gpt-4.1",)]
+
+
+def catalog(db: Path) -> list[tuple]:
+    """Every object and applied migration of the database: its schema state."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("""SELECT 'table', table_name, sql FROM duckdb_tables() WHERE NOT internal
+            UNION ALL SELECT 'view', view_name, sql FROM duckdb_views() WHERE NOT internal
+            UNION ALL SELECT 'migration', name, NULL FROM _aimon_migrations ORDER BY ALL""").fetchall()
+
+
+def test_a_database_the_run_creates_is_adopted_not_merged(tmp_path, write_jsonl, monkeypatch):
+    """Nobody can be reading a file that did not exist: the staged database is put in
+    place whole instead of having every row copied in a second time."""
+    def no_merge(*args, **kwargs):
+        raise AssertionError("a new database was merged")
+
+    monkeypatch.setattr(ingest_staging, "merge_staged", no_merge)
+    new = tmp_path / "new.duckdb"
+    log = write_jsonl("x.jsonl", [request(request_id="x"), request(request_id="x"), request(request_id="y")])
+    summary = ingest_staged(new, [log])
+    assert (summary.loaded, summary.duplicates) == (2, 1)
+    assert oct(new.stat().st_mode & 0o777) == "0o600"
+    assert not Path(str(new) + ".wal").exists() and staging_left(new) == []
+    with connect(new, write=True) as con:  # a complete aimon database: nothing left to migrate
+        assert rows(con, "SELECT request_id FROM requests ORDER BY 1") == [("x",), ("y",)]
+    made = tmp_path / "made.duckdb"
+    connect(made, write=True).close()
+    assert catalog(new) == catalog(made)
+    monkeypatch.undo()
+    assert ingest_staged(new, [log]).duplicates == 3  # and it is written like any other
+
+
+def test_a_database_another_run_creates_meanwhile_keeps_both_runs_rows(tmp_path, write_jsonl, monkeypatch):
+    new = tmp_path / "new.duckdb"
+    theirs = write_jsonl("theirs.jsonl", [request(request_id="t-1"), request(request_id="both")])
+    ours = write_jsonl("ours.jsonl", [request(request_id="o-1"), request(request_id="both")])
+    original = ingest_staging.adopt
+
+    def created_meanwhile(staged, db):
+        with connect(db, write=True) as con:
+            ingest(con, [theirs])
+        return original(staged, db)
+
+    monkeypatch.setattr(ingest_staging, "adopt", created_meanwhile)
+    summary = ingest_staged(new, [ours])
+    assert (summary.loaded, summary.duplicates) == (1, 1)
+    with connect(new) as con:
+        assert rows(con, "SELECT request_id FROM requests ORDER BY 1") == [("both",), ("o-1",), ("t-1",)]
+        assert rows(con, "SELECT source_file FROM requests WHERE request_id = 'both'") == [(str(theirs),)]
+    assert staging_left(new) == []
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, duckdb.IOException])
+def test_a_run_that_fails_creating_a_database_leaves_none(tmp_path, write_jsonl, monkeypatch, failure):
+    logs = [write_jsonl(f"{n}.jsonl", [request(request_id=f"{n}-{i}") for i in range(3)]) for n in "ab"]
+    original = ingest_module._ingest_file
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise failure("stopped while staging")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "_ingest_file", failing)
+    new = tmp_path / "new.duckdb"
+    with pytest.raises((KeyboardInterrupt, InputError)):
+        ingest_staged(new, logs)
+    assert not new.exists() and staging_left(new) == []

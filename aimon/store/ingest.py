@@ -1,8 +1,8 @@
 """Loading log files into the canonical tables.
 
 The whole run is one transaction: killed midway, the database holds all of it or none
-of it. (``aimon ingest`` runs it on a staging file and merges that in one transaction:
-:mod:`aimon.store.ingest_staging`.) Each file is planned (:mod:`aimon.store.ingest_plan`:
+of it. (``aimon ingest`` runs it on a staging file and merges that in one transaction,
+or puts it in place as a database the run creates: :mod:`aimon.store.ingest_staging`.) Each file is planned (:mod:`aimon.store.ingest_plan`:
 its shape and reader), then loaded by the passes of :mod:`aimon.store.ingest_file`.
 """
 

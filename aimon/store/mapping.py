@@ -359,9 +359,15 @@ def _text_base(c: CompiledShape, source: Source, number: str) -> _Base:
         sub = ", 1 AS sub_no" if source.numbered else ""
         rec = "rec_no, " if source.numbered else ""
         s = f"WITH s AS (SELECT {rec}doc{sub}, {not_object} AS pre_reason FROM ({source.sql}))"
-    v = (f"CASE WHEN pre_reason IS NULL THEN json_extract_string(doc, {text_list}) END AS v"
+    # A long object's text is spaced after its brace before it is parsed: DuckDB's JSON
+    # parser sizes its value slots by how the text looks, and compact text gets 2.7 bytes
+    # of slots per byte (a chunk of ten 5 MB prompts: 410 MB, against 270 MB spaced).
+    # Same keys, same values.
+    parsed = ("CASE WHEN strlen(CAST(doc AS VARCHAR)) > 65536 AND left(CAST(doc AS VARCHAR), 1) = '{' "
+              "THEN '{  ' || substr(CAST(doc AS VARCHAR), 2) ELSE CAST(doc AS VARCHAR) END")
+    v = (f"CASE WHEN pre_reason IS NULL THEN json_extract_string({parsed}, {text_list}) END AS v"
          if text_list else "NULL::VARCHAR[] AS v")
-    vj = (f"CASE WHEN pre_reason IS NULL THEN json_extract(doc, {json_list}) END AS vj"
+    vj = (f"CASE WHEN pre_reason IS NULL THEN json_extract({parsed}, {json_list}) END AS vj"
           if json_list else "NULL::JSON[] AS vj")
     sql = f"{s}, e AS (SELECT {number}CAST(doc AS VARCHAR) AS doc, pre_reason, {v}, {vj} FROM s)"
     return _Base(sql, ", v, vj", "doc", "aimon_canonical_extra({})", c)
