@@ -316,3 +316,27 @@ def test_a_run_that_fails_creating_a_database_leaves_none(tmp_path, write_jsonl,
     with pytest.raises((KeyboardInterrupt, InputError)):
         ingest_staged(new, logs)
     assert not new.exists() and staging_left(new) == []
+
+
+def test_a_failed_run_never_removes_a_database_another_run_created_meanwhile(cli, tmp_path, write_jsonl, monkeypatch):
+    # The command removes the database a failed run created (an empty file is no use); a
+    # database another run created and filled while this one staged is not this run's.
+    new = tmp_path / "new.duckdb"
+    theirs = write_jsonl("theirs.jsonl", [request(request_id="t-1")])
+    ours = write_jsonl("ours.jsonl", [request(request_id="o-1")])
+    original = ingest_staging.adopt
+
+    def created_meanwhile(staged, db):
+        with connect(db, write=True) as con:
+            ingest(con, [theirs])
+        return original(staged, db)
+
+    def failing_merge(*args, **kwargs):
+        raise duckdb.IOException("disk full while merging")
+
+    monkeypatch.setattr(ingest_staging, "adopt", created_meanwhile)
+    monkeypatch.setattr(ingest_staging, "merge_staged", failing_merge)
+    result = cli("ingest", ours, "--db", new)
+    assert result.exit_code == 2
+    with connect(new) as con:
+        assert rows(con, "SELECT request_id FROM requests") == [("t-1",)]

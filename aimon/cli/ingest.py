@@ -16,7 +16,7 @@ from aimon.errors import Interrupted
 from aimon.render import err_console
 from aimon.render.progress import file_progress
 from aimon.store.connection import memory_budget, opened
-from aimon.store.ingest_staging import ingest_staged
+from aimon.store.ingest_staging import discard_if_empty, ingest_staged
 from aimon.store.prices import load_user_prices
 from aimon.store.shapes import all_shapes
 
@@ -44,15 +44,6 @@ def _interrupted(db, started: datetime) -> Interrupted:
         return Interrupted(f"interrupted after the ingest committed: {stored:,} row(s) were stored "
                            "(see aimon db info); re-running it adds nothing")
     return Interrupted("interrupted before the ingest committed; no rows were stored")
-
-
-def _remove_new(db: Path | None) -> None:
-    """A failed ingest that created the database leaves no empty database behind (the
-    failed run committed nothing to it)."""
-    if db is None:
-        return
-    for path in (db, db.with_name(db.name + ".wal")):
-        path.unlink(missing_ok=True)
 
 
 @app.command(epilog=_shapes_help())
@@ -94,7 +85,8 @@ def ingest(
     except Exception as exc:
         if type(exc).__name__ == "InterruptException":  # DuckDB's, after the interrupt
             raise _interrupted(db, started) from None
-        _remove_new(new_db)
+        if new_db is not None:  # created by this run, or by another meanwhile
+            discard_if_empty(new_db)
         raise
     show(summary, fmt, None, show_pii=False)
     if summary.rejected and fmt == "table":

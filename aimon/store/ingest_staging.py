@@ -49,6 +49,7 @@ from pathlib import Path
 
 import duckdb
 
+from aimon.errors import AimonError
 from aimon.store import reader
 from aimon.store.connection import (
     LOG_SUFFIXES,
@@ -181,6 +182,25 @@ def _as_staging_file(staged: Path) -> None:
         con.execute("ALTER TABLE rejects ADD COLUMN _seeded BOOLEAN DEFAULT false")
     finally:
         con.close()
+
+
+def discard_if_empty(db: Path) -> None:
+    """Remove the database at ``db`` if it holds nothing: what a failed run that created
+    it leaves (no empty file behind). A database with any row, or one another process
+    holds, is not the failed run's to remove: another run may have created and filled
+    it meanwhile."""
+    if not db.exists():
+        return
+    try:
+        with opened(db, write=True) as con:
+            held = con.execute(
+                f"SELECT (SELECT count(*) FROM {STORED_REQUESTS}) + (SELECT count(*) FROM feedback)"
+                " + (SELECT count(*) FROM rejects)").fetchone()[0]
+    except (duckdb.Error, OSError, AimonError):  # held, unreadable, not an aimon database: leave it
+        return
+    if held == 0:
+        for path in (db, _wal(db)):
+            path.unlink(missing_ok=True)
 
 
 def _check_database(db: Path) -> None:
