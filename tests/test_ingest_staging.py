@@ -219,6 +219,10 @@ def mixed_logs(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
 
 
+# Four ingests of four files, one a 2.4 MB gzip (about 7 s of CPU): CI runs it; in the
+# quick loop test_a_conflict_with_a_run_alongside_reads_as_without_staging compares a
+# staged database with a serial one.
+@pytest.mark.slow
 def test_a_staged_ingest_stores_what_one_transaction_stores(db, tmp_path):
     logs = mixed_logs(tmp_path / "logs")
     serial = copy_db(db, tmp_path / "serial.duckdb")
