@@ -48,6 +48,7 @@ def count_requests(db) -> int:
 
 # --------------------------------------------------------------------------- Ctrl-C
 
+@pytest.mark.slow
 def test_ctrl_c_after_the_commit_says_the_rows_were_stored(cli, write_jsonl, db_path, monkeypatch):
     # Right after the merge's COMMIT: the worst moment for the old "nothing was written".
     merge = ingest_staging._copy_staged
@@ -65,6 +66,7 @@ def test_ctrl_c_after_the_commit_says_the_rows_were_stored(cli, write_jsonl, db_
     assert count_requests(db_path) == 5
 
 
+@pytest.mark.slow
 def test_ctrl_c_before_the_commit_says_nothing_was_written(cli, write_jsonl, small_db, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -76,6 +78,7 @@ def test_ctrl_c_before_the_commit_says_nothing_was_written(cli, write_jsonl, sma
     assert count_requests(small_db) == 60
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_long_ingest_is_honoured_at_once(tmp_path):
     big = tmp_path / "big.jsonl"
     line = json.dumps(request(prompt="a question " * 30))
@@ -103,6 +106,7 @@ def test_ctrl_c_during_a_long_ingest_is_honoured_at_once(tmp_path):
 
 # --------------------------------------------------------------------------- pipes and disks
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [
     ["report", "daily"],
     pytest.param(["report", "daily", "-f", "markdown"], marks=pytest.mark.slow),

@@ -25,6 +25,7 @@ def series(n: int, *, trend=lambda i: 100 + 1.5 * i, noise=0.12, seed=0, start=d
 
 
 # Every seed must pass; the quick loop runs one of them per trend (a backtest is ~1 s of CPU).
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("trend", [lambda i: 100 + 1.5 * i, lambda i: 100 * 1.01 ** i],
                          ids=["linear-growth", "compound-growth"])

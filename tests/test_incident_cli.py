@@ -51,6 +51,7 @@ def test_detect_json(cli, db):
     assert {"window", "settings", "baseline_error_rate"} <= set(data)
 
 
+@pytest.mark.slow
 def test_detect_table_and_gate(cli, db, quiet_db):
     res = cli("incident", "detect", "--since", "2d", "--db", db)
     assert res.exit_code == 0 and "P1" in res.stdout and "postmortem --start 2026-11-03T14:0" in res.stdout
@@ -82,6 +83,7 @@ def test_postmortem_markdown_has_the_runbook_sections(cli, db, tmp_path):
     assert "- [ ] " in text
 
 
+@pytest.mark.slow
 def test_postmortem_reads_in_the_zone_of_tz(cli, db):
     # --tz parsed the window in the zone but the post-mortem printed UTC beside request
     # times in the zone: one window read "14:05 to 14:47 UTC" with its first bad request "at 15:05".

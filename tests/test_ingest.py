@@ -149,6 +149,7 @@ def test_bom_crlf_blank_lines_long_lines_and_any_script(con, write_jsonl):
         ("r0", texts[0], 1), ("r1", texts[1], 3), ("r2", texts[2], 5), ("r3", texts[3], 6), ("r4", big, 9)]
 
 
+@pytest.mark.slow
 def test_gzip_array_and_pretty_printed_documents(con, write_jsonl, tmp_path):
     load(con, write_jsonl("a.jsonl.gz", [request(request_id="gz1"), request(request_id="gz2")]))
     (tmp_path / "arr.json").write_text(json.dumps([request(request_id="a1"), request(request_id="a2")], indent=2))
@@ -193,6 +194,7 @@ def test_reingest_adds_nothing(con, write_jsonl):
     assert rows(con, "SELECT count(*) FROM rejects") == [(1,)]
 
 
+@pytest.mark.slow
 def test_duplicate_ids_identical_or_conflicting(con, write_jsonl):
     path = write_jsonl("a.jsonl", [
         request(request_id="same"), request(request_id="same"),          # identical copy
@@ -221,6 +223,7 @@ def test_records_without_id_get_a_stable_one(con, write_jsonl):
     assert load(con, path).duplicates == 2
 
 
+@pytest.mark.slow
 def test_files_directories_and_globs(con, write_jsonl, tmp_path):
     (tmp_path / "logs" / "deep").mkdir(parents=True)
     write_jsonl("logs/a.jsonl", [request(request_id="a")])
@@ -250,6 +253,7 @@ def test_unknown_shape_names_the_keys_and_the_way_out(con, write_jsonl):
     assert rows(con, "SELECT count(*) FROM rejects") == [(0,)]
 
 
+@pytest.mark.slow
 def test_default_time_for_records_without_one(con, write_jsonl):
     path = write_jsonl("a.jsonl", [request(timestamp=...)])
     assert ingest(con, [path]).rejected == 1
@@ -367,6 +371,7 @@ def test_reject_line_numbers_with_and_without_blank_lines(con, tmp_path, text):
     assert rows(con, "SELECT source_line, reason FROM rejects") == [(expected, "negative input_tokens: -1")]
 
 
+@pytest.mark.slow
 def test_invalid_copies_of_an_id_are_rejected_and_a_valid_copy_loads(con, write_jsonl):
     """Validity is learnt while mapping whole records: an invalid first copy of an id
     must not make its valid second copy a duplicate, nor load itself."""

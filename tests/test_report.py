@@ -164,6 +164,7 @@ def test_weekly_compares_weeks(con):
 
 # --------------------------------------------------------------------------- CLI
 
+@pytest.mark.slow
 def test_cli_daily_in_every_format(cli, db_file, tmp_path):
     for fmt in ("table", "markdown", "json", "html"):
         out = tmp_path / f"daily.{fmt}"

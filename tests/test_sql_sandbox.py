@@ -183,6 +183,7 @@ def loaded(template_db, tmp_path):
     return db
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sql",), [(q,) for _, q in ATTEMPTS], ids=[i for i, _ in ATTEMPTS])
 def test_no_attempt_changes_the_database_or_writes_a_file(cli, loaded, tmp_path, sql):
     query = sql.format(db=loaded, link=tmp_path / "link.duckdb", symlink=tmp_path / "symlink.duckdb",
