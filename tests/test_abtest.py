@@ -171,6 +171,7 @@ def test_pseudo_replication_warning_only_where_users_repeat(con):
     assert not any("not independent" in n for n in res.notes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_a_a_experiment_is_not_called_significant(con, seed):
     insert(con, experiment(users={"A": 400, "B": 400}, success={"A": 0.3, "B": 0.3}, seed=seed))

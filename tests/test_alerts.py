@@ -83,6 +83,7 @@ def test_the_planted_incident_fires_inside(planted):
     assert err.severity == "P1" and err.value == pytest.approx(0.5) and err.bound == 0.05
 
 
+@pytest.mark.slow
 def test_quiet_outside_the_incident(planted):
     for at in ("2026-11-10T11:30", "2026-11-10T13:40", "2026-11-10T15:55"):
         when = datetime.fromisoformat(at).replace(tzinfo=UTC)
@@ -158,6 +159,7 @@ def test_cooldown_holds_across_cron_runs(cli, db_file):
     assert rows[0][3] is not None and rows[1][3] is None
 
 
+@pytest.mark.slow
 def test_no_state_counts_every_alert_as_new(cli, db_file):
     for _ in range(2):
         result = cli("alerts", "check", "--db", db_file, "--at", "2026-11-10T12:10", "--fail-on", "P1",

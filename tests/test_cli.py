@@ -75,6 +75,7 @@ def test_ingest_then_sql_in_every_format(cli, write_jsonl, db_path):
     assert out.read_text().startswith("request_id,model")
 
 
+@pytest.mark.slow
 def test_ingest_table_summary_points_at_rejects(cli, write_jsonl):
     result = cli("ingest", write_jsonl("a.jsonl", [request(), "{bad"]))
     assert result.exit_code == 0

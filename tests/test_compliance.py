@@ -48,6 +48,7 @@ def test_the_figures_the_issue_lists(cli, loaded):
     assert data["deletions"] == [] and data["rows_deleted"] == 0
 
 
+@pytest.mark.slow
 def test_pii_counts_follow_findings_by_field(cli, loaded):
     data = report(cli)
     by_entity = {r["entity_type"]: r for r in data["pii_by_entity"]}

@@ -134,6 +134,7 @@ def test_a_full_disk_is_one_line_and_exit_2(small_db, fmt):
     assert "No space left on device" in err
 
 
+@pytest.mark.slow
 def test_an_unexpected_failure_is_one_line_and_exit_2(cli, small_db, monkeypatch):
     from aimon.store import query
 

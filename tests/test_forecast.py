@@ -57,6 +57,7 @@ def test_prediction_intervals_cover_about_their_level():
     assert 0.85 <= np.mean(cover95) <= 0.99
 
 
+@pytest.mark.slow
 def test_forecast_shapes_month_end_and_budget():
     days, cost = series(56, start=date(2026, 9, 7), seed=3)  # to 2026-11-01
     s = Series(days, cost, 0, ())

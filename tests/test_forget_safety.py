@@ -153,6 +153,7 @@ def test_readers_racing_forget_never_leave_the_bytes(cli, populated):
     assert victim_rows(populated) == 0
 
 
+@pytest.mark.slow
 def test_an_interrupted_rewrite_is_owed_and_a_rerun_finishes_it(cli, populated, monkeypatch):
     def interrupted(con, path):
         raise KeyboardInterrupt

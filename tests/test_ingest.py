@@ -55,6 +55,7 @@ def test_common_aliases_are_understood(con, write_jsonl):
          123.0, 0.01, "/search", None)]
 
 
+@pytest.mark.slow
 def test_second_alias_of_one_column_stays_in_extra(con, write_jsonl):
     load(con, write_jsonl("a.jsonl", [request(latency_ms=100, duration_ms=999)]))
     latency, extra = con.execute("SELECT latency_ms, extra FROM requests").fetchone()
@@ -135,6 +136,7 @@ def test_bad_records_go_to_rejects_with_line_and_reason(con, write_jsonl):
     assert summary.reject_reasons()["impossible token counts"] == 2
 
 
+@pytest.mark.slow
 def test_bom_crlf_blank_lines_long_lines_and_any_script(con, write_jsonl):
     big = "x" * (1024 * 1024)
     texts = ["emoji 🎉🚀👩‍💻", "中文和日本語のテキスト", "نص عربي من اليمين إلى اليسار", "עברית", big]
@@ -161,6 +163,7 @@ def test_gzip_array_and_pretty_printed_documents(con, write_jsonl, tmp_path):
         ("a1", 1), ("a2", 2), ("d1", 1), ("d2", 2), ("gz1", 1), ("gz2", 2)]
 
 
+@pytest.mark.slow
 def test_broken_json_array_element_is_one_reject_and_the_rest_loads(con, write_jsonl, tmp_path):
     (tmp_path / "bad.json").write_text('[{"timestamp": "2026-11-01T00:00:00Z", "model": "m"},\n {"oops": ]')
     good = write_jsonl("good.jsonl", [request()])
@@ -170,6 +173,7 @@ def test_broken_json_array_element_is_one_reject_and_the_rest_loads(con, write_j
     assert (file, line, reason, raw) == (str(tmp_path / "bad.json"), 2, "broken JSON", '{"oops":')
 
 
+@pytest.mark.slow
 def test_parquet_with_flat_columns(con, tmp_path):
     path = tmp_path / "r.parquet"
     duckdb.sql(f"""COPY (SELECT 'p' || i AS request_id, TIMESTAMP '2026-11-01 10:00:00' + INTERVAL (i) MINUTE AS timestamp,
@@ -215,6 +219,7 @@ def test_duplicate_ids_identical_or_conflicting(con, write_jsonl):
     assert "already loaded from" in rows(con, "SELECT reason FROM rejects WHERE source_file LIKE '%b.jsonl'")[0][0]
 
 
+@pytest.mark.slow
 def test_records_without_id_get_a_stable_one(con, write_jsonl):
     path = write_jsonl("a.jsonl", [request(request_id=..., prompt="one"), request(request_id=..., prompt="two")])
     load(con, path)
@@ -325,6 +330,7 @@ def test_line_numbers_hold_in_a_file_read_in_parallel(con, tmp_path):
     assert wrong == [(0,)]
 
 
+@pytest.mark.slow
 def test_feedback_file_among_request_logs_goes_to_feedback(con, write_jsonl, tmp_path):
     (tmp_path / "logs").mkdir()
     write_jsonl("logs/requests.jsonl", [request(request_id="r1")])

@@ -99,6 +99,7 @@ def test_a_corrupt_parquet_file_is_a_reject_and_the_rest_loads(con, write_jsonl,
     assert rows(con, "SELECT count(*) FROM rejects WHERE reason LIKE 'unreadable Parquet%'") == [(1,)]
 
 
+@pytest.mark.slow
 def test_a_gzip_file_cut_short_loads_what_it_holds(con, tmp_path):
     recs = [json.dumps(request(request_id=f"z{i}", prompt="w " * 800)) for i in range(3000)]
     data = gzip.compress(("\n".join(recs) + "\n").encode())

@@ -202,6 +202,7 @@ def test_available_memory_is_read_from_this_machine():
     assert available is not None and 0 < available < 1 << 30
 
 
+@pytest.mark.slow
 def test_out_of_memory_outside_any_one_file_is_one_line(con, write_jsonl, monkeypatch):
     # The price refresh and the commit run outside every file's error handling.
     import duckdb

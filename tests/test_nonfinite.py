@@ -105,6 +105,7 @@ def test_an_older_database_with_nan_runs_every_analysis(cli, old_db, args):
     json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_the_upgrade_moves_non_finite_rows_to_rejects(old_db):
     con = connect(old_db, write=True)
     try:

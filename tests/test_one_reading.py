@@ -151,6 +151,7 @@ def test_incident_detect_prints_its_times_in_the_zone_tz_names(cli, sample_logs_
     assert f",{start},{end}," in rows[1]
 
 
+@pytest.mark.slow
 def test_abtest_list_and_analyze_print_their_times_in_the_zone_tz_names(cli, sample_logs_db):
     db = sample_logs_db.path
     args = ("abtest", "list", "--tz", "Europe/Berlin", "--db", db)

@@ -114,6 +114,7 @@ def test_obfuscated_injections_are_found_with_their_span_in_the_original():
     "What is developer mode on Android and how do I turn it on?",
     "",
 ])
+@pytest.mark.slow
 def test_benign_texts_that_mention_the_words_are_not_injections(text):
     assert verdicts([text])[0] == [[]]
 

@@ -68,6 +68,7 @@ def test_generation_maps_every_column(con, write_jsonl):
     }
 
 
+@pytest.mark.slow
 def test_snake_case_export_and_subset_usage_types(con, write_jsonl):
     rec = {
         "id": "gen-2", "trace_id": "trace-2", "type": "GENERATION", "name": "llm",

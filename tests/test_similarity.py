@@ -78,7 +78,6 @@ def test_consistency_and_cache_opportunity(cli, write_jsonl, db_path):
     assert "jane@example.com" not in result.stdout
 
 
-@pytest.mark.slow
 def test_similarity_without_golden_or_subcommand_is_a_usage_error(cli, db_path, write_jsonl):
     assert cli("ingest", write_jsonl("r.jsonl", [request()]), "--db", db_path).exit_code == 0
     result = cli("similarity", "--db", db_path)

@@ -235,6 +235,7 @@ def test_at_least_sixty_attempts():
     assert len({i for i, _ in ATTEMPTS}) == len(ATTEMPTS)
 
 
+@pytest.mark.slow
 def test_the_refusal_names_the_statement_kind(cli, loaded):
     result = cli("sql", "COPY (SELECT 1) TO 'out.csv'")
     assert "COPY statement is not allowed" in result.stderr

@@ -143,6 +143,7 @@ SAMPLES = ("1", "-3", "+4", "2.5", "1e3", " 7", "07", "abc", "", "true", "no", "
            "2026-11-10", "/nonexistent/dir/file.duckdb", ".")
 
 
+@pytest.mark.slow
 def test_fast_option_conversion_equals_typers_pydantic_conversion(tmp_path):
     """aimon.cli.coercion converts option values without pydantic; on every option of
     every command, for the defaults, every choice and a spread of text, it gives what
