@@ -46,6 +46,7 @@ def effect(con):
     return con
 
 
+@pytest.mark.slow
 def test_planted_effect_is_found_with_figures_matching_statsmodels(effect):
     res = _analyze(effect, metrics=(Metric.success, Metric.latency_ms), seed=5, n_resamples=500, by_user=False)
     assert res.verdict.kind == "winner" and res.verdict.winner == "treatment"
@@ -111,6 +112,7 @@ def test_variant_figures(effect):
     assert any("logged `success`" in n for n in res.notes)
 
 
+@pytest.mark.slow
 def test_by_user_uses_cr1_t_equal_to_statsmodels_and_a_permutation_p(effect):
     res = _analyze(effect, by_user=True, metrics=(Metric.success, Metric.latency_ms), n_resamples=200)
     assert res.unit == "user"
@@ -148,6 +150,7 @@ def test_by_user_uses_cr1_t_equal_to_statsmodels_and_a_permutation_p(effect):
     assert res.verdict.winner == "treatment"
 
 
+@pytest.mark.slow
 def test_by_user_widens_intervals_when_users_differ(con):
     # Strong per-user differences: a request-level analysis pretends to know more than it does.
     insert(con, experiment(users={"control": 60, "treatment": 60}, requests_per_user=40, user_sd=1.5, seed=8))
@@ -168,6 +171,7 @@ def test_pseudo_replication_warning_only_where_users_repeat(con):
     assert not any("not independent" in n for n in res.notes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_a_a_experiment_is_not_called_significant(con, seed):
     insert(con, experiment(users={"A": 400, "B": 400}, success={"A": 0.3, "B": 0.3}, seed=seed))
@@ -180,6 +184,7 @@ def test_a_a_experiment_is_not_called_significant(con, seed):
         assert not res.srm.mismatch
 
 
+@pytest.mark.slow
 def test_planted_sample_ratio_mismatch_is_flagged(con):
     insert(con, experiment(users={"control": 1000, "treatment": 850}, requests_per_user=2, seed=4))
     res = _analyze(con)
@@ -194,6 +199,7 @@ def test_planted_sample_ratio_mismatch_is_flagged(con):
     assert not _analyze(con, split="100,85").srm.mismatch
 
 
+@pytest.mark.slow
 def test_three_variants_holm_and_no_winner_by_raw_maximum(con):
     # C has the highest raw success rate but no variant really differs.
     insert(con, experiment(users={"A": 300, "B": 300, "C": 300}, success={"A": 0.3, "B": 0.3, "C": 0.3}, seed=21))
@@ -251,6 +257,7 @@ def test_list_experiments(con):
     assert table.filter(table["variant"] == "z")["users"].item() == 3
 
 
+@pytest.mark.slow
 def test_no_difference_needs_the_interval_inside_the_threshold(con):
     insert(con, experiment(users={"A": 400, "B": 400}, success={"A": 0.3, "B": 0.3}, seed=12))
     c = _analyze(con).comparisons[0]

@@ -35,6 +35,7 @@ def db(experiments, tmp_path):
     return copy_db(experiments, tmp_path / "ab.duckdb")
 
 
+@pytest.mark.slow
 def test_list(cli, db):
     res = cli("abtest", "list", "--db", db, "--format", "json")
     assert res.exit_code == 0, res.output
@@ -50,6 +51,7 @@ def test_list(cli, db):
     assert csv.stdout.splitlines()[0].startswith("experiment,variant,requests,users")
 
 
+@pytest.mark.slow
 def test_analyze_json_carries_every_documented_key(cli, db):
     res = cli("abtest", "analyze", "--db", db, "-e", "effect", "-m", "success,latency_ms", "--format", "json",
               "--resamples", "200")
@@ -82,6 +84,7 @@ def test_analyze_json_carries_every_documented_key(cli, db):
     assert v["successes"] / v["outcomes"] == pytest.approx(v["success_rate"])
 
 
+@pytest.mark.slow
 def test_analyze_table_and_markdown(cli, db):
     res = cli("abtest", "analyze", "--db", db, "-e", "effect", "--by-user", "--resamples", "200")
     assert res.exit_code == 0, res.output
@@ -95,6 +98,7 @@ def test_analyze_table_and_markdown(cli, db):
     assert "Warning:" not in res.stdout
 
 
+@pytest.mark.slow
 def test_sample_ratio_mismatch_fails_the_gate_loudly(cli, db):
     res = cli("abtest", "analyze", "--db", db, "-e", "srm", "--format", "json")
     assert res.exit_code == 1
@@ -132,6 +136,7 @@ def test_usage_errors_exit_2(cli, db, args, message):
     assert message in res.stderr
 
 
+@pytest.mark.slow
 def test_ingested_jsonl_experiment(cli, write_jsonl, db_path):
     # End to end from a flat JSONL log: experiment/variant/success fields map to columns.
     path = write_jsonl("ab.jsonl", request_jsonl(60))

@@ -54,6 +54,7 @@ def test_srm_counts_requests_when_assignment_is_per_request_healthy_90_10(con):
     assert not res.srm.mismatch and res.verdict.kind != "invalid"
 
 
+@pytest.mark.slow
 def test_srm_catches_a_52_48_request_imbalance_with_every_user_in_both(con):
     _per_request_split(con, 20_000, 500, 0.52, seed=2)
     res = _analyze(con, by_user=True)
@@ -73,6 +74,7 @@ def test_no_difference_is_never_certified_without_a_margin(con):
     assert _analyze(con, min_effect=0.95).verdict.kind == "no_difference"
 
 
+@pytest.mark.slow
 def test_no_winner_from_three_requests(con):
     variants = ["treatment"] * 3 + ["control"] * 1000
     success = [True] * 3 + [i < 300 for i in range(1000)]
@@ -85,6 +87,7 @@ def test_no_winner_from_three_requests(con):
     assert _analyze(con, by_user=False, split="3,1000").comparisons[0].significant
 
 
+@pytest.mark.slow
 def test_guardrails_are_their_own_holm_family(con):
     insert(con, experiment(users={"control": 400, "treatment": 400}, success={"control": 0.30, "treatment": 0.36},
                            latency_ms={"control": 1000.0, "treatment": 1000.0}, seed=3))

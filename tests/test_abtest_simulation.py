@@ -36,6 +36,7 @@ def _false_winners(shape: abtest_sim.Shape, runs: int, seed: int, **kw) -> tuple
         con.close()
 
 
+@pytest.mark.slow
 def test_clustered_a_a_quick():
     winners, _ = _false_winners(abtest_sim.Shape(users_high=200), 24, seed=7)
     assert winners <= 3  # 12% of 24; the per-request analysis names 8 winners on these

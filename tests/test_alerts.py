@@ -75,6 +75,7 @@ def firing(result) -> set[str]:
     return {e.rule for e in result.firing}
 
 
+@pytest.mark.slow
 def test_the_planted_incident_fires_inside(planted):
     result = check(planted, DEFAULT_RULES, datetime(2026, 11, 10, 12, 25, tzinfo=UTC))
     assert firing(result) == {"error_rate_high", "latency_p95_high", "cache_hit_drop"}
@@ -82,6 +83,7 @@ def test_the_planted_incident_fires_inside(planted):
     assert err.severity == "P1" and err.value == pytest.approx(0.5) and err.bound == 0.05
 
 
+@pytest.mark.slow
 def test_quiet_outside_the_incident(planted):
     for at in ("2026-11-10T11:30", "2026-11-10T13:40", "2026-11-10T15:55"):
         when = datetime.fromisoformat(at).replace(tzinfo=UTC)
@@ -129,6 +131,7 @@ def test_a_low_volume_minute_does_not_fire(planted):
     assert summary["minutes_low_volume"] == 5
 
 
+@pytest.mark.slow
 def test_cooldown_holds_across_cron_runs(cli, db_file):
     def run(at: str, *extra: str):
         result = cli("alerts", "check", "--db", db_file, "--at", at, "--fail-on", "P1", "-f", "json", *extra)
@@ -156,6 +159,7 @@ def test_cooldown_holds_across_cron_runs(cli, db_file):
     assert rows[0][3] is not None and rows[1][3] is None
 
 
+@pytest.mark.slow
 def test_no_state_counts_every_alert_as_new(cli, db_file):
     for _ in range(2):
         result = cli("alerts", "check", "--db", db_file, "--at", "2026-11-10T12:10", "--fail-on", "P1",
@@ -164,6 +168,7 @@ def test_no_state_counts_every_alert_as_new(cli, db_file):
         assert "P1 error_rate_high: error_rate 50.0% (bound 5.0%)" in result.stderr
 
 
+@pytest.mark.slow
 def test_fail_on_is_a_severity_gate(cli, db_file):
     at = ["--at", "2026-11-10T12:10", "--no-state"]
     assert cli("alerts", "check", "--db", db_file, *at, "--fail-on", "P0").exit_code == 0  # P1/P2 only
@@ -178,6 +183,7 @@ def test_check_defaults_to_the_newest_data(cli, db_file):
     assert len(data["checks"]) == len(DEFAULT_RULES)
 
 
+@pytest.mark.slow
 def test_scan_cli(cli, db_file):
     result = cli("alerts", "scan", "--db", db_file, "--since", "2026-11-10T11:00", "--until", "2026-11-10T13:00",
                  "-f", "json")
@@ -376,6 +382,7 @@ def test_the_interval_level_covers_a_days_windows(con):
 
 # --------------------------------------------------------------------------- scan machinery
 
+@pytest.mark.slow
 def test_every_window_percentile_equals_each_window_computed_alone(con):
     """A scan computes every window's P95 at once; a check computes its few windows alone.
     Both must be DuckDB's quantile_cont over exactly the requests in [end - k, end), per

@@ -53,6 +53,7 @@ def test_every_command_teaches_and_takes_db(cli, path, cmd):
         assert opt.help, f"{' '.join(path)} {opt.opts} has no help"
 
 
+@pytest.mark.slow
 def test_ingest_then_sql_in_every_format(cli, write_jsonl, db_path):
     path = write_jsonl("a.jsonl", [request(request_id="r1"), request(request_id="r2", model="gpt-4o-mini"), "{bad"])
     result = cli("ingest", path, "--format", "json")
@@ -74,6 +75,7 @@ def test_ingest_then_sql_in_every_format(cli, write_jsonl, db_path):
     assert out.read_text().startswith("request_id,model")
 
 
+@pytest.mark.slow
 def test_ingest_table_summary_points_at_rejects(cli, write_jsonl):
     result = cli("ingest", write_jsonl("a.jsonl", [request(), "{bad"]))
     assert result.exit_code == 0
@@ -94,6 +96,7 @@ def one_request(tmp_path_factory):
     (["ingest", "x.jsonl", "--shape", "nope"], "unknown shape"),
     (["ingest", "x.jsonl", "--default-time", "soon"], "expected an ISO date"),
 ])
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_2(cli, write_jsonl, one_request, db_path, args, message):
     write_jsonl("x.jsonl", [request()])
     copy_db(one_request, db_path)  # x.jsonl already ingested
@@ -110,6 +113,7 @@ def test_reading_commands_need_an_existing_database(cli, tmp_path):
     assert "aimon ingest" in result.stderr
 
 
+@pytest.mark.slow
 def test_db_info(cli, write_jsonl):
     cli("ingest", write_jsonl("a.jsonl", [request(), "{bad"]))
     data = json.loads(cli("db", "info", "-f", "json").stdout)
@@ -138,6 +142,7 @@ def test_a_failed_ingest_leaves_no_database_behind(cli, tmp_path, arg):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty-dir"]
 
 
+@pytest.mark.slow
 def test_every_skipped_file_is_listed(cli, write_jsonl, tmp_path):
     (tmp_path / "logs").mkdir()
     write_jsonl("logs/a.jsonl", [request()])

@@ -15,6 +15,8 @@ import ast
 import sys
 from pathlib import Path
 
+from tests import sources
+
 PACKAGE = Path(__file__).resolve().parents[1] / "aimon"
 MODULE_LIMIT = 500
 FUNCTION_LIMIT = 80
@@ -58,13 +60,13 @@ def offenders() -> list[tuple[str, str, int]]:
     for path in sorted(PACKAGE.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         lines = text.splitlines()
-        tree = ast.parse(text)
+        tree = sources.tree(path)
         rel = path.relative_to(PACKAGE).as_posix()
         strings = _string_lines(tree) if rel in TEXT_HEAVY else set()
         size = _counted_lines(1, len(lines), strings)
         if size > MODULE_LIMIT:
             out.append((rel, "module", size))
-        for node in ast.walk(tree):
+        for node in sources.nodes(path):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 size = _counted_lines(node.lineno, node.end_lineno or node.lineno, strings)
                 if size > FUNCTION_LIMIT:

@@ -27,6 +27,7 @@ def report(cli, *args) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_the_figures_the_issue_lists(cli, loaded):
     data = report(cli)
     assert data["total_requests"] == 5
@@ -47,6 +48,7 @@ def test_the_figures_the_issue_lists(cli, loaded):
     assert data["deletions"] == [] and data["rows_deleted"] == 0
 
 
+@pytest.mark.slow
 def test_pii_counts_follow_findings_by_field(cli, loaded):
     data = report(cli)
     by_entity = {r["entity_type"]: r for r in data["pii_by_entity"]}
@@ -54,6 +56,7 @@ def test_pii_counts_follow_findings_by_field(cli, loaded):
                                   "in_system_prompt": 0}
 
 
+@pytest.mark.slow
 def test_consent_and_retention_come_from_aimon_toml_or_options(cli, loaded, tmp_path):
     (tmp_path / "aimon.toml").write_text('[compliance]\nretention_days = 25\nconsent_required = ["US"]\n')
     data = report(cli)
@@ -79,6 +82,7 @@ def test_a_broken_config_is_a_usage_error(cli, loaded, tmp_path):
     assert result.exit_code == 2
 
 
+@pytest.mark.slow
 def test_deletions_are_listed_after_forget_and_purge(cli, loaded):
     assert cli("forget", "--user", "u3").exit_code == 0
     assert cli("purge", "--older-than", "2026-11-01T09:30:00Z").exit_code == 0
@@ -97,6 +101,7 @@ def test_no_format_prints_a_planted_value(cli, loaded, fmt):
         assert value not in result.stdout
 
 
+@pytest.mark.slow
 def test_moderation_flags_logged_in_extra_count_as_content_flags(cli, write_jsonl):
     from tests.conftest import request
 

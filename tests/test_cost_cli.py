@@ -54,6 +54,7 @@ def test_every_cost_command_has_teaching_help(cli):
         assert "Example" in result.output
 
 
+@pytest.mark.slow
 def test_prices_lists_priced_and_unpriced_models(cli, db):
     data = run_json(cli, "prices", "--db", db)
     assert set(data) == {"snapshot", "prices", "unpriced", "missing_from_snapshot"}
@@ -94,6 +95,7 @@ BREAKDOWN_KEYS = {"requests", "input_tokens", "output_tokens", "cached_input_tok
                   "cache_hit_saving_usd", "cache_hits_estimated", "share_of_cost"}
 
 
+@pytest.mark.slow
 def test_breakdown_json_keys_and_formats(cli, db):
     data = run_json(cli, "breakdown", "--by", "model,day", "--db", db)
     assert set(data) == {"window", "by", "prices_version", "totals", "groups", "unpriced", "notes"}

@@ -84,6 +84,7 @@ def small_db(small_template, db_path):
     return copy_db(small_template, db_path)
 
 
+@pytest.mark.slow
 def test_the_wait_runs_out_with_one_line_and_exit_2(cli, small_db):
     holder = _hold(small_db, 30)
     try:
@@ -101,6 +102,7 @@ def test_the_wait_runs_out_with_one_line_and_exit_2(cli, small_db):
     assert 1.0 <= waited < 10
 
 
+@pytest.mark.slow
 def test_aimon_lock_timeout_sets_the_default_wait(cli, small_db, monkeypatch):
     holder = _hold(small_db, 2)
     try:

@@ -53,6 +53,7 @@ def test_the_readme_promises_exactly_these_formats():
             "holds several tables and refuses `csv` with one line)") in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [("report", "daily", "--date", "2026-11-10"), ("report", "weekly"),
                                   ("alerts", "rules")])
 def test_formats_the_readme_promises_work(cli, sample_db, args):

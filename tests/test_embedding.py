@@ -99,6 +99,7 @@ def test_a_read_only_database_is_never_written_and_keeps_vectors_for_later(db_pa
     assert embedding.unsaved() == 0
 
 
+@pytest.mark.slow
 def test_forget_and_purge_remove_the_vectors_of_the_texts_they_delete(tmp_path, write_jsonl):
     from aimon.store.forget import forget_users, purge_older_than
     from aimon.store.ingest import ingest

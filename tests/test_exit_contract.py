@@ -48,6 +48,7 @@ def count_requests(db) -> int:
 
 # --------------------------------------------------------------------------- Ctrl-C
 
+@pytest.mark.slow
 @pytest.mark.parametrize("database", ["existing", "new"])
 def test_ctrl_c_after_the_commit_says_the_rows_were_stored(cli, write_jsonl, small_db, tmp_path, monkeypatch,
                                                           database):
@@ -72,6 +73,7 @@ def test_ctrl_c_after_the_commit_says_the_rows_were_stored(cli, write_jsonl, sma
     assert count_requests(db) == before + 5
 
 
+@pytest.mark.slow
 def test_ctrl_c_before_the_commit_says_nothing_was_written(cli, write_jsonl, small_db, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -83,6 +85,7 @@ def test_ctrl_c_before_the_commit_says_nothing_was_written(cli, write_jsonl, sma
     assert count_requests(small_db) == 60
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_long_ingest_is_honoured_at_once(tmp_path):
     big = tmp_path / "big.jsonl"
     line = json.dumps(request(prompt="a question " * 30))
@@ -112,6 +115,7 @@ def test_ctrl_c_during_a_long_ingest_is_honoured_at_once(tmp_path):
 
 # --------------------------------------------------------------------------- pipes and disks
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [
     ["report", "daily"],
     pytest.param(["report", "daily", "-f", "markdown"], marks=pytest.mark.slow),
@@ -139,6 +143,7 @@ def test_a_full_disk_is_one_line_and_exit_2(small_db, fmt):
     assert "No space left on device" in err
 
 
+@pytest.mark.slow
 def test_an_unexpected_failure_is_one_line_and_exit_2(cli, small_db, monkeypatch):
     from aimon.store import query
 

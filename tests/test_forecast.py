@@ -25,6 +25,7 @@ def series(n: int, *, trend=lambda i: 100 + 1.5 * i, noise=0.12, seed=0, start=d
 
 
 # Every seed must pass; the quick loop runs one of them per trend (a backtest is ~1 s of CPU).
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("trend", [lambda i: 100 + 1.5 * i, lambda i: 100 * 1.01 ** i],
                          ids=["linear-growth", "compound-growth"])
@@ -56,6 +57,7 @@ def test_prediction_intervals_cover_about_their_level():
     assert 0.85 <= np.mean(cover95) <= 0.99
 
 
+@pytest.mark.slow
 def test_forecast_shapes_month_end_and_budget():
     days, cost = series(56, start=date(2026, 9, 7), seed=3)  # to 2026-11-01
     s = Series(days, cost, 0, ())

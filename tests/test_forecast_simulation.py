@@ -24,6 +24,7 @@ def test_a_level_shift_is_found_where_it_is_and_not_in_a_flat_series():
     assert all(abs(k - 2 * forecast_sim.HISTORY // 3) <= 2 for k in found), found
 
 
+@pytest.mark.slow
 def test_after_a_level_shift_quick():
     res = forecast_sim.run("shift", 20, seed0=100)
     assert 0.6 <= res["coverage80"] <= 0.95  # the straight line through the shift covered 30%

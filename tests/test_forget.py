@@ -95,6 +95,7 @@ def test_checkpoint_alone_leaves_deleted_values_in_the_file(tmp_path):
         pytest.skip("this DuckDB scrubs deleted values on checkpoint; compaction may be unnecessary")
 
 
+@pytest.mark.slow
 def test_forget_removes_the_user_everywhere_and_the_bytes_from_the_file(cli, populated):
     before = counts(populated)
     # The user id and the feedback text sit in the file as plain bytes (rejects.raw is

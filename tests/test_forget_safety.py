@@ -84,6 +84,7 @@ def rejects_with(db, request_id: str) -> int:
         con.close()
 
 
+@pytest.mark.slow
 def test_a_symlinked_database_has_its_real_file_rewritten(cli, populated, tmp_path):
     real_dir = tmp_path / "real"
     real_dir.mkdir()
@@ -152,6 +153,7 @@ def test_readers_racing_forget_never_leave_the_bytes(cli, populated):
     assert victim_rows(populated) == 0
 
 
+@pytest.mark.slow
 def test_an_interrupted_rewrite_is_owed_and_a_rerun_finishes_it(cli, populated, monkeypatch):
     def interrupted(con, path):
         raise KeyboardInterrupt
@@ -186,6 +188,7 @@ def test_a_purge_finishes_a_rewrite_a_forget_still_owes(cli, populated, monkeypa
     assert not file_holds(populated, PLANTED)
 
 
+@pytest.mark.slow
 def test_rejected_records_with_numeric_or_escaped_ids_are_forgotten(cli, populated):
     assert rejects_with(populated, "n1") == 1 and rejects_with(populated, "e1") == 1
     assert cli("forget", "--user", "4242").exit_code == 0

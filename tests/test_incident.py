@@ -250,6 +250,7 @@ def test_robust_z_matches_scipy_median_abs_deviation():
     assert flat.tolist() == [0.0, 0.0, 0.0, Z_CAP]
 
 
+@pytest.mark.slow
 def test_postmortem_of_a_cost_runaway_names_the_loop():
     from aimon.render.incident import summary_text
 
@@ -276,6 +277,7 @@ def test_postmortem_of_a_cost_runaway_names_the_loop():
     con.close()
 
 
+@pytest.mark.slow
 def test_postmortem_thumbs_down_rate_is_a_share_of_votes_as_in_the_daily_report(planted):
     """Issue 16 item 9: one definition, thumbs down / (up + down), counted once per request,
     whichever command shows it."""

@@ -53,6 +53,7 @@ def test_detect_json(cli, db):
     assert {"window", "settings", "baseline_error_rate"} <= set(data)
 
 
+@pytest.mark.slow
 def test_detect_table_and_gate(cli, db, quiet_db):
     res = cli("incident", "detect", "--since", "2d", "--db", db)
     assert res.exit_code == 0 and "P1" in res.stdout and "postmortem --start 2026-11-03T14:0" in res.stdout
@@ -74,6 +75,7 @@ def test_detect_table_and_gate(cli, db, quiet_db):
     assert cli("incident", "detect", "--db", db, "--fail-on", "P9").exit_code == 2
 
 
+@pytest.mark.slow
 def test_postmortem_markdown_has_the_runbook_sections(cli, db, tmp_path):
     out = tmp_path / "pm.md"
     res = cli("incident", "postmortem", "--start", "2026-11-03T14:05", "--end", "2026-11-03T14:47",
@@ -90,6 +92,7 @@ def test_postmortem_markdown_has_the_runbook_sections(cli, db, tmp_path):
     assert "- [ ] " in text
 
 
+@pytest.mark.slow
 def test_postmortem_reads_in_the_zone_of_tz(cli, db):
     # --tz parsed the window in the zone but the post-mortem printed UTC beside request
     # times in the zone: one window read "14:05 to 14:47 UTC" with its first bad request "at 15:05".
@@ -107,6 +110,7 @@ def test_postmortem_reads_in_the_zone_of_tz(cli, db):
     assert "from 15:05 to 15:47 Europe/Berlin" in summary
 
 
+@pytest.mark.slow
 def test_postmortem_latest_json(cli, db):
     res = cli("incident", "postmortem", "--latest", "--since", "2d", "--db", db, "--format", "json")
     assert res.exit_code == 0, res.output

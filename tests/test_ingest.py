@@ -55,6 +55,7 @@ def test_common_aliases_are_understood(con, write_jsonl):
          123.0, 0.01, "/search", None)]
 
 
+@pytest.mark.slow
 def test_second_alias_of_one_column_stays_in_extra(con, write_jsonl):
     load(con, write_jsonl("a.jsonl", [request(latency_ms=100, duration_ms=999)]))
     latency, extra = con.execute("SELECT latency_ms, extra FROM requests").fetchone()
@@ -135,6 +136,7 @@ def test_bad_records_go_to_rejects_with_line_and_reason(con, write_jsonl):
     assert summary.reject_reasons()["impossible token counts"] == 2
 
 
+@pytest.mark.slow
 def test_bom_crlf_blank_lines_long_lines_and_any_script(con, write_jsonl):
     big = "x" * (1024 * 1024)
     texts = ["emoji 🎉🚀👩‍💻", "中文和日本語のテキスト", "نص عربي من اليمين إلى اليسار", "עברית", big]
@@ -149,6 +151,7 @@ def test_bom_crlf_blank_lines_long_lines_and_any_script(con, write_jsonl):
         ("r0", texts[0], 1), ("r1", texts[1], 3), ("r2", texts[2], 5), ("r3", texts[3], 6), ("r4", big, 9)]
 
 
+@pytest.mark.slow
 def test_gzip_array_and_pretty_printed_documents(con, write_jsonl, tmp_path):
     load(con, write_jsonl("a.jsonl.gz", [request(request_id="gz1"), request(request_id="gz2")]))
     (tmp_path / "arr.json").write_text(json.dumps([request(request_id="a1"), request(request_id="a2")], indent=2))
@@ -160,6 +163,7 @@ def test_gzip_array_and_pretty_printed_documents(con, write_jsonl, tmp_path):
         ("a1", 1), ("a2", 2), ("d1", 1), ("d2", 2), ("gz1", 1), ("gz2", 2)]
 
 
+@pytest.mark.slow
 def test_broken_json_array_element_is_one_reject_and_the_rest_loads(con, write_jsonl, tmp_path):
     (tmp_path / "bad.json").write_text('[{"timestamp": "2026-11-01T00:00:00Z", "model": "m"},\n {"oops": ]')
     good = write_jsonl("good.jsonl", [request()])
@@ -169,6 +173,7 @@ def test_broken_json_array_element_is_one_reject_and_the_rest_loads(con, write_j
     assert (file, line, reason, raw) == (str(tmp_path / "bad.json"), 2, "broken JSON", '{"oops":')
 
 
+@pytest.mark.slow
 def test_parquet_with_flat_columns(con, tmp_path):
     path = tmp_path / "r.parquet"
     duckdb.sql(f"""COPY (SELECT 'p' || i AS request_id, TIMESTAMP '2026-11-01 10:00:00' + INTERVAL (i) MINUTE AS timestamp,
@@ -193,6 +198,7 @@ def test_reingest_adds_nothing(con, write_jsonl):
     assert rows(con, "SELECT count(*) FROM rejects") == [(1,)]
 
 
+@pytest.mark.slow
 def test_duplicate_ids_identical_or_conflicting(con, write_jsonl):
     path = write_jsonl("a.jsonl", [
         request(request_id="same"), request(request_id="same"),          # identical copy
@@ -213,6 +219,7 @@ def test_duplicate_ids_identical_or_conflicting(con, write_jsonl):
     assert "already loaded from" in rows(con, "SELECT reason FROM rejects WHERE source_file LIKE '%b.jsonl'")[0][0]
 
 
+@pytest.mark.slow
 def test_records_without_id_get_a_stable_one(con, write_jsonl):
     path = write_jsonl("a.jsonl", [request(request_id=..., prompt="one"), request(request_id=..., prompt="two")])
     load(con, path)
@@ -221,6 +228,7 @@ def test_records_without_id_get_a_stable_one(con, write_jsonl):
     assert load(con, path).duplicates == 2
 
 
+@pytest.mark.slow
 def test_files_directories_and_globs(con, write_jsonl, tmp_path):
     (tmp_path / "logs" / "deep").mkdir(parents=True)
     write_jsonl("logs/a.jsonl", [request(request_id="a")])
@@ -250,6 +258,7 @@ def test_unknown_shape_names_the_keys_and_the_way_out(con, write_jsonl):
     assert rows(con, "SELECT count(*) FROM rejects") == [(0,)]
 
 
+@pytest.mark.slow
 def test_default_time_for_records_without_one(con, write_jsonl):
     path = write_jsonl("a.jsonl", [request(timestamp=...)])
     assert ingest(con, [path]).rejected == 1
@@ -321,6 +330,7 @@ def test_line_numbers_hold_in_a_file_read_in_parallel(con, tmp_path):
     assert wrong == [(0,)]
 
 
+@pytest.mark.slow
 def test_feedback_file_among_request_logs_goes_to_feedback(con, write_jsonl, tmp_path):
     (tmp_path / "logs").mkdir()
     write_jsonl("logs/requests.jsonl", [request(request_id="r1")])
@@ -367,6 +377,7 @@ def test_reject_line_numbers_with_and_without_blank_lines(con, tmp_path, text):
     assert rows(con, "SELECT source_line, reason FROM rejects") == [(expected, "negative input_tokens: -1")]
 
 
+@pytest.mark.slow
 def test_invalid_copies_of_an_id_are_rejected_and_a_valid_copy_loads(con, write_jsonl):
     """Validity is learnt while mapping whole records: an invalid first copy of an id
     must not make its valid second copy a duplicate, nor load itself."""

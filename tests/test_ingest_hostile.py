@@ -25,6 +25,7 @@ def reasons(con) -> dict[int, str]:
 
 # --------------------------------------------------------------------------- item 2
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["1e30", "1e19", "9999999999999999999", "-1e30", "1e400"])
 def test_an_out_of_range_number_is_a_reject_not_a_crash(con, write_jsonl, value):
     good = write_jsonl("good.jsonl", [request(request_id="g1")])
@@ -37,6 +38,7 @@ def test_an_out_of_range_number_is_a_reject_not_a_crash(con, write_jsonl, value)
     assert value.lstrip("-")[:4] in reason
 
 
+@pytest.mark.slow
 def test_otel_token_count_of_ten_to_the_nineteen_is_a_reject(con, write_jsonl):
     from tests.test_shapes_otel import chat_span
 
@@ -50,6 +52,7 @@ def test_otel_token_count_of_ten_to_the_nineteen_is_a_reject(con, write_jsonl):
 
 # --------------------------------------------------------------------------- item 9
 
+@pytest.mark.slow
 def test_a_duplicated_key_in_a_file_that_repeats_an_id(con, write_jsonl):
     twice = json.dumps(request(request_id="dup"))[:-1] + ', "model": "gpt-4o-mini"}'
     path = write_jsonl("a.jsonl", [request(request_id="dup"), twice, request(request_id="dup"),
@@ -59,6 +62,7 @@ def test_a_duplicated_key_in_a_file_that_repeats_an_id(con, write_jsonl):
     assert reasons(con) == {2: "duplicate key: model"}
 
 
+@pytest.mark.slow
 def test_a_duplicated_key_in_a_record_whose_id_one_valid_record_shares(con, write_jsonl):
     # The typed-column reader takes such a record as valid (first value wins): joined to
     # the verdict by id alone, the load read two records for one and aborted the run.
@@ -95,6 +99,7 @@ def test_a_corrupt_parquet_file_is_a_reject_and_the_rest_loads(con, write_jsonl,
     assert rows(con, "SELECT count(*) FROM rejects WHERE reason LIKE 'unreadable Parquet%'") == [(1,)]
 
 
+@pytest.mark.slow
 def test_a_gzip_file_cut_short_loads_what_it_holds(con, tmp_path):
     recs = [json.dumps(request(request_id=f"z{i}", prompt="w " * 800)) for i in range(3000)]
     data = gzip.compress(("\n".join(recs) + "\n").encode())
@@ -197,6 +202,7 @@ def test_an_invalid_utf8_line_keeps_its_bytes(con, tmp_path):
 
 # --------------------------------------------------------------------------- errors
 
+@pytest.mark.slow
 def test_a_duckdb_error_is_one_line_naming_the_file(cli, tmp_path, monkeypatch):
     recs = [request(request_id=f"r{i}", prompt="x" * (2 * 1024 * 1024)) for i in range(40)]
     path = tmp_path / "big.jsonl"

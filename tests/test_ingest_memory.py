@@ -68,6 +68,7 @@ def test_three_thousand_otel_spans_load_under_a_500mb_budget(tmp_path):
     assert (summary["records"], summary["loaded"]) == (3000, 3000)
 
 
+@pytest.mark.slow
 def test_out_of_memory_is_one_line_with_the_fix(tmp_path):
     path = otel_spans(tmp_path, 589)
     summary, err, rss, code = ingest_process(str(path), "--db", str(tmp_path / "o.duckdb"), budget="40MB")
@@ -77,6 +78,7 @@ def test_out_of_memory_is_one_line_with_the_fix(tmp_path):
     assert not (tmp_path / "o.duckdb").exists() or summary is None
 
 
+@pytest.mark.slow
 def test_a_budget_that_is_not_a_size_is_one_line(tmp_path):
     summary, err, rss, code = ingest_process(str(SAMPLE_LOGS / "golden.jsonl"), "--db", str(tmp_path / "g.duckdb"),
                                              budget="lots")
@@ -200,6 +202,7 @@ def test_available_memory_is_read_from_this_machine():
     assert available is not None and 0 < available < 1 << 30
 
 
+@pytest.mark.slow
 def test_out_of_memory_outside_any_one_file_is_one_line(con, write_jsonl, monkeypatch):
     # The price refresh and the commit run outside every file's error handling.
     import duckdb

@@ -86,6 +86,7 @@ def test_readers_open_the_database_while_an_ingest_reads_its_files(cli, db, writ
         assert rows(con, "SELECT count(*) FROM requests") == [(23,)]
 
 
+@pytest.mark.slow
 def test_the_write_lock_is_held_only_to_merge(cli, db, write_jsonl, monkeypatch):
     logs = [write_jsonl(f"{n}.jsonl", [request(request_id=f"{n}-{i}") for i in range(5)]) for n in "ab"]
     while_reading = during_files(monkeypatch, lambda: reader_opens(db))
@@ -121,6 +122,7 @@ def test_the_staging_file_is_private_and_beside_the_database(cli, db, write_json
     assert staging_left(db) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("failure", [KeyboardInterrupt, duckdb.IOException])
 def test_a_run_stopped_while_staging_leaves_the_database_as_it_was(cli, db, write_jsonl, monkeypatch, failure):
     logs = [write_jsonl(f"{n}.jsonl", [request(request_id=f"{n}-{i}") for i in range(5)]) for n in "abc"]
@@ -168,6 +170,7 @@ def run_alongside(monkeypatch, other) -> None:
     monkeypatch.setattr(ingest_staging, "merge_staged", merge)
 
 
+@pytest.mark.slow
 def test_a_record_stored_by_a_run_alongside_counts_as_a_duplicate(db, write_jsonl, monkeypatch):
     log = write_jsonl("same.jsonl", [request(request_id=f"same-{i}") for i in range(4)]
                       + [request(request_id="same-0")])
@@ -181,6 +184,7 @@ def test_a_record_stored_by_a_run_alongside_counts_as_a_duplicate(db, write_json
         assert rows(con, "SELECT count(*) FROM requests WHERE request_id LIKE 'same-%'") == [(4,)]
 
 
+@pytest.mark.slow
 def test_a_conflict_with_a_run_alongside_reads_as_without_staging(db, tmp_path, write_jsonl, monkeypatch):
     theirs = write_jsonl("theirs.jsonl", [request(request_id="r-1", prompt="their text"), request(request_id="r-2")])
     ours = write_jsonl("ours.jsonl", [request(request_id="r-1", prompt="our text"), request(request_id="r-3")])
@@ -220,6 +224,10 @@ def mixed_logs(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
 
 
+# Four ingests of four files, one a 2.4 MB gzip (about 7 s of CPU): CI runs it; in the
+# quick loop test_a_conflict_with_a_run_alongside_reads_as_without_staging compares a
+# staged database with a serial one.
+@pytest.mark.slow
 def test_a_staged_ingest_stores_what_one_transaction_stores(db, tmp_path):
     logs = mixed_logs(tmp_path / "logs")
     serial = copy_db(db, tmp_path / "serial.duckdb")
@@ -234,6 +242,7 @@ def test_a_staged_ingest_stores_what_one_transaction_stores(db, tmp_path):
     assert contents(db) == contents(serial)
 
 
+@pytest.mark.slow
 def test_a_runs_price_snapshot_does_not_depend_on_the_order_of_its_files(tmp_path, write_jsonl):
     """A model met only in a rejected record of one file kept its price row or lost it
     depending on whether a later file brought a new model; a staged run, which prices

@@ -65,6 +65,7 @@ def read_both(tmp_path, path, **kw):
     return results
 
 
+@pytest.mark.slow
 def test_typed_columns_load_exactly_what_json_text_loads(tmp_path, write_jsonl):
     (typed_sum, typed_rows, typed_rejects, chosen), (text_sum, text_rows, text_rejects, _) = ingest_both(
         tmp_path, write_jsonl, varied_records())
@@ -80,6 +81,7 @@ def test_typed_columns_load_exactly_what_json_text_loads(tmp_path, write_jsonl):
     assert '"request_id": "broken", "prompt": "cut off' in dict((r[0], r[2]) for r in typed_rejects)[10]
 
 
+@pytest.mark.slow
 def test_typed_extra_keeps_values_and_keys_beyond_the_sample(tmp_path, write_jsonl, con):
     load(con, write_jsonl("a.jsonl", varied_records()))
     extra = {rid: json.loads(e) if e else None for rid, e in rows(con, "SELECT request_id, extra FROM requests")}
@@ -108,6 +110,7 @@ def test_the_same_records_read_the_other_way_are_duplicates(tmp_path, write_json
     assert summary.rejected == (1 if second == "broken line" else 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("odd", [{"": "empty key"}, {"Model": "x", "model": "y"}, {"a\nb": 1}, {" ": 2},
                                  {'q"x': 3}, {"a\x00b": 4}, {"rowid": 5}, {"SELECT": 6}])
 def test_odd_keys_load_whichever_reader_takes_them(tmp_path, write_jsonl, odd):
@@ -162,6 +165,7 @@ def test_real_logs_load_the_same_through_both_readers(tmp_path, name):
     assert typed_rejects == text_rejects
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["otel_genai_spans", "openinference_spans"])
 def test_span_files_are_read_as_json_text(tmp_path, name):
     # As typed columns every attribute path re-serialised the whole attributes object:

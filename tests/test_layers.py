@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sources import nodes
+
 PACKAGE = Path(__file__).resolve().parents[1] / "aimon"
 
 # Which aimon layers (and third-party UI packages) each layer may import.
@@ -21,9 +23,8 @@ FORBIDDEN = {
 
 
 def imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
     found = set()
-    for node in ast.walk(tree):
+    for node in nodes(path):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -91,14 +92,13 @@ def test_the_embedding_layer_does_not_import_torch_to_say_it_is_available():
 
 def _strings(path: Path) -> list[tuple[int, str]]:
     """(line, text) of every string constant but docstrings, f-string pieces included."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
     docs = set()
-    for node in ast.walk(tree):
+    for node in nodes(path):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 docs.add(id(first.value))
-    return [(n.lineno, n.value) for n in ast.walk(tree)
+    return [(n.lineno, n.value) for n in nodes(path)
             if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs]
 
 
@@ -114,8 +114,7 @@ def test_cli_holds_no_sql():
     for path in sorted((PACKAGE / "cli").rglob("*.py")):
         rel = path.relative_to(PACKAGE.parent)
         bad += [f"{rel}:{line}: {text.strip()[:60]!r}" for line, text in _strings(path) if STATEMENT.match(text)]
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        bad += [f"{rel}:{n.lineno}: calls .{n.func.attr}()" for n in ast.walk(tree)
+        bad += [f"{rel}:{n.lineno}: calls .{n.func.attr}()" for n in nodes(path)
                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                 and n.func.attr in ("execute", "sql", "executemany", "fetchall", "fetchone")]
     assert not bad, "\n".join(bad)
@@ -137,8 +136,7 @@ def test_transactions_are_opened_only_by_the_store_session():
         if rel == TRANSACTION_HOME:
             continue
         bad += [f"{rel}:{line}: {text.strip()[:60]!r}" for line, text in _strings(path) if TRANSACTION.search(text)]
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        bad += [f"{rel}:{n.lineno}: calls .{n.func.attr}()" for n in ast.walk(tree)
+        bad += [f"{rel}:{n.lineno}: calls .{n.func.attr}()" for n in nodes(path)
                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                 and n.func.attr in ("begin", "commit", "rollback")]
     assert not bad, "open and close transactions with aimon.store.session.transaction:\n" + "\n".join(bad)
@@ -154,8 +152,7 @@ def test_the_cli_never_chooses_a_write_lock():
     bad = []
     for path in sorted((PACKAGE / "cli").rglob("*.py")):
         rel = path.relative_to(PACKAGE.parent)
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for n in ast.walk(tree):
+        for n in nodes(path):
             if isinstance(n, ast.ImportFrom):
                 bad += [f"{rel}:{n.lineno}: imports {a.name}" for a in n.names if a.name in LOCK_HELPERS]
             if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "opened":
@@ -177,8 +174,7 @@ def test_analysis_and_store_never_print(layer):
         rel = str(path.relative_to(PACKAGE.parent))
         if rel in PRINT_ALLOWED:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        bad += [f"{rel}:{n.lineno}" for n in ast.walk(tree)
+        bad += [f"{rel}:{n.lineno}" for n in nodes(path)
                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"]
     assert not bad, "print( in " + ", ".join(bad)
 

@@ -54,6 +54,7 @@ def test_parquet_nan_and_infinity_are_rejects(con, tmp_path):
         "latency_ms is not a finite number: nan", "temperature is not a finite number: nan"]
 
 
+@pytest.mark.slow
 def test_other_shapes_reject_them_too(con, write_jsonl):
     chat = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1762000000, "model": "gpt-4o",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
@@ -94,6 +95,7 @@ def old_db(old_template, db_path):
     return copy_db(old_template, db_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [("report", "daily", "--date", "2026-11-28"), ("report", "weekly"),
                                   ("cost", "forecast"), ("cost", "check", "--daily-budget", "100")],
                          ids=lambda a: "-".join(a[:2]))
@@ -103,6 +105,7 @@ def test_an_older_database_with_nan_runs_every_analysis(cli, old_db, args):
     json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_the_upgrade_moves_non_finite_rows_to_rejects(old_db):
     con = connect(old_db, write=True)
     try:

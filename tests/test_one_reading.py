@@ -56,6 +56,7 @@ def _own_unit_tables(path: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_no_render_module_defines_its_own_unit_table():
     modules = [p for p in RENDER.glob("*.py") if p.name != "units.py"]
     assert len(modules) > 10
@@ -129,6 +130,7 @@ def test_money_is_cents_from_a_dollar_and_three_significant_digits_below():
         "$0.000588", "$0.0000831", "$0.075", "$0.35", "$0.927", "$1.00", "$16.75", "$1,234.57", "$0.00"]
 
 
+@pytest.mark.slow
 def test_the_cost_breakdown_and_the_post_mortem_show_json_amounts_by_the_one_rule(cli, sample_logs_db):
     db = sample_logs_db.path
     args = ("cost", "breakdown", "--by", "model", "--db", db)
@@ -170,6 +172,7 @@ def test_incident_detect_prints_its_times_in_the_zone_tz_names(cli, sample_logs_
     assert f",{start},{end}," in rows[1]
 
 
+@pytest.mark.slow
 def test_abtest_list_and_analyze_print_their_times_in_the_zone_tz_names(cli, sample_logs_db):
     db = sample_logs_db.path
     args = ("abtest", "list", "--tz", "Europe/Berlin", "--db", db)

@@ -33,6 +33,7 @@ def audit(cli, *args):
     return result
 
 
+@pytest.mark.slow
 def test_counts_by_entity_field_model_endpoint_user_and_day(cli, loaded):
     data = json.loads(audit(cli, "-f", "json", *TEXTS).stdout)
     assert data["requests"] == 5
@@ -56,6 +57,7 @@ def test_counts_by_entity_field_model_endpoint_user_and_day(cli, loaded):
     assert data["scan"]["fields_scanned"] == 15  # prompt, response, system_prompt of 5 requests
 
 
+@pytest.mark.slow
 def test_findings_table_holds_positions_never_values(cli, loaded, db_path):
     audit(cli)
     from aimon.store.connection import connect
@@ -71,6 +73,7 @@ def test_findings_table_holds_positions_never_values(cli, loaded, db_path):
     con.close()
 
 
+@pytest.mark.slow
 def test_second_run_uses_the_cache_and_rescan_scans_again(cli, loaded):
     first = json.loads(audit(cli, "-f", "json", *TEXTS).stdout)
     second = json.loads(audit(cli, "-f", "json", *TEXTS).stdout)
@@ -80,6 +83,7 @@ def test_second_run_uses_the_cache_and_rescan_scans_again(cli, loaded):
     assert third["scan"]["fields_scanned"] == 15 and third["findings"] == first["findings"]
 
 
+@pytest.mark.slow
 def test_fields_and_window_options(cli, loaded):
     data = json.loads(audit(cli, "-f", "json", "--fields", "response").stdout)
     assert [(r["entity_type"], r["findings"]) for r in data["by_entity"]] == [("email", 1)]
@@ -88,6 +92,7 @@ def test_fields_and_window_options(cli, loaded):
     assert cli("audit", "pii", "--fields", "body").exit_code == 2
 
 
+@pytest.mark.slow
 def test_fail_on_gates_exit_1_with_one_line_per_type(cli, loaded):
     result = cli("audit", "pii", *TEXTS, "--fail-on", "email,credit_card,jwt")
     assert result.exit_code == 1
@@ -100,6 +105,7 @@ def test_fail_on_gates_exit_1_with_one_line_per_type(cli, loaded):
     assert bad.exit_code == 2 and "unknown entity type" in bad.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["table", "markdown", "json", "csv"])
 def test_no_report_format_prints_a_planted_value(cli, loaded, tmp_path, fmt):
     result = audit(cli, "-f", fmt, "--samples", "50")
@@ -113,12 +119,14 @@ def test_no_report_format_prints_a_planted_value(cli, loaded, tmp_path, fmt):
         assert marker in result.stdout  # samples are there, redacted
 
 
+@pytest.mark.slow
 def test_show_pii_prints_raw_values_in_samples(cli, loaded):
     shown = audit(cli, "-f", "json", "--show-pii", "--samples", "50").stdout
     assert fx.EMAIL in shown and fx.CARD in shown
     assert json.loads(shown)["pii_shown"] is True
 
 
+@pytest.mark.slow
 def test_a_user_id_that_is_an_email_is_masked_in_top_users(cli, write_jsonl):
     rec = fx.records()[4] | {"prompt": f"mail me at {fx.EMAIL}"}
     assert cli("ingest", write_jsonl("r.jsonl", [rec])).exit_code == 0
@@ -143,6 +151,7 @@ def test_markdown_shows_one_row_per_model_with_its_entity_breakdown(cli, loaded)
     assert "| email | pii | 2 | 0 | 1 | 2026-11-01 09:00 | 2026-11-01 09:00 |" in md  # minutes, no offset
 
 
+@pytest.mark.slow
 def test_the_default_scans_ids_extra_and_feedback_too(cli, loaded):
     """Everything redact scrubs: a user id that is an e-mail, an e-mail in feedback text."""
     data = json.loads(audit(cli, "-f", "json").stdout)
@@ -151,6 +160,7 @@ def test_the_default_scans_ids_extra_and_feedback_too(cli, loaded):
     assert fx.USER_EMAIL_ID not in json.dumps(data) and fx.EMAIL not in json.dumps(data)
 
 
+@pytest.mark.slow
 def test_feedback_loaded_after_a_scan_is_scanned_by_the_next_audit(cli, loaded, tmp_path):
     first = json.loads(audit(cli, "-f", "json", "--fields", "feedback_text").stdout)
     assert [(r["entity_type"], r["findings"]) for r in first["by_entity"]] == [("email", 1)]
@@ -163,6 +173,7 @@ def test_feedback_loaded_after_a_scan_is_scanned_by_the_next_audit(cli, loaded, 
     assert [(r["entity_type"], r["findings"], r["requests"]) for r in second["by_entity"]] == [("email", 2, 2)]
 
 
+@pytest.mark.slow
 def test_feedback_without_a_request_is_scanned_and_never_printed(cli, loaded, tmp_path):
     planted = {"orphan.person@example.org": "email", "DE89370400440532013000": "iban",
                "+44 20 7946 0958": "phone", "sk-proj-CR5190L5c5tutmZzkdxTbCbwQhR5GdUl0JFb4KaA": "openai_api_key"}

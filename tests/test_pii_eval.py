@@ -25,6 +25,7 @@ def test_the_committed_set_matches_its_generator():
     assert committed[:20] == generate.generate(20)
 
 
+@pytest.mark.slow
 def test_every_entity_type_is_planted_often_enough(scores):
     assert set(scores) == set(ENTITY_TYPES)
     assert all(s.planted >= 100 for s in scores.values())
@@ -43,6 +44,7 @@ def test_context_types_reach_the_target(scores, entity):
     assert s.precision >= TARGET and s.recall >= TARGET
 
 
+@pytest.mark.slow
 def test_hard_negatives_are_never_reported():
     records = evaluate.load()
     found = scan_texts(__import__("duckdb").connect(), [r["text"] for r in records])

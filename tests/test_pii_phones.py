@@ -146,6 +146,7 @@ def test_phone_set_precision_and_recall_per_kind():
     assert result["low_confidence"] > 0
 
 
+@pytest.mark.slow
 def test_audit_pii_json_reports_confidence_and_uses_the_jurisdiction(tmp_path):
     from typer.testing import CliRunner
 
@@ -170,6 +171,7 @@ def test_audit_pii_json_reports_confidence_and_uses_the_jurisdiction(tmp_path):
     assert "0958" not in result.stdout and "0183" not in result.stdout
 
 
+@pytest.mark.slow
 def test_a_bad_phone_regions_list_is_one_line_and_exit_2(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

@@ -35,6 +35,7 @@ def all_text(rows: list[dict]) -> str:
     return json.dumps(rows, default=str)
 
 
+@pytest.mark.slow
 def test_marker_copy_has_no_planted_value_and_keeps_everything_else(cli, loaded, tmp_path):
     result = cli("redact", "--out", tmp_path / "share", "-f", "json")
     assert result.exit_code == 0, result.output
@@ -93,6 +94,7 @@ def test_a_short_or_missing_key_file_is_a_usage_error(cli, loaded, tmp_path):
         assert "key file" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pseudonyms", [False, True], ids=["markers", "pseudonyms"])
 def test_ids_and_names_are_scrubbed_and_still_join(cli, write_jsonl, db_path, tmp_path, pseudonyms):
     mail, phone = "ana.souza@example.org", "+44 20 7946 0958"
@@ -116,6 +118,7 @@ def test_ids_and_names_are_scrubbed_and_still_join(cli, write_jsonl, db_path, tm
     assert ("EMAIL_" if pseudonyms else "[REDACTED_EMAIL]") in requests[0]["request_id"]
 
 
+@pytest.mark.slow
 def test_a_national_phone_gets_the_token_of_its_international_form(cli, write_jsonl, db_path, tmp_path):
     # A UK request's 020 7946 0958 is +44 20 7946 0958: read as a US number, it got
     # another token, and an analyst counting per person saw two people.

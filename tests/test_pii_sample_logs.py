@@ -16,6 +16,10 @@ from tests.conftest import rows
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_logs"
 
+# An ingest and audit of the 5.7 MB requests.jsonl.gz (about 5 s of CPU): CI runs it; the
+# quick loop keeps the command's own tests (tests/test_pii_cli.py, tests/test_pii.py).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory):

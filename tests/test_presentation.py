@@ -13,6 +13,7 @@ import typer
 from aimon.cli import COMMANDS, app
 from aimon.errors import UsageError
 from aimon.render import present
+from tests.sources import nodes
 
 AIMON = Path(__file__).parent.parent / "aimon"
 RENDER = AIMON / "render"
@@ -25,7 +26,7 @@ NOT_RESULTS = {"config show"}
 def _class_names() -> dict[str, list[str]]:
     names: dict[str, list[str]] = {}
     for path in AIMON.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in nodes(path):
             if isinstance(node, ast.ClassDef):
                 names.setdefault(node.name, []).append(str(path.relative_to(AIMON)))
     return names
@@ -142,7 +143,7 @@ def _own_formatters(path: Path) -> list[str]:
     """Money or percent formatting outside aimon/render/units.py: a function named like a
     formatter, an f-string field formatted as a percentage, or "$" written before a field."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in nodes(path):
         if isinstance(node, ast.FunctionDef) and _FORMATTER_NAME.fullmatch(node.name):
             found.append(f"{path.name}:{node.lineno} def {node.name}")
         if not isinstance(node, ast.JoinedStr):

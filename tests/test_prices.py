@@ -144,6 +144,7 @@ def test_snapshot_version_changes_with_the_prices_and_only_with_them(con):
     assert len({first, second, third}) == 3
 
 
+@pytest.mark.slow
 def test_ingest_snapshots_prices_and_reads_aimon_toml(cli, write_jsonl, db_path, tmp_path):
     (tmp_path / "aimon.toml").write_text('[models."acme-large"]\ninput_mtok = 1.0\noutput_mtok = 2.0\n')
     log = write_jsonl("a.jsonl", [request(request_id="a", model="acme-large", cost_usd=...),
@@ -163,6 +164,7 @@ def test_a_broken_aimon_toml_stops_ingest_before_loading(cli, write_jsonl, db_pa
     assert not db_path.exists()
 
 
+@pytest.mark.slow
 def test_reading_commands_work_on_a_read_only_file(cli, write_jsonl, db_path):
     assert cli("ingest", write_jsonl("a.jsonl", [request()]), "--db", db_path).exit_code == 0
     db_path.chmod(0o444)
@@ -192,6 +194,7 @@ def _costs(db_path) -> dict[str, tuple[str, float]]:
                 raw.execute("SELECT request_id, cost_source, cost_usd FROM request_costs").fetchall()}
 
 
+@pytest.mark.slow
 def test_a_request_is_priced_by_the_model_that_answered_first(cli, write_jsonl, db_path):
     # gpt-4o-2024-05-13 has its own, higher price in genai-prices ($5/$15 against the
     # alias's $2.5/$10); a dated snapshot priced as its alias undercounts by half.
@@ -208,6 +211,7 @@ def test_a_request_is_priced_by_the_model_that_answered_first(cli, write_jsonl, 
     assert ("gpt-4o-2024-05-13", 1) in rows_shown and ("gpt-4o", 2) in rows_shown
 
 
+@pytest.mark.slow
 def test_an_answering_model_with_a_price_prices_an_unpriced_alias(cli, write_jsonl, db_path):
     log = write_jsonl("a.jsonl", [request(request_id="a", model="my-router", model_version="gpt-4o-2024-05-13",
                                           cost_usd=...)])
@@ -215,6 +219,7 @@ def test_an_answering_model_with_a_price_prices_an_unpriced_alias(cli, write_jso
     assert _costs(db_path)["a"] == ("computed", pytest.approx((120 * 5.0 + 40 * 15.0) / 1e6))
 
 
+@pytest.mark.slow
 def test_the_prices_file_pricing_an_alias_wins_over_genai_prices_for_its_snapshots(cli, write_jsonl, db_path,
                                                                                     tmp_path):
     (tmp_path / "aimon.toml").write_text('[models."gpt-4o"]\ninput_mtok = 1.0\noutput_mtok = 1.0\n'
@@ -228,6 +233,7 @@ def test_the_prices_file_pricing_an_alias_wins_over_genai_prices_for_its_snapsho
     assert costs["own"] == ("computed", pytest.approx(160 * 7.0 / 1e6))
 
 
+@pytest.mark.slow
 def test_a_later_file_with_a_new_answering_model_is_priced_by_it(cli, write_jsonl, db_path):
     first = write_jsonl("a.jsonl", [request(request_id="a", model="gpt-4o", model_version="gpt-4o-2024-08-06",
                                             cost_usd=...)])

@@ -165,6 +165,7 @@ def test_weekly_compares_weeks(con):
 
 # --------------------------------------------------------------------------- CLI
 
+@pytest.mark.slow
 def test_cli_daily_in_every_format(cli, db_file, tmp_path):
     for fmt in ("table", "markdown", "json", "html"):
         out = tmp_path / f"daily.{fmt}"
@@ -283,6 +284,7 @@ def test_report_json_keys_are_documented():
         assert f"\n{name} = " in doc, f"threshold {name} is not in the aimon.toml example"
 
 
+@pytest.mark.slow
 def test_month_projection_is_the_cost_forecast(cli, sample_logs_db):
     # One projection in one place: the report's month figure is `aimon cost forecast`'s
     # month-end for the history up to the report's day (issue 17: it was 30 x a run

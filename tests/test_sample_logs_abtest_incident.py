@@ -75,6 +75,7 @@ def test_incident_detect_finds_the_planted_incident(cli, sample):
     assert abs(found["where_errors"] - inc["errors_in_window"]) <= 2
 
 
+@pytest.mark.slow
 def test_postmortem_attributes_the_planted_model_and_endpoint(cli, sample):
     db, truth = sample
     inc = _truth_section(truth, "incident")

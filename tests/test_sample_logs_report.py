@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 DAY = "2026-11-10"
 
 
@@ -25,6 +27,7 @@ def test_sample_report_finds_the_planted_incident(cli, sample_db):
     assert f"$0.00 + {llama['unpriced_requests']:,} unpriced |" in md
 
 
+@pytest.mark.slow
 def test_alert_replay_of_sample_logs_pages_for_the_planted_problems(cli, sample_db):
     data = json.loads(cli("alerts", "scan", "--db", sample_db, "--since", "2026-11-01", "-f", "json").stdout)
     pages = [(i["rule"], i["start"][:16]) for i in data["incidents"] if i["severity"] in ("P0", "P1")]

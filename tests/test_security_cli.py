@@ -58,6 +58,7 @@ def stored(db_path, sql="SELECT request_id, category FROM security_findings ORDE
         con.close()
 
 
+@pytest.mark.slow
 def test_findings_are_kept_and_a_second_run_scans_nothing(cli, loaded):
     first = json.loads(audit(cli, "-f", "json").stdout)
     assert first["scan"]["texts_scanned"] == 10
@@ -127,6 +128,7 @@ def test_show_pii_shows_raw_text_and_ids(cli, loaded):
     assert any("jane.doe@example.com" in (e["text"] or "") for e in data["examples"])
 
 
+@pytest.mark.slow
 def test_log_values_are_data_in_every_format(cli, loaded, monkeypatch):
     monkeypatch.setenv("COLUMNS", "400")  # no wrapping inside cells
     table = audit(cli, "-f", "table").stdout
@@ -136,6 +138,7 @@ def test_log_values_are_data_in_every_format(cli, loaded, monkeypatch):
     assert "<script" not in md
 
 
+@pytest.mark.slow
 def test_no_store_and_read_only_databases_compute_in_memory(cli, loaded, monkeypatch):
     data = json.loads(audit(cli, "-f", "json", "--no-store").stdout)
     assert data["requests_flagged"] == 3
@@ -184,6 +187,7 @@ def test_allowed_hosts_from_the_config(cli, loaded, tmp_path):
     assert "exfiltration" not in {r["family"] for r in data["by_category"]}
 
 
+@pytest.mark.slow
 def test_the_daily_report_names_new_high_findings_as_a_concern(cli, loaded):
     def concerns():
         data = json.loads(cli("report", "daily", "--date", "2026-11-01", "-f", "json").stdout)

@@ -28,6 +28,7 @@ def test_the_committed_set_matches_its_generator():
     assert evaluate.load() == generate.generate()
 
 
+@pytest.mark.slow
 def test_every_category_is_in_both_halves(predicted):
     records, _ = predicted
     for split in ("dev", "heldout", "heldout2", "heldout3"):
@@ -75,6 +76,7 @@ def test_heldout_sets_keep_what_they_measured(predicted, category, split, floor)
     assert s.precision >= precision and s.recall >= recall, (split, category, s.precision, s.recall)
 
 
+@pytest.mark.slow
 def test_a_set_written_elsewhere_is_read_with_defaults(tmp_path):
     """A blind set may leave out split, field and the slices, and write benign as "benign"."""
     path = tmp_path / "blind.jsonl"

@@ -53,6 +53,7 @@ def test_the_gate_lets_through_words_about_orders_and_not_everyday_text(con):
     assert "(?i)" in R.GATE_PATTERN
 
 
+@pytest.mark.slow
 def test_the_model_reports_what_no_rule_matched_and_says_so(con):
     """A paraphrase no rule has, through the whole scan: found by the model alone, as
     ``learned_model`` with its whole text as the span; the rules alone find nothing."""

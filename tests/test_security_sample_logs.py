@@ -25,6 +25,10 @@ CATEGORY = {
     "system_prompt_exfiltration": "prompt_extraction",
 }
 
+# An audit of all of sample_logs (about 6 s of CPU): CI runs it; the quick loop keeps
+# the command's own tests (tests/test_security_cli.py, tests/test_security.py).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def audited(sample_logs_db, tmp_path_factory):

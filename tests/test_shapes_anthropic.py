@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.conftest import real_sample
 from tests.test_shapes_openai import (
     DEFAULT_TIME,
@@ -56,6 +58,7 @@ def test_anthropic_message_token_accounting_and_columns(con, write_jsonl):
     }
 
 
+@pytest.mark.slow
 def test_anthropic_message_blocks_thinking_tools_and_citations(con, write_jsonl):
     thinking = {"type": "thinking", "thinking": "The user wants the weather.", "signature": "EooC"}
     search = {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "SF"}}
@@ -103,6 +106,7 @@ def test_anthropic_impossible_counts_are_rejected(con, write_jsonl):
     assert reasons[1].startswith("negative input_tokens")
 
 
+@pytest.mark.slow
 def test_anthropic_batch_results(con, write_jsonl):
     ok = {"custom_id": "my-first-request", "result": {"type": "succeeded", "message": message(id="msg_b1")}}
     errored = {"custom_id": "my-second-request", "result": {"type": "errored", "error": {
@@ -131,6 +135,7 @@ def test_anthropic_batch_results(con, write_jsonl):
     assert [(x[0], x[1]) for x in expired_row] == [("error", "expired")]
 
 
+@pytest.mark.slow
 def test_real_anthropic_messages(con):
     path = real_sample("anthropic_message.jsonl")
     s = load(con, path)  # no line carries a time

@@ -36,6 +36,7 @@ ANTHROPIC_REQUEST = {"model": "claude-sonnet-4-5", "max_tokens": 1024, "temperat
                      "messages": [{"role": "user", "content": [{"type": "text", "text": "Why is the sky blue?"}]}]}
 
 
+@pytest.mark.slow
 def test_openai_chat_envelope(con, write_jsonl):
     rec = envelope(OPENAI_REQUEST, chat_body(model="gpt-4o-2024-08-06"))
     assert detected(rec) == "gateway"
@@ -51,6 +52,7 @@ def test_openai_chat_envelope(con, write_jsonl):
     assert r["extra"]["response"]["id"] == "chatcmpl-BNi420iFNtIOHzy8Gq2fVS5utTus7"
 
 
+@pytest.mark.slow
 def test_anthropic_envelope_sums_cache_tokens(con, write_jsonl):
     load(con, write_jsonl("gw.jsonl", [envelope(ANTHROPIC_REQUEST, message())]))
     r = row(con, "gw-1")
@@ -99,6 +101,7 @@ def test_failed_calls_take_their_type_from_the_body_or_the_status(con, write_jso
     assert r["system_prompt"] in ("Be terse.", "Answer in one line.")
 
 
+@pytest.mark.slow
 def test_gateway_fixture_file(con):
     path = Path(__file__).parent / "data" / "gateway_envelopes.jsonl"
     s = load(con, path)
@@ -136,6 +139,7 @@ def test_gateway_fixture_file(con):
                                                                       ("response", "usage", "input_tokens")}) == 8
 
 
+@pytest.mark.slow
 def test_a_conversation_with_more_than_text_stays_whole_in_extra(con, write_jsonl):
     messages = [{"role": "user", "content": "Weather in Paris?"},
                 {"role": "assistant", "content": None, "tool_calls": [
@@ -148,6 +152,7 @@ def test_a_conversation_with_more_than_text_stays_whole_in_extra(con, write_json
     assert r["extra"]["request"]["messages"] == messages
 
 
+@pytest.mark.slow
 def test_an_envelope_read_from_parquet_is_a_duplicate_of_its_json_line(con, write_jsonl, tmp_path):
     # The merge patch that cuts the consumed body fields out moves the patched top keys
     # to the end of ``extra``; read from Parquet, nothing sorted them back, so the same

@@ -37,6 +37,7 @@ def generation(**overrides) -> dict:
     return {k: v for k, v in rec.items() if v is not ...}
 
 
+@pytest.mark.slow
 def test_generation_maps_every_column(con, write_jsonl):
     load(con, write_jsonl("observations.jsonl", [generation()]))
     row = request_row(con, "gen-1")
@@ -67,6 +68,7 @@ def test_generation_maps_every_column(con, write_jsonl):
     }
 
 
+@pytest.mark.slow
 def test_snake_case_export_and_subset_usage_types(con, write_jsonl):
     rec = {
         "id": "gen-2", "trace_id": "trace-2", "type": "GENERATION", "name": "llm",
@@ -89,6 +91,7 @@ def test_snake_case_export_and_subset_usage_types(con, write_jsonl):
     assert (row["latency_ms"], row["ttft_ms"], row["cost_usd"]) == (1500.0, None, 0.0001)
 
 
+@pytest.mark.slow
 def test_only_generations_are_model_calls(con, write_jsonl):
     tool = generation(id="tool-1", type="TOOL", name="get_weather", model=None, usageDetails={}, costDetails={},
                       totalCost=0)
@@ -102,6 +105,7 @@ def test_only_generations_are_model_calls(con, write_jsonl):
             "the tokens of its ai.generateText.do* child generation")]
 
 
+@pytest.mark.slow
 def test_trace_export_loads_its_generations_with_the_trace_user(con, write_jsonl):
     trace = {
         "id": "trace-1", "name": "support-chat", "timestamp": "2026-11-01T10:00:00Z", "userId": "user-9",
@@ -181,6 +185,7 @@ def test_detection():
 # ------------------------------------------------------------------ real samples
 
 
+@pytest.mark.slow
 def test_real_langfuse_observations(con):
     summary = load(con, real_sample("langfuse_observation.jsonl"))
     assert summary.files[0].shape == "langfuse_observation"
@@ -217,6 +222,7 @@ def test_real_langfuse_observations(con):
     assert line23[2:] == (1707.0, 0.7, "gpt-4o-mini-2024-07-18")
 
 
+@pytest.mark.slow
 def test_real_langfuse_traces(con):
     summary = load(con, real_sample("langfuse_trace.jsonl"))
     assert summary.files[0].shape == "langfuse_trace"

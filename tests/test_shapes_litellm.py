@@ -158,6 +158,7 @@ def test_detection():
     assert detect_shape([flat], "requests").name == "flat"
 
 
+@pytest.mark.slow
 def test_real_standard_logging_payloads(con):
     summary = load(con, real_sample("litellm_standard_logging_payload.jsonl"))
     assert summary.files[0].shape == "litellm_payload"
@@ -181,6 +182,7 @@ def test_real_standard_logging_payloads(con):
     assert mocked["ts"] == datetime(2025, 1, 24, 9, 20, 46, 847371, tzinfo=UTC)  # naive text, read as UTC
 
 
+@pytest.mark.slow
 def test_real_spend_logs(con):
     summary = load(con, real_sample("litellm_spend_logs.jsonl"))
     assert summary.files[0].shape == "litellm_spend_logs"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.conftest import real_sample
 from tests.test_shapes_openai import assert_nothing_lost, by_line, detected, load, row, tokens
 
@@ -71,6 +73,7 @@ def test_llm_logs_detector_needs_llm_keys():
     assert detected({**flat, "conversation_id": "c1"}) == "llm_logs"
 
 
+@pytest.mark.slow
 def test_real_llm_logs(con):
     path = real_sample("simonw_llm_logs.jsonl")
     s = load(con, path)

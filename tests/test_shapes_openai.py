@@ -216,6 +216,7 @@ def batch_line(**overrides):
     return line
 
 
+@pytest.mark.slow
 def test_openai_batch_line_maps_the_body_and_marks_the_batch(con, write_jsonl):
     rec = batch_line()
     assert detected(rec) == "openai_batch"
@@ -286,6 +287,7 @@ def responses_body(**overrides):
     return body
 
 
+@pytest.mark.slow
 def test_openai_responses_maps_every_column(con, write_jsonl):
     rec = responses_body()
     assert detected(rec) == "openai_responses"
@@ -306,6 +308,7 @@ def test_openai_responses_maps_every_column(con, write_jsonl):
     }
 
 
+@pytest.mark.slow
 def test_openai_responses_failed_and_filtered(con, write_jsonl):
     failed = responses_body(id="resp_f", status="failed", output=[], usage=None,
                             error={"code": "server_error", "message": "The server had an error."})

@@ -110,6 +110,7 @@ def test_nested_messages_without_payload(con, write_jsonl):
     assert "llm.input_messages" not in json.loads(row["extra"])["attributes"]
 
 
+@pytest.mark.slow
 def test_only_llm_and_embedding_spans_are_model_calls(con, write_jsonl):
     chain = llm_span("chain-1", **{"openinference.span.kind": "CHAIN"})
     chain["name"] = "RetrievalQA"

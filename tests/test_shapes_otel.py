@@ -96,6 +96,7 @@ def test_detection(con):
     assert detect_shape([flat], "requests").name == "flat"
 
 
+@pytest.mark.slow
 def test_older_attribute_names_and_an_error_span(con, write_jsonl):
     old = chat_span(**{
         "gen_ai.provider.name": ..., "gen_ai.system": "openai",
@@ -182,6 +183,7 @@ WRAPPER_REASON = ("not a model call: span invoke_agent support has gen_ai.operat
                   "(an agent, tool or workflow span: the model calls inside it are spans of their own)")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["flat", "otlp"])
 def test_wrapper_span_is_not_counted_twice(con, write_jsonl, form):
     spans = agent_trace()
@@ -195,6 +197,7 @@ def test_wrapper_span_is_not_counted_twice(con, write_jsonl, form):
     assert rows(con, "SELECT source_line, reason FROM rejects") == [(1, WRAPPER_REASON)]
 
 
+@pytest.mark.slow
 def test_otlp_and_flat_forms_give_the_same_rows(con, write_jsonl):
     spans = agent_trace()[1:]
     load(con, write_jsonl("flat.jsonl", spans))
@@ -213,6 +216,7 @@ def test_otlp_and_flat_forms_give_the_same_rows(con, write_jsonl):
 # ------------------------------------------------------------------ real samples
 
 
+@pytest.mark.slow
 def test_real_vercel_ai_sdk_spans(con):
     summary = load(con, real_sample("otel_genai_spans.jsonl"))
     assert summary.files[0].shape == "otel_span"
@@ -251,6 +255,7 @@ def test_real_vercel_ai_sdk_spans(con):
     assert len(json.loads(json.loads(embed["extra"])["attributes"]["ai.embeddings"][0])) == 1536
 
 
+@pytest.mark.slow
 def test_real_otlp_protobufjs_spans(con):
     summary = load(con, real_sample("otel_genai_otlp_protobufjs.jsonl"))
     assert summary.files[0].shape == "otlp_json"
@@ -280,6 +285,7 @@ def test_real_otlp_protobufjs_spans(con):
 # ------------------------------------------------------------------ one model rule (issue 14, item 4)
 
 
+@pytest.mark.slow
 def test_model_is_what_was_asked_for_and_model_version_what_answered(con, write_jsonl):
     ok = chat_span()
     failed = chat_span(**{"gen_ai.response.id": ..., "gen_ai.response.model": ..., "error.type": "timeout",
@@ -331,6 +337,7 @@ MESSAGE_FORMS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["flat", "otlp"])
 def test_input_messages_in_every_form(con, write_jsonl, form):
     # OTLP attributes cannot nest or be null: a list or object travels as JSON text.

@@ -183,6 +183,7 @@ def loaded(template_db, tmp_path):
     return db
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sql",), [(q,) for _, q in ATTEMPTS], ids=[i for i, _ in ATTEMPTS])
 def test_no_attempt_changes_the_database_or_writes_a_file(cli, loaded, tmp_path, sql):
     query = sql.format(db=loaded, link=tmp_path / "link.duckdb", symlink=tmp_path / "symlink.duckdb",
@@ -234,6 +235,7 @@ def test_at_least_sixty_attempts():
     assert len({i for i, _ in ATTEMPTS}) == len(ATTEMPTS)
 
 
+@pytest.mark.slow
 def test_the_refusal_names_the_statement_kind(cli, loaded):
     result = cli("sql", "COPY (SELECT 1) TO 'out.csv'")
     assert "COPY statement is not allowed" in result.stderr

@@ -59,6 +59,7 @@ def test_a_group_help_imports_only_its_own_module_and_no_database():
     assert loaded - {"aimon.cli.options", "aimon.cli.output"} == {"aimon.cli.report"}, sorted(loaded)
 
 
+@pytest.mark.slow
 def test_the_shape_registry_loads_for_ingest_only():
     assert not any(m.startswith("aimon.store.shapes") for m in loaded_by("sql", "--help"))
     assert "aimon.store.shapes" in loaded_by("ingest", "--help")
@@ -81,6 +82,7 @@ def test_an_unknown_command_is_a_usage_error(cli):
     assert "No such command" in result.output
 
 
+@pytest.mark.slow
 def test_no_command_help_but_ingests_imports_a_heavy_library():
     """Each command's own --help (all in one process, so any import would show) loads no
     DuckDB or analysis library: the modules import them inside the commands. ingest's
@@ -98,6 +100,7 @@ print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})))
     assert out.stdout.strip() == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [("report", "daily"), ("alerts", "scan", "--since", "7d"), ("cost", "routing")],
                          ids=["report daily", "alerts scan", "cost routing"])
 def test_analyses_load_duckdb_and_polars_only(cli, write_jsonl, db_path, args):
@@ -146,6 +149,7 @@ SAMPLES = ("1", "-3", "+4", "2.5", "1e3", " 7", "07", "abc", "", "true", "no", "
            "2026-11-10", "/nonexistent/dir/file.duckdb", ".")
 
 
+@pytest.mark.slow
 def test_fast_option_conversion_equals_typers_pydantic_conversion(tmp_path):
     """aimon.cli.coercion converts option values without pydantic; on every option of
     every command, for the defaults, every choice and a spread of text, it gives what

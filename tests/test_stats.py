@@ -112,6 +112,7 @@ def test_mann_whitney_matches_scipy():
     assert prob == pytest.approx(ref.statistic / (40 * 35), abs=TOL)
 
 
+@pytest.mark.slow
 def test_holm_matches_statsmodels():
     ps = [0.01, 0.04, 0.03, 0.005, 0.2, 0.9]
     got = stats.holm(ps)
@@ -214,6 +215,7 @@ def test_bootstrap_p95_repeats_whatever_order_the_rows_came_in():
     assert shuffled == got
 
 
+@pytest.mark.slow
 def test_order_statistic_bootstrap_agrees_with_resampling():
     x, y = _samples(4, 3000, 3000)
     a = stats.bootstrap_quantile_diff(x, y, 0.95, n_resamples=4000, seed=1, method="scipy")

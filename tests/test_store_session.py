@@ -84,6 +84,7 @@ def pii_db(_migrated, tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_a_pii_scan_reads_a_read_only_database_and_the_store_keeps_it(pii_db):
     # Before the store took the cache, the scan wrote as it went: it needed a write connection.
     ro = duckdb.connect(str(pii_db), read_only=True)

@@ -68,6 +68,7 @@ def test_a_price_change_reprices_only_the_requests_of_that_model(con):
     assert cost_of(con, "r10") == (None, "unpriced")
 
 
+@pytest.mark.slow
 def test_ingest_stores_the_cost_of_every_request(cli, write_jsonl, db_path):
     write_jsonl("a.jsonl", [{"request_id": f"q{i}", "timestamp": "2026-11-02T10:00:00Z", "model": "gpt-4o",
                              "input_tokens": 1000, "output_tokens": 100} for i in range(5)])
@@ -124,6 +125,7 @@ def test_a_database_from_before_stored_costs_is_migrated_and_priced(tmp_path):
     con.close()
 
 
+@pytest.mark.slow
 def test_each_file_of_one_ingest_brings_its_models_prices(cli, write_jsonl, db_path, tmp_path):
     (tmp_path / "aimon.toml").write_text('[models."acme-large"]\ninput_mtok = 3.0\noutput_mtok = 15.0\n')
     write_jsonl("a.jsonl", [{"request_id": "a1", "timestamp": "2026-11-02T10:00:00Z", "model": "gpt-4o",

@@ -102,6 +102,7 @@ def failures(db_path) -> dict[str, set[str]]:
         con.close()
 
 
+@pytest.mark.slow
 def test_each_check_fails_exactly_the_responses_it_should(cli, loaded):
     data = run(cli)
     assert data["responses"] == len(RESPONSES) + 1  # the error row is not a response to validate
@@ -134,6 +135,7 @@ def test_every_result_is_kept_one_row_per_response_and_check(cli, loaded):
     assert detail == [("schema: /age fails type",)]  # where, never the value
 
 
+@pytest.mark.slow
 def test_only_new_responses_or_a_new_checker_version_are_checked_again(cli, loaded, write_jsonl, monkeypatch):
     assert run(cli)["run"]["responses_checked"] == len(RESPONSES) + 1
     assert run(cli)["run"] is None
@@ -171,6 +173,7 @@ def test_checks_option_runs_only_those(cli, loaded):
     assert set(failures(loaded)) == {"refusal", "truncated"}
 
 
+@pytest.mark.slow
 def test_gate(cli, loaded):
     failed = cli("validate", "--fail-on", "refusal>5%,repetition>50%")
     assert failed.exit_code == 1 and "refusal" in failed.stderr and "repetition" not in failed.stderr
@@ -255,6 +258,7 @@ def test_off_topic_skipped_when_the_layer_says_it_is_unavailable(cli, loaded, mo
     assert off["status"].startswith("skipped: no embedding model") and off["checked"] == 0
 
 
+@pytest.mark.slow
 def test_off_topic_runs_through_the_embedding_layer(cli, loaded, write_jsonl, monkeypatch):
     _fake_embedding(monkeypatch, available=True)
     cli("ingest", write_jsonl("topic.jsonl", [
@@ -268,6 +272,7 @@ def test_off_topic_runs_through_the_embedding_layer(cli, loaded, write_jsonl, mo
     assert "off" in failures(loaded)["off_topic"] and "on" not in failures(loaded)["off_topic"]
 
 
+@pytest.mark.slow
 def test_forget_removes_a_users_validation_results_and_security_findings(cli, loaded):
     run(cli)
     assert cli("audit", "security").exit_code == 0
@@ -304,6 +309,7 @@ def test_a_sweep_of_new_responses_is_stored_as_ranges_not_a_row_per_response(cli
     assert (one_by_one, ranges, twice) == (0, 2, [])
 
 
+@pytest.mark.slow
 def test_a_range_partly_covered_before_is_stored_response_by_response(cli, loaded):
     first = run(cli, "--since", "2026-11-01T10:03:00Z", "--until", "2026-11-01T10:06:00Z")
     assert first["run"]["responses_checked"] == 3

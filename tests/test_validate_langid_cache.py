@@ -22,6 +22,7 @@ def fresh(tmp_path, monkeypatch):
     C._identifier.cache_clear()
 
 
+@pytest.mark.slow
 def test_unpacked_model_gives_the_packaged_verdicts(fresh):
     from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
