@@ -5,6 +5,8 @@ whatever the command, and every time a command prints in the zone its --tz names
 from __future__ import annotations
 
 import ast
+import csv
+import io
 import json
 import re
 from datetime import datetime
@@ -168,8 +170,9 @@ def test_incident_detect_prints_its_times_in_the_zone_tz_names(cli, sample_logs_
     assert "UTC" not in text
     # The hint's times are read back in the same zone.
     assert f"--start {start.replace(' ', 'T')} --end {end.replace(' ', 'T')} --tz Europe/Berlin" in text
-    rows = cli(*args, "--format", "csv").stdout.splitlines()
-    assert f",{start},{end}," in rows[1]
+    row = next(csv.DictReader(io.StringIO(cli(*args, "--format", "csv").stdout)))
+    assert (row["start"][:16].replace("T", " "), row["end"][:16].replace("T", " ")) == (start, end)
+    assert row["start"].endswith("+01:00")  # an instant: the zone's offset with it
 
 
 @pytest.mark.slow

@@ -374,8 +374,9 @@ def postmortem_data(pm: Any, tz: str = "UTC") -> dict:
 
 register("DetectResult", Presentation(
     "an incident list", ("incident detect",), detect_data, detect_blocks,
-    # CSV is for programs: every field of an incident as a number or an ISO instant, as
-    # the JSON has them (no "18.7%" or "14,668 ms" to parse back), like every other CSV.
-    table=lambda result: result.table))
+    # CSV is for programs: every field of an incident as a number or an ISO instant (in
+    # the --tz zone, with its offset), as the JSON has them (no "18.7%" or "14,668 ms" to
+    # parse back), like every other CSV.
+    table=lambda result, tz="UTC": units.in_zone(result.table, tz)))
 # Several tables and a timeline: no one table for CSV.
 register("Postmortem", Presentation("a post-mortem", ("incident postmortem",), postmortem_data, postmortem_blocks))

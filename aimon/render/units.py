@@ -220,6 +220,15 @@ def when(t: datetime | None, tz: str | tzinfo | None, pattern: str = "%Y-%m-%d %
     return missing if t is None else local(t, tz).strftime(pattern)
 
 
+def in_zone(frame: Any, tz: str | tzinfo | None) -> Any:
+    """A polars frame's instants (zone-aware datetime columns) in ``tz``: a CSV keeps ISO
+    instants, with the offset of the zone the command's ``--tz`` names."""
+    import polars as pl
+
+    name = str(zone(tz))
+    return frame.with_columns(pl.col(pl.Datetime("us", "*")).dt.convert_time_zone(name))
+
+
 def span(start: datetime, end: datetime, tz: str | tzinfo | None, sep: str = " to ") -> str:
     """A window as local text that names its zone: 2026-11-09 01:00 to 2026-11-11 01:00 Europe/Berlin."""
     return f"{when(start, tz)}{sep}{when(end, tz)} {tz or 'UTC'}"
