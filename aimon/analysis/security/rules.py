@@ -431,10 +431,12 @@ RESPONSE_RULES = tuple(r for r in RULES if r.field == "response")
 # RE2 builds each expression's DFA within a memory budget; past it the search falls
 # back to a far slower engine (all prompt rules in one expression took 78 s over
 # sample_logs' 29k prompts, against 0.2 s per pass when split). About twenty of these
-# rules fit in one DFA, so the prompt rules run as four passes, each starting at one
-# of these rules; the obfuscation and payload triggers have a fifth.
+# rules fit in one DFA, so the prompt rules run as passes, each starting at one of these
+# rules; the obfuscation and payload triggers have one more. Rules over other scripts
+# cost more states: the Russian and Japanese ones together took 700x one pass's time
+# (2.6 s against 0.004 s on 1,000 prompts), so they have passes of their own.
 _PASS_STARTS = ("ignorar_instrucciones", "chat_template_token", "note_to_ai", FAMILIES[0][0], CLAUSES[0][0],
-                "set_aside_owned_es", LANGUAGES[0][0])
+                "set_aside_owned_es", LANGUAGES[0][0], "set_aside_orders_ja", "disclose_prompt_ru", "payload_order_cue")
 
 
 def _passes() -> tuple[tuple[Rule | str, ...], ...]:
