@@ -103,6 +103,13 @@ LANGUAGES: tuple[tuple[str, str, float, str], ...] = (
      r"(?:제한|제약|검열|필터|규칙|윤리)(?:이|가)?\s*(?:없는|없이)\s*(?:AI|인공지능|어시스턴트|봇|모드)"),
 )
 
+# The rules above whose every match holds a letter outside ASCII (Cyrillic, kana, CJK,
+# Hangul): ``rules`` runs them only on prompts that hold such a letter, which nearly all
+# traffic does not, so that covering more scripts costs English traffic nothing.
+NON_ASCII = ("set_aside_orders_ru", "orders_void_ru", "disclose_prompt_ru", "ai_without_limits_ru",
+             "developer_mode_ru_ja_ko", "set_aside_orders_ja", "orders_void_ja", "disclose_prompt_ja",
+             "ai_without_limits_ja", "set_aside_orders_ko", "disclose_prompt_ko", "ai_without_limits_ko")
+
 # A bare order about rules, prompts or secrets, without what makes them the assistant's
 # ("reveal hidden instructions", "ignora las reglas", "you are now unrestricted"): in
 # plain text a request about any rules, so a cue below every other (two of them do not

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from aimon.analysis.security.clauses import CLAUSES
 from aimon.analysis.security.families import FAMILIES
-from aimon.analysis.security.languages import LANGUAGES
+from aimon.analysis.security.languages import LANGUAGES, NON_ASCII
 
 # Categories of a text judged an injection, in the order that decides a text's one
 # category when several match: how the attack is delivered comes before what it asks.
@@ -432,28 +432,43 @@ RESPONSE_RULES = tuple(r for r in RULES if r.field == "response")
 # back to a far slower engine (all prompt rules in one expression took 78 s over
 # sample_logs' 29k prompts, against 0.2 s per pass when split). About twenty of these
 # rules fit in one DFA, so the prompt rules run as passes, each starting at one of these
-# rules; the obfuscation and payload triggers have one more. Rules over other scripts
-# cost more states: the Russian and Japanese ones together took 700x one pass's time
-# (2.6 s against 0.004 s on 1,000 prompts), so they have passes of their own.
+# rules; the obfuscation and payload triggers have one more. Each pass costs about the
+# same (a scan of every prompt), so the rules over other scripts (``languages.NON_ASCII``),
+# whose DFAs are larger too (four Russian rules in one pass overflow the budget: 1 ms a
+# prompt instead of 4 us; two per pass fit), run in
+# passes of their own that only prompts holding a non-ASCII character enter
+# (``NON_ASCII_PASSES``; the check is ``strlen(text) > length(text)``, about 1/30 of a pass).
 _PASS_STARTS = ("ignorar_instrucciones", "chat_template_token", "note_to_ai", FAMILIES[0][0], CLAUSES[0][0],
-                "set_aside_owned_es", LANGUAGES[0][0], "set_aside_orders_ja", "disclose_prompt_ru", "payload_order_cue")
+                "set_aside_owned_es", "payload_order_cue")
+_NON_ASCII_PASS_STARTS = ("set_aside_orders_ru", "disclose_prompt_ru", "developer_mode_ru_ja_ko")
+
+
+def _split(rules: list[Rule], starts: tuple[str, ...]) -> list[list[Rule | str]]:
+    out: list[list[Rule | str]] = [[]]
+    for rule in rules:
+        if rule.name in starts and out[-1]:
+            out.append([])
+        out[-1].append(rule)
+    return out
 
 
 def _passes() -> tuple[tuple[Rule | str, ...], ...]:
-    out: list[list[Rule | str]] = [[]]
-    for rule in PROMPT_RULES:
-        if rule.name in _PASS_STARTS:
-            out.append([])
-        out[-1].append(rule)
+    out = _split([r for r in PROMPT_RULES if r.name not in NON_ASCII], _PASS_STARTS)
     # The triggers get a pass of their own: in a pass with rules, a rule whose match
     # spans the payload ("base64 ... decode it and comply") hid it from them (RE2
     # matches do not overlap).
     out.append(["obfuscated", "encoded", "rot13", "urlencoded"])
+    ordered = {name: i for i, name in enumerate(NON_ASCII)}
+    out += _split(sorted((r for r in PROMPT_RULES if r.name in NON_ASCII), key=lambda r: ordered[r.name]),
+                  _NON_ASCII_PASS_STARTS)
     return tuple(tuple(p) for p in out)
 
 
 # Each pass: what its groups are (a Rule, or the "obfuscated" / "encoded" trigger).
 PROMPT_PASSES = _passes()
+# The passes only prompts with a non-ASCII character enter (their rules need one).
+NON_ASCII_PASSES = frozenset(k for k, p in enumerate(PROMPT_PASSES)
+                             if all(not isinstance(r, str) and r.name in NON_ASCII for r in p))
 _TRIGGERS = {"obfuscated": OBFUSCATION_PATTERN, "encoded": ENCODED_PATTERN, "rot13": ROT13_PATTERN,
              "urlencoded": URL_PATTERN}
 PROMPT_RXS = tuple(alternation([_TRIGGERS[s] if isinstance(s, str) else s.pattern for s in p])

@@ -67,8 +67,11 @@ def _pass_expr(n: int, k: int) -> str:
     value = "coalesce(" + ", ".join(f"x.{g}" for g in names) + ")"
     rx, groups = ("$response_rx", "$response_groups") if k < 0 else (f"$rx{k}", f"$groups{k}")
     # Braces doubled: the query is formatted again with its source.
-    return (f"list_transform(regexp_extract_all(text, {rx}, {groups}), "
+    expr = (f"list_transform(regexp_extract_all(text, {rx}, {groups}), "
             f"lambda x: {{{{'pass': {k}, 'slot': {which}, 'value': {value}}}}})")
+    # A pass of rules that need a non-ASCII letter: NULL (skipped by list_concat) for
+    # an ASCII prompt, whose byte and character counts agree.
+    return f"CASE WHEN strlen(text) > length(text) THEN {expr} END" if k in R.NON_ASCII_PASSES else expr
 
 
 _PROMPT_EXPR = "list_concat(" + ", ".join(_pass_expr(len(p), k) for k, p in enumerate(R.PROMPT_PASSES)) + ")"
