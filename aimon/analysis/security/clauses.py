@@ -124,16 +124,17 @@ _ES_OWNED = (
 _ES_SET_ASIDE = (r"(?:ignora|ignore|ignoren|olvida|olvide|olv[ií]date\s+de|olv[ií]dese\s+de|descarta|descarte|omite|omita|"
                  r"haz\s+caso\s+omiso\s+(?:a|de)|no\s+(?:sigas|siga|obedezcas|hagas\s+caso\s+a|respetes|cumplas|apliques)|"
                  r"deja\s+de\s+(?:seguir|obedecer|respetar|cumplir|aplicar)|deja\s+(?:de\s+lado|a\s+un\s+lado)|pasa\s+por\s+alto|"
-                 r"anula|borra|s[áa]ltate|desobedece)")
+                 r"anula|borra|s[áa]ltate|desobedece|pasa\s+de|p[áa]sate)")
 _FR_T = r"(?:instructions|consignes|r[èe]gles|directives|indications|ordres|restrictions)"
 _FR_OWNED = (
     rf"(?:(?:toutes?\s+)?(?:tes|vos)\s+(?:\S+\s+){{0,2}}?{_FR_T}|(?:tout\s+)?ce\s+qu(?:e\s+|')(?:l'on\s+|on\s+|ils\s+|"
     r"(?:tes|vos|le|les)\s+\w+\s+)?(?:t'a|vous\s+a|t'ont|vous\s+ont)\s+(?:\S+\s+)?(?:dit|demand[ée]|appris|donn[ée]|"
     rf"impos[ée]|ordonn[ée]|programm[ée]|[ée]crit)|(?:les|des)\s+(?:\S+\s+)?{_FR_T}\s+(?:\S+\s+){{0,2}}?(?:qu'on\s+t'a|"
-    r"que\s+(?:l'on|on)\s+t'a|re[çc]ues|initiales|d'origine|de\s+d[ée]part|pr[ée]c[ée]dentes|du\s+syst[èe]me))"
+    r"que\s+(?:l'on|on)\s+t'a|qu'on\s+vous\s+a|que\s+(?:l'on|on)\s+vous\s+a|re[çc]ues|initiales|d'origine|de\s+d[ée]part|pr[ée]c[ée]dentes|du\s+syst[èe]me))"
 )
 _FR_SET_ASIDE = (r"(?:ignore[zs]?|oublie[zs]?|laisse[zs]?\s+tomber|mets\s+de\s+c[ôo]t[ée]|mettez\s+de\s+c[ôo]t[ée]|"
                  r"ne\s+(?:respecte[zs]?|suis|suivez|tiens|tenez)\s+(?:plus|pas)(?:\s+compte)?|efface[zs]?|"
+                 r"ne\s+(?:plus|pas)\s+(?:tenir\s+compte|suivre|respecter|ob[ée]ir)|"
                  r"abandonne[zs]?|passe[zs]?\s+outre|fais\s+abstraction|faites\s+abstraction)")
 _DE_T = r"(?:anweisungen|anweisung|regeln|instruktionen|vorgaben|richtlinien|befehle|vorschriften|einschr[äa]nkungen)"
 _DE_TOLD = (r"(?:alles,?\s+)?was\s+(?:(?:man|sie|die\s+\w+|der\s+\w+|dein\w*\s+\w+|ihr\w*\s+\w+)\s+dir\s+|dir\s+)"

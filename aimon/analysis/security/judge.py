@@ -73,8 +73,14 @@ def around(text: str, start: int, end: int, chars: int = EVIDENCE_CHARS) -> str:
 _TASK = re.compile(
     r"^\W*(?:please\s+|can\s+you\s+|could\s+you\s+|pls\s+)?(?:summari[sz]e|translate|review|analy[sz]e|classify|extract|"
     r"proofread|rate|check|read|fix|rewrite|improve|make|paraphrase|tl;?dr|here(?:'s|\s+is|\s+are)|r[ée]sume|resume|"
-    r"fasse|compute|categori[sz]e|answer|search\s+results|observation|the\s+\w+\s+tool|function|tool|总结|翻译|概括)",
+    r"fasse|compute|categori[sz]e|answer|search\s+results|observation|the\s+\w+\s+tool|function|tool|总结|翻译|概括|"
+    # the same tasks in Spanish, Portuguese, Italian, German, Russian, Japanese, Korean
+    r"resum[ea]|resumir|traduce|traduz|traduci|riassumi|riepiloga|revisa|analiza|[üu]bersetze|fasse\s+zusammen|"
+    r"pr[üu]fe|kratko|кратко|перескажи|переведи|резюмируй|суммируй|проверь|この(?:文書|文章|メール|テキスト|ページ)|"
+    r"要約|翻訳|まとめ|다음|요약|번역)",
     re.IGNORECASE)
+# Quotation marks that open quoted material in the languages the rules cover.
+_QUOTATIONS = (("«", "»"), ("「", "」"), ("『", "』"), ("“", "”"), ("„", "“"))
 _TOOL_OUTPUT = re.compile(
     r"\b(?:tool\s+(?:output|result)|function\s+(?:call\s+)?returned|observation(?:\s+from[^:\n]*)?:|search\s+results?|"
     r"retriev(?:ed|al)|fetched|(?:browser|search|retrieval)\s+(?:tool|step)|returned\s+this|api\s+response|"
@@ -96,6 +102,10 @@ def in_document(text: str, pos: int) -> bool:
     if before.rfind("<!--") > before.rfind("-->"):
         return True
     if _TOOL_OUTPUT.search(before):
+        return True
+    # Inside a quotation opened after a colon ("Summarise this letter: «... »").
+    colon = max(before.rfind(":"), before.rfind("："))
+    if colon >= 0 and any(before.rfind(o) > max(colon, before.rfind(c) if c != o else -1) for o, c in _QUOTATIONS):
         return True
     header = _HEADER.match(text)
     if header and header.end() <= pos:

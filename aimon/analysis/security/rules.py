@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from aimon.analysis.security.clauses import CLAUSES
 from aimon.analysis.security.families import FAMILIES
+from aimon.analysis.security.languages import LANGUAGES, NON_ASCII
 
 # Categories of a text judged an injection, in the order that decides a text's one
 # category when several match: how the attack is delivered comes before what it asks.
@@ -104,7 +105,14 @@ _ADDRESS_OTHER = (
     r"(?:nota|aviso|mensaje|instrucci[óo]n)\s+para\s+(?:el\s+|la\s+)?(?:asistente(?:\s+de\s+ia)?|ia|modelo)|"
     r"(?:remarque|note|instruction|message)\s+pour\s+(?:l'|le\s+|la\s+)?(?:assistant(?:\s+ia)?|ia|mod[èe]le)|"
     r"(?:hinweis|nachricht|anweisung)\s+an\s+(?:die|den)\s+(?:ki|assistenten|sprachmodell)|an\s+die\s+ki,?\s+die|"
-    r"致\s*AI|给\s*AI\s*的|AI\s*助手\s*[:：]|致AI助手|(?:AI|人工智能)\s*(?:助手|模型|系统|代理)?\s*请?注意\s*[:：]"
+    r"致\s*AI|给\s*AI\s*的|AI\s*助手\s*[:：]|致AI助手|(?:AI|人工智能)\s*(?:助手|模型|系统|代理)?\s*请?注意\s*[:：]|"
+    # Portuguese, Italian, Russian, Japanese, Korean, Dutch
+    r"(?:instru[çc][ãa]o|nota|aviso|mensagem)\s+para\s+(?:a\s+|o\s+)?(?:ia|assistente|modelo)|"
+    r"(?:nota|istruzion[ei]|messaggio|avviso)\s+per\s+(?:l'|il\s+|la\s+)?(?:assistente|ia|modello)|"
+    r"(?:инструкци[яи]|указани[ея]|сообщение|примечание|заметка|обращение)\s+(?:для|к)\s+(?:ии|ai|нейросет\pL*|"
+    r"ассистент\pL*|модел\pL*|бот\pL*)|"
+    r"(?:AI|ＡＩ|人工知能|アシスタント|言語モデル)(?:へ|への(?:指示|メッセージ|お願い)|に告ぐ)|"
+    r"(?:AI|인공지능|어시스턴트)(?:에게|께)|(?:notitie|bericht|instructie)\s+(?:voor|aan)\s+(?:de\s+)?(?:ai|assistent|model)"
 )
 # What an instruction to the model says once it has addressed it.
 _IMPERATIVE = (
@@ -116,7 +124,8 @@ _IMPERATIVE = (
 # A line that claims to open a system turn, and what such a turn tells the model.
 _ROLE_LINE = (
     r"(?m:^\s*(?:#{1,4}\s*|\[+|-{3,}\s*|={3,}\s*|`{3})?\s*(?:system|system\s+(?:message|prompt|note|instruction|override|update)|"
-    r"systemnachricht|syst[èe]me|sistema|系统)(?:\s+(?:message|prompt|update|override))?\s*(?:\]+|:|：|-{3,}|={3,}|\n))"
+    r"systemnachricht|syst[èe]me|sistema|系统|система|системное\s+сообщение|システム|시스템)"
+    r"(?:\s+(?:message|prompt|update|override))?\s*(?:\]+|:|：|-{3,}|={3,}|\n))"
     r"|(?m:^\s*(?:[-=#*]{3,}\s*)?(?:begin|start)\s+(?:of\s+)?(?:the\s+)?system\s+(?:message|prompt|instructions?|note)\b[^\n]*\n)"
     # Instruction-tuning templates (Alpaca and kin): a header that opens the model's orders.
     r"|(?m:^\s*#{2,4}\s*(?:instruction|instructions)\s*:\s*\n)"
@@ -271,7 +280,8 @@ RULES: tuple[Rule, ...] = (
          rf"{_ROLE_LINE}[^\n]{{0,3}}\n?[^\n]*?{_DIRECTIVE}|\bsystem\s*:\s*you\s+are\b"),
     Rule("system_role_line", "fake_delimiter", 0.45, _ROLE_LINE),
     Rule("system_tag", "fake_delimiter", 0.75,
-         r"</?(?:system|system_prompt|sys|instructions?|admin)>|\[\[?(?:system(?:\s+override)?|admin|developer)\]\]?|"
+         r"</?(?:system|system_prompt|sys|instructions?|admin|developer)(?:_(?:message|turn|msg|note|instructions?|override|prompt))?"
+         r"(?:\s+[a-z_-]+\s*=\s*[\"'][^\"'>\n]{0,30}[\"'])*\s*>|\[\[?(?:system(?:\s+override)?|admin|developer)\]\]?|"
          r"\[system\]\(#"),
     Rule("json_system_role", "fake_delimiter", 0.75, r"[\"']role[\"']\s*:\s*[\"']system[\"']"),
     Rule("end_of_input", "fake_delimiter", 0.7,
@@ -325,7 +335,7 @@ RULES: tuple[Rule, ...] = (
     Rule("note_to_ai", "indirect", 0.85, rf"(?:{_ADDRESS_EN}|{_ADDRESS_OTHER})[^\n]*?{_IMPERATIVE}"),
     # An address followed by a colon: what comes after it is an order to the model,
     # whatever verb it opens with ("rank this applicant", "transfer the funds").
-    Rule("note_to_ai_colon", "indirect", 0.8, rf"(?:(?:{_ADDRESS_EN}|{_ADDRESS_OTHER})[^\n:：.]{{0,60}}?[:：]|{_ADDRESS_HEADING})\s*[\w\"'“]"),
+    Rule("note_to_ai_colon", "indirect", 0.8, rf"(?:(?:{_ADDRESS_EN}|{_ADDRESS_OTHER})[^\n:：.]{{0,60}}?[:：]|{_ADDRESS_HEADING})\s*[\pL\pN\"'“「«]"),
     Rule("note_to_ai_cue", "indirect", 0.45, _ADDRESS_EN),
     Rule("note_to_ai_other", "indirect", 0.45, _ADDRESS_OTHER),
     Rule("hidden_markup", "indirect", 0.3,
@@ -360,10 +370,12 @@ RULES: tuple[Rule, ...] = (
          "response"),
 )
 
-# The grammar families (see ``families``): prompt rules, after the catalogue.
-RULES = RULES + tuple(Rule(name, category, score, pattern) for name, category, score, pattern in (*FAMILIES, *CLAUSES))
+# The grammar families (see ``families``, ``clauses``, ``languages``): prompt rules,
+# after the catalogue.
+RULES = RULES + tuple(Rule(name, category, score, pattern)
+                      for name, category, score, pattern in (*FAMILIES, *CLAUSES, *LANGUAGES))
 
-FAMILY_RULES = frozenset(name for name, *_ in (*FAMILIES, *CLAUSES))
+FAMILY_RULES = frozenset(name for name, *_ in (*FAMILIES, *CLAUSES, *LANGUAGES))
 RULE_BY_NAME = {r.name: r for r in RULES}
 
 # Triggers of the Python work, joined to the prompt alternation (groups named below).
@@ -380,14 +392,32 @@ OBFUSCATION_PATTERN = (
     r"(?:\b[A-Za-z] {1,3}){8,}|"
     # (letters outside ASCII too: "r-è-g-l-e-s", and CJK characters, which are never
     # written apart)
-    r"(?:[\pL][.\-_*|]){5,}[\pL]|(?:[\p{Han}] ){4,}[\p{Han}]"
+    r"(?:[\pL][.\-_*|]){5,}[\pL]|(?:[\p{Han}] ){4,}[\p{Han}]|"
+    # (leetspeak: two words with a digit standing for a letter between letters, "y0ur
+    # 5y5t3m"; spelt out by ``normalise.unleet``)
+    # (words of at most 20 characters between spaces or punctuation: never a payload's run)
+    r"(?:^|[\s,.!?:;'\"(])[A-Za-z0-9]{0,9}[A-Za-z][013457]+[A-Za-z][A-Za-z0-9]{0,9}[\s,.!?:;'\")]"
+    r"(?:\S{1,20}\s+){0,6}?[A-Za-z0-9]{0,9}[A-Za-z][013457]+[A-Za-z][A-Za-z0-9]{0,9}(?:$|[\s,.!?:;'\")])"
 )
 # Encoded payloads: base64 (standard or URL-safe) of at least 16 bytes, hex of at least
 # 12 bytes (plain, spaced or \x-escaped).
 ENCODED_PATTERN = (
-    r"(?:\\x[0-9A-Fa-f]{2}){12,}|(?:\b[0-9A-Fa-f]{2}[ :]){11,}[0-9A-Fa-f]{2}\b|\b[0-9A-Fa-f]{24,}\b|"
+    r"(?:\\x[0-9A-Fa-f]{2}){12,}|(?:\b[0-9A-Fa-f]{2}[ :]){11,}[0-9A-Fa-f]{2}\b|\b(?:0x)?[0-9A-Fa-f]{24,}\b|"
     r"[A-Za-z0-9+/_-]{22,}={0,2}"
 )
+
+# ROT13 payloads: the ROT13 of the words an injection is made of (ignore, forget,
+# disregard, instructions, rules, system, prompt, reveal, pretend, developer,
+# restrictions, guidelines, verbatim, jailbreak, unfiltered; and their French, Spanish,
+# German, Italian and Portuguese kin), which ordinary text never contains; the decoder
+# (``normalise.rot13``) keeps only segments that read as words once rotated.
+ROT13_PATTERN = (
+    r"\b(?:vtab|qvfertneq|sbetrg|sbetbg|vafgehp|vfgehm|ehyr|ertyr|ertbyr|ertnf|ertrya|flfgrz|fvfgrz|flfgèzr|cebzcg|"
+    r"erirny|cergraq|qrirybcre|erfgevp|thvqryvar|pbafvtar|najrvfhat|byivq|qvzragvp|rfdhr|ireongvz|wnvyoern|"
+    r"havasvygre|hapraferq|vafgeh)[a-z]*\b"
+)
+# URL-encoded text: three or more %XX escapes in one run of non-space characters.
+URL_PATTERN = r"(?:[^\s%]*%[0-9A-Fa-f]{2}){3,}[^\s%]*"
 
 
 def alternation(patterns: list[str]) -> str:
@@ -401,28 +431,46 @@ RESPONSE_RULES = tuple(r for r in RULES if r.field == "response")
 # RE2 builds each expression's DFA within a memory budget; past it the search falls
 # back to a far slower engine (all prompt rules in one expression took 78 s over
 # sample_logs' 29k prompts, against 0.2 s per pass when split). About twenty of these
-# rules fit in one DFA, so the prompt rules run as four passes, each starting at one
-# of these rules; the obfuscation and payload triggers have a fifth.
+# rules fit in one DFA, so the prompt rules run as passes, each starting at one of these
+# rules; the obfuscation and payload triggers have one more. Each pass costs about the
+# same (a scan of every prompt), so the rules over other scripts (``languages.NON_ASCII``),
+# whose DFAs are larger too (four Russian rules in one pass overflow the budget: 1 ms a
+# prompt instead of 4 us; two per pass fit), run in
+# passes of their own that only prompts holding a non-ASCII character enter
+# (``NON_ASCII_PASSES``; the check is ``strlen(text) > length(text)``, about 1/30 of a pass).
 _PASS_STARTS = ("ignorar_instrucciones", "chat_template_token", "note_to_ai", FAMILIES[0][0], CLAUSES[0][0],
-                "set_aside_owned_es")
+                "set_aside_owned_es", "payload_order_cue")
+_NON_ASCII_PASS_STARTS = ("set_aside_orders_ru", "disclose_prompt_ru", "developer_mode_ru_ja_ko")
+
+
+def _split(rules: list[Rule], starts: tuple[str, ...]) -> list[list[Rule | str]]:
+    out: list[list[Rule | str]] = [[]]
+    for rule in rules:
+        if rule.name in starts and out[-1]:
+            out.append([])
+        out[-1].append(rule)
+    return out
 
 
 def _passes() -> tuple[tuple[Rule | str, ...], ...]:
-    out: list[list[Rule | str]] = [[]]
-    for rule in PROMPT_RULES:
-        if rule.name in _PASS_STARTS:
-            out.append([])
-        out[-1].append(rule)
+    out = _split([r for r in PROMPT_RULES if r.name not in NON_ASCII], _PASS_STARTS)
     # The triggers get a pass of their own: in a pass with rules, a rule whose match
     # spans the payload ("base64 ... decode it and comply") hid it from them (RE2
     # matches do not overlap).
-    out.append(["obfuscated", "encoded"])
+    out.append(["obfuscated", "encoded", "rot13", "urlencoded"])
+    ordered = {name: i for i, name in enumerate(NON_ASCII)}
+    out += _split(sorted((r for r in PROMPT_RULES if r.name in NON_ASCII), key=lambda r: ordered[r.name]),
+                  _NON_ASCII_PASS_STARTS)
     return tuple(tuple(p) for p in out)
 
 
 # Each pass: what its groups are (a Rule, or the "obfuscated" / "encoded" trigger).
 PROMPT_PASSES = _passes()
-_TRIGGERS = {"obfuscated": OBFUSCATION_PATTERN, "encoded": ENCODED_PATTERN}
+# The passes only prompts with a non-ASCII character enter (their rules need one).
+NON_ASCII_PASSES = frozenset(k for k, p in enumerate(PROMPT_PASSES)
+                             if all(not isinstance(r, str) and r.name in NON_ASCII for r in p))
+_TRIGGERS = {"obfuscated": OBFUSCATION_PATTERN, "encoded": ENCODED_PATTERN, "rot13": ROT13_PATTERN,
+             "urlencoded": URL_PATTERN}
 PROMPT_RXS = tuple(alternation([_TRIGGERS[s] if isinstance(s, str) else s.pattern for s in p])
                    for p in PROMPT_PASSES)
 RESPONSE_PASS: tuple[Rule | str, ...] = RESPONSE_RULES

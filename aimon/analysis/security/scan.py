@@ -38,8 +38,9 @@ from aimon.analysis.toolkit.window import Window
 
 # Bump when a rule or the judgement changes what is found: findings of other versions
 # are dropped and the texts scanned again. (A retrained model changes the settings
-# digest by itself: its file's hash is part of it.) 4: the learned model.
-DETECTOR_VERSION = 4
+# digest by itself: its file's hash is part of it.) 4: the learned model. 5: ROT13,
+# URL-encoded and leetspeak payloads; Russian, Japanese, Portuguese and Italian phrasings.
+DETECTOR_VERSION = 5
 MAX_LAYERS = 3  # decoded inside normalised inside decoded: deep enough, and bounded
 LEAK_CHUNK = 15
 
@@ -66,8 +67,11 @@ def _pass_expr(n: int, k: int) -> str:
     value = "coalesce(" + ", ".join(f"x.{g}" for g in names) + ")"
     rx, groups = ("$response_rx", "$response_groups") if k < 0 else (f"$rx{k}", f"$groups{k}")
     # Braces doubled: the query is formatted again with its source.
-    return (f"list_transform(regexp_extract_all(text, {rx}, {groups}), "
+    expr = (f"list_transform(regexp_extract_all(text, {rx}, {groups}), "
             f"lambda x: {{{{'pass': {k}, 'slot': {which}, 'value': {value}}}}})")
+    # A pass of rules that need a non-ASCII letter: NULL (skipped by list_concat) for
+    # an ASCII prompt, whose byte and character counts agree.
+    return f"CASE WHEN strlen(text) > length(text) THEN {expr} END" if k in R.NON_ASCII_PASSES else expr
 
 
 _PROMPT_EXPR = "list_concat(" + ", ".join(_pass_expr(len(p), k) for k, p in enumerate(R.PROMPT_PASSES)) + ")"
@@ -229,16 +233,26 @@ def match_texts(con: duckdb.DuckDBPyConnection, texts: list[str]) -> list[list[d
     return out
 
 
+def _named(text: str | None, how: str) -> tuple[str, str] | None:
+    return (text, how) if text else None
+
+
 def _prompt_layer(work: _Work, layer: Layer, matches: list[dict], origin_text: str | None) -> list[Layer]:
     """Record the rule hits of one layer; return the layers it asks for next."""
     hits: list[J.Hit] = []
     nxt: list[Layer] = []
     normalise = False
+    rotated = False
     for slot, s, e, value in _placed(layer.text, matches):
         if slot == "obfuscated":
             normalise = True
-        elif slot == "encoded":
-            decoded = N.decode(value)
+        elif slot in ("encoded", "urlencoded", "rot13"):
+            if slot == "rot13":
+                # The whole text is rotated once (the match is only a word of it).
+                decoded = None if rotated else _named(N.rot13(layer.text), "rot13")
+                rotated, s, e = True, 0, len(layer.text)
+            else:
+                decoded = N.decode(value) if slot == "encoded" else _named(N.url_decode(value), "url")
             if decoded and layer.depth + 1 < MAX_LAYERS:
                 span = layer.to_origin(s, e)
                 nxt.append(Layer(layer.key, decoded[0], layer.depth + 1, lambda _a, _b, span=span: span,
@@ -296,6 +310,8 @@ def _run_layers(con: duckdb.DuckDBPyConnection, work: _Work, layers: list[Layer]
         for la, matches in zip(layers, found, strict=True):
             if matches:
                 nxt.extend(_prompt_layer(work, la, matches, None))
+            elif la.decoded and la.key in work.texts:
+                work.texts[la.key] += "\n" + la.text  # the model reads a payload the rules do not
         layers = nxt
 
 
