@@ -75,6 +75,10 @@ def accuracy(path: Path | None = None, show_mistakes: bool = True) -> None:
             sp = f"{s.precision:.3f}" if s.predicted else "(flags none)"
             print(f"| {c} | {a.labelled} | {a.precision:.3f} | {a.recall:.3f} | {r.precision:.3f} / {r.recall:.3f} | "
                   f"{sp} | {s.recall:.3f} |")
+        reported = [sum(r["label"] is None and bool(got[i]) for i, r in zip(idx, recs, strict=True))
+                    for got in (predicted, rules, flagged)]
+        print(f"  benign texts reported: aimon {reported[0]}, rules alone {reported[1]}, seed {reported[2]} "
+              f"(of {benign})")
         wrong = evaluate.mistakes(recs, [predicted[i] for i in idx])
         print(f"  aimon mistakes: {len(wrong)}")
         for rid, label, got, text in wrong if show_mistakes else ():
