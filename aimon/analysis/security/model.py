@@ -37,13 +37,15 @@ norm AS (
     SELECT k, ' ' || trim(regexp_replace(lower(text), '\\s+', ' ', 'g')) || ' ' AS s FROM src WHERE text IS NOT NULL
 ),
 words AS (
-    SELECT k, s, regexp_extract_all(s, '[\\pL\\pN\\pM'']+') AS w FROM norm
+    -- c: the characters, once: substring(s, i, 4) at every i walked the text from its
+    -- start each time (a 1.2 MB prompt took 7 minutes; 0.3 s this way, same features).
+    SELECT k, s, regexp_extract_all(s, '[\\pL\\pN\\pM'']+') AS w, string_split(s, '') AS c FROM norm
 ),
 feats AS (
     SELECT k, unnest(list_concat(
         list_transform(w, lambda x: 'w:' || x),
         list_transform(range(1, len(w)), lambda i: 'b:' || w[i] || ' ' || w[i + 1]),
-        list_transform(range(1, greatest(length(s) - 2, 1)), lambda i: 'c:' || substring(s, i, 4))
+        list_transform(range(1, greatest(length(s) - 2, 1)), lambda i: 'c:' || c[i] || c[i + 1] || c[i + 2] || c[i + 3])
     )) AS f
     FROM words
 )

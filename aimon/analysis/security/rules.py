@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from aimon.analysis.security.clauses import CLAUSES
 from aimon.analysis.security.families import FAMILIES
+from aimon.analysis.security.gate_words import GATE_PATTERN, GATE_WORDS  # noqa: F401 - re-exported
 from aimon.analysis.security.languages import LANGUAGES, NON_ASCII
 
 # Categories of a text judged an injection, in the order that decides a text's one
@@ -475,34 +476,3 @@ PROMPT_RXS = tuple(alternation([_TRIGGERS[s] if isinstance(s, str) else s.patter
                    for p in PROMPT_PASSES)
 RESPONSE_PASS: tuple[Rule | str, ...] = RESPONSE_RULES
 RESPONSE_RX = alternation([r.pattern for r in RESPONSE_RULES])
-
-# Where the learned model (``model``) runs besides the texts a rule or trigger matched:
-# words that speak of the model's orders, roles, modes, secrets and turns, in the
-# languages the rules cover and a few more. Written from the categories' definitions
-# (not from any set's misses); generic words of everyday traffic ("model", "agent",
-# "config", "password", "token", "order", "user") stay out, so most prompts never reach
-# the model.
-GATE_WORDS = (
-    # English
-    r"\b(?:instruct\w*|rules?\b|guideline\w*|directive\w*|prompt\w*|system\w*|ignor\w*|disregard\w*|forget\w*|forgot|"
-    r"overrid\w*|bypass\w*|pretend\w*|role-?play\w*|persona\w*|character\w*|jailbr\w*|unrestrict\w*|unfilter\w*|"
-    r"uncensor\w*|restrict\w*|filter\w*|polic(?:y|ies)|safety|ethic\w*|moral\w*|reveal\w*|secret\w*|hidden|"
-    r"confidential|verbatim|repeat\w*|previous\w*|prior\b|earlier|above\b|assistant\w*|ai\b|llm\w*|gpt\w*|chatbot\w*|"
-    r"bot\b|obey\w*|compl(?:y|iance)|programm\w*|developer\w*|admin\w*|operator\w*|sudo|root\b|base64|hex\b|decod\w*|"
-    r"encod\w*|decrypt\w*|mode\b|dan\b|limit\w*|constrain\w*|guardrail\w*|censor\w*|told\b|setup|configur\w*|"
-    r"command\w*|note\s+to|reminder|attention|simulat\w*|hypothetic\w*|imagine|fiction\w*|grand(?:ma|mother)|"
-    r"unlock\w*|enable\w*|disabl\w*|activat\w*|anything|whatever|no\s+longer|from\s+now\s+on|henceforth|"
-    r"everything|initial|original|internal|preamble|print\w*|output\w*|dump\w*|leak\w*|disclos\w*|expos\w*|"
-    r"recit\w*|verbatim|tool\b|function\s+(?:call|returned|output)|observation|retriev\w*|fetched|summari[sz]\w*|"
-    r"translat\w*|end\s+of)"
-    # Spanish, French, German, Portuguese, Italian
-    r"|\b(?:instrucci\w*|reglas?\b|olvid\w*|sistema\w*|finge\w*|restricci\w*|consignes?|r[èe]gles?|oubli\w*|"
-    r"syst[èe]me\w*|anweisung\w*|regeln\b|ignorier\w*|vergiss\w*|vergessen|modus|einschr[äa]nk\w*|instru[çc]\w*|"
-    r"regras|istruzion\w*|regole|dimentic\w*|modo\b|ahora\b|maintenant|jetzt)"
-    # Russian, Chinese, Japanese, Korean
-    r"|инструкц|правил|игнорир|забудь|систем|"
-    r"指令|指示|规则|忽略|无视|忘记|系统|提示|限制|模式|扮演|假装|越狱|"
-    r"無視|ルール|プロンプト|システム|命令|"
-    r"지시|무시|규칙|프롬프트|시스템|명령"
-)
-GATE_PATTERN = "(?i)" + GATE_WORDS
