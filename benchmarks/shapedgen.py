@@ -39,15 +39,23 @@ def _turns(spans: list[dict]) -> list[list[dict]]:
 
 
 def otel_spans(rows: int, seed: int = 14) -> Path:
+    """The benchmark's span file of ``rows`` spans (cached in benchmarks/data/)."""
     path = DATA / f"otel_spans_{rows}.jsonl"
     if path.exists():
         return path
+    DATA.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    write_spans(tmp, rows, seed)
+    tmp.rename(path)
+    return path
+
+
+def write_spans(path: Path, rows: int, seed: int = 14) -> Path:
+    """``rows`` of sample_logs' spans under new ids, conversations grown (tests use it too)."""
     rng = random.Random(seed)
     spans = [json.loads(line) for line in (SAMPLE_LOGS / "otel_spans.jsonl").read_text().splitlines()]
     turns = _turns(spans)
-    DATA.mkdir(exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w") as out:
+    with path.open("w") as out:
         for i in range(rows):
             rec = json.loads(json.dumps(spans[i % len(spans)]))
             rec["spanId"] = f"{i:016x}"
@@ -59,7 +67,6 @@ def otel_spans(rows: int, seed: int = 14) -> Path:
                 history = [m for _ in range(rng.randint(0, 6)) for m in rng.choice(turns)]
                 attrs["gen_ai.input.messages"] = json.dumps(history + json.loads(attrs["gen_ai.input.messages"]))
             out.write(json.dumps(rec) + "\n")
-    tmp.rename(path)
     return path
 
 

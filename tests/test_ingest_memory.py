@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from benchmarks.shapedgen import write_spans
 from tests.conftest import request
 
 SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
@@ -100,34 +100,9 @@ def test_two_thousand_otel_spans_load_in_bounded_memory(tmp_path):
 
 def conversation_spans(tmp_path: Path, n: int) -> Path:
     """``n`` of sample_logs' spans under new ids, each ``gen_ai.input.messages`` grown
-    into a conversation of 0-6 earlier turns (0.3-6 KB) as a chat application sends it
-    (benchmarks/shapedgen.py makes the 100,000-span file of the benchmark the same way)."""
-    rng = random.Random(14)
-    spans = [json.loads(line) for line in (SAMPLE_LOGS / "otel_spans.jsonl").read_text().splitlines()]
-    turns = []
-    for s in spans:
-        try:
-            asked = json.loads(s["attributes"]["gen_ai.input.messages"])
-            said = json.loads(s["attributes"]["gen_ai.output.messages"])
-        except (KeyError, ValueError):
-            continue
-        user = [m for m in asked if m.get("role") == "user"]
-        if user and said:
-            turns.append([user[-1], {"role": "assistant", "parts": said[0].get("parts", [])}])
-    path = tmp_path / "conversations.jsonl"
-    with path.open("w") as out:
-        for i in range(n):
-            rec = json.loads(json.dumps(spans[i % len(spans)]))
-            rec["spanId"] = f"{i:016x}"
-            rec["traceId"] = f"{rng.getrandbits(128):032x}"
-            attrs = rec["attributes"]
-            if "gen_ai.response.id" in attrs:
-                attrs["gen_ai.response.id"] += f"-g{i}"
-            if "gen_ai.input.messages" in attrs:
-                history = [m for _ in range(rng.randint(0, 6)) for m in rng.choice(turns)]
-                attrs["gen_ai.input.messages"] = json.dumps(history + json.loads(attrs["gen_ai.input.messages"]))
-            out.write(json.dumps(rec) + "\n")
-    return path
+    into a conversation of 0-6 earlier turns (0.3-6 KB) as a chat application sends it:
+    the generator of the benchmark's 100,000-span file."""
+    return write_spans(tmp_path / "conversations.jsonl", n)
 
 
 @pytest.mark.slow  # ten seconds: the quick loop keeps the plan test (test_mapping_plan.py)
