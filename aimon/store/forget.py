@@ -112,58 +112,53 @@ RAW_MATCH_SQL = """(
         json_extract_string(raw, '$..*'), (SELECT list(id) FROM _aimon_forget_ids))))"""
 
 
-def _forget_rules(tables: dict[str, list[str]]) -> tuple[dict[str, tuple[str, str]], list[str]]:
-    rules: dict[str, tuple[str, str]] = {}
+Rules = dict[str, tuple[str, str]]
+
+
+def _rules(tables: dict[str, list[str]], conditions) -> tuple[Rules, list[str]]:
+    """Each table's delete condition and the names of what it matches on, from
+    ``conditions(table, columns)`` -> [(condition, name)]; tables with none are listed as
+    unsearched, so the audit entry says what was not looked at."""
+    rules: Rules = {}
     unsearched = []
     for table, cols in tables.items():
-        conds, names = [], []
-        if "user_id" in cols:
-            conds.append("user_id IN (SELECT user_id FROM _aimon_forget_users)")
-            names.append("user_id")
-        if "request_id" in cols:
-            conds.append("request_id IN (SELECT request_id FROM _aimon_forget_requests)")
-            names.append("request_id")
-        if "raw" in cols:
-            conds.append(RAW_MATCH_SQL)
-            names.append("raw text")
-        if table in FORGET_LINKS:
-            conds.append(f"({FORGET_LINKS[table]})")
-            names.append("registered link")
-        if conds:
-            rules[table] = (" OR ".join(conds), ", ".join(names))
+        found = conditions(table, cols)
+        if found:
+            rules[table] = (" OR ".join(c for c, _ in found), ", ".join(n for _, n in found))
         else:
             unsearched.append(table)
     return rules, unsearched
 
 
-def _purge_rules(tables: dict[str, list[str]]) -> tuple[dict[str, tuple[str, str]], list[str]]:
-    rules: dict[str, tuple[str, str]] = {}
-    unsearched = []
-    for table, cols in tables.items():
-        conds, names = [], []
-        personal = "user_id" in cols or "request_id" in cols
-        if "ts" in cols and personal:
-            conds.append("ts < $cutoff")
-            names.append("ts")
-        if "request_id" in cols and table != "requests":
-            conds.append("request_id IN (SELECT request_id FROM _aimon_purge_requests)")
-            names.append("request_id")
-        if "raw" in cols and "ingested_at" in cols:
-            conds.append("ingested_at < $cutoff")
-            names.append("ingested_at")
-        if table in PURGE_LINKS:
-            conds.append(f"({PURGE_LINKS[table]})")
-            names.append("registered link")
-        if conds:
-            rules[table] = (" OR ".join(conds), ", ".join(names))
-        else:
-            unsearched.append(table)
-    return rules, unsearched
+def _forget_conditions(table: str, cols: list[str]) -> list[tuple[str, str]]:
+    found = []
+    if "user_id" in cols:
+        found.append(("user_id IN (SELECT user_id FROM _aimon_forget_users)", "user_id"))
+    if "request_id" in cols:
+        found.append(("request_id IN (SELECT request_id FROM _aimon_forget_requests)", "request_id"))
+    if "raw" in cols:
+        found.append((RAW_MATCH_SQL, "raw text"))
+    if table in FORGET_LINKS:
+        found.append((f"({FORGET_LINKS[table]})", "registered link"))
+    return found
+
+
+def _purge_conditions(table: str, cols: list[str]) -> list[tuple[str, str]]:
+    found = []
+    if "ts" in cols and ("user_id" in cols or "request_id" in cols):
+        found.append(("ts < $cutoff", "ts"))
+    if "request_id" in cols and table != "requests":
+        found.append(("request_id IN (SELECT request_id FROM _aimon_purge_requests)", "request_id"))
+    if "raw" in cols and "ingested_at" in cols:
+        found.append(("ingested_at < $cutoff", "ingested_at"))
+    if table in PURGE_LINKS:
+        found.append((f"({PURGE_LINKS[table]})", "registered link"))
+    return found
 
 
 # Dependents first, requests last: later conditions read the temp tables, not requests,
 # but a stable order keeps the audit entry readable.
-def _order(rules: dict[str, tuple[str, str]]) -> list[str]:
+def _order(rules: Rules) -> list[str]:
     return sorted(rules, key=lambda t: (t == "requests", t))
 
 
@@ -180,7 +175,7 @@ VALUES ($at, $action, $criteria, $rows, $tables, $version)
 """
 
 
-def _run(con: duckdb.DuckDBPyConnection, action: str, criteria: str, rules: dict[str, tuple[str, str]],
+def _run(con: duckdb.DuckDBPyConnection, action: str, criteria: str, rules: Rules,
          unsearched: list[str], params: dict, dry_run: bool) -> DeletionResult:
     deletions = []
     if dry_run:
@@ -221,7 +216,7 @@ def forget_users(con: duckdb.DuckDBPyConnection, user_ids: list[str], *, dry_run
                    UNION SELECT request_id FROM _aimon_forget_requests WHERE request_id IS NOT NULL""")
     con.execute("""CREATE OR REPLACE TEMP TABLE _aimon_forget_tokens AS
                    SELECT to_json(id)::VARCHAR AS token FROM _aimon_forget_ids""")
-    rules, unsearched = _forget_rules(_tables(con))
+    rules, unsearched = _rules(_tables(con), _forget_conditions)
     criteria = f"user_id of {len(users)} user(s) (ids not recorded)"
     try:
         return _run(con, "forget", criteria, rules, unsearched, {}, dry_run)
@@ -237,7 +232,7 @@ def purge_older_than(con: duckdb.DuckDBPyConnection, cutoff: datetime, *, dry_ru
     ``cutoff``; record it in audit_log."""
     con.execute("CREATE OR REPLACE TEMP TABLE _aimon_purge_requests AS "
                 "SELECT request_id FROM requests WHERE ts < $cutoff", {"cutoff": cutoff})
-    rules, unsearched = _purge_rules(_tables(con))
+    rules, unsearched = _rules(_tables(con), _purge_conditions)
     criteria = f"older than {cutoff.astimezone(UTC).isoformat()}" + (f" ({label})" if label else "")
     try:
         return _run(con, "purge", criteria, rules, unsearched, {"cutoff": cutoff}, dry_run)
