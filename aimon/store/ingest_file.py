@@ -250,7 +250,7 @@ def _whole_record_reader(con: duckdb.DuckDBPyConnection, read: FileRead, plan: F
     f = read.file
     typed = read.by_id and _read_typed(con, f, plan, read.compiled, read.table, default_time)
     by_id_reader = (None if not read.by_id else "_parsed" if typed
-                    else f"({parsed_sql(read.compiled, read.parallel_src, read.table, default_time)})")
+                    else f"({parsed_sql(read.compiled, replace(read.parallel_src, keys_checked=True), read.table, default_time)})")
     if f.layout != "parquet" and not typed and _heaviest_key_paths(read.compiled) > TYPED_MAX_NESTED_PATHS:
         # Mapping records of such shapes (message lists unpacked in nested lambdas) takes
         # DuckDB working memory that grows with the records each thread has mapped: one

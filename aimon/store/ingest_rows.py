@@ -12,6 +12,7 @@ import duckdb
 from aimon.errors import InputError
 from aimon.store import pricing
 from aimon.store.ingest_accounts import fill_raw_from_file
+from aimon.store.mapping_extra import ROOMY
 from aimon.store.reader import LogFile
 from aimon.store.schema import REQUEST_COST_COLUMNS
 from aimon.store.shapes import sql_str
@@ -25,15 +26,6 @@ def number_ids(con: duckdb.DuckDBPyConnection) -> None:
                row_number() OVER (PARTITION BY id, reason IS NULL ORDER BY rec_no, sub_no) AS occurrence,
                count(*) OVER (PARTITION BY id) AS copies
         FROM _batch WHERE id IS NOT NULL""")
-
-
-# DuckDB's JSON parser (yyjson) sizes a parse by how the text looks: compact text gets
-# 2.7 bytes of value slots per byte of text, text that opens with two spaces 1 byte, and
-# grows the slots if they run short. A long record is mostly one string (a prompt, a
-# document), so the compact estimate is waste: a chunk of ten 5 MB prompts took 410 MB
-# to list its keys, 270 MB spaced. The keys and values are the same.
-_ROOMY = ("CASE WHEN strlen(doc) > 65536 THEN '{  ' || substr(CAST(doc AS VARCHAR), 2) "
-          "ELSE CAST(doc AS VARCHAR) END")
 
 
 def verdict_lines(con: duckdb.DuckDBPyConnection, view: str, reader_sql: str, id_col: str,
@@ -55,7 +47,7 @@ def verdict_lines(con: duckdb.DuckDBPyConnection, view: str, reader_sql: str, id
         SELECT dup, strlen(doc) AS bytes, CASE WHEN dup IS NOT NULL THEN CAST(doc AS VARCHAR) END AS raw,
                nullif(list_filter(k, lambda aimon_k: NOT list_contains({seen}, aimon_k)), []) AS new_keys
         FROM (SELECT doc, k, aimon_dup_key(k) AS dup
-              FROM (SELECT doc, CASE WHEN left(doc, 1) = '{{' THEN json_keys({_ROOMY}) END AS k
+              FROM (SELECT doc, CASE WHEN left(doc, 1) = '{{' THEN json_keys({ROOMY.format(doc='CAST(doc AS VARCHAR)')}) END AS k
                     FROM ({reader_sql})))""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _verdict0 AS
         SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN {raw_sql} END AS raw{priced_by},

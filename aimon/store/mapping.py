@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from aimon.store.mapping_extra import extra_sql
+from aimon.store.mapping_extra import ROOMY, extra_sql
 from aimon.store.shapes import TABLE_COLUMNS, CompiledShape, Shape, compile_shape, sql_str
 
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
@@ -343,7 +343,7 @@ def _text_base(c: CompiledShape, source: Source, number: str) -> _Base:
     # json_type.
     # A key given twice would keep one value and drop the other without a trace (and
     # breaks DuckDB's maps): such a record is a reject naming the key.
-    dup_key = "NULL" if source.keys_checked else "aimon_dup_key(json_keys(doc))"
+    dup_key = "NULL" if source.keys_checked else f"aimon_dup_key(json_keys({ROOMY.format(doc='doc')}))"
     not_object = (f"CASE WHEN doc IS NULL THEN 'broken JSON' WHEN left(doc, 1) = '{{' THEN {dup_key} "
                   "WHEN json_type(doc) <> 'OBJECT' THEN 'not a JSON object: ' || lower(json_type(doc)) END")
     text_list = "[" + ", ".join(sql_str(p) for p in c.text_paths) + "]" if c.text_paths else None
@@ -359,12 +359,7 @@ def _text_base(c: CompiledShape, source: Source, number: str) -> _Base:
         sub = ", 1 AS sub_no" if source.numbered else ""
         rec = "rec_no, " if source.numbered else ""
         s = f"WITH s AS (SELECT {rec}doc{sub}, {not_object} AS pre_reason FROM ({source.sql}))"
-    # A long object's text is spaced after its brace before it is parsed: DuckDB's JSON
-    # parser sizes its value slots by how the text looks, and compact text gets 2.7 bytes
-    # of slots per byte (a chunk of ten 5 MB prompts: 410 MB, against 270 MB spaced).
-    # Same keys, same values.
-    parsed = ("CASE WHEN strlen(CAST(doc AS VARCHAR)) > 65536 AND left(CAST(doc AS VARCHAR), 1) = '{' "
-              "THEN '{  ' || substr(CAST(doc AS VARCHAR), 2) ELSE CAST(doc AS VARCHAR) END")
+    parsed = ROOMY.format(doc="CAST(doc AS VARCHAR)")
     v = (f"CASE WHEN pre_reason IS NULL THEN json_extract_string({parsed}, {text_list}) END AS v"
          if text_list else "NULL::VARCHAR[] AS v")
     vj = (f"CASE WHEN pre_reason IS NULL THEN json_extract({parsed}, {json_list}) END AS vj"
