@@ -1,8 +1,9 @@
-"""The format of the blind set tests/data/security/heldout7.jsonl (see HELDOUT7.md there).
+"""The format of the blind sets tests/data/security/heldout6.jsonl and heldout7.jsonl
+(see HELDOUT6.md and HELDOUT7.md there).
 
-Only the file is checked: one JSON object a line with heldout6's fields, a known label,
+Only the files are checked: one JSON object a line with the sets' fields, a known label,
 no text twice, at least 600 lines, and every encoded payload decoding to the text it is
-labelled with. The detector is deliberately not run here: the set is measured once, and
+labelled with. The detector is deliberately not run here: a set is measured once, and
 a test that showed its misses would let them be tuned away, which ends its blindness.
 """
 
@@ -18,15 +19,16 @@ from pathlib import Path
 
 import pytest
 
-SET = Path(__file__).resolve().parent / "data" / "security" / "heldout7.jsonl"
+SETS = Path(__file__).resolve().parent / "data" / "security"
+# heldout6 is prompts only; a few texts of heldout7 are an agent's own output quoting a
+# fetched page or a tool's result, as in heldout4, scored in the response field.
+FIELDS = {"heldout6.jsonl": {"prompt"}, "heldout7.jsonl": {"prompt", "response"}}
+
 LABELS = {"benign", "instruction_override", "jailbreak", "fake_delimiter",
           "prompt_extraction", "encoded", "indirect"}
 REQUIRED = {"text", "field", "category", "language", "obfuscation", "note"}
 ENCODED_KEYS = {"payload", "decoded"}
-# A few texts are an agent's own output quoting a fetched page or a tool's result, as in
-# heldout4; they are scored in the response field.
-FIELDS = {"prompt", "response"}
-# heldout6's vocabulary, so that a per-obfuscation breakdown covers both sets.
+# One vocabulary, so that a per-obfuscation breakdown covers both sets.
 OBFUSCATIONS = {None, "base64", "base64url", "hex", "hex_spaced", "rot13", "url",
                 "zero_width", "homoglyph", "spaced", "leetspeak", "mixed_case", "fullwidth"}
 MIN_LINES, MIN_PER_ATTACK_LABEL = 600, 50
@@ -47,24 +49,30 @@ DECODE = {
 }
 
 
-@pytest.fixture(scope="module")
-def rows() -> list[dict]:
-    with SET.open(encoding="utf-8") as fh:
+@pytest.fixture(scope="module", params=sorted(FIELDS))
+def named_rows(request) -> tuple[str, list[dict]]:
+    with (SETS / request.param).open(encoding="utf-8") as fh:
         lines = fh.read().splitlines()
     assert all(line.strip() for line in lines), "blank line in the set"
-    return [json.loads(line) for line in lines]
+    return request.param, [json.loads(line) for line in lines]
+
+
+@pytest.fixture
+def rows(named_rows) -> list[dict]:
+    return named_rows[1]
 
 
 def test_enough_lines(rows):
     assert len(rows) >= MIN_LINES
 
 
-def test_every_line_has_the_fields_and_a_known_label(rows):
+def test_every_line_has_the_fields_and_a_known_label(named_rows):
+    name, rows = named_rows
     for i, r in enumerate(rows):
         assert isinstance(r, dict), i
         assert REQUIRED <= r.keys() <= REQUIRED | ENCODED_KEYS, (i, sorted(r))
         assert isinstance(r["text"], str) and r["text"].strip(), i
-        assert r["field"] in FIELDS, i
+        assert r["field"] in FIELDS[name], i
         assert r["obfuscation"] in OBFUSCATIONS, (i, r["obfuscation"])
         assert r["category"] in LABELS, (i, r["category"])
         assert r["language"] and r["note"].strip(), i
