@@ -126,45 +126,22 @@ def test_sample_logs_load_under_600_mb(tmp_path):
     assert rss < 600, f"peak RSS {rss} MB"
 
 
-# Both ran out of memory: the verdict pass parsed each record three times in one
-# statement (its keys twice, its id paths once), and DuckDB keeps every parse of a chunk
-# of records, about 4x their text, until the next chunk.
-@pytest.mark.slow
-@pytest.mark.parametrize("form", ["ten 5 MB prompts", "one 33 MB record"])
-def test_big_records_load_at_a_500mb_budget(tmp_path, form):
-    recs = [request(request_id=f"r{i}", prompt_tokens=i, response=f"answer {i}") for i in range(200)]
-    if form == "ten 5 MB prompts":
-        for i in range(0, 200, 20):
-            recs[i]["prompt"] = f"big{i} " + "big " * (5 * 1024 * 1024 // 4)
-    else:
-        recs[7]["prompt"] = "y" * (33 * 1024 * 1024) + "z"
-    path = tmp_path / "big.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
-    db = tmp_path / "b.duckdb"
-    summary, err, rss, code = ingest_process(str(path), "--db", str(db), budget="500MB")
-    assert code == 0, err
-    assert (summary["loaded"], summary["rejected"]) == (200, 0)
-    assert rss < 1000, f"peak RSS {rss} MB"
-    # Every record, on its own line, with its own values: the passes that read the
-    # file are matched record by record.
-    with duckdb.connect(str(db), read_only=True) as con:
-        stored = con.execute("""SELECT source_line, request_id, prompt, response, input_tokens
-                                FROM requests ORDER BY source_line""").fetchall()
-    assert stored == [(n, r["request_id"], r["prompt"], r["response"], r["prompt_tokens"])
-                      for n, r in enumerate(recs, 1)]
-
-
+# With ids, both ran out of memory at 500 MB: the verdict pass parsed each record three
+# times in one statement (its keys twice, its id paths once), and DuckDB keeps every
+# parse of a chunk of records, about 4x their text, until the next chunk.
 # Without ids the load reads every record as JSON text (its id is a hash of that text),
-# which keeps more copies of a record than the typed read: ten 5 MB prompts needed more
-# than 1 GB and one 33 MB record more than 1 GB (the keys were listed from compact text
-# twice, once more than needed, and the merge that cuts out extra parsed compact text).
-# Measured since: about 700 MB and 850 MB.
+# which keeps more copies of a record than the typed read: both needed more than 1 GB
+# (the keys were listed from compact text twice, once more than needed, and the merge
+# that cuts out extra parsed compact text); about 700 MB and 850 MB since.
 @pytest.mark.slow
-@pytest.mark.parametrize(("form", "budget"), [("ten 5 MB prompts", "850MB"), ("one 33 MB record", "1000MB")])
-def test_big_records_without_ids_load_within_the_budget(tmp_path, form, budget):
-    recs = [request(prompt_tokens=i, response=f"answer {i}") for i in range(200)]
-    for r in recs:
-        del r["request_id"]
+@pytest.mark.parametrize(("form", "ids", "budget"), [
+    ("ten 5 MB prompts", True, "500MB"), ("one 33 MB record", True, "500MB"),
+    ("ten 5 MB prompts", False, "850MB"), ("one 33 MB record", False, "1000MB")])
+def test_big_records_load_within_the_budget(tmp_path, form, ids, budget):
+    recs = [request(request_id=f"r{i}", prompt_tokens=i, response=f"answer {i}") for i in range(200)]
+    if not ids:
+        for r in recs:
+            del r["request_id"]
     if form == "ten 5 MB prompts":
         for i in range(0, 200, 20):
             recs[i]["prompt"] = f"big{i} " + "big " * (5 * 1024 * 1024 // 4)
@@ -176,9 +153,17 @@ def test_big_records_without_ids_load_within_the_budget(tmp_path, form, budget):
     summary, err, rss, code = ingest_process(str(path), "--db", str(db), budget=budget)
     assert code == 0, err
     assert (summary["loaded"], summary["rejected"]) == (200, 0)
+    if ids:
+        assert rss < 1000, f"peak RSS {rss} MB"
+    # Every record, on its own line, with its own values: the passes that read the
+    # file are matched record by record.
     with duckdb.connect(str(db), read_only=True) as con:
-        stored = con.execute("SELECT source_line, prompt, response FROM requests ORDER BY source_line").fetchall()
-    assert stored == [(n, r["prompt"], r["response"]) for n, r in enumerate(recs, 1)]
+        stored = con.execute("""SELECT source_line, request_id, prompt, response, input_tokens
+                                FROM requests ORDER BY source_line""").fetchall()
+    assert [(n, p, r, t) for n, _, p, r, t in stored] == [
+        (n, r["prompt"], r["response"], r["prompt_tokens"]) for n, r in enumerate(recs, 1)]
+    if ids:
+        assert [i for _, i, *_ in stored] == [r["request_id"] for r in recs]
 
 
 def test_the_default_budget_is_a_share_of_the_available_memory(monkeypatch):
