@@ -85,6 +85,21 @@ def test_ctrl_c_before_the_commit_says_nothing_was_written(cli, write_jsonl, sma
     assert count_requests(small_db) == 60
 
 
+def test_ctrl_c_before_a_new_database_is_created_says_so(cli, write_jsonl, tmp_path, monkeypatch):
+    # It used to say the database "holds all of this run's rows or none: check with
+    # aimon db info", about a database that does not exist.
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ingest_lib, "_ingest_file", interrupted)
+    db = tmp_path / "new.duckdb"
+    result = cli("ingest", write_jsonl("b.jsonl", [request(request_id="new")]), "--db", db)
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines() == [
+        f"aimon: error: interrupted before the ingest committed; no rows were stored and {db} was not created"]
+    assert not db.exists()
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_a_long_ingest_is_honoured_at_once(tmp_path):
     big = tmp_path / "big.jsonl"

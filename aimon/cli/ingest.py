@@ -34,6 +34,10 @@ def _interrupted(db, started: datetime) -> Interrupted:
     the database, not a guess, says which."""
     from aimon.store.info import rows_ingested_since
 
+    if str(db) != ":memory:" and not Path(db).exists():
+        # A new database is built aside and put in place by the commit.
+        return Interrupted(f"interrupted before the ingest committed; no rows were stored and {db} "
+                           "was not created")
     try:
         with opened(db, write=False) as con:
             stored = rows_ingested_since(con, started)
