@@ -227,7 +227,8 @@ def _verdict_pass(con: duckdb.DuckDBPyConnection, read: FileRead, plan: FilePlan
         if read.by_id:
             # Also: whether a record's id was generated, and its keys that the sample did
             # not show, to read the file as typed columns below.
-            verdict_lines(con, read.verdict, src.sql, id_col, plan.seen_keys, priced_by, raw_text(src, "doc"))
+            verdict_lines(con, read.verdict, src.sql, id_col, plan.seen_keys, priced_by, raw_text(src, "doc"),
+                          plan.key_orders)
         else:
             # Typed columns cannot be broken records: an id-only verdict has no reason
             # yet, and leaving the record's text out lets DuckDB read only the id.

@@ -6,6 +6,7 @@ gzip). :mod:`aimon.store.ingest` loads a file by its plan."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,6 +31,10 @@ class FilePlan:
     # A problem with the file as a whole that still let its records be read
     # ('kind: detail'): one more reject, with no line.
     note: str | None = None
+    # The orders of top-level keys the sample's records came in, most common first: a
+    # record whose keys are one of these cannot give a key twice (see
+    # aimon.store.ingest_rows.verdict_lines).
+    key_orders: tuple[tuple[str, ...], ...] = ()
 
 
 
@@ -85,6 +90,24 @@ def sample_records(con: duckdb.DuckDBPyConnection, f: LogFile) -> list[dict]:
     return out
 
 
+KEY_ORDERS = 4
+
+
+def key_orders(samples: list[dict]) -> tuple[tuple[str, ...], ...]:
+    """The most common orders of the sampled records' top-level keys. A parsed record
+    holds each key once, so every order lists distinct keys; keys that could not be
+    written into SQL (a lone surrogate, a NUL) leave their order out."""
+    def writable(key: str) -> bool:
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in key
+
+    counts = Counter(tuple(rec) for rec in samples if rec and all(map(writable, rec)))
+    return tuple(order for order, _ in counts.most_common(KEY_ORDERS))
+
+
 def plan_file(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape | None, tmp: Path) -> FilePlan:
     if f.gzipped and f.source is None:
         # A gzip file cut short: load what it holds before the cut, and say so.
@@ -133,15 +156,16 @@ def plan_file(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Sh
     if f.layout == "parquet":
         seen = frozenset(r[0] for r in con.execute(
             f"DESCRIBE SELECT * FROM read_parquet({sql_str(str(f.path))})").fetchall())
+    orders = key_orders(samples)
     if forced is not None:
-        return FilePlan(f, forced, seen)
+        return FilePlan(f, forced, seen, key_orders=orders)
     found = detect_shape(samples, table)
     if found is None and table == "requests":
         # A feedback log among request logs (a whole directory given): load it where
         # it belongs; the summary names the table of every file.
         found = detect_shape(samples, "feedback")
     if found is not None:
-        return FilePlan(f, found, seen)
+        return FilePlan(f, found, seen, key_orders=orders)
     if not samples:
         # Nothing readable to judge by: every record is rejected (or the file is empty),
         # and the shape only names the file in the summary.

@@ -28,51 +28,89 @@ def number_ids(con: duckdb.DuckDBPyConnection) -> None:
         FROM _batch WHERE id IS NOT NULL""")
 
 
+# Records up to this many bytes have their keys listed in the same statement that maps
+# their ids. Each JSON function keeps the parse of a whole chunk of records, so two of
+# them over one chunk take twice the memory of one: bounded here by the records' size
+# (2,048 records of 16 KB: 32 MB of text per call). Longer records are listed by a pass
+# of their own, as before.
+KEYS_WITH_IDS_BYTES = 16384
+
+
 def verdict_lines(con: duckdb.DuckDBPyConnection, view: str, reader_sql: str, id_col: str,
-                  seen_keys: frozenset[str] | None, priced_by: str, raw_sql: str) -> None:
+                  seen_keys: frozenset[str] | None, priced_by: str, raw_sql: str,
+                  key_orders: tuple[tuple[str, ...], ...] = ()) -> None:
     """``_batch0`` and ``_batch`` for a JSON-lines file read in parallel, unnumbered:
     each record's id, why it cannot load (so far), its size, its price keys, whether its
     id was generated and its keys that the sample did not show (to read the file as typed
     columns later). ``view``: the id mapping, reading ``doc`` from ``reader_sql`` and
-    leaving duplicate keys to this pass (``Source.keys_checked``).
+    leaving duplicate keys to this pass (``Source.keys_checked``); ``key_orders``: orders
+    of distinct keys that records are likely to come in (the sample's).
 
-    Every JSON function parses a whole record and keeps the parse of a whole chunk of
-    records until the next chunk, about 4x the records' text: three such calls in one
-    statement ran one 33 MB record, or ten 5 MB prompts, out of a 500 MB budget. So the
-    keys are read by one pass and the id paths by another, each parsing every record
-    once, and the two are put side by side in record order (both keep their inserts in
-    source order)."""
+    The file is read once: the keys of each record up to KEYS_WITH_IDS_BYTES are listed
+    beside its mapped id. A record whose key list is one of ``key_orders`` cannot give a
+    key twice and brings no key the sample did not show; only other lists are searched
+    for a repeated key (``list_distinct`` over every record's keys took as long as
+    parsing them)."""
     seen = "[" + ", ".join(sql_str(k) for k in sorted(seen_keys or ())) + "]::VARCHAR[]"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _keys0 AS
-        SELECT dup, strlen(doc) AS bytes, CASE WHEN dup IS NOT NULL THEN CAST(doc AS VARCHAR) END AS raw,
-               nullif(list_filter(k, lambda aimon_k: NOT list_contains({seen}, aimon_k)), []) AS new_keys
-        FROM (SELECT doc, k, aimon_dup_key(k) AS dup
-              FROM (SELECT doc, CASE WHEN left(doc, 1) = '{{' THEN json_keys({ROOMY.format(doc='CAST(doc AS VARCHAR)')}) END AS k
-                    FROM ({reader_sql})))""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _verdict0 AS
-        SELECT {id_col} AS id, reason, CASE WHEN reason IS NOT NULL THEN {raw_sql} END AS raw{priced_by},
-               id_generated
-        FROM ({view})""")
-    one, other = con.execute("SELECT (SELECT count(*) FROM _keys0), (SELECT count(*) FROM _verdict0)").fetchone()
-    if one != other:
-        raise InputError(f"{one} and {other} records read by two passes over the same file; nothing was "
-                         "written (please report this)")
-    priced = "".join(f", CASE WHEN k.dup IS NULL THEN v.{c} END AS {c}" for c in priced_by.split(", ") if c)
+    known = ("k IN (" + ", ".join("[" + ", ".join(map(sql_str, order)) + "]::VARCHAR[]" for order in key_orders)
+             + ")") if key_orders else "false"
+    cols = [c for c in priced_by.split(", ") if c]
+    priced = "".join(f", {c}" for c in cols)
     # A record that gives a key twice keeps the id it gives (the first, as every reader
     # takes it): the reader of typed columns reads such a record as valid, so a valid
     # record sharing that id must not be loaded by a join on the id alone.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch0 AS
-        SELECT v.id,
-               coalesce(v.reason, k.dup) AS reason, coalesce(v.raw, k.raw) AS raw, k.bytes{priced},
-               v.id_generated,
-               CASE WHEN v.reason IS NULL AND k.dup IS NULL THEN k.new_keys END AS new_keys
-        FROM _verdict0 v POSITIONAL JOIN _keys0 k""")
-    con.execute("DROP TABLE _keys0")
-    con.execute("DROP TABLE _verdict0")
-    # Inserts keep their source order, so rowid order is record order.
-    con.execute("""CREATE OR REPLACE TEMP TABLE _batch AS
+        SELECT id, coalesce(reason, dup) AS reason, CASE WHEN coalesce(reason, dup) IS NOT NULL THEN raw END AS raw,
+               bytes{"".join(f", CASE WHEN dup IS NULL THEN {c} END AS {c}" for c in cols)}, id_generated,
+               CASE WHEN reason IS NULL AND dup IS NULL THEN new_keys END AS new_keys
+        FROM (SELECT *, {_key_checks(known, seen)}
+              FROM (SELECT {id_col} AS id, reason, {raw_sql} AS raw, strlen(doc) AS bytes{priced},
+                           id_generated,
+                           CASE WHEN reason IS NULL AND strlen(doc) <= {KEYS_WITH_IDS_BYTES}
+                                THEN json_keys(doc) END AS k
+                    FROM ({view})))""")
+    if con.execute(f"SELECT count(*) FROM _batch0 WHERE reason IS NULL AND bytes > {KEYS_WITH_IDS_BYTES}"
+                   ).fetchone()[0]:
+        _long_record_keys(con, reader_sql, seen, cols)
+    # Inserts keep their source order, so rowid order is record order; in a table just
+    # created, with nothing deleted, the rowids run 0..n-1 and are the record numbers
+    # less one (numbering them by a window over rowid sorted every record: 0.3 CPU s a
+    # million records). Should they ever have gaps, the window numbers them.
+    rows, top = con.execute("SELECT count(*), coalesce(max(rowid) + 1, 0) FROM _batch0").fetchone()
+    rec_no = "rowid + 1" if rows == top else "row_number() OVER (ORDER BY rowid)"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch AS
         SELECT rec_no, 1 AS sub_no, rec_no AS line, id, reason, raw
-        FROM (SELECT row_number() OVER (ORDER BY rowid) AS rec_no, * FROM _batch0)""")
+        FROM (SELECT {rec_no} AS rec_no, * FROM _batch0)""")
+
+
+def _key_checks(known: str, seen: str) -> str:
+    """``dup`` (the reason a key list ``k`` gives a key twice) and ``new_keys``."""
+    return (f"CASE WHEN k IS NULL OR {known} THEN NULL ELSE aimon_dup_key(k) END AS dup, "
+            f"CASE WHEN k IS NULL OR {known} THEN NULL "
+            f"ELSE nullif(list_filter(k, lambda aimon_k: NOT list_contains({seen}, aimon_k)), []) END AS new_keys")
+
+
+def _long_record_keys(con: duckdb.DuckDBPyConnection, reader_sql: str, seen: str, priced: list[str]) -> None:
+    """The keys of the records longer than KEYS_WITH_IDS_BYTES, listed by a pass of
+    their own over the file and put beside ``_batch0`` in record order."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _keys0 AS
+        SELECT dup, CASE WHEN dup IS NOT NULL THEN CAST(doc AS VARCHAR) END AS raw, new_keys
+        FROM (SELECT doc, {_key_checks("false", seen)}
+              FROM (SELECT doc, CASE WHEN strlen(doc) > {KEYS_WITH_IDS_BYTES} AND left(doc, 1) = '{{'
+                                     THEN json_keys({ROOMY.format(doc='CAST(doc AS VARCHAR)')}) END AS k
+                    FROM ({reader_sql})))""")
+    one, other = con.execute("SELECT (SELECT count(*) FROM _keys0), (SELECT count(*) FROM _batch0)").fetchone()
+    if one != other:
+        raise InputError(f"{one} and {other} records read by two passes over the same file; nothing was "
+                         "written (please report this)")
+    long_rec = f"v.reason IS NULL AND v.bytes > {KEYS_WITH_IDS_BYTES}"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch0 AS
+        SELECT v.id, CASE WHEN {long_rec} THEN k.dup ELSE v.reason END AS reason,
+               CASE WHEN {long_rec} THEN k.raw ELSE v.raw END AS raw, v.bytes,
+               {"".join(f"CASE WHEN k.dup IS NULL THEN v.{c} END AS {c}, " for c in priced)}v.id_generated,
+               CASE WHEN {long_rec} THEN CASE WHEN k.dup IS NULL THEN k.new_keys END ELSE v.new_keys END AS new_keys
+        FROM _batch0 v POSITIONAL JOIN _keys0 k""")
+    con.execute("DROP TABLE _keys0")
 
 
 def mark_invalid(con: duckdb.DuckDBPyConnection, found: str) -> int:
