@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from aimon.analysis.security import cues as C
 from aimon.analysis.security import rules as R
 
 EVIDENCE_CHARS = 160
@@ -220,7 +221,8 @@ def contextual(text: str, hit: Hit) -> Hit:
 def _without_echoes(hits: list[Hit]) -> list[Hit]:
     """Drop a grammar-family hit (``families``) that a catalogue rule of the same category
     already matched over the same text: one piece of evidence, one finding."""
-    catalogue = [h for h in hits if h.rule.name not in R.FAMILY_RULES]
+    # (a second-look cue is a part, never the evidence a family hit would echo)
+    catalogue = [h for h in hits if h.rule.name not in R.FAMILY_RULES and h.rule.name not in C.CUE_NAMES]
     return [h for h in hits if h.rule.name not in R.FAMILY_RULES
             or not any(c.category == h.category and c.start < h.end and h.start < c.end for c in catalogue)]
 
