@@ -213,9 +213,24 @@ def contextual(text: str, hit: Hit) -> Hit:
         # override; an address with a colon is planted only inside material handed over.
         return hit if in_document(text, hit.start) else replace(hit, score=0.45)
     if hit.category in ("instruction_override", "prompt_extraction", "jailbreak", "fake_delimiter") \
-            and in_document(text, hit.start):
+            and in_document(text, hit.start) and not (hit.category == "fake_delimiter" and _own_words(text, hit.start)):
         return replace(hit, category="indirect")
     return hit
+
+
+# Material someone else wrote: a turn marker inside it was planted there (indirect).
+_THIRD_PARTY = re.compile(r"(?:e-?mails?|web\s*(?:page|site)|page|article|documents?|retriev\w*|tool|search|"
+                          r"forum|post|review(?:s|er)?(?!\s+(?:this|my))|wiki|slack|thread|comments?|resume|cv|essay|"
+                          r"transcript|letter|pdf|file|chunk|scraped|fetched|website|customer\s+(?:message|email)|"
+                          r"ticket|feedback|survey|output|result)|<!--", re.IGNORECASE)
+
+
+def _own_words(text: str, pos: int) -> bool:
+    """Is the text before ``pos`` the user's own (a question, their notes) rather than
+    material handed over? A chat token or turn marker there fakes a turn of the user's
+    own conversation: ``fake_delimiter``, not ``indirect`` (version 6)."""
+    before = text[:pos]
+    return not _THIRD_PARTY.search(before) and not _TOOL_OUTPUT.search(before)
 
 
 def _without_echoes(hits: list[Hit]) -> list[Hit]:
