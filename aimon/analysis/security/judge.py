@@ -219,10 +219,10 @@ def contextual(text: str, hit: Hit) -> Hit:
 
 
 # Material someone else wrote: a turn marker inside it was planted there (indirect).
-_THIRD_PARTY = re.compile(r"(?:e-?mails?|web\s*(?:page|site)|page|article|documents?|retriev\w*|tool|search|"
-                          r"forum|post|review(?:s|er)?(?!\s+(?:this|my))|wiki|slack|thread|comments?|resume|cv|essay|"
+_THIRD_PARTY = re.compile(r"\b(?:e-?mails?|web\s*(?:page|site)|page|article|documents?|retriev\w*|tool|search|"
+                          r"forum|post|review(?:s|er)?\b(?!\s+(?:this|my))|wiki|slack|thread|comments?|resume|cv|essay|"
                           r"transcript|letter|pdf|file|chunk|scraped|fetched|website|customer\s+(?:message|email)|"
-                          r"ticket|feedback|survey|output|result)|<!--", re.IGNORECASE)
+                          r"ticket|feedback|survey|output|result)\b|<!--", re.IGNORECASE)
 
 
 def _own_words(text: str, pos: int) -> bool:
