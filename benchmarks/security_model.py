@@ -5,7 +5,7 @@ estimate how it generalises, by leaving one labelled set out at a time.
     python benchmarks/security_model.py train    # fit on every set, write the model file
 
 Data: every prompt of the labelled sets (tests/security_eval/eval_set.jsonl's dev,
-heldout, heldout2 and heldout3, and tests/data/security/heldout4.jsonl and heldout5.jsonl), each read as the
+heldout, heldout2 and heldout3, and tests/data/security/heldout4.jsonl, heldout5.jsonl and heldout6.jsonl), each read as the
 verdict reads it (the text, then its normalised and decoded layers:
 ``scan.verdict_texts``), featurised by the same SQL the package scores with
 (``model.FEATURES_SQL``). Classes: benign and the six injection categories.
@@ -46,9 +46,9 @@ from aimon.analysis.security import rules as R  # noqa: E402
 from aimon.analysis.security import scan as S  # noqa: E402
 from tests.security_eval import evaluate as E  # noqa: E402
 
-SETS = (None, ROOT / "tests/data/security/heldout4.jsonl", ROOT / "tests/data/security/heldout5.jsonl")
-# (None: eval_set.jsonl, four splits; heldout5 was measured once blind, then became a
-# development set)
+SETS = (None, *(ROOT / f"tests/data/security/heldout{k}.jsonl" for k in (4, 5, 6)))
+# (None: eval_set.jsonl, four splits; heldout4, 5 and 6 were each measured once blind,
+# then became development sets)
 CLASSES = (M.BENIGN, *E.INJECTION)
 # Inner leave-one-set-out chose 32 of (2, 8, 32) in every outer fold of a first run
 # (F0.5 of the combined detector); fixed since, to keep a run within minutes.

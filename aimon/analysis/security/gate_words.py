@@ -23,11 +23,14 @@ GATE_WORDS = (
     r"unlock\w*|enable\w*|disabl\w*|activat\w*|anything|whatever|no\s+longer|from\s+now\s+on|henceforth|"
     r"everything|initial|original|internal|preamble|print\w*|output\w*|dump\w*|leak\w*|disclos\w*|expos\w*|"
     r"recit\w*|verbatim|tool\b|function\s+(?:call|returned|output)|observation|retriev\w*|fetched|summari[sz]\w*|"
-    r"translat\w*|end\s+of)"
+    r"translat\w*|end\s+of|"
+    # version 6: refusals, the context window, few-shot examples, standing orders, ROT13
+    r"refus(?:e|es|al|als|ing)\b|context\s+window|off-?limits|few-?shot|standing\s+orders|current\s+task|rot-?13)"
     # Spanish, French, German, Portuguese, Italian
     r"|\b(?:instrucci\w*|reglas?\b|olvid\w*|sistema\w*|finge\w*|restricci\w*|consignes?|r[èe]gles?|oubli\w*|"
     r"syst[èe]me\w*|anweisung\w*|regeln\b|ignorier\w*|vergiss\w*|vergessen|modus|einschr[äa]nk\w*|instru[çc]\w*|"
-    r"regras|istruzion\w*|regole|dimentic\w*|modo\b|ahora\b|maintenant|jetzt)"
+    r"regras|istruzion\w*|regole|dimentic\w*|modo\b|ahora\b|maintenant|jetzt|r[ée]p[èe]te\w*|repite\w*|ripeti\w*|"
+    r"wiederhol\w*)"
     # Russian, Chinese, Japanese, Korean
     r"|инструкц|правил|игнорир|забудь|систем|"
     r"指令|指示|规则|忽略|无视|忘记|系统|提示|限制|模式|扮演|假装|越狱|"

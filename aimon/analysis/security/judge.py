@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from aimon.analysis.security import cues as C
 from aimon.analysis.security import rules as R
 
 EVIDENCE_CHARS = 160
@@ -212,15 +213,31 @@ def contextual(text: str, hit: Hit) -> Hit:
         # override; an address with a colon is planted only inside material handed over.
         return hit if in_document(text, hit.start) else replace(hit, score=0.45)
     if hit.category in ("instruction_override", "prompt_extraction", "jailbreak", "fake_delimiter") \
-            and in_document(text, hit.start):
+            and in_document(text, hit.start) and not (hit.category == "fake_delimiter" and _own_words(text, hit.start)):
         return replace(hit, category="indirect")
     return hit
+
+
+# Material someone else wrote: a turn marker inside it was planted there (indirect).
+_THIRD_PARTY = re.compile(r"\b(?:e-?mails?|web\s*(?:page|site)|page|article|documents?|retriev\w*|tool|search|"
+                          r"forum|post|review(?:s|er)?\b(?!\s+(?:this|my))|wiki|slack|thread|comments?|resume|cv|essay|"
+                          r"transcript|letter|pdf|file|chunk|scraped|fetched|website|customer\s+(?:message|email)|"
+                          r"ticket|feedback|survey|output|result)\b|<!--", re.IGNORECASE)
+
+
+def _own_words(text: str, pos: int) -> bool:
+    """Is the text before ``pos`` the user's own (a question, their notes) rather than
+    material handed over? A chat token or turn marker there fakes a turn of the user's
+    own conversation: ``fake_delimiter``, not ``indirect`` (version 6)."""
+    before = text[:pos]
+    return not _THIRD_PARTY.search(before) and not _TOOL_OUTPUT.search(before)
 
 
 def _without_echoes(hits: list[Hit]) -> list[Hit]:
     """Drop a grammar-family hit (``families``) that a catalogue rule of the same category
     already matched over the same text: one piece of evidence, one finding."""
-    catalogue = [h for h in hits if h.rule.name not in R.FAMILY_RULES]
+    # (a second-look cue is a part, never the evidence a family hit would echo)
+    catalogue = [h for h in hits if h.rule.name not in R.FAMILY_RULES and h.rule.name not in C.CUE_NAMES]
     return [h for h in hits if h.rule.name not in R.FAMILY_RULES
             or not any(c.category == h.category and c.start < h.end and h.start < c.end for c in catalogue)]
 

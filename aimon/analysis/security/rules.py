@@ -410,12 +410,14 @@ ENCODED_PATTERN = (
 # ROT13 payloads: the ROT13 of the words an injection is made of (ignore, forget,
 # disregard, instructions, rules, system, prompt, reveal, pretend, developer,
 # restrictions, guidelines, verbatim, jailbreak, unfiltered; and their French, Spanish,
-# German, Italian and Portuguese kin), which ordinary text never contains; the decoder
+# German, Italian and Portuguese kin; version 6: filter, print, everything, above, command,
+# answer, secret, password, confidential, delete, disable), which ordinary text never contains; the decoder
 # (``normalise.rot13``) keeps only segments that read as words once rotated.
 ROT13_PATTERN = (
     r"\b(?:vtab|qvfertneq|sbetrg|sbetbg|vafgehp|vfgehm|ehyr|ertyr|ertbyr|ertnf|ertrya|flfgrz|fvfgrz|flfgèzr|cebzcg|"
     r"erirny|cergraq|qrirybcre|erfgevp|thvqryvar|pbafvtar|najrvfhat|byivq|qvzragvp|rfdhr|ireongvz|wnvyoern|"
-    r"havasvygre|hapraferq|vafgeh)[a-z]*\b"
+    r"havasvygre|hapraferq|vafgeh|svygre|cevag|rirelguvat|nobir|pbzznaq|nafjre|frperg|cnffjbeq|pbasvqragvny|qryrgr|"
+    r"qvfnoyr)[a-z]*\b"
 )
 # URL-encoded text: three or more %XX escapes in one run of non-space characters.
 URL_PATTERN = r"(?:[^\s%]*%[0-9A-Fa-f]{2}){3,}[^\s%]*"

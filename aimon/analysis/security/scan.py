@@ -30,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from aimon.analysis.security import cues as C
 from aimon.analysis.security import judge as J
 from aimon.analysis.security import normalise as N
 from aimon.analysis.security import rules as R
@@ -40,7 +41,8 @@ from aimon.analysis.toolkit.window import Window
 # are dropped and the texts scanned again. (A retrained model changes the settings
 # digest by itself: its file's hash is part of it.) 4: the learned model. 5: ROT13,
 # URL-encoded and leetspeak payloads; Russian, Japanese, Portuguese and Italian phrasings.
-DETECTOR_VERSION = 5
+# 6: second-look cues (``cues``) and decoded payloads that read as orders.
+DETECTOR_VERSION = 6
 MAX_LAYERS = 3  # decoded inside normalised inside decoded: deep enough, and bounded
 LEAK_CHUNK = 15
 
@@ -269,7 +271,7 @@ def _prompt_layer(work: _Work, layer: Layer, matches: list[dict], origin_text: s
             hits = [J.Hit(h.rule, h.start, h.end, h.value, "encoded", max(h.score, R.REPORT_THRESHOLD),
                           layer.obfuscation, h.context) for h in hits]
         else:
-            hits = []
+            hits = _decoded_order(layer)
     elif layer.obfuscation is not None:
         direct = {(h.rule.name, h.start) for h in work.hits.get(layer.key, [])}
         hits = [h for h in hits if (h.rule.name, h.start) not in direct]
@@ -312,7 +314,27 @@ def _run_layers(con: duckdb.DuckDBPyConnection, work: _Work, layers: list[Layer]
                 nxt.extend(_prompt_layer(work, la, matches, None))
             elif la.decoded and la.key in work.texts:
                 work.texts[la.key] += "\n" + la.text  # the model reads a payload the rules do not
+                work.hits.setdefault(la.key, []).extend(_decoded_order(la))
         layers = nxt
+
+
+def _decoded_order(layer: Layer) -> list[J.Hit]:
+    """A decoded payload no rule matched that reads as an order: hiding it is the attack."""
+    if not C.reads_as_order(layer.text):
+        return []
+    s, e = layer.to_origin(0, len(layer.text))
+    return [J.Hit(C.DECODED_ORDER, s, e, layer.text, "encoded", R.REPORT_THRESHOLD, layer.obfuscation,
+                  J.around(layer.text, 0, len(layer.text)))]
+
+
+def _cues(con: duckdb.DuckDBPyConnection, work: _Work) -> None:
+    """The second-look cues (``cues``) of the prompts the SQL pass let through."""
+    keys = [k for k in work.originals if k in work.meta and work.meta[k][1] == "prompt"]
+    for key, found in zip(keys, C.matches(con, [work.originals[k] for k in keys]), strict=True):
+        text = work.originals[key]
+        for cue, s, e, value in found:
+            hit = J.Hit(cue, s, e, value, cue.category, cue.score, None, J.around(text, s, e))
+            work.hits.setdefault(key, []).append(J.contextual(text, hit))
 
 
 def _leaks(con, work: _Work, source_params: dict, pending_clause: str, config: SecurityConfig) -> None:
@@ -351,7 +373,8 @@ def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig,
     work = _Work()
     candidates = 0
     layers: list[Layer] = []
-    result = _run(con, MATCHES_SQL.format(source=source), {**params, **_match_params(use_model)})
+    # The gate is on without the model too: the cues read what it lets through.
+    result = _run(con, MATCHES_SQL.format(source=source), {**params, **_match_params(True)})
     while rows := result.fetchmany(batch):
         candidates += len(rows)
         for key, ts, fld, text, m in rows:
@@ -365,6 +388,7 @@ def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig,
                 root = Layer(key, text, 0, lambda a, b: (a, b))
                 layers.extend(_prompt_layer(work, root, m, text))
     _run_layers(con, work, layers)
+    _cues(con, work)
     if Field.response in fields:
         clause = "" if rescan or not tables else NOT_SCANNED.format(field="response")
         _leaks(con, work, params, clause, config)
