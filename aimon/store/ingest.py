@@ -19,6 +19,7 @@ import duckdb
 
 from aimon.errors import InputError
 from aimon.store import macros, reader
+from aimon.store.connection import restore_budget
 from aimon.store.ingest_accounts import (
     FileResult,
     IngestSummary,
@@ -124,6 +125,7 @@ def _load(
                     result = _ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices,
                                           stored_rows)
                     con.execute("RESET threads")  # a heavy file's mapping runs on one
+                    restore_budget(con)  # ... with a lower budget
                     if plan.note:
                         result = add_file_reject(con, plan.file, result, plan.note, ingested_at)
                     results.append(result)
@@ -138,4 +140,5 @@ def _load(
         drop_temp(con)
         con.execute("RESET disabled_optimizers")
         con.execute("RESET threads")
+        restore_budget(con)
     return IngestSummary(table, tuple(results))

@@ -29,6 +29,7 @@ import duckdb
 
 from aimon.errors import InputError
 from aimon.store import reader
+from aimon.store.connection import lower_budget_for_one_thread
 from aimon.store.ingest_accounts import (
     FileResult,
     exact_lines,
@@ -257,6 +258,7 @@ def _whole_record_reader(con: duckdb.DuckDBPyConnection, read: FileRead, plan: F
         # DuckDB working memory that grows with the records each thread has mapped: one
         # thread needs about 60% of what two do (20,000 spans: 618 MB against 842 MB).
         con.execute("SET threads = 1")
+        lower_budget_for_one_thread(con)
     # Typed: rejects take the line from the file (fill_raw_from_file).
     record_raw = "NULL::VARCHAR" if typed else read.record_raw
     return replace(read, by_id_reader=by_id_reader, typed=typed, record_raw=record_raw)
