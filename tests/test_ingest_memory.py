@@ -208,8 +208,8 @@ def test_out_of_memory_outside_any_one_file_is_one_line(con, write_jsonl, monkey
 
 def test_a_file_mapped_on_one_thread_loads_under_a_lower_budget_then_the_budget_returns(
         tmp_path, monkeypatch):
-    # 100,000 spans peaked at 0.96-1.02 GB at the default 1800MB, over issue 14's 1 GB;
-    # at 800MB, 0.85 GB (benchmarks/README.md).
+    # 100,000 spans peaked at 956-1,021 MiB at the default 1800MB, at issue 14's 1 GB;
+    # at 800MB, 836-845 MiB (benchmarks/README.md).
     from aimon.store import connection
     from aimon.store import ingest as ingest_module
     from aimon.store import ingest_rows

@@ -40,7 +40,7 @@ DEFAULT_MEMORY_LIMIT = f"{MAX_MEMORY_LIMIT_MB}MB"
 # A file whose records one thread maps (message lists unpacked in nested lambdas, as in
 # OTel spans: aimon.store.ingest_file) keeps the rows it loads in memory until the
 # commit, and a larger budget only lets more of them stay: 100,000 spans peaked at
-# 0.96-1.02 GB at 1800MB and at 0.85 GB at 800MB, about a fifth slower. The default
+# 956-1,021 MiB at 1800MB and 836-845 MiB at 800MB, about a fifth slower. The default
 # budget is lowered to this for such a file; AIMON_MEMORY_LIMIT is kept as set.
 ONE_THREAD_MEMORY_LIMIT_MB = 800
 
