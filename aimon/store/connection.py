@@ -142,18 +142,24 @@ def _configure(con: duckdb.DuckDBPyConnection, tz: str, memory_limit: str | None
         con.execute("SET VARIABLE aimon_memory_limit = $m", {"m": memory_limit})
 
 
+def _configured_budget(con: duckdb.DuckDBPyConnection) -> str | None:
+    # fetchall, not fetchone: a result left unfinished makes DuckDB refuse the caller's
+    # next register() on this connection.
+    return con.execute("SELECT getvariable('aimon_memory_limit')").fetchall()[0][0]
+
+
 def lower_budget_for_one_thread(con: duckdb.DuckDBPyConnection) -> None:
     """The default budget capped at ONE_THREAD_MEMORY_LIMIT_MB while one thread maps a
     heavy file (``restore_budget`` after it); a budget AIMON_MEMORY_LIMIT sets is kept."""
     if os.environ.get("AIMON_MEMORY_LIMIT"):
         return
-    found = re.fullmatch(r"(\d+)MB", con.execute("SELECT getvariable('aimon_memory_limit')").fetchone()[0] or "")
+    found = re.fullmatch(r"(\d+)MB", _configured_budget(con) or "")
     if found and int(found[1]) > ONE_THREAD_MEMORY_LIMIT_MB:
         con.execute(f"SET memory_limit = '{ONE_THREAD_MEMORY_LIMIT_MB}MB'")
 
 
 def restore_budget(con: duckdb.DuckDBPyConnection) -> None:
-    configured = con.execute("SELECT getvariable('aimon_memory_limit')").fetchone()[0]
+    configured = _configured_budget(con)
     if configured:
         con.execute("SET memory_limit = $m", {"m": configured})
 
