@@ -210,9 +210,8 @@ def test_a_file_mapped_on_one_thread_loads_under_a_lower_budget_then_the_budget_
         tmp_path, monkeypatch):
     # 100,000 spans peaked at 956-1,021 MiB at the default 1800MB, at issue 14's 1 GB;
     # at 800MB, 836-845 MiB (benchmarks/README.md).
-    from aimon.store import connection
+    from aimon.store import connection, ingest_rows
     from aimon.store import ingest as ingest_module
-    from aimon.store import ingest_rows
 
     monkeypatch.delenv("AIMON_MEMORY_LIMIT", raising=False)
     spans = tmp_path / "spans.jsonl"
