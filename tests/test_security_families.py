@@ -58,7 +58,7 @@ def test_orders_inside_introduced_material_are_indirect(text):
     # the 0.95 threshold) though the rules read it as fiction: a known false positive,
     # counted in benchmarks/README.md; strict, so the test says when it is gone.
     pytest.param("A poem where a kitten pretends it has no rules and never refuses a nap.",
-                 marks=pytest.mark.xfail(strict=True, reason="v5 model: a fiction prompt over the threshold")),
+                 marks=pytest.mark.xfail(strict=True, reason="v5 and v6 models: a fiction prompt over the threshold")),
 ])
 def test_mentions_are_not_uses(text):
     assert category(text) == []
