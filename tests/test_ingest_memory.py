@@ -206,6 +206,7 @@ def test_out_of_memory_outside_any_one_file_is_one_line(con, write_jsonl, monkey
     assert con.execute("SELECT count(*) FROM requests").fetchone() == (0,)
 
 
+@pytest.mark.slow
 def test_a_file_mapped_on_one_thread_loads_under_a_lower_budget_then_the_budget_returns(
         tmp_path, monkeypatch):
     # 100,000 spans peaked at 956-1,021 MiB at the default 1800MB, at issue 14's 1 GB;
