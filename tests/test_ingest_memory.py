@@ -238,3 +238,19 @@ def test_a_file_mapped_on_one_thread_loads_under_a_lower_budget_then_the_budget_
     with connection.connect(tmp_path / "b.duckdb", write=True, memory_limit="1800MB") as con:
         ingest_module.ingest(con, [spans])
     assert seen == ["1.6 GiB"]
+
+
+@pytest.mark.slow
+def test_out_of_memory_under_the_lowered_budget_names_that_budget(tmp_path, monkeypatch):
+    from aimon.errors import InputError
+    from aimon.store import connection
+    from aimon.store import ingest as ingest_module
+
+    monkeypatch.delenv("AIMON_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(connection, "ONE_THREAD_MEMORY_LIMIT_MB", 8)
+    spans = write_spans(tmp_path / "spans.jsonl", 2000, seed=5)
+    with connection.connect(tmp_path / "a.duckdb", write=True, memory_limit="1800MB") as con:
+        with pytest.raises(InputError, match=r"spans\.jsonl: ran out of memory at the memory budget of 8MB;"):
+            ingest_module.ingest(con, [spans])
+        assert con.execute("SELECT count(*) FROM requests").fetchone() == (0,)
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "1.6 GiB"

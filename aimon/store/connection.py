@@ -148,14 +148,18 @@ def _configured_budget(con: duckdb.DuckDBPyConnection) -> str | None:
     return con.execute("SELECT getvariable('aimon_memory_limit')").fetchall()[0][0]
 
 
-def lower_budget_for_one_thread(con: duckdb.DuckDBPyConnection) -> None:
+def lower_budget_for_one_thread(con: duckdb.DuckDBPyConnection) -> str | None:
     """The default budget capped at ONE_THREAD_MEMORY_LIMIT_MB while one thread maps a
-    heavy file (``restore_budget`` after it); a budget AIMON_MEMORY_LIMIT sets is kept."""
+    heavy file (``restore_budget`` after it); a budget AIMON_MEMORY_LIMIT sets is kept.
+    Returns the lowered budget, None when it stays."""
     if os.environ.get("AIMON_MEMORY_LIMIT"):
-        return
+        return None
     found = re.fullmatch(r"(\d+)MB", _configured_budget(con) or "")
-    if found and int(found[1]) > ONE_THREAD_MEMORY_LIMIT_MB:
-        con.execute(f"SET memory_limit = '{ONE_THREAD_MEMORY_LIMIT_MB}MB'")
+    if not found or int(found[1]) <= ONE_THREAD_MEMORY_LIMIT_MB:
+        return None
+    lowered = f"{ONE_THREAD_MEMORY_LIMIT_MB}MB"
+    con.execute(f"SET memory_limit = '{lowered}'")
+    return lowered
 
 
 def restore_budget(con: duckdb.DuckDBPyConnection) -> None:

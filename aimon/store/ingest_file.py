@@ -36,6 +36,7 @@ from aimon.store.ingest_accounts import (
     number_lines,
     reject_whole_file,
 )
+from aimon.store.ingest_guard import out_of_memory
 from aimon.store.ingest_plan import FilePlan, json_reader, parquet_reader
 from aimon.store.ingest_rows import (
     mark_invalid,
@@ -140,6 +141,8 @@ class FileRead:
     # The by-id read of whole records (the typed view, or JSON text); None without one.
     by_id_reader: str | None = None
     typed: bool = False
+    # The memory budget the file's records load under when it was lowered for it.
+    lowered_budget: str | None = None
 
 
 def ingest_file(
@@ -157,10 +160,16 @@ def ingest_file(
     read = _file_read(con, plan, table, default_time)
     verdicts = _verdict_pass(con, read, plan)                      # -> VERDICTS
     read = _whole_record_reader(con, read, plan, default_time)      # FIRST_PASS -> the by-id reader
-    if table == "requests":
-        _price_models(con, verdicts, prices)                        # VERDICTS or FIRST_PASS
-    status = _duplicate_pass(con, read, verdicts, stored_rows)      # VERDICTS -> STATUS
-    _load_pass(con, read, status, ingested_at)                      # STATUS -> the table
+    try:
+        if table == "requests":
+            _price_models(con, verdicts, prices)                    # VERDICTS or FIRST_PASS
+        status = _duplicate_pass(con, read, verdicts, stored_rows)  # VERDICTS -> STATUS
+        _load_pass(con, read, status, ingested_at)                  # STATUS -> the table
+    except duckdb.OutOfMemoryException:
+        if read.lowered_budget is None:
+            raise
+        # The one-line error names the budget that ran out, not the run's.
+        raise InputError(out_of_memory(f.name, read.lowered_budget)) from None
     records, invalid, duplicates, conflicts, loaded = _tally(con, verdicts, status)
     reasons: dict[str, int] = {}
     if invalid or conflicts:                                        # VERDICTS, STATUS -> rejects
@@ -258,7 +267,7 @@ def _whole_record_reader(con: duckdb.DuckDBPyConnection, read: FileRead, plan: F
         # DuckDB working memory that grows with the records each thread has mapped: one
         # thread needs about 60% of what two do (20,000 spans: 618 MB against 842 MB).
         con.execute("SET threads = 1")
-        lower_budget_for_one_thread(con)
+        read = replace(read, lowered_budget=lower_budget_for_one_thread(con))
     # Typed: rejects take the line from the file (fill_raw_from_file).
     record_raw = "NULL::VARCHAR" if typed else read.record_raw
     return replace(read, by_id_reader=by_id_reader, typed=typed, record_raw=record_raw)
