@@ -60,11 +60,12 @@ def verdict_lines(con: duckdb.DuckDBPyConnection, view: str, reader_sql: str, id
     # takes it): the reader of typed columns reads such a record as valid, so a valid
     # record sharing that id must not be loaded by a join on the id alone.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch0 AS
-        SELECT id, coalesce(reason, dup) AS reason, CASE WHEN coalesce(reason, dup) IS NOT NULL THEN raw END AS raw,
+        SELECT id, coalesce(reason, dup) AS reason,
+               CASE WHEN coalesce(reason, dup) IS NOT NULL THEN {raw_sql} END AS raw,
                bytes{"".join(f", CASE WHEN dup IS NULL THEN {c} END AS {c}" for c in cols)}, id_generated,
                CASE WHEN reason IS NULL AND dup IS NULL THEN new_keys END AS new_keys
         FROM (SELECT *, {_key_checks(known, seen)}
-              FROM (SELECT {id_col} AS id, reason, {raw_sql} AS raw, strlen(doc) AS bytes{priced},
+              FROM (SELECT {id_col} AS id, reason, doc, strlen(doc) AS bytes{priced},
                            id_generated,
                            CASE WHEN reason IS NULL AND strlen(doc) <= {KEYS_WITH_IDS_BYTES}
                                 THEN json_keys(doc) END AS k

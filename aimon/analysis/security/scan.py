@@ -202,7 +202,8 @@ def pending(con: duckdb.DuckDBPyConnection, window: Window, settings: str,
 
 
 def _match_params(model: bool = False) -> dict[str, Any]:
-    """``model``: let prompts through that only the gate words match (the model reads them)."""
+    """``model``: let prompts through that only the gate words match (the model and the
+    second-look cues read them)."""
     params: dict[str, Any] = {"response_rx": R.RESPONSE_RX,
                               "response_groups": [f"g{i}" for i in range(len(R.RESPONSE_PASS))],
                               "model": model, "gate": R.GATE_PATTERN}
