@@ -159,14 +159,19 @@ def lower_budget_for_one_thread(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
     lowered = f"{ONE_THREAD_MEMORY_LIMIT_MB}MB"
     con.execute(f"SET memory_limit = '{lowered}'")
+    con.execute("SET VARIABLE aimon_budget_lowered = true")
     return lowered
 
 
 def restore_budget(con: duckdb.DuckDBPyConnection) -> None:
+    """The configured budget back after :func:`lower_budget_for_one_thread` lowered it.
+    Only then: setting the budget makes DuckDB go through its buffers (0.05 s after a
+    million records)."""
+    lowered = con.execute("SELECT getvariable('aimon_budget_lowered')").fetchall()[0][0]
     configured = _configured_budget(con)
-    if configured:
+    if lowered and configured:
         con.execute("SET memory_limit = $m", {"m": configured})
-
+        con.execute("RESET VARIABLE aimon_budget_lowered")
 
 
 def _checked_zone(con: duckdb.DuckDBPyConnection, tz: str) -> str:

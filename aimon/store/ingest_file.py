@@ -296,6 +296,14 @@ STATUS_SQL = f"""CREATE OR REPLACE TEMP TABLE {STATUS} AS
     LEFT JOIN _hashed first ON first.rec_no = firsti.rec_no AND first.sub_no = firsti.sub_no"""
 
 
+# STATUS_SQL where no id occurs twice in the file nor is stored: each valid record loads.
+# (first_seen names the earlier copy in a conflict's reason; there are none here.)
+NEW_IDS_STATUS_SQL = f"""CREATE OR REPLACE TEMP TABLE {STATUS} AS
+    SELECT rec_no, sub_no, line, id, CASE WHEN valid THEN 'load' ELSE 'rejected' END AS status,
+           NULL::VARCHAR AS first_seen, copies
+    FROM _ids"""
+
+
 def _duplicate_pass(con: duckdb.DuckDBPyConnection, read: FileRead, verdicts: Verdicts,
                     stored_rows: StoredRows) -> str:
     """Decide each record of VERDICTS: load, duplicate (same content as a stored row or
@@ -303,15 +311,20 @@ def _duplicate_pass(con: duckdb.DuckDBPyConnection, read: FileRead, verdicts: Ve
     in the table, or occurring more than once in the file, are compared by a hash of
     their canonical content. Writes ``_ids``, ``_known``, ``_hashed`` and STATUS;
     returns STATUS."""
-    number_ids(con)  # VERDICTS -> _ids
+    unique = number_ids(con)  # VERDICTS -> _ids
     columns = list(TABLE_COLUMNS[read.table])
     id_col = read.id_col
     with stored_rows(con, read.table) as stored_sql:
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _known AS
-            SELECT t.{id_col} AS id, any_value(hash({', '.join('t.' + c for c in columns)}, t.extra)) AS h,
-                   any_value(t.source_file) AS source_file, any_value(t.source_line) AS source_line
-            FROM {stored_sql} t SEMI JOIN (SELECT id FROM _ids WHERE valid) b ON t.{id_col} = b.id
-            GROUP BY t.{id_col}""")
+        if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {stored_sql} LIMIT 1)").fetchone()[0]:
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _known AS
+                SELECT t.{id_col} AS id, any_value(hash({', '.join('t.' + c for c in columns)}, t.extra)) AS h,
+                       any_value(t.source_file) AS source_file, any_value(t.source_line) AS source_line
+                FROM {stored_sql} t SEMI JOIN (SELECT id FROM _ids WHERE valid) b ON t.{id_col} = b.id
+                GROUP BY t.{id_col}""")
+        else:
+            # Nothing stored yet (a first ingest): the semi join would still hash every id.
+            con.execute("CREATE OR REPLACE TEMP TABLE _known (id VARCHAR, h UBIGINT, source_file VARCHAR, "
+                        "source_line BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE _hashed (rec_no BIGINT, sub_no BIGINT, h UBIGINT, "
                 "reason VARCHAR, raw VARCHAR)")
     # Records to compare: valid ones whose id is known, or that share their id.
@@ -324,8 +337,11 @@ def _duplicate_pass(con: duckdb.DuckDBPyConnection, read: FileRead, verdicts: Ve
                     read.numbered, read.by_id_reader, id_col)
         if read.late and mark_invalid(con, "_hashed"):
             # Which copy of an id comes first counts only valid copies.
-            number_ids(con)
-    con.execute(STATUS_SQL)
+            unique = number_ids(con)
+    if unique and not con.execute("SELECT count(*) FROM _known").fetchone()[0]:
+        con.execute(NEW_IDS_STATUS_SQL)
+    else:
+        con.execute(STATUS_SQL)
     return STATUS
 
 

@@ -18,14 +18,23 @@ from aimon.store.schema import REQUEST_COST_COLUMNS
 from aimon.store.shapes import sql_str
 
 
-def number_ids(con: duckdb.DuckDBPyConnection) -> None:
+def number_ids(con: duckdb.DuckDBPyConnection) -> bool:
     """Each record with an id: whether it is (so far) valid, which valid copy of its id
-    it is, and how many records share the id."""
+    it is, and how many records share the id. Returns whether no id occurs twice."""
+    unique = con.execute("SELECT count(id) = count(DISTINCT id) FROM _batch").fetchone()[0]
+    if unique:
+        # Every record is its id's first and only copy: no need for the windows' sorts
+        # (0.2 s a million records, where the check above takes 0.05).
+        con.execute("""CREATE OR REPLACE TEMP TABLE _ids AS
+            SELECT rec_no, sub_no, line, id, reason IS NULL AS valid, 1::BIGINT AS occurrence, 1::BIGINT AS copies
+            FROM _batch WHERE id IS NOT NULL""")
+        return True
     con.execute("""CREATE OR REPLACE TEMP TABLE _ids AS
         SELECT rec_no, sub_no, line, id, reason IS NULL AS valid,
                row_number() OVER (PARTITION BY id, reason IS NULL ORDER BY rec_no, sub_no) AS occurrence,
                count(*) OVER (PARTITION BY id) AS copies
         FROM _batch WHERE id IS NOT NULL""")
+    return False
 
 
 # Records up to this many bytes have their keys listed in the same statement that maps
