@@ -157,6 +157,28 @@ def test_an_impossible_utc_offset_is_rejected(con, write_jsonl, stamp):
     assert reasons(con)[1] == f"unparseable timestamp: {stamp} (impossible UTC offset)"
 
 
+# Texts that end in 'Z' and look like ISO 8601, valid and not: aimon_ts reads them by a
+# shortcut (a plain cast), which must give what its general checks give.
+UTC_TEXTS = ["2026-11-01T10:00:00Z", "2026-11-01T10:00:00.123456Z", "2026-11-01T10:00:00.123456789Z",
+             "2026-02-30T10:00:00Z", "2026-11-01T24:00:00Z", "2026-11-01T10:00:00+05:00Z",
+             "2026-11-01T10:00:00+25:00Z", "2026-11-01T10:00:00Europe/Z", "2026-11-01T10:00:00 Z",
+             "\t2026-11-01T10:00:00Z", "2026-11-01T10:00:00zZ", "99999-11-01T10:00:00Z", "2026-11-01T10:00Z",
+             "2026-11-01T10:00:00.Z", "0001-01-01T00:00:00Z"]
+
+
+def test_the_utc_shortcut_of_aimon_ts_reads_what_the_general_checks_read():
+    from aimon.store import macros
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    macros.install(con)
+    general = """CASE WHEN aimon_ts_problem(x) IS NOT NULL THEN NULL
+                      ELSE TRY_CAST(trim(x) AS TIMESTAMPTZ) END"""
+    got = con.execute(f"SELECT x, aimon_ts(x), {general} FROM unnest($t) AS u(x)", {"t": UTC_TEXTS}).fetchall()
+    assert [(x, fast) for x, fast, _ in got] == [(x, slow) for x, _, slow in got]
+    assert sum(fast is not None for _, fast, _ in got) >= 4
+
+
 def test_a_local_time_in_a_dst_gap_is_rejected(con, write_jsonl):
     path = write_jsonl("a.jsonl", [request(request_id="gap", timestamp="2026-03-08 02:30:00 America/New_York"),
                                    request(request_id="fine", timestamp="2026-03-08 03:30:00 America/New_York")])
