@@ -30,7 +30,7 @@ import re
 
 import duckdb
 
-from aimon.analysis.security.rules import Rule, alternation
+from aimon.analysis.security.rules import Rule, alternation, group_names, matches_sql
 
 _SENT = r"[^.!?\n。！？]"
 _HARM = (r"(?:phish\w*|hack\w*|shoplift\w*|steal\w*|stolen|counterfeit\w*|fake\s+(?:id|passport|doctor'?s\s+note|prescription)|"
@@ -113,11 +113,9 @@ CUES: tuple[Rule, ...] = (
 )
 CUE_NAMES = frozenset(c.name for c in CUES)
 CUE_RX = alternation([c.pattern for c in CUES])
-_GROUPS = [f"g{i}" for i in range(len(CUES))]
-_WHICH = "CASE " + " ".join(f"WHEN x.g{i} IS NOT NULL THEN {i}" for i in range(len(CUES))) + " END"
-_VALUE = "coalesce(" + ", ".join(f"x.g{i}" for i in range(len(CUES))) + ")"
+_GROUPS = group_names(len(CUES))
 CUES_SQL = f"""
-SELECT k, list_transform(regexp_extract_all(t, $rx, $groups), lambda x: {{'slot': {_WHICH}, 'value': {_VALUE}}})
+SELECT k, {matches_sql(len(CUES), "t", "$rx", "$groups")}
 FROM (SELECT unnest($texts) AS t, generate_subscripts($texts, 1) - 1 AS k)
 """
 

@@ -428,6 +428,21 @@ def alternation(patterns: list[str]) -> str:
     return "(?i)" + "|".join(f"({p})" for p in patterns)
 
 
+def group_names(n: int) -> list[str]:
+    """The names :func:`matches_sql` gives the groups of an alternation of ``n`` patterns."""
+    return [f"g{i}" for i in range(n)]
+
+
+def matches_sql(n: int, text: str, rx: str, groups: str, tag: str = "") -> str:
+    """SQL for every match in ``text`` of an :func:`alternation` of ``n`` patterns (``rx``,
+    its groups named by ``groups``: :func:`group_names`) as a list of {slot: the pattern's index,
+    value: the matched text}, with ``tag`` (", 'name': value") added to each."""
+    names = group_names(n)
+    which = "CASE " + " ".join(f"WHEN x.{g} IS NOT NULL THEN {i}" for i, g in enumerate(names)) + " END"
+    value = "coalesce(" + ", ".join(f"x.{g}" for g in names) + ")"
+    return f"list_transform(regexp_extract_all({text}, {rx}, {groups}), lambda x: {{'slot': {which}, 'value': {value}{tag}}})"
+
+
 PROMPT_RULES = tuple(r for r in RULES if r.field == "prompt")
 RESPONSE_RULES = tuple(r for r in RULES if r.field == "response")
 

@@ -63,14 +63,10 @@ def settings_digest(config: SecurityConfig) -> str:
 
 
 def _pass_expr(n: int, k: int) -> str:
-    """The matches of pass ``k`` (``n`` groups) as a list of {pass, slot, value}."""
-    names = [f"g{i}" for i in range(n)]
-    which = "CASE " + " ".join(f"WHEN x.{g} IS NOT NULL THEN {i}" for i, g in enumerate(names)) + " END"
-    value = "coalesce(" + ", ".join(f"x.{g}" for g in names) + ")"
+    """The matches of pass ``k`` (``n`` groups) as a list of {slot, value, pass}."""
     rx, groups = ("$response_rx", "$response_groups") if k < 0 else (f"$rx{k}", f"$groups{k}")
     # Braces doubled: the query is formatted again with its source.
-    expr = (f"list_transform(regexp_extract_all(text, {rx}, {groups}), "
-            f"lambda x: {{{{'pass': {k}, 'slot': {which}, 'value': {value}}}}})")
+    expr = R.matches_sql(n, "text", rx, groups, f", 'pass': {k}").replace("{", "{{").replace("}", "}}")
     # A pass of rules that need a non-ASCII letter: NULL (skipped by list_concat) for
     # an ASCII prompt, whose byte and character counts agree.
     return f"CASE WHEN strlen(text) > length(text) THEN {expr} END" if k in R.NON_ASCII_PASSES else expr
@@ -205,11 +201,11 @@ def _match_params(model: bool = False) -> dict[str, Any]:
     """``model``: let prompts through that only the gate words match (the model and the
     second-look cues read them)."""
     params: dict[str, Any] = {"response_rx": R.RESPONSE_RX,
-                              "response_groups": [f"g{i}" for i in range(len(R.RESPONSE_PASS))],
+                              "response_groups": R.group_names(len(R.RESPONSE_PASS)),
                               "model": model, "gate": R.GATE_PATTERN}
     for k, (rx, slots) in enumerate(zip(R.PROMPT_RXS, R.PROMPT_PASSES, strict=True)):
         params[f"rx{k}"] = rx
-        params[f"groups{k}"] = [f"g{i}" for i in range(len(slots))]
+        params[f"groups{k}"] = R.group_names(len(slots))
     return params
 
 
