@@ -133,6 +133,14 @@ def request(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if v is not ...}
 
 
+def injection_categories(text: str, use_model: bool = True) -> list[str]:
+    """The categories ``aimon audit security`` finds in one prompt (``use_model=False``:
+    the rules alone, so that a retrained model cannot hide a rule defect)."""
+    from aimon.analysis.security import scan
+
+    return sorted({f.category for f in scan.scan_texts(None, [text], use_model=use_model)[0]})
+
+
 @pytest.fixture
 def write_jsonl(tmp_path: Path) -> Callable[..., Path]:
     """Write records (dicts, or raw strings written as they are) as one line each."""

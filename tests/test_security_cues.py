@@ -14,10 +14,11 @@ import pytest
 
 from aimon.analysis.security import cues as C
 from aimon.analysis.security import scan as S
+from tests.conftest import injection_categories
 
 
 def rules(text: str) -> list[str]:
-    return sorted({f.category for f in S.scan_texts(None, [text], use_model=False)[0]})
+    return injection_categories(text, use_model=False)
 
 
 @pytest.mark.parametrize(("text", "expected"), [

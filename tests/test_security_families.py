@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from aimon.analysis.security import scan as S
-
-
-def category(text: str) -> list[str]:
-    return sorted({f.category for f in S.scan_texts(None, [text])[0]})
+from tests.conftest import injection_categories as category
 
 
 @pytest.mark.parametrize(("text", "expected"), [
