@@ -315,16 +315,14 @@ def _duplicate_pass(con: duckdb.DuckDBPyConnection, read: FileRead, verdicts: Ve
     columns = list(TABLE_COLUMNS[read.table])
     id_col = read.id_col
     with stored_rows(con, read.table) as stored_sql:
-        if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {stored_sql} LIMIT 1)").fetchone()[0]:
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _known AS
-                SELECT t.{id_col} AS id, any_value(hash({', '.join('t.' + c for c in columns)}, t.extra)) AS h,
-                       any_value(t.source_file) AS source_file, any_value(t.source_line) AS source_line
-                FROM {stored_sql} t SEMI JOIN (SELECT id FROM _ids WHERE valid) b ON t.{id_col} = b.id
-                GROUP BY t.{id_col}""")
-        else:
-            # Nothing stored yet (a first ingest): the semi join would still hash every id.
-            con.execute("CREATE OR REPLACE TEMP TABLE _known (id VARCHAR, h UBIGINT, source_file VARCHAR, "
-                        "source_line BIGINT)")
+        # (The EXISTS: with nothing stored yet, a first ingest, the join would still hash
+        # every id of the file.)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _known AS
+            SELECT t.{id_col} AS id, any_value(hash({', '.join('t.' + c for c in columns)}, t.extra)) AS h,
+                   any_value(t.source_file) AS source_file, any_value(t.source_line) AS source_line
+            FROM {stored_sql} t SEMI JOIN (SELECT id FROM _ids WHERE valid AND EXISTS (SELECT 1 FROM {stored_sql})) b
+              ON t.{id_col} = b.id
+            GROUP BY t.{id_col}""")
     con.execute("CREATE OR REPLACE TEMP TABLE _hashed (rec_no BIGINT, sub_no BIGINT, h UBIGINT, "
                 "reason VARCHAR, raw VARCHAR)")
     # Records to compare: valid ones whose id is known, or that share their id.
