@@ -228,7 +228,8 @@ def _verdict_pass(con: duckdb.DuckDBPyConnection, read: FileRead, plan: FilePlan
     """Map every record (its id, at least) and note why it cannot load: writes VERDICTS
     (and FIRST_PASS with a by-id read), with each record's line in the file."""
     f, id_col, src = read.file, read.id_col, read.verdict_src
-    priced_by = "".join(f", {c}" for c in PRICED_BY) if read.table == "requests" else ""
+    priced_cols = PRICED_BY if read.table == "requests" else ()
+    priced_by = "".join(f", {c}" for c in priced_cols)
     # Line numbers: DuckDB skips blank lines, so Python counts the file's lines
     # alongside, unless the records' bytes show they fill a plain file exactly.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -237,7 +238,7 @@ def _verdict_pass(con: duckdb.DuckDBPyConnection, read: FileRead, plan: FilePlan
         if read.by_id:
             # Also: whether a record's id was generated, and its keys that the sample did
             # not show, to read the file as typed columns below.
-            verdict_lines(con, read.verdict, src.sql, id_col, plan.seen_keys, priced_by, raw_text(src, "doc"),
+            verdict_lines(con, read.verdict, src.sql, id_col, plan.seen_keys, priced_cols, raw_text(src, "doc"),
                           plan.key_orders)
         else:
             # Typed columns cannot be broken records: an id-only verdict has no reason

@@ -46,7 +46,7 @@ KEYS_WITH_IDS_BYTES = 16384
 
 
 def verdict_lines(con: duckdb.DuckDBPyConnection, view: str, reader_sql: str, id_col: str,
-                  seen_keys: frozenset[str] | None, priced_by: str, raw_sql: str,
+                  seen_keys: frozenset[str] | None, priced_cols: tuple[str, ...], raw_sql: str,
                   key_orders: tuple[tuple[str, ...], ...] = ()) -> None:
     """``_batch0`` and ``_batch`` for a JSON-lines file read in parallel, unnumbered:
     each record's id, why it cannot load (so far), its size, its price keys, whether its
@@ -63,15 +63,14 @@ def verdict_lines(con: duckdb.DuckDBPyConnection, view: str, reader_sql: str, id
     seen = "[" + ", ".join(sql_str(k) for k in sorted(seen_keys or ())) + "]::VARCHAR[]"
     known = ("k IN (" + ", ".join("[" + ", ".join(map(sql_str, order)) + "]::VARCHAR[]" for order in key_orders)
              + ")") if key_orders else "false"
-    cols = [c for c in priced_by.split(", ") if c]
-    priced = "".join(f", {c}" for c in cols)
+    priced = "".join(f", {c}" for c in priced_cols)
     # A record that gives a key twice keeps the id it gives (the first, as every reader
     # takes it): the reader of typed columns reads such a record as valid, so a valid
     # record sharing that id must not be loaded by a join on the id alone.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _batch0 AS
         SELECT id, coalesce(reason, dup) AS reason,
                CASE WHEN coalesce(reason, dup) IS NOT NULL THEN {raw_sql} END AS raw,
-               bytes{"".join(f", CASE WHEN dup IS NULL THEN {c} END AS {c}" for c in cols)}, id_generated,
+               bytes{"".join(f", CASE WHEN dup IS NULL THEN {c} END AS {c}" for c in priced_cols)}, id_generated,
                CASE WHEN reason IS NULL AND dup IS NULL THEN new_keys END AS new_keys
         FROM (SELECT *, {_key_checks(known, seen)}
               FROM (SELECT {id_col} AS id, reason, doc, strlen(doc) AS bytes{priced},
@@ -81,7 +80,7 @@ def verdict_lines(con: duckdb.DuckDBPyConnection, view: str, reader_sql: str, id
                     FROM ({view})))""")
     if con.execute(f"SELECT count(*) FROM _batch0 WHERE reason IS NULL AND bytes > {KEYS_WITH_IDS_BYTES}"
                    ).fetchone()[0]:
-        _long_record_keys(con, reader_sql, seen, cols)
+        _long_record_keys(con, reader_sql, seen, priced_cols)
     # Inserts keep their source order, so rowid order is record order; in a table just
     # created, with nothing deleted, the rowids run 0..n-1 and are the record numbers
     # less one (numbering them by a window over rowid sorted every record: 0.3 CPU s a
@@ -100,7 +99,8 @@ def _key_checks(known: str, seen: str) -> str:
             f"ELSE nullif(list_filter(k, lambda aimon_k: NOT list_contains({seen}, aimon_k)), []) END AS new_keys")
 
 
-def _long_record_keys(con: duckdb.DuckDBPyConnection, reader_sql: str, seen: str, priced: list[str]) -> None:
+def _long_record_keys(con: duckdb.DuckDBPyConnection, reader_sql: str, seen: str,
+                      priced: tuple[str, ...]) -> None:
     """The keys of the records longer than KEYS_WITH_IDS_BYTES, listed by a pass of
     their own over the file and put beside ``_batch0`` in record order."""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _keys0 AS
