@@ -154,12 +154,13 @@ def lower_budget_for_one_thread(con: duckdb.DuckDBPyConnection) -> str | None:
     Returns the lowered budget, None when it stays."""
     if os.environ.get("AIMON_MEMORY_LIMIT"):
         return None
-    found = re.fullmatch(r"(\d+)MB", _configured_budget(con) or "")
+    configured = _configured_budget(con)
+    found = re.fullmatch(r"(\d+)MB", configured or "")
     if not found or int(found[1]) <= ONE_THREAD_MEMORY_LIMIT_MB:
         return None
     lowered = f"{ONE_THREAD_MEMORY_LIMIT_MB}MB"
     con.execute(f"SET memory_limit = '{lowered}'")
-    con.execute("SET VARIABLE aimon_budget_lowered = true")
+    con.execute("SET VARIABLE aimon_budget_to_restore = $m", {"m": configured})
     return lowered
 
 
@@ -167,11 +168,10 @@ def restore_budget(con: duckdb.DuckDBPyConnection) -> None:
     """The configured budget back after :func:`lower_budget_for_one_thread` lowered it.
     Only then: setting the budget makes DuckDB go through its buffers (0.05 s after a
     million records)."""
-    lowered = con.execute("SELECT getvariable('aimon_budget_lowered')").fetchall()[0][0]
-    configured = _configured_budget(con)
-    if lowered and configured:
+    configured = con.execute("SELECT getvariable('aimon_budget_to_restore')").fetchall()[0][0]
+    if configured:
         con.execute("SET memory_limit = $m", {"m": configured})
-        con.execute("RESET VARIABLE aimon_budget_lowered")
+        con.execute("RESET VARIABLE aimon_budget_to_restore")
 
 
 def _checked_zone(con: duckdb.DuckDBPyConnection, tz: str) -> str:
