@@ -86,7 +86,7 @@ hit AS (
     WHERE text IS NOT NULL
 )
 SELECT key, ts, field, text, m FROM hit
-WHERE len(m) > 0 OR (field = 'prompt' AND $model AND regexp_matches(text, $gate))
+WHERE len(m) > 0 OR (field = 'prompt' AND $gated AND regexp_matches(text, $gate))
 """
 
 TEXTS_SQL = """
@@ -197,12 +197,12 @@ def pending(con: duckdb.DuckDBPyConnection, window: Window, settings: str,
                 {**window.params(), "version": DETECTOR_VERSION, "settings": settings}).fetchall()[0][0]
 
 
-def _match_params(model: bool = False) -> dict[str, Any]:
-    """``model``: let prompts through that only the gate words match (the model and the
-    second-look cues read them)."""
+def _match_params(gated: bool = False) -> dict[str, Any]:
+    """``gated``: let prompts through that only the gate words match (the model and the
+    second-look cues read them); layers of a prompt already let through are not."""
     params: dict[str, Any] = {"response_rx": R.RESPONSE_RX,
                               "response_groups": R.group_names(len(R.RESPONSE_PASS)),
-                              "model": model, "gate": R.GATE_PATTERN}
+                              "gated": gated, "gate": R.GATE_PATTERN}
     for k, (rx, slots) in enumerate(zip(R.PROMPT_RXS, R.PROMPT_PASSES, strict=True)):
         params[f"rx{k}"] = rx
         params[f"groups{k}"] = R.group_names(len(slots))
