@@ -99,6 +99,95 @@ def test_a_corrupt_parquet_file_is_a_reject_and_the_rest_loads(con, write_jsonl,
     assert rows(con, "SELECT count(*) FROM rejects WHERE reason LIKE 'unreadable Parquet%'") == [(1,)]
 
 
+def _parquet_corrupt_in_its_last_row_group(path, column: str) -> None:
+    """8,192 requests in four row groups (DuckDB writes at least 2,048 rows to a group);
+    the last group's ``column`` chunk overwritten, so a sample of the first records
+    reads well and the file fails only further in."""
+    duckdb.sql(f"""COPY (SELECT 'p' || i AS request_id, TIMESTAMP '2026-11-01' + INTERVAL (i) MINUTE AS timestamp,
+                               'gpt-4o' AS model, 'prompt ' || i AS prompt
+                        FROM range(8192) t(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)""")
+    (start, size), = duckdb.sql(f"""SELECT data_page_offset, total_compressed_size FROM parquet_metadata('{path}')
+        WHERE path_in_schema = '{column}' ORDER BY row_group_id DESC LIMIT 1""").fetchall()
+    data = bytearray(path.read_bytes())
+    data[start:start + size] = b"\xff" * size
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("column", ["request_id", "prompt"])
+def test_a_parquet_file_corrupt_past_its_sample_is_a_reject_outside_a_transaction(
+        tmp_path, write_jsonl, monkeypatch, column):
+    # A staging file (what `aimon ingest` loads into) is not read whole before it is
+    # loaded (2 s of a million rows' 16): the pass that fails (the ids' verdict, or the
+    # load itself) stored nothing, and only then is the file read whole.
+    import aimon.store.ingest_plan as plan_module
+    from aimon.store.ingest_staging import ingest_staged
+    read_whole, whole_reads = plan_module._read_whole_parquet, []
+    monkeypatch.setattr(plan_module, "_read_whole_parquet", lambda con, f: (whole_reads.append(f.name),
+                                                                           read_whole(con, f)))
+    broken = tmp_path / "broken.parquet"
+    _parquet_corrupt_in_its_last_row_group(broken, column)
+    good = write_jsonl("good.jsonl", [request(request_id="g1")])
+    db = tmp_path / "a.duckdb"
+    summary = ingest_staged(db, [broken, good])
+    assert whole_reads == [str(broken)]  # once, after the load failed
+    assert (summary.records, summary.loaded, summary.rejected) == (2, 1, 1)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert rows(con, "SELECT request_id FROM requests") == [("g1",)]
+        (reason,), = rows(con, "SELECT reason FROM rejects")
+    assert reason.startswith("unreadable Parquet: ")
+
+
+def test_a_parquet_file_found_corrupt_after_its_rows_were_stored_leaves_none_of_them(
+        tmp_path, write_jsonl, monkeypatch):
+    # Should a read after the load fail (a conflict's text, say), the rows and rejects
+    # the file's passes stored are taken back before the file is rejected whole.
+    import aimon.store.ingest as ingest_module
+    import aimon.store.ingest_file as ingest_file_module
+    from aimon.store.ingest_staging import ingest_staged
+    fine = tmp_path / "fine.parquet"
+    duckdb.sql(f"COPY (SELECT 'q' || i AS request_id, TIMESTAMP '2026-11-01' AS timestamp, 'gpt-4o' AS model, "
+               f"CASE WHEN i = 3 THEN 'not a number' ELSE '5' END AS prompt_tokens "
+               f"FROM range(10) t(i)) TO '{fine}' (FORMAT parquet)")
+    write_rejects, calls = ingest_file_module.write_rejects, []
+
+    def fails_after_the_first_files_rejects(con, *args):
+        reasons = write_rejects(con, *args)
+        calls.append(1)
+        if len(calls) == 1:  # fine.parquet's: 9 rows and a reject stored by now
+            assert rows(con, "SELECT count(*) FROM _aimon_requests") == [(9,)]
+            assert rows(con, "SELECT count(*) FROM rejects") == [(1,)]
+            raise duckdb.IOException("read failed")
+        return reasons
+    monkeypatch.setattr(ingest_file_module, "write_rejects", fails_after_the_first_files_rejects)
+    monkeypatch.setattr(ingest_module, "parquet_unreadable", lambda con, f: "unreadable Parquet: read failed")
+    good = write_jsonl("good.jsonl", [request(request_id="g1"), {"request_id": "no time"}])
+    db = tmp_path / "a.duckdb"
+    summary = ingest_staged(db, [fine, good])
+    assert (summary.records, summary.loaded, summary.rejected) == (3, 1, 2)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert rows(con, "SELECT request_id FROM requests") == [("g1",)]
+        assert rows(con, "SELECT source_file LIKE '%fine.parquet', reason FROM rejects ORDER BY 1 DESC") == [
+            (True, "unreadable Parquet: read failed"), (False, "missing timestamp")]
+
+
+def test_a_failed_load_of_a_readable_parquet_file_still_stops_the_run(tmp_path, write_jsonl, monkeypatch):
+    # Only a file that cannot be read whole is a reject: any other DuckDB error stops
+    # the run with one line, as for every other file.
+    import aimon.store.ingest_file as ingest_file_module
+    from aimon.errors import InputError
+    from aimon.store.ingest_staging import ingest_staged
+    fine = tmp_path / "fine.parquet"
+    duckdb.sql(f"COPY (SELECT 'q' || i AS request_id, TIMESTAMP '2026-11-01' AS timestamp, 'gpt-4o' AS model "
+               f"FROM range(10) t(i)) TO '{fine}' (FORMAT parquet)")
+
+    def failed(*args, **kwargs):
+        raise duckdb.ConversionException("something else")
+    monkeypatch.setattr(ingest_file_module, "_load_pass", failed)
+    with pytest.raises(InputError, match="fine.parquet: cannot load: .*something else; nothing was written"):
+        ingest_staged(tmp_path / "a.duckdb", [fine])
+    assert not (tmp_path / "a.duckdb").exists()
+
+
 @pytest.mark.slow
 def test_a_gzip_file_cut_short_loads_what_it_holds(con, tmp_path):
     recs = [json.dumps(request(request_id=f"z{i}", prompt="w " * 800)) for i in range(3000)]

@@ -24,6 +24,7 @@ from aimon.store.ingest_accounts import (
     FileResult,
     IngestSummary,
     add_file_reject,
+    reject_whole_file,
 )
 from aimon.store.ingest_file import StoredRows, drop_temp, own_rows
 from aimon.store.ingest_file import ingest_file as _ingest_file
@@ -34,9 +35,10 @@ from aimon.store.ingest_guard import (
     memory_budget,
     out_of_memory,
 )
-from aimon.store.ingest_plan import FilePlan, forced_shape, plan_file
+from aimon.store.ingest_plan import FilePlan, forced_shape, parquet_unreadable, plan_file
 from aimon.store.prices import UserPrices, price_pending, refresh_prices
 from aimon.store.reader import LogFile
+from aimon.store.schema import stored
 from aimon.store.session import transaction
 from aimon.store.shapes import TABLE_COLUMNS
 
@@ -74,7 +76,7 @@ def ingest(
         for f in files:
             try:
                 with file_errors(budget, f):
-                    plans.append(plan_file(con, f, table, forced, Path(tmp)))
+                    plans.append(plan_file(con, f, table, forced, Path(tmp), read_parquet_whole=atomic))
             except (RuntimeError, duckdb.InterruptException) as exc:
                 raise interrupt_or(exc) from None
             except InputError as exc:
@@ -122,8 +124,8 @@ def _load(
                 if on_file:
                     on_file(i, len(plans), plan.file)
                 with file_errors(budget, plan.file):
-                    result = _ingest_file(con, plan, plan.shape.table, default_time, ingested_at, prices,
-                                          stored_rows)
+                    load_file = _ingest_file if atomic or plan.file.layout != "parquet" else _ingest_or_take_back
+                    result = load_file(con, plan, plan.shape.table, default_time, ingested_at, prices, stored_rows)
                     con.execute("RESET threads")  # a heavy file's mapping runs on one
                     restore_budget(con)  # ... with a lower budget
                     if plan.note:
@@ -142,3 +144,31 @@ def _load(
         con.execute("RESET threads")
         restore_budget(con)
     return IngestSummary(table, tuple(results))
+
+
+def _ingest_or_take_back(
+    con: duckdb.DuckDBPyConnection,
+    plan: FilePlan,
+    table: str,
+    default_time: datetime | None,
+    ingested_at: datetime,
+    prices: UserPrices | None,
+    stored_rows: StoredRows,
+) -> FileResult:
+    """Load a Parquet file that was not read whole first (outside a transaction, see
+    plan_file). Should loading it fail because the file is corrupt, what its passes
+    stored is taken back and the file is one reject, as a corrupt file found first is."""
+    try:
+        return _ingest_file(con, plan, table, default_time, ingested_at, prices, stored_rows)
+    except duckdb.Error as exc:
+        if (isinstance(exc, duckdb.InterruptException | duckdb.OutOfMemoryException)
+                or "interrupted" in str(exc).lower()):
+            raise
+        unreadable = parquet_unreadable(con, plan.file)
+        if unreadable is None:
+            raise
+    con.execute("RESET preserve_insertion_order")  # as a pass that failed midway left it
+    for target in (stored(table), "rejects"):
+        con.execute(f"DELETE FROM {target} WHERE source_file = $file AND ingested_at = $at",
+                    {"file": plan.file.name, "at": ingested_at})
+    return reject_whole_file(con, plan.file, plan.shape, unreadable, ingested_at)
