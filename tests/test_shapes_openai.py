@@ -135,6 +135,22 @@ def test_openai_chat_maps_every_column_and_keeps_the_rest(con, write_jsonl):
     }
 
 
+def test_texts_are_joined_without_the_empty_ones(con, write_jsonl):
+    # An empty content beside a refusal gave "\n\nI can't ...", a list of empty parts a
+    # lone blank line: empty texts are left out of every join, and none left is no text.
+    refusal = chat_body(id="c-empty", choices=[{"index": 0, "finish_reason": "stop", "message": {
+        "role": "assistant", "content": "", "refusal": "I can't help with that."}}])
+    blank = chat_body(id="c-blank", choices=[{"index": 0, "finish_reason": "stop", "message": {
+        "role": "assistant", "content": [{"type": "text", "text": ""}, {"type": "text", "text": ""}]}}])
+    spaced = chat_body(id="c-spaced", choices=[{"index": 0, "finish_reason": "stop", "message": {
+        "role": "assistant", "content": [{"type": "text", "text": ""}, {"type": "text", "text": "one"},
+                                         {"type": "text", "text": "two"}]}}])
+    load(con, write_jsonl("chat.jsonl", [refusal, blank, spaced]))
+    assert row(con, "c-empty")["response"] == "I can't help with that."
+    assert row(con, "c-blank")["response"] is None
+    assert row(con, "c-spaced")["response"] == "onetwo"
+
+
 def test_openai_chat_tool_calls_refusal_choices_and_content_filter(con, write_jsonl):
     calls = [{"id": "call_1", "type": "function",
               "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]

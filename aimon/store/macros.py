@@ -68,6 +68,15 @@ MACROS_SQL = [
     """
     CREATE OR REPLACE TEMP MACRO aimon_s_to_ms(x) AS (CAST(TRY_CAST(x AS DOUBLE) * 1000.0 AS VARCHAR))
     """,
+    # The texts of a list that are neither NULL nor empty, joined by sep; NULL when
+    # there are none. (Not nullif(array_to_string(...), ''): DuckDB rewrites both into
+    # expressions that name their argument twice and evaluates it each time, so a list
+    # of messages was unpacked four times, and each message's parts four times more.)
+    """
+    CREATE OR REPLACE TEMP MACRO aimon_join_texts(texts, sep) AS (
+        list_aggr(list_filter(texts, lambda jt_t: jt_t IS NOT NULL AND jt_t <> ''), 'string_agg', sep)
+    )
+    """,
     # The text of a message content value given as JSON: a string, a list of parts
     # ({type: text, text} as OpenAI/Anthropic write them, {type: text, content} as the
     # OpenTelemetry semantic conventions do), or one such part.
@@ -76,15 +85,14 @@ MACROS_SQL = [
         -- c is bound once: callers pass an extraction (a parse of the message) as c.
         list_transform([c], lambda ct_c: CASE json_type(ct_c)
             WHEN 'VARCHAR' THEN json_extract_string(ct_c, '$')
-            WHEN 'ARRAY' THEN nullif(array_to_string(list_filter(list_transform(
+            WHEN 'ARRAY' THEN aimon_join_texts(list_transform(
                     json_extract(ct_c, '$[*]'),
                     lambda p: CASE json_type(p)
                         WHEN 'VARCHAR' THEN json_extract_string(p, '$')
                         WHEN 'OBJECT' THEN coalesce(json_extract_string(p, '$.text'),
                                                     CASE WHEN json_type(p, '$.content') = 'VARCHAR'
                                                          THEN json_extract_string(p, '$.content') END)
-                    END),
-                lambda t: t IS NOT NULL AND t <> ''), chr(10)), '')
+                    END), chr(10))
             WHEN 'OBJECT' THEN coalesce(json_extract_string(ct_c, '$.text'),
                                         CASE WHEN json_type(ct_c, '$.content') = 'VARCHAR'
                                              THEN json_extract_string(ct_c, '$.content') END)
@@ -98,11 +106,11 @@ MACROS_SQL = [
     CREATE OR REPLACE TEMP MACRO aimon_messages_text(msgs, want_system) AS (
         CASE json_type(msgs)
             WHEN 'VARCHAR' THEN CASE WHEN want_system THEN NULL ELSE json_extract_string(msgs, '$') END
-            WHEN 'ARRAY' THEN nullif(array_to_string(list_filter(list_transform(
+            WHEN 'ARRAY' THEN aimon_join_texts(list_transform(
                     list_filter(json_extract(msgs, '$[*]'),
                         lambda m: (coalesce(json_extract_string(m, '$.role'), '') IN ('system', 'developer')) = want_system),
                     lambda m: aimon_content_text(coalesce(json_extract(m, '$.content'), json_extract(m, '$.parts')))),
-                lambda t: t IS NOT NULL AND t <> ''), chr(10) || chr(10)), '')
+                chr(10) || chr(10))
             WHEN 'OBJECT' THEN CASE WHEN want_system THEN NULL ELSE aimon_content_text(msgs) END
         END
     )
@@ -124,10 +132,10 @@ MACROS_SQL = [
     # gives it for the same list.
     """
     CREATE OR REPLACE TEMP MACRO aimon_msgs_text(msgs, want_system) AS (
-        nullif(array_to_string(list_filter(list_transform(
+        aimon_join_texts(list_transform(
                 list_filter(msgs, lambda cm_m: (coalesce(cm_m.role, '') IN ('system', 'developer')) = want_system),
                 lambda cm_m: aimon_content_text(coalesce(cm_m.content, cm_m.parts))),
-            lambda cm_t: cm_t IS NOT NULL AND cm_t <> ''), chr(10) || chr(10)), '')
+            chr(10) || chr(10))
     )
     """,
     # The prompt from a msgs() value: its messages' text, else (x, s as for
@@ -270,12 +278,12 @@ MACROS_SQL = [
     # is lost when the shape consumes it.
     """
     CREATE OR REPLACE TEMP MACRO aimon_chat_text(content, refusal) AS (
-        nullif(concat_ws(chr(10) || chr(10),
+        aimon_join_texts([
             CASE WHEN content IS NULL OR json_type(content) = 'NULL' THEN NULL
                  WHEN json_type(content) = 'VARCHAR' THEN json_extract_string(content, '$')
                  WHEN aimon_plain_text_blocks(content) THEN aimon_blocks_text(content)
                  ELSE CAST(content AS VARCHAR) END,
-            refusal), '')
+            refusal], chr(10) || chr(10))
     )
     """,
     # The answer text of an OpenAI Responses API `output` list: the output_text (and

@@ -30,9 +30,9 @@ TELEMETRY_MACROS_SQL = [
     """
     CREATE OR REPLACE TEMP MACRO aimon_otel_id(x) AS (
         CASE json_type(x)
-            WHEN 'OBJECT' THEN coalesce(nullif(array_to_string(list_transform(
+            WHEN 'OBJECT' THEN coalesce(aimon_join_texts(list_transform(
                     CAST(json_extract_string(x, '$.data[*]') AS VARCHAR[]),
-                    lambda id_b: lpad(lower(to_hex(TRY_CAST(id_b AS INTEGER))), 2, '0')), ''), ''), CAST(x AS VARCHAR))
+                    lambda id_b: lpad(lower(to_hex(TRY_CAST(id_b AS INTEGER))), 2, '0')), ''), CAST(x AS VARCHAR))
             WHEN 'VARCHAR' THEN json_extract_string(x, '$')
             WHEN 'NULL' THEN NULL
             ELSE CAST(x AS VARCHAR)
@@ -161,25 +161,25 @@ TELEMETRY_MACROS_SQL = [
     # llm.input_messages.N.message.role/.content): two parallel lists of text.
     """
     CREATE OR REPLACE TEMP MACRO aimon_indexed_text(roles, contents, want_system) AS (
-        nullif(array_to_string(list_filter(list_transform(range(1, len(contents) + 1),
+        aimon_join_texts(list_transform(range(1, len(contents) + 1),
                 lambda ix_i: CASE WHEN (coalesce(lower(roles[ix_i]), '') IN ('system', 'developer')) = want_system
                                THEN contents[ix_i] END),
-            lambda ix_t: ix_t IS NOT NULL AND ix_t <> ''), chr(10) || chr(10)), '')
+            chr(10) || chr(10))
     )
     """,
     # Text of OpenInference messages in the nested ("logical JSON") form:
     # [{"message.role", "message.content" | "message.contents": [{"message_content.text"}]}].
     """
     CREATE OR REPLACE TEMP MACRO aimon_oi_messages_text(msgs, want_system) AS (
-        CASE json_type(msgs) WHEN 'ARRAY' THEN nullif(array_to_string(list_filter(list_transform(
+        CASE json_type(msgs) WHEN 'ARRAY' THEN aimon_join_texts(list_transform(
                 list_filter(coalesce(CAST(json_extract(msgs, '$[*]') AS JSON[]), []::JSON[]),
                     lambda oi_m: (coalesce(lower(json_extract_string(oi_m, '$."message.role"')), '')
                                IN ('system', 'developer')) = want_system),
                 lambda oi_m2: coalesce(json_extract_string(oi_m2, '$."message.content"'),
-                                   nullif(array_to_string(list_transform(
+                                   aimon_join_texts(list_transform(
                                        coalesce(CAST(json_extract(oi_m2, '$."message.contents"[*]') AS JSON[]), []::JSON[]),
-                                       lambda oi_p: json_extract_string(oi_p, '$."message_content.text"')), chr(10)), ''))),
-            lambda oi_t: oi_t IS NOT NULL AND oi_t <> ''), chr(10) || chr(10)), '')
+                                       lambda oi_p: json_extract_string(oi_p, '$."message_content.text"')), chr(10)))),
+            chr(10) || chr(10))
         END
     )
     """,

@@ -132,8 +132,8 @@ def responses_columns(p: str) -> dict[str, str]:
         "model_version": f"j('{p}model')",
         "system_prompt": f"""CASE json_type({instructions})
             WHEN 'VARCHAR' THEN json_extract_string({instructions}, '$')
-            WHEN 'ARRAY' THEN nullif(concat_ws(chr(10) || chr(10), aimon_messages_text({instructions}, true),
-                                               aimon_messages_text({instructions}, false)), '')
+            WHEN 'ARRAY' THEN aimon_join_texts([aimon_messages_text({instructions}, true),
+                                                aimon_messages_text({instructions}, false)], chr(10) || chr(10))
             END""",
         "response": f"aimon_with_consumed(aimon_output_text(peek('{p}output')), {_output_text_paths(p)})",
         "input_tokens": f"j('{p}usage.input_tokens')",

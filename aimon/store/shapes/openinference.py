@@ -41,7 +41,7 @@ def _flat_messages(prefix: str, slots: int, want_system: bool) -> str:
 
 
 def _joined(refs: list[str]) -> str:
-    return f"nullif(array_to_string(list_filter([{', '.join(refs)}], lambda oi_x: oi_x IS NOT NULL), chr(10)), '')"
+    return f"aimon_join_texts([{', '.join(refs)}], chr(10))"
 
 
 INPUT_MESSAGES = ax("llm.input_messages")

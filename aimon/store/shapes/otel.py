@@ -101,15 +101,15 @@ def _indexed(prefix: str, slots: int, want_system: bool) -> str:
 
 def _events(key: str) -> str:
     refs = ", ".join(f"""j('$.events[{i}].attributes."{key}"')""" for i in range(EVENT_SLOTS))
-    return f"nullif(array_to_string(list_filter([{refs}], lambda ev_t: ev_t IS NOT NULL), chr(10)), '')"
+    return f"aimon_join_texts([{refs}], chr(10))"
 
 
 def _json_string_values(ref: str) -> str:
     """Text of a list whose items are JSON-encoded strings (Vercel ai.values)."""
-    return (f"nullif(array_to_string(list_transform(coalesce(CAST(json_extract(aimon_json_value({ref}), '$[*]') "
+    return (f"aimon_join_texts(list_transform(coalesce(CAST(json_extract(aimon_json_value({ref}), '$[*]') "
             f"AS JSON[]), []::JSON[]), lambda vv: CASE WHEN json_type(TRY_CAST(json_extract_string(vv, '$') AS JSON)) "
             f"= 'VARCHAR' THEN json_extract_string(TRY_CAST(json_extract_string(vv, '$') AS JSON), '$') "
-            f"ELSE json_extract_string(vv, '$') END), chr(10)), '')")
+            f"ELSE json_extract_string(vv, '$') END), chr(10))")
 
 
 def _content(ref: str) -> str:
