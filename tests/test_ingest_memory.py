@@ -98,6 +98,38 @@ def test_two_thousand_otel_spans_load_in_bounded_memory(tmp_path):
     assert rss < 450, f"peak RSS {rss} MB"
 
 
+def otlp_lines(tmp_path: Path, lines: int) -> Path:
+    """``lines`` OTLP/JSON export lines (tests/data/real-samples' protobufjs ones), each
+    span under a new id."""
+    sample = Path(__file__).parent / "data" / "real-samples" / "otel_genai_otlp_protobufjs.jsonl"
+    docs = sample.read_text().splitlines()
+    out = []
+    for i in range(lines):
+        doc = json.loads(docs[i % len(docs)])
+        for scope in doc["scopeSpans"]:
+            for span in scope["spans"]:
+                span["spanId"]["data"] = list((i + 1).to_bytes(8, "big"))
+                for attribute in span["attributes"]:
+                    if attribute["key"] == "gen_ai.response.id":
+                        attribute["value"]["stringValue"] += f"-{i}"
+        out.append(json.dumps(doc))
+    path = tmp_path / "otlp.jsonl"
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+@pytest.mark.slow  # five seconds
+def test_two_thousand_otlp_lines_load_in_bounded_memory(tmp_path):
+    # Out of memory at the default budget (6.3 MB of lines): converting a span read the
+    # whole span once per field and its resource once per span, and the lines' spans
+    # were unpacked twice (once only to count them). 787 MB after.
+    path = otlp_lines(tmp_path, 2000)
+    summary, err, rss, code = ingest_process(str(path), "--db", str(tmp_path / "o.duckdb"))
+    assert code == 0, err
+    assert (summary["records"], summary["loaded"]) == (2000, 2000)
+    assert rss < 950, f"peak RSS {rss} MB"
+
+
 def conversation_spans(tmp_path: Path, n: int) -> Path:
     """``n`` of sample_logs' spans under new ids, each ``gen_ai.input.messages`` grown
     into a conversation of 0-6 earlier turns (0.3-6 KB) as a chat application sends it:

@@ -51,10 +51,11 @@ TELEMETRY_MACROS_SQL = [
                                              json_extract(v, '$.intValue'))
                 ELSE json_extract(v, '$.intValue') END
             WHEN json_exists(v, '$.arrayValue') THEN to_json(coalesce(CAST(json_extract(v, '$.arrayValue.values[*].*') AS JSON[]), []::JSON[]))
-            WHEN json_exists(v, '$.kvlistValue') THEN CAST('{' || array_to_string(list_transform(
+            WHEN json_exists(v, '$.kvlistValue') THEN CAST('{' || coalesce(list_aggr(list_transform(
                     coalesce(CAST(json_extract(v, '$.kvlistValue.values[*]') AS JSON[]), []::JSON[]),
                     lambda av_kv: CAST(to_json(coalesce(json_extract_string(av_kv, '$.key'), '')) AS VARCHAR) || ':'
-                                  || coalesce(CAST(json_extract(av_kv, '$.value.*')[1] AS VARCHAR), 'null')), ',') || '}' AS JSON)
+                                  || coalesce(CAST(json_extract(av_kv, '$.value.*')[1] AS VARCHAR), 'null')),
+                    'string_agg', ','), '') || '}' AS JSON)
             ELSE coalesce(json_extract(v, '$.*')[1], v)
         END
     )
@@ -64,11 +65,13 @@ TELEMETRY_MACROS_SQL = [
     """
     CREATE OR REPLACE TEMP MACRO aimon_otlp_attrs(a) AS (
         CASE json_type(a)
-            WHEN 'ARRAY' THEN CAST('{' || array_to_string(list_transform(
+            -- list_aggr, not array_to_string: DuckDB evaluates array_to_string's list
+            -- twice (see aimon_join_texts), and a span's attributes hold its messages.
+            WHEN 'ARRAY' THEN CAST('{' || coalesce(list_aggr(list_transform(
                     coalesce(CAST(json_extract(CAST(a AS JSON), '$[*]') AS JSON[]), []::JSON[]),
                     lambda at_kv: CAST(to_json(coalesce(json_extract_string(at_kv, '$.key'), '')) AS VARCHAR) || ':'
                                   || coalesce(CAST(aimon_otlp_value(json_extract(at_kv, '$.value')) AS VARCHAR), 'null')),
-                    ',') || '}' AS JSON)
+                    'string_agg', ','), '') || '}' AS JSON)
             ELSE a
         END
     )
@@ -78,25 +81,30 @@ TELEMETRY_MACROS_SQL = [
     # times as decimal text.
     """
     CREATE OR REPLACE TEMP MACRO aimon_otlp_span(sp) AS (
-        json_merge_patch(sp, json_object(
-            'traceId', aimon_otel_id(json_extract(sp, '$.traceId')),
-            'spanId', aimon_otel_id(json_extract(sp, '$.spanId')),
-            'parentSpanId', aimon_otel_id(json_extract(sp, '$.parentSpanId')),
-            'startTimeUnixNano', aimon_otel_int(json_extract(sp, '$.startTimeUnixNano')),
-            'endTimeUnixNano', aimon_otel_int(json_extract(sp, '$.endTimeUnixNano')),
-            'attributes', aimon_otlp_attrs(json_extract(sp, '$.attributes')),
-            'events', CASE WHEN json_type(sp, '$.events') = 'ARRAY' THEN to_json(list_transform(
-                    coalesce(CAST(json_extract(sp, '$.events[*]') AS JSON[]), []::JSON[]),
-                    lambda sp_ev: json_merge_patch(sp_ev, json_object(
-                        'timeUnixNano', aimon_otel_int(json_extract(sp_ev, '$.timeUnixNano')),
-                        'attributes', aimon_otlp_attrs(json_extract(sp_ev, '$.attributes'))))))
-                ELSE json_extract(sp, '$.events') END,
-            'resource', CASE WHEN json_type(sp, '$.resource.attributes') = 'ARRAY' THEN json_object(
-                    'attributes', aimon_otlp_attrs(json_extract(sp, '$.resource.attributes')))
-                    ELSE json_extract(sp, '$.resource') END,
-            'scope', CASE WHEN json_type(sp, '$.scope.attributes') = 'ARRAY' THEN json_object(
-                    'attributes', aimon_otlp_attrs(json_extract(sp, '$.scope.attributes')))
-                    ELSE json_extract(sp, '$.scope') END))
+        -- The span's fields in one parse (os_f), not one parse of the whole span per field
+        -- read: a JSON function keeps its parses until the chunk of records is done.
+        list_transform([json_extract(sp, ['$.traceId', '$.spanId', '$.parentSpanId', '$.startTimeUnixNano',
+                                          '$.endTimeUnixNano', '$.attributes', '$.events', '$.resource',
+                                          '$.scope'])],
+            lambda os_f: json_merge_patch(sp, json_object(
+                'traceId', aimon_otel_id(os_f[1]),
+                'spanId', aimon_otel_id(os_f[2]),
+                'parentSpanId', aimon_otel_id(os_f[3]),
+                'startTimeUnixNano', aimon_otel_int(os_f[4]),
+                'endTimeUnixNano', aimon_otel_int(os_f[5]),
+                'attributes', aimon_otlp_attrs(os_f[6]),
+                'events', CASE WHEN json_type(os_f[7]) = 'ARRAY' THEN to_json(list_transform(
+                        coalesce(CAST(json_extract(os_f[7], '$[*]') AS JSON[]), []::JSON[]),
+                        lambda sp_ev: json_merge_patch(sp_ev, json_object(
+                            'timeUnixNano', aimon_otel_int(json_extract(sp_ev, '$.timeUnixNano')),
+                            'attributes', aimon_otlp_attrs(json_extract(sp_ev, '$.attributes'))))))
+                    ELSE os_f[7] END,
+                'resource', CASE WHEN json_type(os_f[8], '$.attributes') = 'ARRAY' THEN json_object(
+                        'attributes', aimon_otlp_attrs(json_extract(os_f[8], '$.attributes')))
+                        ELSE os_f[8] END,
+                'scope', CASE WHEN json_type(os_f[9], '$.attributes') = 'ARRAY' THEN json_object(
+                        'attributes', aimon_otlp_attrs(json_extract(os_f[9], '$.attributes')))
+                        ELSE os_f[9] END)))[1]
     )
     """,
     # Every span of an OTLP/JSON document as a flat span record: {resourceSpans: [...]} or
