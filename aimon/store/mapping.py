@@ -349,17 +349,12 @@ def _text_base(c: CompiledShape, source: Source, number: str) -> _Base:
     text_list = "[" + ", ".join(sql_str(p) for p in c.text_paths) + "]" if c.text_paths else None
     json_list = "[" + ", ".join(sql_str(p) for p in c.json_paths) + "]" if c.json_paths else None
     if shape.records:
-        # One row per record of the line, or the line itself when it is broken or holds
-        # none; its records are worked out once (counting them in a branch of their own
-        # unpacked every line twice, and an OTLP export line holds thousands of spans).
-        items = ("CASE WHEN pre_reason IS NOT NULL OR coalesce(len(r), 0) = 0 THEN [CAST(doc AS VARCHAR)] "
-                 "ELSE CAST(r AS VARCHAR[]) END")
+        items = (f"SELECT rec_no, unnest(r) AS doc, generate_subscripts(r, 1) AS sub_no "
+                 f"FROM (SELECT rec_no, {shape.records} AS r FROM lines WHERE pre_reason IS NULL)")
         s = (f"WITH lines AS (SELECT rec_no, doc, {not_object} AS pre_reason FROM ({source.sql})), "
-             f"s AS (SELECT rec_no, generate_subscripts(items, 1) AS sub_no, unnest(items) AS doc, "
-             f"CASE WHEN whole THEN pre_reason END AS pre_reason "
-             f"FROM (SELECT rec_no, pre_reason, {items} AS items, pre_reason IS NOT NULL OR coalesce(len(r), 0) = 0 "
-             f"AS whole FROM (SELECT rec_no, doc, pre_reason, CASE WHEN pre_reason IS NULL THEN {shape.records} END "
-             f"AS r FROM lines)))")
+             f"s AS (SELECT rec_no, 1 AS sub_no, doc, pre_reason FROM lines "
+             f"WHERE pre_reason IS NOT NULL OR coalesce(len({shape.records}), 0) = 0 "
+             f"UNION ALL SELECT rec_no, sub_no, CAST(doc AS VARCHAR), NULL FROM ({items}))")
     else:
         sub = ", 1 AS sub_no" if source.numbered else ""
         rec = "rec_no, " if source.numbered else ""
