@@ -67,10 +67,13 @@ TELEMETRY_MACROS_SQL = [
         CASE json_type(a)
             -- list_aggr, not array_to_string: DuckDB evaluates array_to_string's list
             -- twice (see aimon_join_texts), and a span's attributes hold its messages.
+            -- Each attribute's key and value in one parse of it (at_f): the value is named
+            -- eight times in aimon_otlp_value, and a message's text may be in it.
             WHEN 'ARRAY' THEN CAST('{' || coalesce(list_aggr(list_transform(
                     coalesce(CAST(json_extract(CAST(a AS JSON), '$[*]') AS JSON[]), []::JSON[]),
-                    lambda at_kv: CAST(to_json(coalesce(json_extract_string(at_kv, '$.key'), '')) AS VARCHAR) || ':'
-                                  || coalesce(CAST(aimon_otlp_value(json_extract(at_kv, '$.value')) AS VARCHAR), 'null')),
+                    lambda at_kv: list_transform([json_extract(at_kv, ['$.key', '$.value'])], lambda at_f:
+                        CAST(to_json(coalesce(json_extract_string(at_f[1], '$'), '')) AS VARCHAR) || ':'
+                        || coalesce(CAST(aimon_otlp_value(at_f[2]) AS VARCHAR), 'null'))[1]),
                     'string_agg', ','), '') || '}' AS JSON)
             ELSE a
         END
@@ -95,9 +98,10 @@ TELEMETRY_MACROS_SQL = [
                 'attributes', aimon_otlp_attrs(os_f[6]),
                 'events', CASE WHEN json_type(os_f[7]) = 'ARRAY' THEN to_json(list_transform(
                         coalesce(CAST(json_extract(os_f[7], '$[*]') AS JSON[]), []::JSON[]),
-                        lambda sp_ev: json_merge_patch(sp_ev, json_object(
-                            'timeUnixNano', aimon_otel_int(json_extract(sp_ev, '$.timeUnixNano')),
-                            'attributes', aimon_otlp_attrs(json_extract(sp_ev, '$.attributes'))))))
+                        lambda sp_ev: list_transform([json_extract(sp_ev, ['$.timeUnixNano', '$.attributes'])],
+                            lambda ev_f: json_merge_patch(sp_ev, json_object(
+                                'timeUnixNano', aimon_otel_int(ev_f[1]),
+                                'attributes', aimon_otlp_attrs(ev_f[2]))))[1]))
                     ELSE os_f[7] END,
                 'resource', CASE WHEN json_type(os_f[8], '$.attributes') = 'ARRAY' THEN json_object(
                         'attributes', aimon_otlp_attrs(json_extract(os_f[8], '$.attributes')))
@@ -113,19 +117,26 @@ TELEMETRY_MACROS_SQL = [
     # normalisation would cost DuckDB about a second to bind.
     """
     CREATE OR REPLACE TEMP MACRO aimon_otlp_spans(doc) AS (
+        -- A resource's and a scope's fields are read once (ot_r, ot_s) and their patches
+        -- made once (ot_rp, ot_sc), not once per span they hold; and the per-span lambda
+        -- names only the patches: a lambda copies every outer value it names for each
+        -- item, so naming ot_r or ot_s there copied the line's whole span list per span.
         list_transform(flatten(list_transform(
             CASE WHEN json_type(doc, '$.resourceSpans') = 'ARRAY'
                  THEN CAST(json_extract(doc, '$.resourceSpans[*]') AS JSON[])
                  WHEN json_type(doc, '$.scopeSpans') = 'ARRAY' THEN [CAST(doc AS JSON)] END,
-            lambda ot_rs: flatten(list_transform(coalesce(CAST(json_extract(ot_rs, '$.scopeSpans[*]') AS JSON[]), []::JSON[]),
-                lambda ot_ss: list_transform(coalesce(CAST(json_extract(ot_ss, '$.spans[*]') AS JSON[]), []::JSON[]),
-                    lambda ot_sp: json_merge_patch(ot_sp, json_object(
-                        'resource', CASE WHEN json_exists(ot_rs, '$.resource') OR json_exists(ot_rs, '$.schemaUrl')
-                            THEN json_merge_patch(coalesce(json_extract(ot_rs, '$.resource'), '{}'),
-                                                  json_object('schemaUrl', json_extract(ot_rs, '$.schemaUrl'))) END,
-                        'scope', CASE WHEN json_exists(ot_ss, '$.scope') OR json_exists(ot_ss, '$.schemaUrl')
-                            THEN json_merge_patch(coalesce(json_extract(ot_ss, '$.scope'), '{}'),
-                                                  json_object('schemaUrl', json_extract(ot_ss, '$.schemaUrl'))) END))))))),
+            lambda ot_rs: list_transform([json_extract(ot_rs, ['$.resource', '$.schemaUrl', '$.scopeSpans'])],
+                lambda ot_r: list_transform([CASE WHEN ot_r[1] IS NOT NULL OR ot_r[2] IS NOT NULL
+                        THEN json_merge_patch(coalesce(ot_r[1], '{}'), json_object('schemaUrl', ot_r[2])) END],
+                    lambda ot_rp: flatten(list_transform(
+                        coalesce(CAST(json_extract(ot_r[3], '$[*]') AS JSON[]), []::JSON[]),
+                        lambda ot_ss: list_transform([json_extract(ot_ss, ['$.scope', '$.schemaUrl', '$.spans'])],
+                            lambda ot_s: list_transform([CASE WHEN ot_s[1] IS NOT NULL OR ot_s[2] IS NOT NULL
+                                    THEN json_merge_patch(coalesce(ot_s[1], '{}'), json_object('schemaUrl', ot_s[2])) END],
+                                lambda ot_sc: list_transform(
+                                    coalesce(CAST(json_extract(ot_s[3], '$[*]') AS JSON[]), []::JSON[]),
+                                    lambda ot_sp: json_merge_patch(ot_sp, json_object('resource', ot_rp, 'scope', ot_sc)))
+                            )[1])[1])))[1])[1])),
             lambda ot_span: aimon_otlp_span(ot_span))
     )
     """,
