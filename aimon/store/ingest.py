@@ -124,7 +124,7 @@ def _load(
                 if on_file:
                     on_file(i, len(plans), plan.file)
                 with file_errors(budget, plan.file):
-                    load_file = _ingest_file if atomic or plan.file.layout != "parquet" else _ingest_or_take_back
+                    load_file = _ingest_or_take_back if plan.unread else _ingest_file
                     result = load_file(con, plan, plan.shape.table, default_time, ingested_at, prices, stored_rows)
                     con.execute("RESET threads")  # a heavy file's mapping runs on one
                     restore_budget(con)  # ... with a lower budget

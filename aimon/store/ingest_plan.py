@@ -35,6 +35,9 @@ class FilePlan:
     # record whose keys are one of these cannot give a key twice (see
     # aimon.store.ingest_rows.verdict_lines).
     key_orders: tuple[tuple[str, ...], ...] = ()
+    # A Parquet file not read whole before it is loaded: whether it is corrupt shows only
+    # when a pass over it fails (see parquet_unreadable).
+    unread: bool = False
 
 
 
@@ -136,7 +139,14 @@ def plan_file(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Sh
     """``read_parquet_whole``: read a Parquet file whole before it is loaded, to find a
     corrupt one while it can still be rejected (inside a transaction, a failed read
     would abort the run); a caller that can take back a failed file's rows leaves it
-    to :func:`parquet_unreadable`."""
+    to :func:`parquet_unreadable` (the plan says ``unread``)."""
+    plan = _plan(con, f, table, forced, tmp, read_parquet_whole)
+    unread = f.layout == "parquet" and not read_parquet_whole and plan.unreadable is None
+    return replace(plan, unread=True) if unread else plan
+
+
+def _plan(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape | None, tmp: Path,
+          read_parquet_whole: bool) -> FilePlan:
     if f.gzipped and f.source is None:
         # A gzip file cut short: load what it holds before the cut, and say so.
         copy = tmp / f"{len(list(tmp.iterdir()))}-{f.path.name.removesuffix('.gz')}"
