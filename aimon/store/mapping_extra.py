@@ -159,13 +159,14 @@ def _emptied(c: CompiledShape, deep: list[str], acc: str) -> str:
                       for i, p in enumerate(tops, 1))
     # The patch removes top keys only, so it keeps the order of the others.
     any_held = " OR ".join(held(p) for p in tops)
-    emptied = (f"list_transform([{acc}], lambda ex_a: CASE WHEN {any_held} THEN "
-               f"list_transform([json_extract(ex_a, {paths})], lambda ex_v: list_transform(["
+    patched = (f"list_transform([json_extract(ex_a, {paths})], lambda ex_v: list_transform(["
                f"concat_ws(',', {nulls})], lambda ex_n: CASE WHEN ex_n = '' THEN ex_a "
-               f"ELSE CAST(json_merge_patch(ex_a, '{{' || ex_n || '}}') AS VARCHAR) END)[1])[1] ELSE ex_a END)[1]")
-    # Rows that hold none of the paths (most) skip the lambdas: building a list a row
-    # cost 0.2 s a million records. Only where acc is a column: the guard repeats it.
-    return f"CASE WHEN {any_held} THEN {emptied} ELSE {acc} END" if re.fullmatch(r"\w+", acc) else emptied
+               f"ELSE CAST(json_merge_patch(ex_a, '{{' || ex_n || '}}') AS VARCHAR) END)[1])[1]")
+    if re.fullmatch(r"\w+", acc):
+        # Rows that hold none of the paths (most) skip the lambdas: building a list a row
+        # cost 0.2 s a million records. (Only where acc is a column: the guard repeats it.)
+        return f"CASE WHEN {any_held} THEN list_transform([{acc}], lambda ex_a: {patched})[1] ELSE {acc} END"
+    return f"list_transform([{acc}], lambda ex_a: CASE WHEN {any_held} THEN {patched} ELSE ex_a END)[1]"
 
 
 def slot_ref(c: CompiledShape, path: str) -> str:
