@@ -79,13 +79,23 @@ TELEMETRY_MACROS_SQL = [
         END
     )
     """,
-    # One OTLP span (carrying its resource and scope) as a flat span record: attributes
-    # (its own, its events', its resource's and scope's) as objects, ids as hex, 64-bit
-    # times as decimal text.
+    # An OTLP resource or scope with its attributes as one object.
     """
-    CREATE OR REPLACE TEMP MACRO aimon_otlp_span(sp) AS (
+    CREATE OR REPLACE TEMP MACRO aimon_otlp_holder(h) AS (
+        CASE WHEN json_type(h, '$.attributes') = 'ARRAY'
+             THEN json_merge_patch(h, json_object('attributes', aimon_otlp_attrs(json_extract(h, '$.attributes'))))
+             ELSE h END
+    )
+    """,
+    # One OTLP span and the resource and scope that hold it (``rp``, ``sc``) as a flat
+    # span record: attributes (its own, its events', its resource's and scope's) as
+    # objects, ids as hex, 64-bit times as decimal text.
+    """
+    CREATE OR REPLACE TEMP MACRO aimon_otlp_span(sp, rp, sc) AS (
         -- The span's fields in one parse (os_f), not one parse of the whole span per field
-        -- read: a JSON function keeps its parses until the chunk of records is done.
+        -- read: a JSON function keeps its parses until the chunk of records is done. The
+        -- resource and scope are patched in once, converted: patching them in first and
+        -- converting the result took a second parse of every span (270 MB a chunk).
         list_transform([json_extract(sp, ['$.traceId', '$.spanId', '$.parentSpanId', '$.startTimeUnixNano',
                                           '$.endTimeUnixNano', '$.attributes', '$.events', '$.resource',
                                           '$.scope'])],
@@ -103,41 +113,45 @@ TELEMETRY_MACROS_SQL = [
                                 'timeUnixNano', aimon_otel_int(ev_f[1]),
                                 'attributes', aimon_otlp_attrs(ev_f[2]))))[1]))
                     ELSE os_f[7] END,
-                'resource', CASE WHEN json_type(os_f[8], '$.attributes') = 'ARRAY' THEN json_object(
-                        'attributes', aimon_otlp_attrs(json_extract(os_f[8], '$.attributes')))
-                        ELSE os_f[8] END,
-                'scope', CASE WHEN json_type(os_f[9], '$.attributes') = 'ARRAY' THEN json_object(
-                        'attributes', aimon_otlp_attrs(json_extract(os_f[9], '$.attributes')))
-                        ELSE os_f[9] END)))[1]
+                -- A span's own "resource" or "scope" (not OTLP fields) is kept under
+                -- its holder's, as a patch of the holder would keep it.
+                'resource', aimon_otlp_holder(CASE WHEN os_f[8] IS NULL THEN rp ELSE json_merge_patch(os_f[8], rp) END),
+                'scope', aimon_otlp_holder(CASE WHEN os_f[9] IS NULL THEN sc ELSE json_merge_patch(os_f[9], sc) END))))[1]
     )
     """,
-    # Every span of an OTLP/JSON document as a flat span record: {resourceSpans: [...]} or
-    # one bare ResourceSpans {resource, scopeSpans} (as protobufjs decodes it). Spans are
-    # gathered first and normalised in one flat pass: lambdas nested three deep around the
-    # normalisation would cost DuckDB about a second to bind.
+    # Every span of an OTLP/JSON document ({resourceSpans: [...]} or one bare ResourceSpans
+    # {resource, scopeSpans}, as protobufjs decodes it), each with its resource and scope:
+    # a list of {span, resource, scope}, which ``aimon_otlp_record`` turns into a flat
+    # span record once each is a row of its own. The document is parsed once, into
+    # DuckDB's own lists (json_transform): unpacked with a JSON function per level, every
+    # level parsed the line again and kept that parse for the whole chunk of lines, and
+    # 24 lines of 512 spans (38 MB) took 1.1 GB before a span was converted.
     """
     CREATE OR REPLACE TEMP MACRO aimon_otlp_spans(doc) AS (
-        -- A resource's and a scope's fields are read once (ot_r, ot_s) and their patches
-        -- made once (ot_rp, ot_sc), not once per span they hold; and the per-span lambda
-        -- names only the patches: a lambda copies every outer value it names for each
-        -- item, so naming ot_r or ot_s there copied the line's whole span list per span.
-        list_transform(flatten(list_transform(
-            CASE WHEN json_type(doc, '$.resourceSpans') = 'ARRAY'
-                 THEN CAST(json_extract(doc, '$.resourceSpans[*]') AS JSON[])
-                 WHEN json_type(doc, '$.scopeSpans') = 'ARRAY' THEN [CAST(doc AS JSON)] END,
-            lambda ot_rs: list_transform([json_extract(ot_rs, ['$.resource', '$.schemaUrl', '$.scopeSpans'])],
-                lambda ot_r: list_transform([CASE WHEN ot_r[1] IS NOT NULL OR ot_r[2] IS NOT NULL
-                        THEN json_merge_patch(coalesce(ot_r[1], '{}'), json_object('schemaUrl', ot_r[2])) END],
-                    lambda ot_rp: flatten(list_transform(
-                        coalesce(CAST(json_extract(ot_r[3], '$[*]') AS JSON[]), []::JSON[]),
-                        lambda ot_ss: list_transform([json_extract(ot_ss, ['$.scope', '$.schemaUrl', '$.spans'])],
-                            lambda ot_s: list_transform([CASE WHEN ot_s[1] IS NOT NULL OR ot_s[2] IS NOT NULL
-                                    THEN json_merge_patch(coalesce(ot_s[1], '{}'), json_object('schemaUrl', ot_s[2])) END],
-                                lambda ot_sc: list_transform(
-                                    coalesce(CAST(json_extract(ot_s[3], '$[*]') AS JSON[]), []::JSON[]),
-                                    lambda ot_sp: json_merge_patch(ot_sp, json_object('resource', ot_rp, 'scope', ot_sc)))
-                            )[1])[1])))[1])[1])),
-            lambda ot_span: aimon_otlp_span(ot_span))
+        -- A resource's and a scope's patches are made once (ot_rp, ot_sc), not once per
+        -- span they hold; and the per-span lambda names only the patches: a lambda copies
+        -- every outer value it names for each item.
+        list_transform([json_transform(doc, '{"resourceSpans": [{"resource": "JSON", "schemaUrl": "JSON",
+                "scopeSpans": [{"scope": "JSON", "schemaUrl": "JSON", "spans": ["JSON"]}]}],
+                "resource": "JSON", "schemaUrl": "JSON",
+                "scopeSpans": [{"scope": "JSON", "schemaUrl": "JSON", "spans": ["JSON"]}]}')],
+            lambda ot_t: flatten(list_transform(
+                CASE WHEN ot_t.resourceSpans IS NOT NULL THEN ot_t.resourceSpans
+                     WHEN ot_t.scopeSpans IS NOT NULL
+                     THEN [{'resource': ot_t.resource, 'schemaUrl': ot_t.schemaUrl, 'scopeSpans': ot_t.scopeSpans}] END,
+                lambda ot_rs: list_transform([CASE WHEN ot_rs.resource IS NOT NULL OR ot_rs.schemaUrl IS NOT NULL
+                        THEN json_merge_patch(coalesce(ot_rs.resource, '{}'), json_object('schemaUrl', ot_rs.schemaUrl)) END],
+                    lambda ot_rp: flatten(list_transform(coalesce(ot_rs.scopeSpans, []),
+                        lambda ot_ss: list_transform([CASE WHEN ot_ss.scope IS NOT NULL OR ot_ss.schemaUrl IS NOT NULL
+                                THEN json_merge_patch(coalesce(ot_ss.scope, '{}'), json_object('schemaUrl', ot_ss.schemaUrl)) END],
+                            lambda ot_sc: list_transform(coalesce(ot_ss.spans, []),
+                                lambda ot_sp: {'span': ot_sp, 'resource': ot_rp, 'scope': ot_sc}))[1])))[1])))[1]
+    )
+    """,
+    # One item of ``aimon_otlp_spans`` as a flat span record.
+    """
+    CREATE OR REPLACE TEMP MACRO aimon_otlp_record(x) AS (
+        aimon_otlp_span(x.span, x.resource, x.scope)
     )
     """,
     # A JSON value that may hold JSON as text (OTel attributes cannot nest, so message

@@ -351,6 +351,8 @@ def _text_base(c: CompiledShape, source: Source, number: str) -> _Base:
     if shape.records:
         items = (f"SELECT rec_no, unnest(r) AS doc, generate_subscripts(r, 1) AS sub_no "
                  f"FROM (SELECT rec_no, {shape.records} AS r FROM lines WHERE pre_reason IS NULL)")
+        if shape.record_each:
+            items = f"SELECT rec_no, {shape.record_each}(doc) AS doc, sub_no FROM ({items})"
         s = (f"WITH lines AS (SELECT rec_no, doc, {not_object} AS pre_reason FROM ({source.sql})), "
              f"s AS (SELECT rec_no, 1 AS sub_no, doc, pre_reason FROM lines "
              f"WHERE pre_reason IS NOT NULL OR coalesce(len({shape.records}), 0) = 0 "

@@ -95,6 +95,11 @@ class Shape:
     # expression over the line's JSON ``doc`` giving a LIST of JSON sub-records, each
     # then mapped like a line of its own.
     records: str | None = None
+    # A macro each of those sub-records goes through once it is a row of its own (OTLP's
+    # span conversion). Done inside ``records`` it would run for every sub-record of a
+    # whole chunk of lines at once: 24 lines of 512 spans ran out of 1.6 GB; as rows,
+    # DuckDB converts one chunk of sub-records at a time, however many a line holds.
+    record_each: str | None = None
     # Why a record is not a model call and is not loaded (wrapper spans that repeat
     # their children's token counts, tool spans): a template giving a reason text or
     # NULL, written with peek() so that it consumes nothing.

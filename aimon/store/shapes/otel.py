@@ -270,5 +270,6 @@ register(Shape(
     detect=_is_otlp,
     columns=OTEL_COLUMNS,
     records="aimon_otlp_spans(doc)",
+    record_each="aimon_otlp_record",
     skip=OTEL_SKIP,
 ))
