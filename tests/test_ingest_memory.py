@@ -152,6 +152,19 @@ def test_otlp_lines_of_a_thousand_spans_load_at_the_default_budget(tmp_path):
     assert rss < 1300, f"peak RSS {rss} MB"
 
 
+@pytest.mark.slow  # five seconds
+def test_otlp_lines_of_512_spans_load_at_the_default_budget(tmp_path):
+    # 24 lines of 512 spans (12,288 spans, 38 MB) ran out of the 1.6 GiB first pass: the
+    # reader handed over chunks of up to twice its 32 MiB record limit, and the lines
+    # were filtered before being unpacked (a filter below the unnest held 1.9 GB for 118
+    # such lines). After: 940 MB.
+    path = otlp_lines(tmp_path, 24, spans_per_line=512)
+    summary, err, rss, code = ingest_process(str(path), "--db", str(tmp_path / "o.duckdb"))
+    assert code == 0, err
+    assert (summary["records"], summary["loaded"]) == (12288, 12288)
+    assert rss < 1300, f"peak RSS {rss} MB"
+
+
 def test_an_otlp_line_of_a_thousand_spans_is_unpacked_in_bounded_memory(con):
     # Each span's lambda named the resource and scope lists, and DuckDB copies every
     # outer value a lambda names for each item: the line's whole span list once per

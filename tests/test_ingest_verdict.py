@@ -61,3 +61,34 @@ def test_a_key_sql_cannot_hold_does_not_stop_the_run(con, tmp_path):
     path.write_text(line + "\n" + json.dumps(request(request_id="t")) + "\n")
     summary = load(con, path)
     assert summary.records == 2
+
+
+def test_the_sample_stops_at_its_bytes(con, tmp_path, monkeypatch):
+    # Python's parse of a record takes about eight times its text: 118 OTLP export lines
+    # of 512 spans (169 MB) were all sampled, and took 1.4 GB before a span loaded.
+    from aimon.store import ingest_plan
+    from aimon.store.reader import LogFile
+    monkeypatch.setattr(ingest_plan, "SAMPLE_BYTES", 100_000)
+    path = tmp_path / "wide.jsonl"
+    path.write_text("".join(json.dumps(request(request_id=f"r{i}", prompt="p" * 40_000)) + "\n" for i in range(10)))
+    assert len(ingest_plan.sample_records(con, LogFile(path, "lines"))) == 2
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps(request(prompt="p" * 200_000)) + "\n")
+    assert len(ingest_plan.sample_records(con, LogFile(one, "lines"))) == 1
+
+
+def test_a_file_of_many_records_a_line_reads_with_a_limit_just_above_its_longest_line(con, tmp_path):
+    # DuckDB hands the mapping about twice the record limit of text at a time, and each
+    # OTLP line is unpacked whole: at 32 MiB, 118 lines of 512 spans took 1.1 GB on one
+    # thread before a span was converted.
+    from aimon.store.ingest_plan import plan_file
+    from aimon.store.reader import MAX_RECORD_BYTES, LogFile
+    from tests.test_ingest_memory import otlp_lines
+    path = otlp_lines(tmp_path, 3, spans_per_line=400)
+    longest = max(len(line.encode()) for line in path.read_text().splitlines())
+    plan = plan_file(con, LogFile(path, "lines"), "requests", None, tmp_path)
+    assert plan.shape.name == "otlp_json"
+    assert longest < plan.file.max_record_bytes <= longest + (2 << 20)
+    flat = tmp_path / "flat.jsonl"
+    flat.write_text(json.dumps(request()) + "\n")
+    assert plan_file(con, LogFile(flat, "lines"), "requests", None, tmp_path).file.max_record_bytes == MAX_RECORD_BYTES

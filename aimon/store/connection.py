@@ -43,6 +43,11 @@ DEFAULT_MEMORY_LIMIT = f"{MAX_MEMORY_LIMIT_MB}MB"
 # 956-1,021 MiB at 1800MB and 836-845 MiB at 800MB, about a fifth slower. The default
 # budget is lowered to this for such a file; AIMON_MEMORY_LIMIT is kept as set.
 ONE_THREAD_MEMORY_LIMIT_MB = 800
+# A file whose every line holds many records (OTLP export lines of hundreds of spans)
+# unpacks a chunk of lines at once beside the chunk of records it maps, and that, not
+# the rows it keeps, is what 800MB ran short of: 24 lines of 512 spans ran out at 800MB
+# and peak at 1,085 MB at 1000MB; 118 such lines, 967 MB at 1000MB and 2,197 MB at 1600MB.
+MANY_A_LINE_MEMORY_LIMIT_MB = 1000
 
 
 def available_memory_mb() -> int | None:
@@ -148,17 +153,18 @@ def _configured_budget(con: duckdb.DuckDBPyConnection) -> str | None:
     return con.execute("SELECT getvariable('aimon_memory_limit')").fetchall()[0][0]
 
 
-def lower_budget_for_one_thread(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The default budget capped at ONE_THREAD_MEMORY_LIMIT_MB while one thread maps a
-    heavy file (``restore_budget`` after it); a budget AIMON_MEMORY_LIMIT sets is kept.
-    Returns the lowered budget, None when it stays."""
+def lower_budget_for_one_thread(con: duckdb.DuckDBPyConnection, limit_mb: int | None = None) -> str | None:
+    """The default budget capped at ``limit_mb`` (ONE_THREAD_MEMORY_LIMIT_MB unless
+    given) while one thread maps a heavy file (``restore_budget`` after it); a budget
+    AIMON_MEMORY_LIMIT sets is kept. Returns the lowered budget, None when it stays."""
+    limit_mb = ONE_THREAD_MEMORY_LIMIT_MB if limit_mb is None else limit_mb
     if os.environ.get("AIMON_MEMORY_LIMIT"):
         return None
     configured = _configured_budget(con)
     found = re.fullmatch(r"(\d+)MB", configured or "")
-    if not found or int(found[1]) <= ONE_THREAD_MEMORY_LIMIT_MB:
+    if not found or int(found[1]) <= limit_mb:
         return None
-    lowered = f"{ONE_THREAD_MEMORY_LIMIT_MB}MB"
+    lowered = f"{limit_mb}MB"
     con.execute(f"SET memory_limit = '{lowered}'")
     con.execute("SET VARIABLE aimon_budget_to_restore = $m", {"m": configured})
     return lowered

@@ -29,7 +29,7 @@ import duckdb
 
 from aimon.errors import InputError
 from aimon.store import reader
-from aimon.store.connection import lower_budget_for_one_thread
+from aimon.store.connection import MANY_A_LINE_MEMORY_LIMIT_MB, lower_budget_for_one_thread
 from aimon.store.ingest_accounts import (
     FileResult,
     exact_lines,
@@ -268,7 +268,8 @@ def _whole_record_reader(con: duckdb.DuckDBPyConnection, read: FileRead, plan: F
         # DuckDB working memory that grows with the records each thread has mapped: one
         # thread needs about 60% of what two do (20,000 spans: 618 MB against 842 MB).
         con.execute("SET threads = 1")
-        read = replace(read, lowered_budget=lower_budget_for_one_thread(con))
+        limit = MANY_A_LINE_MEMORY_LIMIT_MB if read.shape.records else None
+        read = replace(read, lowered_budget=lower_budget_for_one_thread(con, limit))
     # Typed: rejects take the line from the file (fill_raw_from_file).
     record_raw = "NULL::VARCHAR" if typed else read.record_raw
     return replace(read, by_id_reader=by_id_reader, typed=typed, record_raw=record_raw)
@@ -412,7 +413,7 @@ def _read_typed(con: duckdb.DuckDBPyConnection, f: LogFile, plan: FilePlan, comp
         return False
     columns = "{" + ", ".join(f"{sql_str(k)}: {sql_str(t)}" for k, t in types.items()) + "}"
     sql = (f"SELECT * FROM read_json({sql_str(str(f.path))}, format = 'newline_delimited', "
-           f"columns = {columns}, maximum_object_size = {reader.MAX_RECORD_BYTES}, ignore_errors = true)")
+           f"columns = {columns}, maximum_object_size = {f.max_record_bytes}, ignore_errors = true)")
     src = Source(sql, False, types, frozenset(keys), record_text=False)
     con.execute(f"CREATE OR REPLACE TEMP VIEW _parsed AS {parsed_sql(compiled, src, table, default_time)}")
     return True

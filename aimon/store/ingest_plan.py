@@ -18,6 +18,10 @@ from aimon.store.reader import LogFile
 from aimon.store.shapes import Shape, all_shapes, detect_shape, get_shape, sql_str
 
 SAMPLE_RECORDS = 200
+# Text past this much in the first records goes unsampled (at least one record is
+# sampled): Python's parse of a record takes about eight times its text, and 118 OTLP
+# export lines of 512 spans (169 MB) took 1.4 GB before a span was loaded.
+SAMPLE_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ def json_reader(f: LogFile, numbered: bool) -> str:
     fmt = {"lines": "newline_delimited", "array": "array", "documents": "unstructured"}[f.layout]
     ignore = ", ignore_errors = true" if f.layout == "lines" else ""
     call = (f"read_json_objects({sql_str(str(f.path))}, format = '{fmt}', "
-            f"maximum_object_size = {reader.MAX_RECORD_BYTES}{ignore})")
+            f"maximum_object_size = {f.max_record_bytes}{ignore})")
     if numbered:
         return f"SELECT ordinality AS rec_no, json AS doc FROM {call} WITH ORDINALITY"
     return f"SELECT json AS doc FROM {call}"
@@ -98,9 +102,10 @@ def sample_records(con: duckdb.DuckDBPyConnection, f: LogFile) -> list[dict]:
         rel = con.execute(f"SELECT * FROM read_parquet({sql_str(str(f.path))}) LIMIT {SAMPLE_RECORDS}")
         names = [d[0] for d in rel.description]
         return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
+    records = f"SELECT doc FROM ({json_reader(f, numbered=False)}) WHERE doc IS NOT NULL"
     try:
-        rows = con.execute(f"SELECT doc FROM ({json_reader(f, numbered=False)}) WHERE doc IS NOT NULL "
-                           f"LIMIT {SAMPLE_RECORDS}").fetchall()
+        sizes = [n for (n,) in con.execute(f"SELECT strlen(doc) FROM ({records}) LIMIT {SAMPLE_RECORDS}").fetchall()]
+        rows = con.execute(f"{records} LIMIT {_within_sample_bytes(sizes)}").fetchall()
     except duckdb.Error:
         return []  # an unparseable array or document: the file is rejected whole below
     out = []
@@ -114,6 +119,16 @@ def sample_records(con: duckdb.DuckDBPyConnection, f: LogFile) -> list[dict]:
         if isinstance(value, dict):
             out.append(value)
     return out
+
+
+def _within_sample_bytes(sizes: list[int]) -> int:
+    """How many of the first records (their text sizes) fit in SAMPLE_BYTES; one at least."""
+    taken = total = 0
+    for size in sizes:
+        if taken and total + size > SAMPLE_BYTES:
+            break
+        taken, total = taken + 1, total + size
+    return taken
 
 
 KEY_ORDERS = 4
@@ -142,7 +157,20 @@ def plan_file(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Sh
     to :func:`parquet_unreadable` (the plan says ``unread``)."""
     plan = _plan(con, f, table, forced, tmp, read_parquet_whole)
     unread = f.layout == "parquet" and not read_parquet_whole and plan.unreadable is None
+    if plan.shape.records and plan.file.layout == "lines" and plan.unreadable is None:
+        plan = replace(plan, file=_fitted_to_longest_line(con, plan.file))
     return replace(plan, unread=True) if unread else plan
+
+
+def _fitted_to_longest_line(con: duckdb.DuckDBPyConnection, f: LogFile) -> LogFile:
+    """The file read with a record size limit just above its longest record. Each of its
+    lines is unpacked into many records, with a parse of the whole chunk of lines held
+    meanwhile: at the 32 MiB limit, 118 OTLP lines of 512 spans (169 MB) took 1.1 GB on
+    one thread before a span was converted, 0.6 GB at a limit of 2 MiB. No line the
+    file holds is longer, so none reads differently (longer ones were broken anyway)."""
+    (longest,), = con.execute(f"SELECT coalesce(max(strlen(doc)), 0) FROM ({json_reader(f, numbered=False)})").fetchall()
+    fitted = -(-(longest + 2) // (1 << 20)) << 20
+    return replace(f, max_record_bytes=min(f.max_record_bytes, fitted))
 
 
 def _plan(con: duckdb.DuckDBPyConnection, f: LogFile, table: str, forced: Shape | None, tmp: Path,

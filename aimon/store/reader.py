@@ -41,6 +41,10 @@ class LogFile:
     # When ``path`` is a repaired copy (the elements of a broken JSON array one per
     # line, the readable part of a truncated gzip): the file the user gave.
     source: Path | None = None
+    # The reader's record size limit. DuckDB hands a chunk of records to the mapping
+    # about twice this much text at a time, so a file whose every line is unpacked into
+    # many records reads with a limit just above its longest line (ingest_plan).
+    max_record_bytes: int = MAX_RECORD_BYTES
 
     @property
     def name(self) -> str:
