@@ -213,6 +213,20 @@ def test_otlp_and_flat_forms_give_the_same_rows(con, write_jsonl):
     assert rows(con, "SELECT DISTINCT source_format, source_line FROM requests") == [("otlp_json", 1)]
 
 
+def test_otlp_items_that_are_not_spans_keep_their_holders(con):
+    # Each span is converted once it is a row, with its resource and scope converted
+    # beside it; a list item that is no object still becomes one holding them, as
+    # patching them into it made it before.
+    from aimon.store import macros
+    macros.install(con)
+    doc = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "bot"}}]},
+                              "scopeSpans": [{"scope": {"name": "s"}, "spans": [1, None, "x", {"spanId": "ab"}]}]}]}
+    got = [json.loads(r) for (r,) in con.execute(
+        "SELECT aimon_otlp_record(x) FROM (SELECT unnest(aimon_otlp_spans(?::JSON)) AS x)", [json.dumps(doc)]).fetchall()]
+    holders = {"resource": {"attributes": {"service.name": "bot"}}, "scope": {"name": "s"}}
+    assert got == [holders, holders, holders, {"spanId": "ab", **holders}]
+
+
 # ------------------------------------------------------------------ real samples
 
 

@@ -148,10 +148,11 @@ TELEMETRY_MACROS_SQL = [
                                 lambda ot_sp: {'span': ot_sp, 'resource': ot_rp, 'scope': ot_sc}))[1])))[1])))[1]
     )
     """,
-    # One item of ``aimon_otlp_spans`` as a flat span record.
+    # One item of ``aimon_otlp_spans`` as a flat span record; a span that is not an object
+    # becomes one holding its resource and scope, as patching them into it made it.
     """
     CREATE OR REPLACE TEMP MACRO aimon_otlp_record(x) AS (
-        aimon_otlp_span(x.span, x.resource, x.scope)
+        aimon_otlp_span(CASE WHEN left(x.span, 1) = '{' THEN x.span ELSE '{}' END, x.resource, x.scope)
     )
     """,
     # A JSON value that may hold JSON as text (OTel attributes cannot nest, so message
