@@ -126,42 +126,24 @@ def otlp_lines(tmp_path: Path, lines: int, spans_per_line: int = 1) -> Path:
     return path
 
 
-@pytest.mark.slow  # five seconds
-def test_two_thousand_otlp_lines_load_in_bounded_memory(tmp_path):
-    # Out of memory at the default budget (6.3 MB of lines): converting a span read the
-    # whole span once per field and its resource once per span. After: 800-890 MB run
-    # alone, 1,105 MB once beside the other tests of this file (not yet under 1 GB).
-    path = otlp_lines(tmp_path, 2000)
+# Each ran out of memory at the default budget:
+# - 2,000 one-span lines (6.3 MB): converting a span read the whole span once per field
+#   and its resource once per span;
+# - 4 lines of 1,000 spans (12 MB): each level of a line's nesting was unpacked by a
+#   JSON function of its own, each holding a parse of the whole chunk of lines, and
+#   each span was parsed again to patch its resource in;
+# - 24 lines of 512 spans (35 MB; SDK batch processors write 512 a line): the reader
+#   handed over chunks of up to twice its 32 MiB record limit, and a filter below the
+#   unnest held 1.9 GB (for 118 such lines).
+# After: 533, 853 and 1,107 MB peak run alone (not all under 1 GB).
+@pytest.mark.slow  # five seconds each
+@pytest.mark.parametrize(("lines", "spans_per_line"), [(2000, 1), (4, 1000), (24, 512)])
+def test_otlp_export_lines_load_in_bounded_memory(tmp_path, lines, spans_per_line):
+    path = otlp_lines(tmp_path, lines, spans_per_line)
     summary, err, rss, code = ingest_process(str(path), "--db", str(tmp_path / "o.duckdb"))
     assert code == 0, err
-    assert (summary["records"], summary["loaded"]) == (2000, 2000)
-    assert rss < 1300, f"peak RSS {rss} MB"
-
-
-@pytest.mark.slow  # five seconds
-def test_otlp_lines_of_a_thousand_spans_load_at_the_default_budget(tmp_path):
-    # Exporters batch spans (512 a line by default in the SDKs' batch processors). Four
-    # lines of 1,000 spans (12 MB) ran the 800MB budget out: every level of a line's
-    # nesting was unpacked by a JSON function of its own, each holding a parse of the
-    # whole chunk of lines, and each span was parsed again to patch in its resource.
-    # After: 850 MB peak alone.
-    path = otlp_lines(tmp_path, 4, spans_per_line=1000)
-    summary, err, rss, code = ingest_process(str(path), "--db", str(tmp_path / "o.duckdb"))
-    assert code == 0, err
-    assert (summary["records"], summary["loaded"]) == (4000, 4000)
-    assert rss < 1300, f"peak RSS {rss} MB"
-
-
-@pytest.mark.slow  # five seconds
-def test_otlp_lines_of_512_spans_load_at_the_default_budget(tmp_path):
-    # 24 lines of 512 spans (12,288 spans, 38 MB) ran out of the 1.6 GiB first pass: the
-    # reader handed over chunks of up to twice its 32 MiB record limit, and the lines
-    # were filtered before being unpacked (a filter below the unnest held 1.9 GB for 118
-    # such lines). After: 940 MB.
-    path = otlp_lines(tmp_path, 24, spans_per_line=512)
-    summary, err, rss, code = ingest_process(str(path), "--db", str(tmp_path / "o.duckdb"))
-    assert code == 0, err
-    assert (summary["records"], summary["loaded"]) == (12288, 12288)
+    spans = lines * spans_per_line
+    assert (summary["records"], summary["loaded"]) == (spans, spans)
     assert rss < 1300, f"peak RSS {rss} MB"
 
 
