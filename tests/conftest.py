@@ -380,6 +380,33 @@ def real_sample(name: str) -> Path:
     return path
 
 
+def otlp_lines(tmp_path: Path, lines: int, spans_per_line: int = 1) -> Path:
+    """``lines`` OTLP/JSON export lines (tests/data/real-samples' protobufjs ones), each
+    span under a new id; ``spans_per_line`` spans gathered in each line, as an exporter
+    that batches spans writes them."""
+    docs = real_sample("otel_genai_otlp_protobufjs.jsonl").read_text().splitlines()
+    out = []
+    for i in range(lines):
+        gathered = None
+        for j in range(spans_per_line):
+            n = i * spans_per_line + j
+            doc = json.loads(docs[n % len(docs)])
+            for scope in doc["scopeSpans"]:
+                for span in scope["spans"]:
+                    span["spanId"]["data"] = list((n + 1).to_bytes(8, "big"))
+                    for attribute in span["attributes"]:
+                        if attribute["key"] == "gen_ai.response.id":
+                            attribute["value"]["stringValue"] += f"-{n}"
+            if gathered is None:
+                gathered = doc
+            else:
+                gathered["scopeSpans"][0]["spans"] += [sp for scope in doc["scopeSpans"] for sp in scope["spans"]]
+        out.append(json.dumps(gathered))
+    path = tmp_path / "otlp.jsonl"
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
 os.environ.setdefault("TZ", "UTC")
 
 

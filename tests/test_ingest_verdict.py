@@ -10,7 +10,7 @@ import json
 
 from aimon.store import ingest_rows
 from aimon.store.ingest_plan import key_orders
-from tests.conftest import load, request, rows
+from tests.conftest import load, otlp_lines, request, rows
 
 LONG = "x" * (ingest_rows.KEYS_WITH_IDS_BYTES + 1000)
 
@@ -83,7 +83,6 @@ def test_a_file_of_many_records_a_line_reads_with_a_limit_just_above_its_longest
     # thread before a span was converted.
     from aimon.store.ingest_plan import plan_file
     from aimon.store.reader import MAX_RECORD_BYTES, LogFile
-    from tests.test_ingest_memory import otlp_lines
     path = otlp_lines(tmp_path, 3, spans_per_line=400)
     longest = max(len(line.encode()) for line in path.read_text().splitlines())
     plan = plan_file(con, LogFile(path, "lines"), "requests", None, tmp_path)

@@ -321,7 +321,7 @@ def _typed_base(c: CompiledShape, source: Source) -> _Base:
     # million rows (a list, a lambda and a map for every row). The merge below rewrites
     # the text, and what is stored is the same (tests/test_ingest_typed.py).
     doc_for_extra = ("'{' || concat_ws(',', "
-                     + ", ".join(f"CASE WHEN to_json(p.{_quote_ident(k)}) IS NOT NULL THEN CAST(to_json({sql_str(k)}) AS VARCHAR)"
+                     + ", ".join(f"CASE WHEN p.{_quote_ident(k)} IS NOT NULL THEN CAST(to_json({sql_str(k)}) AS VARCHAR)"
                                  f" || ':' || CAST(to_json(p.{_quote_ident(k)}) AS VARCHAR) END" for k in rest)
                      + ") || '}'") if rest else "'{}'"
     # The row itself stays a struct (no copy); it becomes JSON text only where a
