@@ -1,0 +1,46 @@
+"""The training-only sets tests/data/security/train8a.jsonl and train8b.jsonl (see
+TRAIN8A.md and TRAIN8B.md there): what benchmarks/security_model.py reads from them.
+
+As with the blind sets (test_security_blind_format.py), the detector is not run here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.security_eval import evaluate as E
+from tests.test_security_blind_format import DECODE
+
+SETS = Path(__file__).resolve().parent / "data" / "security"
+
+
+@pytest.fixture(scope="module", params=["train8a.jsonl", "train8b.jsonl"])
+def records(request) -> list[dict]:
+    return E.load(SETS / request.param)
+
+
+def test_every_text_is_a_labelled_prompt_once(records):
+    assert len(records) >= 450
+    assert {r["field"] for r in records} == {"prompt"}
+    labels = Counter(r["label"] or "benign" for r in records)
+    assert set(labels) == {"benign", *E.INJECTION}, labels
+    folded = Counter(" ".join(r["text"].lower().split()) for r in records)
+    assert [t for t, n in folded.items() if n > 1] == []
+
+
+def test_encoded_payloads_decode_to_what_they_are_labelled_with():
+    import json
+
+    for name in ("train8a.jsonl", "train8b.jsonl"):
+        rows = [json.loads(line) for line in (SETS / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+        encoded = [r for r in rows if "payload" in r]
+        assert encoded, name
+        assert all("payload" in r for r in rows if r["category"] == "encoded"), name
+        for r in encoded:
+            out = DECODE[r["obfuscation"]](r["payload"])
+            if "nested" in r["note"] or "twice" in r["note"]:
+                out = DECODE[r["obfuscation"]](out)
+            assert out == r["decoded"], (name, r["note"])
