@@ -36,5 +36,16 @@ GATE_WORDS = (
     r"指令|指示|规则|忽略|无视|忘记|系统|提示|限制|模式|扮演|假装|越狱|"
     r"無視|ルール|プロンプト|システム|命令|"
     r"지시|무시|규칙|프롬프트|시스템|명령"
+    # version 7: instructions, ignore, forget, rules and system in Arabic, Persian,
+    # Hebrew, Hindi, Thai, Ukrainian, Turkish, Vietnamese, Indonesian, Polish, Dutch and
+    # Swedish, which no rule covers: the model is trained on texts in these languages
+    r"|تعليمات|تجاهل|قواعد|النظام|دستور|نادیده|فراموش|قوانین|سیستم|"
+    r"הוראות|התעלם|שכח|כללים|מערכת|"
+    r"निर्देश|अनदेखा|भूल|नियम|सिस्टम|"
+    r"คำสั่ง|เพิกเฉย|ลืม|กฎ|ระบบ|"
+    r"інструкц|ігнор"
+    r"|\b(?:talimat\w*|yoksay\w*|unut\w*|kural\w*|sistem\w*|hướng\s+dẫn|bỏ\s+qua|quên|quy\s+tắc|hệ\s+thống|"
+    r"instruksi|abaikan|lupakan|aturan|instrukcj\w*|zignoruj\w*|zapomnij\w*|reguł\w*|zasad\w*|"
+    r"instructies|negeer\w*|vergeet|regels|systeem\w*|instruktion\w*|ignorera\w*|glöm\w*|regler\w*|systemet)"
 )
 GATE_PATTERN = "(?i)" + GATE_WORDS

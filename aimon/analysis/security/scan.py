@@ -41,8 +41,9 @@ from aimon.analysis.toolkit.window import Window
 # are dropped and the texts scanned again. (A retrained model changes the settings
 # digest by itself: its file's hash is part of it.) 4: the learned model. 5: ROT13,
 # URL-encoded and leetspeak payloads; Russian, Japanese, Portuguese and Italian phrasings.
-# 6: second-look cues (``cues``) and decoded payloads that read as orders.
-DETECTOR_VERSION = 6
+# 6: second-look cues (``cues``) and decoded payloads that read as orders. 7: gate words
+# in twelve more languages.
+DETECTOR_VERSION = 7
 MAX_LAYERS = 3  # decoded inside normalised inside decoded: deep enough, and bounded
 LEAK_CHUNK = 15
 
