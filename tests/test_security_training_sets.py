@@ -1,5 +1,5 @@
-"""The training-only sets tests/data/security/train8a.jsonl and train8b.jsonl (see
-TRAIN8A.md and TRAIN8B.md there): what benchmarks/security_model.py reads from them.
+"""The training-only sets tests/data/security/train8a.jsonl to train8f.jsonl (see
+TRAIN8A.md to TRAIN8F.md there): what benchmarks/security_model.py reads from them.
 
 As with the blind sets (test_security_blind_format.py), the detector is not run here.
 """
@@ -15,9 +15,10 @@ from tests.security_eval import evaluate as E
 from tests.test_security_blind_format import DECODE
 
 SETS = Path(__file__).resolve().parent / "data" / "security"
+NAMES = [f"train8{x}.jsonl" for x in "abcdef"]
 
 
-@pytest.fixture(scope="module", params=["train8a.jsonl", "train8b.jsonl"])
+@pytest.fixture(scope="module", params=NAMES)
 def records(request) -> list[dict]:
     return E.load(SETS / request.param)
 
@@ -34,7 +35,7 @@ def test_every_text_is_a_labelled_prompt_once(records):
 def test_encoded_payloads_decode_to_what_they_are_labelled_with():
     import json
 
-    for name in ("train8a.jsonl", "train8b.jsonl"):
+    for name in NAMES:
         rows = [json.loads(line) for line in (SETS / name).read_text(encoding="utf-8").splitlines() if line.strip()]
         encoded = [r for r in rows if "payload" in r]
         assert encoded, name
