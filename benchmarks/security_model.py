@@ -5,8 +5,9 @@ estimate how it generalises, by leaving one labelled set out at a time.
     python benchmarks/security_model.py train    # fit on every set, write the model file
 
 Data: every prompt of the labelled sets (tests/security_eval/eval_set.jsonl's dev,
-heldout, heldout2 and heldout3, and tests/data/security/heldout4.jsonl, heldout5.jsonl and heldout6.jsonl), each read as the
-verdict reads it (the text, then its normalised and decoded layers:
+heldout, heldout2 and heldout3; tests/data/security/heldout4.jsonl to heldout7.jsonl and train8a.jsonl to
+train8f.jsonl), less any text that is also in the blind set, each read as the verdict
+reads it (the text, then its normalised and decoded layers:
 ``scan.verdict_texts``), featurised by the same SQL the package scores with
 (``model.FEATURES_SQL``). Classes: benign and the six injection categories.
 
@@ -46,13 +47,21 @@ from aimon.analysis.security import rules as R  # noqa: E402
 from aimon.analysis.security import scan as S  # noqa: E402
 from tests.security_eval import evaluate as E  # noqa: E402
 
-SETS = (None, *(ROOT / f"tests/data/security/heldout{k}.jsonl" for k in (4, 5, 6)))
-# (None: eval_set.jsonl, four splits; heldout4, 5 and 6 were each measured once blind,
-# then became development sets)
+SETS = (None, *(ROOT / f"tests/data/security/{name}.jsonl"
+                 for name in ("heldout4", "heldout5", "heldout6", "heldout7",
+                              "train8a", "train8b", "train8c", "train8d", "train8e", "train8f")))
+# (None: eval_set.jsonl, four splits; heldout4 to 7 were each measured once blind, then
+# became development sets; train8a to train8f were written as training data only)
+# The blind set of detector version 7: never trained on, measured once (HELDOUT8.md).
+BLIND = ROOT / "tests/data/security/heldout8.jsonl"
 CLASSES = (M.BENIGN, *E.INJECTION)
 # Inner leave-one-set-out chose 32 of (2, 8, 32) in every outer fold of a first run
-# (F0.5 of the combined detector); fixed since, to keep a run within minutes.
-C = 32.0
+# (F0.5 of the combined detector); fixed since, to keep a run within minutes. With the
+# training sets train8a-f (twice the texts), 128 against 32 on the heldout5, 6 and 7
+# folds: the same on heldout7, better recall on 5 and 6 (prompt extraction 0.97 against
+# 0.88 on heldout6) with fewer benign texts reported (benchmarks/README.md, detector
+# version 7).
+C = 128.0
 THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.30, 0.96, 0.05), 2))
 VETOES = (0.8, 0.85, 0.9, 0.95, 0.98, 1.0)
 PRECISION = 0.95
@@ -61,11 +70,24 @@ MIN_DF = 2
 SEED = 13
 
 
+def folded(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def load_prompts() -> list[dict]:
+    """Every prompt of SETS, less those whose text (case and white space folded) is also
+    in the blind set BLIND: short attacks ("Ignore all previous instructions.") are
+    written alike by different writers, and one seen in training would be found in the
+    blind set by memory, not by generalising. Only the texts are compared; the blind set's
+    labels and the detector's verdicts on it are never read here."""
     records = []
     for path in SETS:
         records += E.load(path) if path else E.load()
-    return [r for r in records if r["field"] == "prompt"]
+    blind = {folded(r["text"]) for r in E.load(BLIND)} if BLIND.exists() else set()
+    kept = [r for r in records if r["field"] == "prompt" and folded(r["text"]) not in blind]
+    print(f"{sum(r['field'] == 'prompt' for r in records) - len(kept)} training prompts left out: their text is "
+          f"in the blind set {BLIND.name}")
+    return kept
 
 
 def prepare(records: list[dict]):
