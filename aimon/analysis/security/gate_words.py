@@ -44,7 +44,7 @@ GATE_WORDS = (
     r"निर्देश|अनदेखा|भूल|नियम|सिस्टम|"
     r"คำสั่ง|เพิกเฉย|ลืม|กฎ|ระบบ|"
     r"інструкц|ігнор"
-    r"|\b(?:talimat\w*|yoksay\w*|unut\w*|kural\w*|sistem\w*|hướng\s+dẫn|bỏ\s+qua|quên|quy\s+tắc|hệ\s+thống|"
+    r"|\b(?:talimat\w*|yoksay\w*|unut\w*|kural\w*|s[iİ]stem\w*|hướng\s+dẫn|bỏ\s+qua|quên|quy\s+tắc|hệ\s+thống|"
     r"instruksi|abaikan|lupakan|aturan|instrukcj\w*|zignoruj\w*|zapomnij\w*|reguł\w*|zasad\w*|"
     r"instructies|negeer\w*|vergeet|regels|systeem\w*|instruktion\w*|ignorera\w*|glöm\w*|regler\w*|systemet)"
 )

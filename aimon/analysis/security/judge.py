@@ -154,14 +154,29 @@ def verdict(hits: list[Hit], text: str | None = None) -> str | None:
     strong = {h.category for h in hits if h.score >= R.REPORT_THRESHOLD}
     for category in R.INJECTION_CATEGORIES:
         if category in strong:
-            return category
+            return delivered_by_marker(category, hits)
     if text is not None and not _SECOND_PERSON.search(text):
         return None
     # Cues only: the category they weigh most in.
     weight: dict[str, float] = {}
     for h in hits:
         weight[h.category] = weight.get(h.category, 0.0) + h.score
-    return max(weight, key=lambda c: (weight[c], -R.INJECTION_CATEGORIES.index(c)))
+    return delivered_by_marker(max(weight, key=lambda c: (weight[c], -R.INJECTION_CATEGORIES.index(c))), hits)
+
+
+# A turn marker too weak to report alone ("### SISTEMA ###", a bare "[INST]"): mentioned
+# markers are cut to 0.3 (``contextual``), so these are used ones.
+MARKER_SCORE = 0.4
+
+
+def delivered_by_marker(category: str, hits: list[Hit]) -> str:
+    """An override or a jailbreak that a faked turn marker delivers is ``fake_delimiter``:
+    how an attack is delivered names it before what it asks (INJECTION_CATEGORIES), and
+    a marker alone is often too weak to count (version 8)."""
+    if category in ("jailbreak", "instruction_override") and any(
+            h.category == "fake_delimiter" and h.score >= MARKER_SCORE for h in hits):
+        return "fake_delimiter"
+    return category
 
 
 # A question about chat templates or logs that names a token ("what does [INST] do?",

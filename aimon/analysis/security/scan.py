@@ -42,8 +42,9 @@ from aimon.analysis.toolkit.window import Window
 # digest by itself: its file's hash is part of it.) 4: the learned model. 5: ROT13,
 # URL-encoded and leetspeak payloads; Russian, Japanese, Portuguese and Italian phrasings.
 # 6: second-look cues (``cues``) and decoded payloads that read as orders. 7: gate words
-# in twelve more languages.
-DETECTOR_VERSION = 7
+# in twelve more languages. 8: turn markers named in them; an order a marker delivers is
+# fake_delimiter.
+DETECTOR_VERSION = 8
 MAX_LAYERS = 3  # decoded inside normalised inside decoded: deep enough, and bounded
 LEAK_CHUNK = 15
 
@@ -422,6 +423,7 @@ def _injections(con: duckdb.DuckDBPyConnection, work: _Work, use_model: bool) ->
             if benign < M.shipped().veto:
                 out.extend(found)
         elif category is not None:
+            category = J.delivered_by_marker(category, work.hits.get(key, []))
             out.append(J.model_finding(key, ts, fld, category, attack, work.originals.get(key, work.texts[key])))
     return out
 
