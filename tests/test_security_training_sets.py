@@ -1,5 +1,5 @@
-"""The training-only sets tests/data/security/train8a.jsonl to train8f.jsonl (see
-TRAIN8A.md to TRAIN8F.md there): what benchmarks/security_model.py reads from them.
+"""The training-only sets tests/data/security/train8a-f.jsonl and train9a-d.jsonl (see
+TRAIN8A.md and the others there): what benchmarks/security_model.py reads from them.
 
 As with the blind sets (test_security_blind_format.py), the detector is not run here.
 """
@@ -15,7 +15,7 @@ from tests.security_eval import evaluate as E
 from tests.test_security_blind_format import DECODE
 
 SETS = Path(__file__).resolve().parent / "data" / "security"
-NAMES = [f"train8{x}.jsonl" for x in "abcdef"]
+NAMES = [*(f"train8{x}.jsonl" for x in "abcdef"), *(f"train9{x}.jsonl" for x in "abcd")]
 
 
 @pytest.fixture(scope="module", params=NAMES)
