@@ -5,8 +5,8 @@ estimate how it generalises, by leaving one labelled set out at a time.
     python benchmarks/security_model.py train    # fit on every set, write the model file
 
 Data: every prompt of the labelled sets (tests/security_eval/eval_set.jsonl's dev,
-heldout, heldout2 and heldout3; tests/data/security/heldout4.jsonl to heldout7.jsonl and train8a.jsonl to
-train8f.jsonl), less any text that is also in the blind set, each read as the verdict
+heldout, heldout2 and heldout3; tests/data/security/heldout4.jsonl to heldout8.jsonl, train8a.jsonl to
+train8f.jsonl and train9a.jsonl to train9f.jsonl), less any text that is also in the blind set, each read as the verdict
 reads it (the text, then its normalised and decoded layers:
 ``scan.verdict_texts``), featurised by the same SQL the package scores with
 (``model.FEATURES_SQL``). Classes: benign and the six injection categories.
@@ -48,12 +48,15 @@ from aimon.analysis.security import scan as S  # noqa: E402
 from tests.security_eval import evaluate as E  # noqa: E402
 
 SETS = (None, *(ROOT / f"tests/data/security/{name}.jsonl"
-                 for name in ("heldout4", "heldout5", "heldout6", "heldout7",
-                              "train8a", "train8b", "train8c", "train8d", "train8e", "train8f")))
-# (None: eval_set.jsonl, four splits; heldout4 to 7 were each measured once blind, then
-# became development sets; train8a to train8f were written as training data only)
-# The blind set of detector version 7: never trained on, measured once (HELDOUT8.md).
-BLIND = ROOT / "tests/data/security/heldout8.jsonl"
+                 for name in ("heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
+                              "train8a", "train8b", "train8c", "train8d", "train8e", "train8f",
+                              "train9a", "train9b", "train9c", "train9d", "train9e", "train9f")))
+# (None: eval_set.jsonl, four splits; heldout4 to 8 were each measured once blind, then
+# became development sets; train8a-f and train9a-f were written as training data only,
+# train9e and train9f being ordinary product traffic, every text benign)
+# The blind set of the next detector version: never trained on, measured once
+# (HELDOUT9.md; heldout8 was version 7's).
+BLIND = ROOT / "tests/data/security/heldout9.jsonl"
 CLASSES = (M.BENIGN, *E.INJECTION)
 # Inner leave-one-set-out chose 32 of (2, 8, 32) in every outer fold of a first run
 # (F0.5 of the combined detector); fixed since, to keep a run within minutes. With the
@@ -62,7 +65,13 @@ CLASSES = (M.BENIGN, *E.INJECTION)
 # 0.88 on heldout6) with fewer benign texts reported (benchmarks/README.md, detector
 # version 7).
 C = 128.0
-THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.30, 0.96, 0.05), 2))
+THRESHOLDS = (*(float(t) for t in np.round(np.arange(0.30, 0.96, 0.05), 2)), 0.97, 0.98, 0.99)
+# Sets of ordinary product traffic, every text benign. Production is nearly all such
+# traffic, so a threshold that reports even one of them out of fold would bury the
+# audit's findings in false alarms at production's base rate: the threshold rises until
+# none is reported (version 8: at 0.85, chosen by precision alone, the model reported 61
+# of sample_logs' benign prompts).
+ORDINARY = ("train9e", "train9f")
 VETOES = (0.8, 0.85, 0.9, 0.95, 0.98, 1.0)
 PRECISION = 0.95
 VETO_PURITY = 0.98
@@ -176,20 +185,22 @@ def oof(by_text, y, folds, rows: np.ndarray, c: float) -> np.ndarray:
     return p
 
 
-def choose(by_text, y, folds, rows: np.ndarray) -> tuple[float, float]:
+def choose(by_text, y, folds, rows: np.ndarray, gated: list[bool]) -> tuple[float, float]:
     """(threshold, veto) from the model's out-of-fold probabilities on the sets of ``rows``
     only, without the rules: the rules were written on most of these sets and are right
     on nearly all of them, so a choice that counted them would trust them blindly.
     threshold: the lowest at which the texts the model reports are >= PRECISION of the
-    right category; veto: the lowest P(benign) above which >= VETO_PURITY of texts are
+    right category and no text of the ORDINARY sets that the gate lets through is
+    reported; veto: the lowest P(benign) above which >= VETO_PURITY of texts are
     benign."""
     p = oof(by_text, y, folds, rows, C)
     labels = y[rows]
+    ordinary = np.isin(folds[rows], ORDINARY) & np.array([gated[i] for i in rows], dtype=bool)
     threshold = THRESHOLDS[-1]
     for t in THRESHOLDS:
         reported = (1.0 - p[:, 0]) >= t
         right = reported & (1 + np.argmax(p[:, 1:], axis=1) == labels)
-        if reported.sum() and right.sum() / reported.sum() >= PRECISION:
+        if reported.sum() and right.sum() / reported.sum() >= PRECISION and not (reported & ordinary).any():
             threshold = t
             break
     veto = 1.0
@@ -207,7 +218,7 @@ def cv(records) -> None:
     for name in dict.fromkeys(folds):
         test = everything[folds == name]
         train = everything[folds != name]
-        t, v = choose(by_text, y, folds, train)
+        t, v = choose(by_text, y, folds, train, gated)
         c = C
         clf, vocab = fit(by_text, y, train, c)
         p = proba(clf, vocab, by_text, test)
@@ -237,7 +248,7 @@ def cv(records) -> None:
 def train(records, out: Path) -> None:
     by_text, y, folds, rules, gated = prepare(records)
     rows = np.arange(len(records))
-    t, v = choose(by_text, y, folds, rows)
+    t, v = choose(by_text, y, folds, rows, gated)
     c = C
     clf, vocab = fit(by_text, y, rows, c)
     coef = np.zeros((len(CLASSES), len(vocab)))

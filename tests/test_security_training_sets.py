@@ -1,4 +1,4 @@
-"""The training-only sets tests/data/security/train8a-f.jsonl and train9a-d.jsonl (see
+"""The training-only sets tests/data/security/train8a-f.jsonl and train9a-f.jsonl (see
 TRAIN8A.md and the others there): what benchmarks/security_model.py reads from them.
 
 As with the blind sets (test_security_blind_format.py), the detector is not run here.
@@ -16,6 +16,8 @@ from tests.test_security_blind_format import DECODE
 
 SETS = Path(__file__).resolve().parent / "data" / "security"
 NAMES = [*(f"train8{x}.jsonl" for x in "abcdef"), *(f"train9{x}.jsonl" for x in "abcd")]
+# Ordinary product traffic only: every text benign.
+BENIGN_ONLY = ["train9e.jsonl", "train9f.jsonl"]
 
 
 @pytest.fixture(scope="module", params=NAMES)
@@ -45,3 +47,12 @@ def test_encoded_payloads_decode_to_what_they_are_labelled_with():
             if "nested" in r["note"] or "twice" in r["note"]:
                 out = DECODE[r["obfuscation"]](out)
             assert out == r["decoded"], (name, r["note"])
+
+
+@pytest.mark.parametrize("name", BENIGN_ONLY)
+def test_the_ordinary_traffic_sets_are_benign_prompts_once(name):
+    records = E.load(SETS / name)
+    assert len(records) >= 500
+    assert {r["label"] for r in records} == {None} and {r["field"] for r in records} == {"prompt"}
+    folded = Counter(" ".join(r["text"].lower().split()) for r in records)
+    assert [t for t, n in folded.items() if n > 1] == []
