@@ -1,6 +1,7 @@
-"""The words that send a prompt no rule matched to the learned model (``model``).
+"""The words that send a prompt no rule matched to the learned model (``model``), and
+the role's names that turn markers use in the same languages.
 
-Kept apart from ``rules`` for size; ``rules`` re-exports them.
+Kept apart from ``rules`` for size; ``rules`` re-exports the gate.
 """
 
 from __future__ import annotations
@@ -49,3 +50,10 @@ GATE_WORDS = (
     r"instructies|negeer\w*|vergeet|regels|systeem\w*|instruktion\w*|ignorera\w*|glöm\w*|regler\w*|systemet)"
 )
 GATE_PATTERN = "(?i)" + GATE_WORDS
+
+# "System" and "message" in the languages the gate knows (version 8): a turn marker is
+# markup around the role's name, whatever the language ("### SISTEMA ###", "[시스템 메시지]").
+SYSTEM_WORDS = (r"syst[èe]me|sistema|s[iİ]stem|systeem|systemet|systemu|системное\s+сообщение|система|系统|系統|システム|시스템|"
+                r"النظام|نظام|سیستم|מערכת|सिस्टम|ระบบ|hệ\s+thống")
+MESSAGE_WORDS = (r"nachricht|mensaje|messaggio|mensagem|bericht|meddelande|wiadomość|mesajı|mesaj|pesan|сообщение|"
+                 r"повідомлення|消息|訊息|メッセージ|메시지|رسالة|پیام|הודעה|संदेश|ข้อความ|tin\s+nhắn")

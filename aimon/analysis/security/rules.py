@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aimon.analysis.security import gate_words as G
 from aimon.analysis.security.clauses import CLAUSES
 from aimon.analysis.security.families import FAMILIES
 from aimon.analysis.security.gate_words import GATE_PATTERN, GATE_WORDS  # noqa: F401 - re-exported
@@ -122,17 +123,11 @@ _IMPERATIVE = (
     r"responde|oublie|r[ée]ponds|r[ée]v[èe]le|recommande|ignoriere|vergiss|gib|empfiehl|antworte)\b|\bis\s+(?:now\s+)?to\b|"
     r"忽略|告诉|回复|输出|只回复)"
 )
-# "System" and "message" in the languages the gate knows (version 8): a turn marker is
-# markup around the role's name, whatever the language ("### SISTEMA ###", "[시스템 메시지]").
-SYSTEM_WORDS = (r"syst[èe]me|sistema|s[iİ]stem|systeem|systemet|systemu|системное\s+сообщение|система|系统|系統|システム|시스템|"
-                r"النظام|نظام|سیستم|מערכת|सिस्टम|ระบบ|hệ\s+thống")
-MESSAGE_WORDS = (r"nachricht|mensaje|messaggio|mensagem|bericht|meddelande|wiadomość|mesajı|mesaj|pesan|сообщение|"
-                 r"повідомлення|消息|訊息|メッセージ|메시지|رسالة|پیام|הודעה|संदेश|ข้อความ|tin\s+nhắn")
 # A line that claims to open a system turn, and what such a turn tells the model.
 _ROLE_LINE = (
     r"(?m:^\s*(?:#{1,4}\s*|\[+|-{3,}\s*|={3,}\s*|`{3})?\s*(?:system|system\s+(?:message|prompt|note|instruction|override|update)|"
-    rf"systemnachricht|{SYSTEM_WORDS})"
-    rf"(?:\s+(?:message|prompt|update|override|{MESSAGE_WORDS}))?\s*(?:\]+|:|：|-{{3,}}|={{3,}}|#{{2,}}|\*{{2,}}|\n))"
+    rf"systemnachricht|{G.SYSTEM_WORDS})"
+    rf"(?:\s+(?:message|prompt|update|override|{G.MESSAGE_WORDS}))?\s*(?:\]+|:|：|-{{3,}}|={{3,}}|#{{2,}}|\*{{2,}}|\n))"
     r"|(?m:^\s*(?:[-=#*]{3,}\s*)?(?:begin|start)\s+(?:of\s+)?(?:the\s+)?system\s+(?:message|prompt|instructions?|note)\b[^\n]*\n)"
     # Instruction-tuning templates (Alpaca and kin): a header that opens the model's orders.
     r"|(?m:^\s*#{2,4}\s*(?:instruction|instructions)\s*:\s*\n)"
@@ -287,7 +282,7 @@ RULES: tuple[Rule, ...] = (
          rf"{_ROLE_LINE}[^\n]{{0,3}}\n?[^\n]*?{_DIRECTIVE}|\bsystem\s*:\s*you\s+are\b"),
     Rule("system_role_line", "fake_delimiter", 0.45, _ROLE_LINE),
     Rule("system_tag", "fake_delimiter", 0.75,
-         rf"</?(?:system|system_prompt|sys|instructions?|admin|developer|{SYSTEM_WORDS})"
+         rf"</?(?:system|system_prompt|sys|instructions?|admin|developer|{G.SYSTEM_WORDS})"
          r"(?:_(?:message|turn|msg|note|instructions?|override|prompt))?"
          r"(?:\s+[a-z_-]+\s*=\s*[\"'][^\"'>\n]{0,30}[\"'])*\s*>|\[\[?(?:system(?:\s+override)?|admin|developer)\]\]?|"
          r"\[system\]\(#"),
