@@ -164,8 +164,9 @@ def verdict(hits: list[Hit], text: str | None = None) -> str | None:
     return delivered_by_marker(max(weight, key=lambda c: (weight[c], -R.INJECTION_CATEGORIES.index(c))), hits)
 
 
-# A turn marker too weak to report alone ("### SISTEMA ###", a bare "[INST]"): mentioned
-# markers are cut to 0.3 (``contextual``), so these are used ones.
+# A turn marker too weak to report alone ("### SISTEMA ###" opening a line, a bare
+# "[INST]"). Strong markers that are mentioned, not used, are cut to 0.3 (``contextual``)
+# and do not count.
 MARKER_SCORE = 0.4
 
 
