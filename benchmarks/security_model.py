@@ -5,18 +5,20 @@ estimate how it generalises, by leaving one labelled set out at a time.
     python benchmarks/security_model.py train    # fit on every set, write the model file
 
 Data: every prompt of the labelled sets (tests/security_eval/eval_set.jsonl's dev,
-heldout, heldout2 and heldout3; tests/data/security/heldout4.jsonl to heldout8.jsonl, train8a.jsonl to
-train8f.jsonl and train9a.jsonl to train9f.jsonl), less any text that is also in the blind set, each read as the verdict
-reads it (the text, then its normalised and decoded layers:
-``scan.verdict_texts``), featurised by the same SQL the package scores with
-(``model.FEATURES_SQL``). Classes: benign and the six injection categories.
+heldout, heldout2 and heldout3; tests/data/security/heldout4.jsonl to heldout8.jsonl,
+train8a.jsonl to train8f.jsonl and train9a.jsonl to train9f.jsonl), less any text that
+is also in the blind set, each read as the verdict reads it (the text, then its
+normalised and decoded layers: ``scan.verdict_texts``), featurised by the same SQL the
+package scores with (``model.FEATURES_SQL``). Classes: benign and the six injection
+categories.
 
 Model: multinomial logistic regression (scikit-learn, lbfgs, deterministic) over binary,
 L2-normalised word, word-pair and 4-character features seen in at least two training
 texts. What is chosen from data, always on training sets only (leave-one-set-out inside
 them, the model alone): the report threshold on P(not benign) (the lowest at which the
-out-of-fold reports are 95% right) and the veto (the lowest P(benign) above which 98%
-of out-of-fold texts are benign: a rule verdict there is dropped).
+out-of-fold reports are 95% right and no ordinary product text is reported) and the
+veto (the lowest P(benign) above which 98% of out-of-fold texts are benign: a rule
+verdict there is dropped).
 
 Combined detector (``scan``): a rule verdict stands unless the model's P(benign) reaches
 the veto; a text without a rule verdict is reported in the model's best category when
