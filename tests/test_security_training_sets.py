@@ -6,6 +6,7 @@ As with the blind sets (test_security_blind_format.py), the detector is not run 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +21,12 @@ NAMES = [*(f"train8{x}.jsonl" for x in "abcdef"), *(f"train9{x}.jsonl" for x in 
 BENIGN_ONLY = ["train9e.jsonl", "train9f.jsonl"]
 
 
+def repeated(records: list[dict]) -> list[str]:
+    """Texts given twice, case and white space folded: a near copy counts one text twice."""
+    folded = Counter(" ".join(r["text"].lower().split()) for r in records)
+    return [t for t, n in folded.items() if n > 1]
+
+
 @pytest.fixture(scope="module", params=NAMES)
 def records(request) -> list[dict]:
     return E.load(SETS / request.param)
@@ -30,13 +37,10 @@ def test_every_text_is_a_labelled_prompt_once(records):
     assert {r["field"] for r in records} == {"prompt"}
     labels = Counter(r["label"] or "benign" for r in records)
     assert set(labels) == {"benign", *E.INJECTION}, labels
-    folded = Counter(" ".join(r["text"].lower().split()) for r in records)
-    assert [t for t, n in folded.items() if n > 1] == []
+    assert repeated(records) == []
 
 
 def test_encoded_payloads_decode_to_what_they_are_labelled_with():
-    import json
-
     for name in NAMES:
         rows = [json.loads(line) for line in (SETS / name).read_text(encoding="utf-8").splitlines() if line.strip()]
         encoded = [r for r in rows if "payload" in r]
@@ -54,5 +58,4 @@ def test_the_ordinary_traffic_sets_are_benign_prompts_once(name):
     records = E.load(SETS / name)
     assert len(records) >= 500
     assert {r["label"] for r in records} == {None} and {r["field"] for r in records} == {"prompt"}
-    folded = Counter(" ".join(r["text"].lower().split()) for r in records)
-    assert [t for t, n in folded.items() if n > 1] == []
+    assert repeated(records) == []
