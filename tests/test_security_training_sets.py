@@ -1,5 +1,6 @@
-"""The training-only sets tests/data/security/train8a-f.jsonl and train9a-f.jsonl (see
-TRAIN8A.md and the others there): what benchmarks/security_model.py reads from them.
+"""The training-only sets tests/data/security/train8a-f.jsonl, train9a-f.jsonl and
+train10a-d.jsonl (see TRAIN8A.md and the others there): what benchmarks/security_model.py
+and benchmarks/security_finetune.py read from them.
 
 As with the blind sets (test_security_blind_format.py), the detector is not run here.
 """
@@ -17,8 +18,11 @@ from tests.test_security_blind_format import DECODE
 
 SETS = Path(__file__).resolve().parent / "data" / "security"
 NAMES = [*(f"train8{x}.jsonl" for x in "abcdef"), *(f"train9{x}.jsonl" for x in "abcd")]
-# Ordinary product traffic only: every text benign.
-BENIGN_ONLY = ["train9e.jsonl", "train9f.jsonl"]
+# Ordinary product traffic only: every text benign (train10a-c: agent, pasted-content and
+# retrieval traffic, some 350-550 texts each).
+BENIGN_ONLY = ["train9e.jsonl", "train9f.jsonl", "train10a.jsonl", "train10b.jsonl", "train10c.jsonl"]
+# Indirect injections in agent and retrieval traffic beside their benign twins.
+INDIRECT_ONLY = ["train10d.jsonl"]
 
 
 def repeated(records: list[dict]) -> list[str]:
@@ -41,10 +45,10 @@ def test_every_text_is_a_labelled_prompt_once(records):
 
 
 def test_encoded_payloads_decode_to_what_they_are_labelled_with():
-    for name in NAMES:
+    for name in (*NAMES, *INDIRECT_ONLY):
         rows = [json.loads(line) for line in (SETS / name).read_text(encoding="utf-8").splitlines() if line.strip()]
         encoded = [r for r in rows if "payload" in r]
-        assert encoded, name
+        assert encoded or name in INDIRECT_ONLY, name
         assert all("payload" in r for r in rows if r["category"] == "encoded"), name
         for r in encoded:
             out = DECODE[r["obfuscation"]](r["payload"])
@@ -56,6 +60,15 @@ def test_encoded_payloads_decode_to_what_they_are_labelled_with():
 @pytest.mark.parametrize("name", BENIGN_ONLY)
 def test_the_ordinary_traffic_sets_are_benign_prompts_once(name):
     records = E.load(SETS / name)
-    assert len(records) >= 500
+    assert len(records) >= 350
     assert {r["label"] for r in records} == {None} and {r["field"] for r in records} == {"prompt"}
+    assert repeated(records) == []
+
+
+@pytest.mark.parametrize("name", INDIRECT_ONLY)
+def test_the_indirect_set_is_attacks_and_twins_once(name):
+    records = E.load(SETS / name)
+    labels = Counter(r["label"] or "benign" for r in records)
+    assert set(labels) == {"benign", "indirect"} and min(labels.values()) >= 200, labels
+    assert {r["field"] for r in records} == {"prompt"}
     assert repeated(records) == []
