@@ -28,6 +28,7 @@ from aimon.config import ReportSettings
 Num = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Int = Annotated[int, Strict()]
 Text = Annotated[str, Strict()]
+Bool = Annotated[bool, Strict()]
 
 
 class _Table(BaseModel):
@@ -127,7 +128,7 @@ class EndpointRules(_Table):
 
     min_words: Annotated[Int, Field(ge=0)] | None = None
     max_words: Annotated[Int, Field(ge=1)] | None = None
-    json_answer: bool = Field(False, alias="json")
+    json_answer: Bool = Field(False, alias="json")
     json_schema: Path | None = None
 
     @model_validator(mode="after")

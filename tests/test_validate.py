@@ -198,6 +198,10 @@ def test_unknown_check_and_bad_config_exit_2(cli, loaded, tmp_path):
     (tmp_path / "aimon.toml").write_text('[validate.endpoints."/x"]\njson = true\njson_schema = "bad.json"\n')
     r = cli("validate")
     assert r.exit_code == 2 and "not a valid JSON Schema" in r.stderr
+    # TOML has booleans: a quoted "yes" is a mistake, not a yes.
+    (tmp_path / "aimon.toml").write_text('[validate.endpoints."/x"]\njson = "yes"\n')
+    r = cli("validate")
+    assert r.exit_code == 2 and "json" in r.stderr
 
 @pytest.mark.slow
 
