@@ -107,6 +107,8 @@ class SecurityConfig(_Table):
 
     allowed_hosts: tuple[Text, ...] = ()
     leak_min_words: Annotated[Int, Field(ge=3, le=200)] = 7
+    # Read prompts with the fine-tuned classifier too (``--semantic``; the embeddings extra).
+    semantic: Bool = False
     abuse: AbuseLimits = Field(default_factory=AbuseLimits)
 
     @field_validator("allowed_hosts")

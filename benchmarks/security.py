@@ -2,6 +2,7 @@
 
     python benchmarks/security.py [--rows 1000000] [--baseline-rows N] [--skip-throughput]
     python benchmarks/security.py --set PATH [--set PATH ...] [--show-mistakes]   # other sets only
+    python benchmarks/security.py --semantic --set PATH   # `audit security --semantic`, beside the default
 
 1. *Accuracy*: precision and recall per category on tests/security_eval/eval_set.jsonl,
    each set apart (dev, heldout, heldout2 and heldout3: every one of them has been
@@ -9,7 +10,10 @@
    ``--set`` (a blind set: its mistakes are printed only with ``--show-mistakes``), for
    aimon and for the seed article's
    SecurityMonitor (seven injection patterns, four leakage phrases), side by side;
-   then aimon's and the seed's recall by language and by obfuscation.
+   then aimon's and the seed's recall by language and by obfuscation. With
+   ``--semantic``, "aimon" is ``aimon audit security --semantic`` (the fine-tuned
+   classifier; the ``embeddings`` extra) and the default detector is a column beside it.
+   Throughput is the default detector's only.
 2. *Throughput* on ``--rows`` generated prompts (benchmarks/datagen.py text, with 0.5%
    planted injections and 1% hard benign prompts from the evaluation set; the generated
    file and the database are built once and cached under benchmarks/data, which git
@@ -53,9 +57,13 @@ from aimon.store.security import save_audit  # noqa: E402
 from tests.security_eval import evaluate  # noqa: E402
 
 
-def accuracy(path: Path | None = None, show_mistakes: bool = True) -> None:
+def accuracy(path: Path | None = None, show_mistakes: bool = True, semantic: bool = False) -> None:
+    """Precision and recall per category and split; ``semantic``: aimon's verdicts are
+    those of ``--semantic`` (the fine-tuned classifier), and the default detector's
+    are printed beside them."""
     records = evaluate.load(path) if path else evaluate.load()
-    predicted = evaluate.predict(records)
+    predicted = evaluate.predict(records, semantic=semantic)
+    default = evaluate.predict(records) if semantic else predicted
     rules = evaluate.predict(records, use_model=False)
     flagged = evaluate.seed_predict(records)
     if path:
@@ -66,19 +74,23 @@ def accuracy(path: Path | None = None, show_mistakes: bool = True) -> None:
         ours = evaluate.scores(recs, [predicted[i] for i in idx])
         seed = evaluate.seed_scores(recs, [flagged[i] for i in idx])
         alone = evaluate.scores(recs, [rules[i] for i in idx])
+        plain = evaluate.scores(recs, [default[i] for i in idx])
         benign = sum(r["label"] is None for r in recs)
+        name = "aimon --semantic" if semantic else "aimon"
         print(f"\n{split}: {len(recs)} texts ({benign} benign)")
-        print("| category | texts | aimon precision | aimon recall | rules alone P / R | seed precision | seed recall |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print(f"| category | texts | {name} precision | {name} recall | "
+              + ("aimon P / R | " if semantic else "") + "rules alone P / R | seed precision | seed recall |")
+        print("|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if semantic else ""))
         for c in evaluate.CATEGORIES:
-            a, s, r = ours[c], seed[c], alone[c]
+            a, s, r, d = ours[c], seed[c], alone[c], plain[c]
             sp = f"{s.precision:.3f}" if s.predicted else "(flags none)"
-            print(f"| {c} | {a.labelled} | {a.precision:.3f} | {a.recall:.3f} | {r.precision:.3f} / {r.recall:.3f} | "
-                  f"{sp} | {s.recall:.3f} |")
+            print(f"| {c} | {a.labelled} | {a.precision:.3f} | {a.recall:.3f} | "
+                  + (f"{d.precision:.3f} / {d.recall:.3f} | " if semantic else "")
+                  + f"{r.precision:.3f} / {r.recall:.3f} | {sp} | {s.recall:.3f} |")
         reported = [sum(r["label"] is None and bool(got[i]) for i, r in zip(idx, recs, strict=True))
-                    for got in (predicted, rules, flagged)]
-        print(f"  benign texts reported: aimon {reported[0]}, rules alone {reported[1]}, seed {reported[2]} "
-              f"(of {benign})")
+                    for got in (predicted, default, rules, flagged)]
+        print(f"  benign texts reported: {name} {reported[0]}, " + (f"aimon {reported[1]}, " if semantic else "")
+              + f"rules alone {reported[2]}, seed {reported[3]} (of {benign})")
         wrong = evaluate.mistakes(recs, [predicted[i] for i in idx])
         print(f"  aimon mistakes: {len(wrong)}")
         for rid, label, got, text in wrong if show_mistakes else ():
@@ -227,15 +239,17 @@ def main() -> None:
                         help="a labelled set in JSON Lines (tests/security_eval/evaluate.py:load); measured instead "
                              "of the committed sets, without throughput")
     parser.add_argument("--show-mistakes", action="store_true", help="print the mistakes on --set sets")
+    parser.add_argument("--semantic", action="store_true",
+                        help="accuracy of `aimon audit security --semantic` (the embeddings extra), beside the default")
     args = parser.parse_args()
     for path in args.sets:
         if not path.is_file():
             parser.error(f"--set {path}: no such file")
-        accuracy(path, show_mistakes=args.show_mistakes)
+        accuracy(path, show_mistakes=args.show_mistakes, semantic=args.semantic)
     if args.sets:
         return
     if not args.skip_accuracy:
-        accuracy()
+        accuracy(semantic=args.semantic)
     if not args.skip_throughput:
         throughput(args.rows, args.baseline_rows)
 

@@ -212,6 +212,11 @@ def audit_security(
     examples: Annotated[int, typer.Option("--examples", min=0,
                                           help="Examples per category (0: none).")] = 3,
     top: Annotated[int, typer.Option("--top", min=1, help="How many users to list.")] = 10,
+    semantic: Annotated[bool, typer.Option(
+        "--semantic", help="Also read each prompt the rules' first pass lets through with a fine-tuned "
+                           "classifier (all-MiniLM-L6-v2): finds more paraphrased and indirect "
+                           "injections, at tens of prompts a second. Needs the embeddings extra; "
+                           "[security] semantic = true makes it the default.")] = False,
     config: SecurityConfigOption = None,
     rescan: RescanOption = False,
     no_store: NoStoreOption = False,
@@ -246,6 +251,12 @@ def audit_security(
 
     gate = sr.parse_gate(fail_on) if fail_on is not None else None
     cfg = security.load_config(config_path(config))
+    if semantic:
+        cfg = cfg.model_copy(update={"semantic": True})
+    if cfg.semantic:
+        from aimon.analysis.security import semantic as sem
+
+        sem.require()
 
     def look(con):
         window = window_for(con, since, until, tz=tz)

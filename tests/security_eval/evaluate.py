@@ -80,19 +80,20 @@ def _record(row: dict, split: str, i: int) -> dict:
             "language": row.get("language"), "obfuscation": row.get("obfuscation")}
 
 
-def config() -> SecurityConfig:
-    return SecurityConfig(allowed_hosts=tuple(ALLOWED_HOSTS))
+def config(semantic: bool = False) -> SecurityConfig:
+    return SecurityConfig(allowed_hosts=tuple(ALLOWED_HOSTS), semantic=semantic)
 
 
 def predict(records: list[dict], con: duckdb.DuckDBPyConnection | None = None,
-            use_model: bool = True) -> list[str | None]:
+            use_model: bool = True, semantic: bool = False) -> list[str | None]:
     """aimon's category for each record (None: nothing reported); ``use_model=False``:
-    the rules alone."""
+    the rules alone; ``semantic``: with the fine-tuned classifier (``--semantic``)."""
     con = con or duckdb.connect()
     out: list[str | None] = [None] * len(records)
     prompts = [i for i, r in enumerate(records) if r["field"] == "prompt"]
     responses = [i for i, r in enumerate(records) if r["field"] == "response"]
-    found = S.scan_texts(con, [records[i]["text"] for i in prompts], config(), S.Field.prompt, use_model=use_model)
+    found = S.scan_texts(con, [records[i]["text"] for i in prompts], config(semantic), S.Field.prompt,
+                         use_model=use_model)
     for i, fs in zip(prompts, found, strict=True):
         cats = {f.category for f in fs}
         out[i] = next(iter(cats)) if len(cats) == 1 else (sorted(cats)[0] if cats else None)

@@ -4,6 +4,7 @@
 [security]
 allowed_hosts = ["acme.com", "cdn.acme.com"]   # a host and its subdomains
 leak_min_words = 7                             # verbatim overlap that counts as leakage
+semantic = false                               # true: as --semantic (the embeddings extra)
 
 [security.abuse]
 requests_per_minute = 30

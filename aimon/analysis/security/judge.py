@@ -278,11 +278,13 @@ def injection_findings(key, ts, field: str, hits: list[Hit], text: str | None = 
     return out
 
 
-def model_finding(key, ts, field: str, category: str, attack: float, text: str) -> Finding:
-    """A text the rules had no verdict for and the learned model reports: the whole text
-    is the span (the model reads it all), the probability that it is an attack the score."""
+def model_finding(key, ts, field: str, category: str, attack: float, text: str,
+                  rule: str = "learned_model") -> Finding:
+    """A text a learned model reports (the 4-gram model where the rules had no verdict,
+    or the semantic classifier): the whole text is the span (the model reads it all), the
+    probability that it is an attack the score."""
     severity = "high" if attack >= 0.9 else "medium"
-    return Finding(key, ts, field, category, "learned_model", severity, round(attack, 3), 0, len(text), None,
+    return Finding(key, ts, field, category, rule, severity, round(attack, 3), 0, len(text), None,
                    around(text, 0, len(text)))
 
 

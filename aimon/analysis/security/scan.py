@@ -61,6 +61,10 @@ def settings_digest(config: SecurityConfig) -> str:
     from aimon.analysis.security import model as M
 
     text = f"{DETECTOR_VERSION}|{M.digest()}|{sorted(config.allowed_hosts)}|{config.leak_min_words}"
+    if config.semantic:
+        from aimon.analysis.security import semantic as SEM
+
+        text += f"|semantic:{SEM.digest()}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -396,36 +400,41 @@ def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig,
         if isinstance(key, tuple) and key and key[0] == "leak":
             ts, _ = work.meta[key]
             findings.extend(J.leak_phrase_findings(key[1], ts, hits))
-    findings.extend(_injections(con, work, use_model))
+    findings.extend(_injections(con, work, use_model, config.semantic))
     stats = ScanStats(texts=keys.num_rows, candidates=candidates, findings=len(findings),
                       seconds=time.perf_counter() - began)
     return findings, keys, stats
 
 
-def _injections(con: duckdb.DuckDBPyConnection, work: _Work, use_model: bool) -> list[J.Finding]:
+def _injections(con: duckdb.DuckDBPyConnection, work: _Work, use_model: bool,
+                semantic: bool = False) -> list[J.Finding]:
     """The injection findings of the flagged prompts: the rules' verdict unless the model
     is sure the text is benign (``veto``); the model's category where the rules have no
-    verdict and the model reaches its threshold."""
+    verdict and the model reaches its threshold. ``semantic``: the fine-tuned classifier
+    then has the last word on each of them (``semantic.overrule``)."""
     from aimon.analysis.security import model as M
 
     keys = list(work.texts)
     scored = M.verdicts(con, [work.texts[k] for k in keys]) if use_model and keys else []
     model = dict(zip(keys, scored, strict=True)) if scored else {}
-    out: list[J.Finding] = []
+    by_key: dict[Any, list[J.Finding]] = {}
     for key in keys:
         ts, fld = work.meta[key]
         found = J.injection_findings(key, ts, fld, work.hits.get(key, []), work.texts[key])
         if key not in model:
-            out.extend(found)
+            by_key[key] = found
             continue
         category, attack, benign = model[key]
         if found:
-            if benign < M.shipped().veto:
-                out.extend(found)
+            by_key[key] = found if benign < M.shipped().veto else []
         elif category is not None:
             category = J.delivered_by_marker(category, work.hits.get(key, []))
-            out.append(J.model_finding(key, ts, fld, category, attack, work.originals.get(key, work.texts[key])))
-    return out
+            by_key[key] = [J.model_finding(key, ts, fld, category, attack, work.originals.get(key, work.texts[key]))]
+    if semantic and keys:
+        from aimon.analysis.security import semantic as SEM
+
+        SEM.overrule(work, keys, by_key)
+    return [f for key in keys for f in by_key.get(key, [])]
 
 
 def scan_texts(con: duckdb.DuckDBPyConnection, texts: list[str], config: SecurityConfig | None = None,
