@@ -130,3 +130,18 @@ def test_it_clears_a_fiction_prompt_the_4gram_model_reports():
     (the default detector's one strict xfail in test_security_families.py)."""
     assert _categories([KITTEN], semantic=False) == [{"jailbreak"}]
     assert _categories([KITTEN], semantic=True) == [set()]
+
+
+@pytest.mark.slow
+def test_a_repeated_text_is_read_once_and_scored_as_when_alone():
+    from dataclasses import replace
+
+    texts = [KITTEN, *PARAPHRASES, KITTEN, KITTEN]
+    alone = SEM.probabilities([KITTEN])
+    seen: list[int] = []
+    real = SEM.shipped().tokenizer
+    clf = replace(SEM.shipped(), tokenizer=lambda batch, **kw: (seen.append(len(batch)), real(batch, **kw))[1])
+    p = SEM.probabilities(texts, clf)
+    assert sum(seen) == 3
+    assert p.shape == (5, 7) and (p[0] == p[3]).all() and (p[0] == p[4]).all()
+    assert abs(p[0] - alone[0]).max() < 1e-6

@@ -85,24 +85,27 @@ def shipped() -> Classifier:
 
 
 def probabilities(texts: list[str], clf: Classifier | None = None) -> np.ndarray:
-    """P(class) of each text, classes in ``clf.classes`` order. Texts are batched by
-    length, so a batch pads little."""
+    """P(class) of each text, classes in ``clf.classes`` order. Each distinct text is
+    read once (logs repeat templates and retries), in batches of similar length, so a
+    batch pads little."""
     import numpy as np
     import torch
 
     clf = clf or shipped()
-    out = np.zeros((len(texts), len(clf.classes)))
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    distinct = list(dict.fromkeys(texts))
+    out = np.zeros((len(distinct), len(clf.classes)))
+    order = sorted(range(len(distinct)), key=lambda i: len(distinct[i]))
     with torch.inference_mode():
         for start in range(0, len(order), BATCH):
             group = order[start:start + BATCH]
-            batch = clf.tokenizer([texts[i] for i in group], truncation=True, max_length=clf.max_tokens,
+            batch = clf.tokenizer([distinct[i] for i in group], truncation=True, max_length=clf.max_tokens,
                                   padding=True, return_tensors="pt")
             hidden = clf.model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
             out[group] = torch.softmax(clf.head(pooled), -1).numpy()
-    return out
+    row = {t: i for i, t in enumerate(distinct)}
+    return out[[row[t] for t in texts]]
 
 
 def verdicts(texts: list[str], clf: Classifier | None = None) -> list[tuple[str | None, float, float]]:
