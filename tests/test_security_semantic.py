@@ -145,3 +145,29 @@ def test_a_repeated_text_is_read_once_and_scored_as_when_alone():
     assert sum(seen) == 3
     assert p.shape == (5, 7) and (p[0] == p[3]).all() and (p[0] == p[4]).all()
     assert abs(p[0] - alone[0]).max() < 1e-6
+
+
+@pytest.mark.slow
+def test_the_command_says_it_read_with_the_classifier_and_a_second_run_without_rescans(cli, db_path, write_jsonl):
+    from tests.conftest import request
+
+    grandma, engine = PARAPHRASES
+    records = [request(request_id="r1", prompt=grandma), request(request_id="r2", prompt=engine),
+               request(request_id="r3", prompt=KITTEN)]
+    assert cli("ingest", write_jsonl("r.jsonl", records), "--db", db_path).exit_code == 0
+    result = cli("audit", "security", "--semantic", "-f", "json", "--db", db_path)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert any("--semantic" in n for n in report["notes"])
+    con = connect(db_path)
+    found = rows(con, "SELECT request_id, category, rule FROM security_findings WHERE family = 'injection' "
+                      "ORDER BY request_id")
+    con.close()
+    assert found == [("r1", "prompt_extraction", "semantic_classifier"), ("r2", "jailbreak", "semantic_classifier")]
+    # Without the classifier the texts are scanned again, and its findings are not shown as the default's.
+    result = cli("audit", "security", "-f", "json", "--db", db_path)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert not any("--semantic" in n for n in report["notes"])
+    assert {(c["category"], c["requests"]) for c in report["by_category"] if c["family"] == "injection"} == {
+        ("jailbreak", 1)}

@@ -263,6 +263,9 @@ def audit_security(
         return window, rescan or scan.pending(con, window, scan.settings_digest(cfg)) > 0
 
     def read(con, result, stored, notes):
+        if cfg.semantic:
+            notes = (*notes, "prompts read with the fine-tuned classifier too (--semantic): findings of rule "
+                             "semantic_classifier are its own")
         return sr.security_report(con, result, stored=stored, top=top, examples=examples, show_pii=show_pii,
                                   notes=notes)
 
