@@ -171,3 +171,24 @@ def test_the_command_says_it_read_with_the_classifier_and_a_second_run_without_r
     assert not any("--semantic" in n for n in report["notes"])
     assert {(c["category"], c["requests"]) for c in report["by_category"] if c["family"] == "injection"} == {
         ("jailbreak", 1)}
+
+
+@pytest.mark.slow
+def test_weights_that_do_not_fit_the_base_model_are_refused(monkeypatch, tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from aimon.errors import InputError
+
+    bad = tmp_path / "w.safetensors"
+    save_file({"encoder.encoder.layer.9.output.dense.weight": torch.zeros(2, 2),
+               "head.weight": torch.zeros(7, 384), "head.bias": torch.zeros(7)},
+              str(bad), metadata={"aimon": json.dumps({"classes": ["benign"] + ["x"] * 6, "threshold": 0.9,
+                                                       "max_tokens": 256, "layers": [9], "base": "b"})})
+    monkeypatch.setattr(SEM, "WEIGHTS_FILE", bad)
+    SEM.shipped.cache_clear()
+    try:
+        with pytest.raises(InputError, match="does not fit"):
+            SEM.shipped()
+    finally:
+        SEM.shipped.cache_clear()

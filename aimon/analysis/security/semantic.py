@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aimon.analysis.toolkit.embedding_model import INSTALL_HINT, EmbeddingsUnavailable
+from aimon.errors import InputError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,7 +75,11 @@ def shipped() -> Classifier:
     path = get_model_path()
     model = AutoModel.from_pretrained(path)
     encoder = {k.removeprefix("encoder."): v for k, v in tensors.items() if k.startswith("encoder.")}
-    model.load_state_dict(encoder, strict=False)
+    # Only the trained layers are in the file; every one of them must land in the base model.
+    fitted = model.load_state_dict(encoder, strict=False)
+    if fitted.unexpected_keys or not encoder:
+        raise InputError(f"{WEIGHTS_FILE.name} does not fit the installed {meta.get('base')} "
+                         f"({len(fitted.unexpected_keys)} unknown weights); reinstall aimon")
     model.eval()
     classes = tuple(meta["classes"])
     head = torch.nn.Linear(model.config.hidden_size, len(classes))
