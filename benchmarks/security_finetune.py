@@ -1,6 +1,7 @@
-"""An experiment: does all-MiniLM-L6-v2 fine-tuned as a seven-way classifier (benign and
-the six injection categories) read injections written by a new writer better than the
-rules and the 4-gram model?
+"""Train the semantic injection classifier of ``aimon audit security --semantic``:
+all-MiniLM-L6-v2 fine-tuned as a seven-way classifier (benign and the six injection
+categories), which reads a new writer's injections better than the rules and the 4-gram
+model (benchmarks/README.md, "--semantic").
 
     python benchmarks/security_finetune.py dev                   # train without heldout8 and train10a, choose the threshold
     python benchmarks/security_finetune.py train --threshold T   # train on every set, write the package's weights
@@ -58,10 +59,6 @@ SEED = 29
 GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99)
 
 
-def folded(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
 SETS_READ = [*(p.stem if p else "eval_set" for p in SM.SETS), *EXTRA]
 
 
@@ -74,8 +71,8 @@ def training_records(leave_out: set[str]) -> list[dict]:
     for name in BLINDS:
         path = DATA / f"{name}.jsonl"
         if path.exists():
-            blind |= {folded(r["text"]) for r in E.load(path)}
-    kept = [r for r in records if folded(r["text"]) not in blind and r["split"] not in leave_out]
+            blind |= {SM.folded(r["text"]) for r in E.load(path)}
+    kept = [r for r in records if SM.folded(r["text"]) not in blind and r["split"] not in leave_out]
     print(f"{len(kept)} training prompts ({len(records) - len(kept)} left out)", flush=True)
     return kept
 
@@ -202,23 +199,10 @@ def read_as_verdict(texts: list[str]) -> list[str]:
     return S.verdict_texts(duckdb.connect(), texts)
 
 
-def detector(texts: list[str]) -> list[str | None]:
-    """aimon's verdict (rules and the 4-gram model) on each prompt."""
-    out = []
-    for fs in S.scan_texts(duckdb.connect(), texts, E.config(), S.Field.prompt):
-        cats = sorted({f.category for f in fs})
-        out.append(cats[0] if cats else None)
-    return out
-
-
-def verdicts(p: np.ndarray, threshold: float) -> list[str | None]:
-    return SM.model_only(p, threshold)
-
-
 def stacked(p: np.ndarray, aimon: list[str | None], threshold: float) -> list[str | None]:
     """The classifier's category where it is sure of an attack, else aimon's verdict
     unless the classifier is sure of benign."""
-    mine = verdicts(p, threshold)
+    mine = SM.model_only(p, threshold)
     return [m if m is not None else (a if p[i, 0] < threshold else None)
             for i, (m, a) in enumerate(zip(mine, aimon, strict=True))]
 
@@ -328,8 +312,8 @@ def main() -> None:
     recs = labelled(DATA / f"{DEV}.jsonl")
     raw = [r["text"] for r in recs]
     p = clf.proba(read_as_verdict(raw))
-    aimon = detector(raw)
-    runs = {"aimon v8": aimon} | {f"classifier {t}": verdicts(p, t) for t in GRID}
+    aimon = E.predict(recs)
+    runs = {"aimon v8": aimon} | {f"classifier {t}": SM.model_only(p, t) for t in GRID}
     table(DEV, recs, runs)
     table(DEV + " (stacked)", recs, {f"stacked {t}": stacked(p, aimon, t) for t in GRID})
     print(f"\nchosen threshold: {choose(p, recs, po)}")
