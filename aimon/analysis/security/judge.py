@@ -278,12 +278,14 @@ def injection_findings(key, ts, field: str, hits: list[Hit], text: str | None = 
     return out
 
 
-def model_finding(key, ts, field: str, category: str, attack: float, text: str,
+def model_finding(key, ts, field: str, category: str, attack: float, text: str, hits: list[Hit],
                   rule: str = "learned_model") -> Finding:
     """A text a learned model reports (the 4-gram model where the rules had no verdict,
     or the semantic classifier): the whole text is the span (the model reads it all), the
-    probability that it is an attack the score."""
+    probability that it is an attack the score. An order a turn marker among ``hits``
+    delivers is fake_delimiter, as for the rules' verdicts."""
     severity = "high" if attack >= 0.9 else "medium"
+    category = delivered_by_marker(category, hits)
     return Finding(key, ts, field, category, rule, severity, round(attack, 3), 0, len(text), None,
                    around(text, 0, len(text)))
 

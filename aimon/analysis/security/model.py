@@ -146,10 +146,14 @@ def verdicts(con: duckdb.DuckDBPyConnection, texts: list[str],
              model: Model | None = None) -> list[tuple[str | None, float, float]]:
     """(category or None, P(not benign), P(benign)) for each text."""
     model = model or shipped()
-    b = model.classes.index(BENIGN)
-    out = []
-    for p in probabilities(con, texts, model):
-        attack = 1.0 - p[b]
-        best = max((i for i in range(len(p)) if i != b), key=lambda i: p[i])
-        out.append((model.classes[best] if attack >= model.threshold else None, attack, p[b]))
-    return out
+    return [verdict(p, model.classes, model.threshold) for p in probabilities(con, texts, model)]
+
+
+def verdict(p, classes: tuple[str, ...], threshold: float) -> tuple[str | None, float, float]:
+    """(category or None, P(not benign), P(benign)) from one text's P(class), classes in
+    ``classes`` order: the likeliest attack category when P(not benign) reaches
+    ``threshold`` (the 4-gram model's rule, and the semantic classifier's)."""
+    b = classes.index(BENIGN)
+    attack = 1.0 - float(p[b])
+    best = max((i for i in range(len(p)) if i != b), key=lambda i: p[i])
+    return (classes[best] if attack >= threshold else None, attack, float(p[b]))

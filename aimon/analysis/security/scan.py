@@ -428,8 +428,8 @@ def _injections(con: duckdb.DuckDBPyConnection, work: _Work, use_model: bool,
         if found:
             by_key[key] = found if benign < M.shipped().veto else []
         elif category is not None:
-            category = J.delivered_by_marker(category, work.hits.get(key, []))
-            by_key[key] = [J.model_finding(key, ts, fld, category, attack, work.originals.get(key, work.texts[key]))]
+            by_key[key] = [J.model_finding(key, ts, fld, category, attack, work.originals.get(key, work.texts[key]),
+                                           work.hits.get(key, []))]
     if semantic and keys:
         from aimon.analysis.security import semantic as SEM
 

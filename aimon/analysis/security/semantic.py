@@ -115,14 +115,10 @@ def probabilities(texts: list[str], clf: Classifier | None = None) -> np.ndarray
 
 def verdicts(texts: list[str], clf: Classifier | None = None) -> list[tuple[str | None, float, float]]:
     """(category or None, P(not benign), P(benign)) for each text."""
+    from aimon.analysis.security.model import verdict
+
     clf = clf or shipped()
-    b = clf.classes.index("benign")
-    out = []
-    for p in probabilities(texts, clf):
-        attack = 1.0 - float(p[b])
-        best = max((i for i in range(len(p)) if i != b), key=lambda i: p[i])
-        out.append((clf.classes[best] if attack >= clf.threshold else None, attack, float(p[b])))
-    return out
+    return [verdict(p, clf.classes, clf.threshold) for p in probabilities(texts, clf)]
 
 
 def overrule(work: Any, keys: list, by_key: dict[Any, list]) -> None:
@@ -137,8 +133,7 @@ def overrule(work: Any, keys: list, by_key: dict[Any, list]) -> None:
     for key, (category, attack, benign) in zip(keys, verdicts([work.texts[k] for k in keys], clf), strict=True):
         if category is not None:
             ts, fld = work.meta[key]
-            category = J.delivered_by_marker(category, work.hits.get(key, []))
             by_key[key] = [J.model_finding(key, ts, fld, category, attack, work.originals.get(key, work.texts[key]),
-                                           rule="semantic_classifier")]
+                                           work.hits.get(key, []), rule="semantic_classifier")]
         elif benign >= clf.threshold:
             by_key[key] = []
