@@ -192,3 +192,34 @@ def test_weights_that_do_not_fit_the_base_model_are_refused(monkeypatch, tmp_pat
             SEM.shipped()
     finally:
         SEM.shipped.cache_clear()
+
+
+@pytest.mark.slow
+def test_the_classifier_counts_its_distinct_texts_as_it_goes():
+    texts = [KITTEN, *PARAPHRASES, KITTEN] * 1 + [f"question {i} about my invoice" for i in range(40)]
+    seen: list[tuple[int, int]] = []
+    SEM.probabilities(texts, on_texts=lambda done, total: seen.append((done, total)))
+    distinct = len(set(texts))
+    assert seen[-1] == (distinct, distinct)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) == -(-distinct // SEM.BATCH)
+
+
+@pytest.mark.slow
+def test_on_a_terminal_the_command_draws_the_classifier_s_progress(cli, db_path, write_jsonl, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from aimon.render import progress as progress_module
+    from tests.conftest import request
+
+    out = io.StringIO()
+    monkeypatch.setattr(progress_module, "err_console", Console(file=out, force_terminal=True, width=120,
+                                                                color_system=None))
+    grandma, engine = PARAPHRASES
+    records = [request(request_id="r1", prompt=grandma), request(request_id="r2", prompt=engine)]
+    assert cli("ingest", write_jsonl("r.jsonl", records), "--db", db_path).exit_code == 0
+    result = cli("audit", "security", "--semantic", "-f", "json", "--db", db_path)
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)  # the bar went to the terminal, not into the data
+    assert "reading prompts with the classifier" in out.getvalue() and "2/2 texts" in out.getvalue()

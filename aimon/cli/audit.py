@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from aimon.analysis.pii.cache import ScanStats
     from aimon.analysis.pii.entities import Field
+    from aimon.analysis.security.config import SecurityConfig
     from aimon.analysis.toolkit.window import Window
 
 audit_app = typer.Typer(help="Audit the logs: PII and secrets (pii), prompt injection and other attacks "
@@ -199,6 +200,22 @@ NoStoreOption = Annotated[bool, typer.Option(
                        "read-only).")]
 
 
+def _security_config(config: Path | None, semantic: bool) -> SecurityConfig:
+    """[security] of aimon.toml, with --semantic on top; refused (exit 2) when the
+    classifier is asked for and the embeddings extra is missing."""
+    from aimon.analysis import security
+    from aimon.store.toml_config import config_path
+
+    cfg = security.load_config(config_path(config))
+    if semantic:
+        cfg = cfg.model_copy(update={"semantic": True})
+    if cfg.semantic:
+        from aimon.analysis.security import semantic as sem
+
+        sem.require()
+    return cfg
+
+
 @audit_app.command("security")
 def audit_security(
     since: SinceOption = None,
@@ -244,19 +261,13 @@ def audit_security(
     from aimon.analysis.security import report as sr
     from aimon.analysis.security import scan
     from aimon.render.pii import spinner
+    from aimon.render.progress import TextsProgress
     from aimon.render.security import gate_message
     from aimon.store.security import save_audit
     from aimon.store.session import session
-    from aimon.store.toml_config import config_path
 
     gate = sr.parse_gate(fail_on) if fail_on is not None else None
-    cfg = security.load_config(config_path(config))
-    if semantic:
-        cfg = cfg.model_copy(update={"semantic": True})
-    if cfg.semantic:
-        from aimon.analysis.security import semantic as sem
-
-        sem.require()
+    cfg = _security_config(config, semantic)
 
     def look(con):
         window = window_for(con, since, until, tz=tz)
@@ -269,11 +280,15 @@ def audit_security(
         return sr.security_report(con, result, stored=stored, top=top, examples=examples, show_pii=show_pii,
                                   notes=notes)
 
+    busy_text = "scanning for injection, leakage and exfiltration"
+    # The classifier reads a few dozen prompts a second: it gets a bar with the time left.
+    shown = TextsProgress("reading prompts with the classifier", busy=busy_text) if cfg.semantic else None
     with session(db, tz) as s:
         kept = s.keep_then_read("findings", look=look,
-                                compute=lambda con, window: security.audit(con, window, cfg, rescan=rescan),
+                                compute=lambda con, window: security.audit(
+                                    con, window, cfg, rescan=rescan, on_texts=shown and shown.on_texts),
                                 save=save_audit, read=read, no_store=no_store,
-                                busy=spinner("scanning for injection, leakage and exfiltration"))
+                                busy=shown or spinner(busy_text))
     report = kept.shown
     show(report, fmt, output, show_pii=show_pii, tz=tz, stats=kept.computed.stats if kept.fresh else None)
     if gate is not None:

@@ -6,7 +6,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from aimon.render import err_console, visible
 
@@ -32,26 +41,51 @@ def file_progress() -> Iterator[Callable[[int, int, Any], None]]:
         yield on_file
 
 
+class _TimeTakenThenLeft(ProgressColumn):
+    """The time taken while the total is unknown (a spinner), the time left once it is."""
+
+    taken, left = TimeElapsedColumn(), TimeRemainingColumn()
+
+    def render(self, task: Any) -> Any:
+        return (self.taken if task.total is None else self.left).render(task)
+
+
+class TextsProgress:
+    """Texts read by a model, on a terminal: the texts done, texts/s and the time left;
+    nothing in CI and pipes. With ``busy``, a spinner saying so (and the time taken)
+    until the first texts are counted: the work before the model may take a while too.
+    A context manager; ``on_texts(done, total)`` may be handed out before it is entered."""
+
+    def __init__(self, what: str, busy: str | None = None) -> None:
+        self.what, self.busy = what, busy
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
+                                 TextColumn("{task.fields[detail]}"), TaskProgressColumn(), _TimeTakenThenLeft(),
+                                 console=err_console, transient=True, disable=not err_console.is_terminal)
+        self.task: Any = None
+
+    def __enter__(self) -> TextsProgress:
+        self.progress.start()
+        if self.busy is not None:
+            self.task = self.progress.add_task(self.busy, total=None, detail="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def on_texts(self, done: int, total: int) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task(self.what, total=total, detail="")
+        self.progress.update(self.task, description=self.what, total=total, completed=done)
+        speed = self.progress.tasks[0].speed
+        detail = f"{done:,}/{total:,} texts" + (f"  {speed:,.0f} texts/s" if speed else "")
+        self.progress.update(self.task, detail=detail)
+
+
 @contextmanager
 def embed_progress(what: str = "embedding") -> Iterator[Callable[[int, int], None]]:
     """A callback ``on_texts(done, total)`` drawing texts, texts/s and the time left."""
-    from rich.progress import TaskProgressColumn, TimeRemainingColumn
-
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
-                        TextColumn("{task.completed:,}/{task.total:,} texts"),
-                        TextColumn("{task.fields[rate]}"), TaskProgressColumn(), TimeRemainingColumn(),
-                        console=err_console, transient=True, disable=not err_console.is_terminal)
-    task = None
-
-    def on_texts(done: int, total: int) -> None:
-        nonlocal task
-        if task is None:
-            task = progress.add_task(what, total=total, rate="")
-        speed = progress.tasks[0].speed if progress.tasks else None
-        progress.update(task, completed=done, total=total, rate=f"{speed:,.0f} texts/s" if speed else "")
-
-    with progress:
-        yield on_texts
+    with TextsProgress(what) as shown:
+        yield shown.on_texts
 
 
 @contextmanager

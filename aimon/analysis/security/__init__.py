@@ -11,6 +11,7 @@ Modules: ``rules`` (the patterns), ``normalise`` (obfuscation and decoding), ``s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,12 +68,14 @@ class SecurityAudit:
 
 
 def audit(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig, *,
-          fields: tuple[S.Field, ...] = tuple(S.Field), rescan: bool = False) -> SecurityAudit:
-    """Scan the window's pending texts and find its abuse episodes. Reads only."""
+          fields: tuple[S.Field, ...] = tuple(S.Field), rescan: bool = False,
+          on_texts: Callable[[int, int], None] | None = None) -> SecurityAudit:
+    """Scan the window's pending texts and find its abuse episodes. Reads only.
+    ``on_texts(done, total)``: how far the classifier is (``config.semantic``)."""
     from aimon.analysis.pii.scan import redact_texts
 
     settings = S.settings_digest(config)
-    found, scanned, stats = S.scan(con, window, config, fields=fields, rescan=rescan)
+    found, scanned, stats = S.scan(con, window, config, fields=fields, rescan=rescan, on_texts=on_texts)
     evidence = redact_texts(con, [f.evidence for f in found]) if found else []
     frame = pl.DataFrame([{
         "request_id": str(f.key), "ts": f.ts, "field": f.field, "family": R.FAMILY_OF[f.category],

@@ -361,10 +361,12 @@ def _leaks(con, work: _Work, source_params: dict, pending_clause: str, config: S
 
 def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig, *,
          fields: Iterable[Field] = tuple(Field), rescan: bool = False, batch: int = 20_000,
-         use_model: bool = True) -> tuple[list[J.Finding], Any, ScanStats]:
+         use_model: bool = True, on_texts: Callable[[int, int], None] | None = None,
+         ) -> tuple[list[J.Finding], Any, ScanStats]:
     """Findings (evidence not yet redacted) for the pending texts of the window, the
     (request_id, field) pairs scanned, as an Arrow table, and the figures of the run.
-    ``use_model=False``: the rules alone (for the benchmarks' side-by-side figures)."""
+    ``use_model=False``: the rules alone (for the benchmarks' side-by-side figures);
+    ``on_texts(done, total)``: the classifier's progress (``config.semantic``)."""
     began = time.perf_counter()
     fields = [Field(f) for f in fields]
     tables = has_tables(con)
@@ -400,14 +402,14 @@ def scan(con: duckdb.DuckDBPyConnection, window: Window, config: SecurityConfig,
         if isinstance(key, tuple) and key and key[0] == "leak":
             ts, _ = work.meta[key]
             findings.extend(J.leak_phrase_findings(key[1], ts, hits))
-    findings.extend(_injections(con, work, use_model, config.semantic))
+    findings.extend(_injections(con, work, use_model, config.semantic, on_texts))
     stats = ScanStats(texts=keys.num_rows, candidates=candidates, findings=len(findings),
                       seconds=time.perf_counter() - began)
     return findings, keys, stats
 
 
 def _injections(con: duckdb.DuckDBPyConnection, work: _Work, use_model: bool,
-                semantic: bool = False) -> list[J.Finding]:
+                semantic: bool = False, on_texts: Callable[[int, int], None] | None = None) -> list[J.Finding]:
     """The injection findings of the flagged prompts: the rules' verdict unless the model
     is sure the text is benign (``veto``); the model's category where the rules have no
     verdict and the model reaches its threshold. ``semantic``: the fine-tuned classifier
@@ -433,7 +435,7 @@ def _injections(con: duckdb.DuckDBPyConnection, work: _Work, use_model: bool,
     if semantic and keys:
         from aimon.analysis.security import semantic as SEM
 
-        SEM.overrule(work, keys, by_key)
+        SEM.overrule(work, keys, by_key, on_texts)
     return [f for key in keys for f in by_key.get(key, [])]
 
 

@@ -28,6 +28,8 @@ from aimon.analysis.toolkit.embedding_model import INSTALL_HINT, EmbeddingsUnava
 from aimon.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
 WEIGHTS_FILE = Path(__file__).with_name("injection_classifier.safetensors")
@@ -89,10 +91,11 @@ def shipped() -> Classifier:
                       model, head, AutoTokenizer.from_pretrained(path))
 
 
-def probabilities(texts: list[str], clf: Classifier | None = None) -> np.ndarray:
+def probabilities(texts: list[str], clf: Classifier | None = None,
+                  on_texts: Callable[[int, int], None] | None = None) -> np.ndarray:
     """P(class) of each text, classes in ``clf.classes`` order. Each distinct text is
     read once (logs repeat templates and retries), in batches of similar length, so a
-    batch pads little."""
+    batch pads little. ``on_texts(done, total)`` after each batch, in distinct texts."""
     import numpy as np
     import torch
 
@@ -109,19 +112,23 @@ def probabilities(texts: list[str], clf: Classifier | None = None) -> np.ndarray
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
             out[group] = torch.softmax(clf.head(pooled), -1).numpy()
+            if on_texts is not None:
+                on_texts(start + len(group), len(order))
     row = {t: i for i, t in enumerate(distinct)}
     return out[[row[t] for t in texts]]
 
 
-def verdicts(texts: list[str], clf: Classifier | None = None) -> list[tuple[str | None, float, float]]:
+def verdicts(texts: list[str], clf: Classifier | None = None,
+             on_texts: Callable[[int, int], None] | None = None) -> list[tuple[str | None, float, float]]:
     """(category or None, P(not benign), P(benign)) for each text."""
     from aimon.analysis.security.model import verdict
 
     clf = clf or shipped()
-    return [verdict(p, clf.classes, clf.threshold) for p in probabilities(texts, clf)]
+    return [verdict(p, clf.classes, clf.threshold) for p in probabilities(texts, clf, on_texts)]
 
 
-def overrule(work: Any, keys: list, by_key: dict[Any, list]) -> None:
+def overrule(work: Any, keys: list, by_key: dict[Any, list],
+             on_texts: Callable[[int, int], None] | None = None) -> None:
     """Give the classifier the last word on the prompts ``keys`` of a scan (``work``: the
     scan's texts as the verdict reads them, its rule hits and metadata; ``by_key``: the
     findings of the rules and the 4-gram model, replaced in place). Where the classifier
@@ -130,7 +137,8 @@ def overrule(work: Any, keys: list, by_key: dict[Any, list]) -> None:
     from aimon.analysis.security import judge as J
 
     clf = shipped()
-    for key, (category, attack, benign) in zip(keys, verdicts([work.texts[k] for k in keys], clf), strict=True):
+    texts = [work.texts[k] for k in keys]
+    for key, (category, attack, benign) in zip(keys, verdicts(texts, clf, on_texts), strict=True):
         if category is not None:
             ts, fld = work.meta[key]
             by_key[key] = [J.model_finding(key, ts, fld, category, attack, work.originals.get(key, work.texts[key]),
