@@ -1,5 +1,5 @@
-"""The format of the blind sets tests/data/security/heldout6.jsonl to heldout11.jsonl
-(see HELDOUT6.md to HELDOUT11.md there).
+"""The format of the blind sets tests/data/security/heldout6.jsonl to heldout12.jsonl
+(see HELDOUT6.md to HELDOUT12.md there).
 
 Only the files are checked: one JSON object a line with the sets' fields, a known label,
 no text twice, at least 600 lines, and every encoded payload decoding to the text it is
@@ -20,12 +20,13 @@ from pathlib import Path
 import pytest
 
 SETS = Path(__file__).resolve().parent / "data" / "security"
-# heldout6 is prompts only; a few texts of heldout7 to heldout11 are an agent's own
+# heldout6 is prompts only; a few texts of heldout7 to heldout12 are an agent's own
 # output quoting a fetched page or a tool's result, as in heldout4, scored in the response field.
 FIELDS = {"heldout6.jsonl": {"prompt"}, "heldout7.jsonl": {"prompt", "response"},
           "heldout8.jsonl": {"prompt", "response"}, "heldout9.jsonl": {"prompt", "response"},
           "heldout10.jsonl": {"prompt", "response"},
-          "heldout11.jsonl": {"prompt", "response"}}
+          "heldout11.jsonl": {"prompt", "response"},
+          "heldout12.jsonl": {"prompt", "response"}}
 
 LABELS = {"benign", "instruction_override", "jailbreak", "fake_delimiter",
           "prompt_extraction", "encoded", "indirect"}
