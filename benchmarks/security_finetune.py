@@ -3,7 +3,7 @@ all-MiniLM-L6-v2 fine-tuned as a seven-way classifier (benign and the six inject
 categories), which reads a new writer's injections better than the rules and the 4-gram
 model (benchmarks/README.md, "--semantic").
 
-    python benchmarks/security_finetune.py dev                   # train without heldout8 and train10a, choose the threshold
+    python benchmarks/security_finetune.py dev                   # train without heldout10 and train10a, choose the threshold
     python benchmarks/security_finetune.py train --threshold T   # train on every set, write the package's weights
 
 Needs torch and transformers (the `embeddings` extra). The model starts from the
@@ -12,13 +12,14 @@ stay frozen, the top ``--layers`` layers and a linear head over the mean-pooled 
 are trained. Each prompt is read as the verdict reads it (``scan.verdict_texts``: the
 text, then its normalised and decoded layers), cut at 256 tokens.
 
-Training data: benchmarks/security_model.py's sets and EXTRA, less the texts also in a
-blind set (heldout9, heldout10). ``dev`` leaves out heldout8 (another writer than the
-training sets) and train10a (ordinary agent traffic) and chooses the threshold: the
-lowest at which its reports on heldout8 are 95% right and no train10a text is reported.
+Training data: benchmarks/security_model.py's sets, EXTRA and the spent blind sets
+heldout9 and heldout10, less the texts also in the blind set (heldout11). ``dev`` leaves
+out heldout10 (another writer than the other sets) and train10a (ordinary agent traffic)
+and chooses the threshold: the lowest at which its reports on heldout10 are 95% right and
+no train10a text is reported.
 ``train`` fits on every set and writes ``aimon/analysis/security/injection_classifier.safetensors``.
 The blind sets are measured through the package: ``python benchmarks/security.py
---semantic --set tests/data/security/heldout10.jsonl``. Figures in benchmarks/README.md.
+--semantic --set tests/data/security/heldout11.jsonl``. Figures in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -45,8 +46,13 @@ from tests.security_eval import evaluate as E  # noqa: E402
 
 CLASSES = SM.CLASSES
 DATA = ROOT / "tests/data/security"
-BLINDS = ("heldout9", "heldout10")
-DEV = "heldout8"
+# The blind set of this version of the classifier: never trained on, measured once.
+BLINDS = ("heldout11",)
+# Blind sets of earlier versions, measured once and then spent: written by other hands
+# than the training sets, they are the nearest thing to the next writer's text.
+SPENT = ("heldout9", "heldout10")
+# The dev run's other writer: the most recent spent set, product traffic like users'.
+DEV = "heldout10"
 # Written after the classifier took sample_logs' agent-loop prompts for indirect
 # injections: ordinary agent, pasted-content and retrieval traffic (train10a-c) and
 # indirect injections in such traffic beside benign twins (train10d).
@@ -59,12 +65,12 @@ SEED = 29
 GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99)
 
 
-SETS_READ = [*(p.stem if p else "eval_set" for p in SM.SETS), *EXTRA]
+SETS_READ = [*(p.stem if p else "eval_set" for p in SM.SETS), *EXTRA, *SPENT]
 
 
 def training_records(leave_out: set[str]) -> list[dict]:
     records = SM.load_prompts()
-    for name in EXTRA:
+    for name in (*EXTRA, *SPENT):
         if (DATA / f"{name}.jsonl").exists():
             records += labelled(DATA / f"{name}.jsonl")
     blind = set()

@@ -61,8 +61,9 @@ def test_the_shipped_weights_name_what_they_were_trained_on():
     # Only the trained layers and the head: the rest is the installed base model.
     assert {n.split(".")[3] for n in names if n.startswith("encoder.")} == {str(x) for x in meta["layers"]}
     assert {"head.weight", "head.bias"} <= names
-    # Never trained on a blind set.
-    assert not {"heldout9", "heldout10"} & set(meta["sets"])
+    # Never trained on the blind set it is measured on (heldout9 and heldout10, measured
+    # once with the first weights, are spent: the second version trains on them).
+    assert "heldout11" not in meta["sets"] and {"heldout9", "heldout10"} <= set(meta["sets"])
 
 
 @pytest.fixture(scope="module")
