@@ -1,5 +1,5 @@
-"""The training-only sets tests/data/security/train8a-f.jsonl, train9a-f.jsonl and
-train10a-d.jsonl (see TRAIN8A.md and the others there): what benchmarks/security_model.py
+"""The training-only sets tests/data/security/train8a-f.jsonl, train9a-f.jsonl,
+train10a-d.jsonl and train12a-b.jsonl (see TRAIN8A.md and the others there): what benchmarks/security_model.py
 and benchmarks/security_finetune.py read from them.
 
 As with the blind sets (test_security_blind_format.py), the detector is not run here.
@@ -19,8 +19,9 @@ from tests.test_security_blind_format import DECODE
 SETS = Path(__file__).resolve().parent / "data" / "security"
 NAMES = [*(f"train8{x}.jsonl" for x in "abcdef"), *(f"train9{x}.jsonl" for x in "abcd")]
 # Ordinary product traffic only: every text benign (train10a-c: agent, pasted-content and
-# retrieval traffic, some 350-550 texts each).
-BENIGN_ONLY = ["train9e.jsonl", "train9f.jsonl", "train10a.jsonl", "train10b.jsonl", "train10c.jsonl"]
+# retrieval traffic, some 350-550 texts each; train12a: users instructing the product).
+BENIGN_ONLY = ["train9e.jsonl", "train9f.jsonl", "train10a.jsonl", "train10b.jsonl", "train10c.jsonl",
+               "train12a.jsonl"]
 # Indirect injections in agent and retrieval traffic beside their benign twins.
 INDIRECT_ONLY = ["train10d.jsonl"]
 
