@@ -24,6 +24,9 @@ BENIGN_ONLY = ["train9e.jsonl", "train9f.jsonl", "train10a.jsonl", "train10b.jso
                "train12a.jsonl"]
 # Indirect injections in agent and retrieval traffic beside their benign twins.
 INDIRECT_ONLY = ["train10d.jsonl"]
+# Personas, plain overrides and extraction, three in four not in English, beside benign
+# role-play and questions about jailbreaks (train12b).
+PERSONAS = ["train12b.jsonl"]
 
 
 def repeated(records: list[dict]) -> list[str]:
@@ -72,4 +75,14 @@ def test_the_indirect_set_is_attacks_and_twins_once(name):
     labels = Counter(r["label"] or "benign" for r in records)
     assert set(labels) == {"benign", "indirect"} and min(labels.values()) >= 200, labels
     assert {r["field"] for r in records} == {"prompt"}
+    assert repeated(records) == []
+
+
+@pytest.mark.parametrize("name", PERSONAS)
+def test_the_persona_set_is_what_it_says_once(name):
+    records = E.load(SETS / name)
+    labels = Counter(r["label"] or "benign" for r in records)
+    assert set(labels) == {"benign", "jailbreak", "instruction_override", "prompt_extraction"}, labels
+    assert min(labels.values()) >= 80 and {r["field"] for r in records} == {"prompt"}
+    assert sum(r["language"] != "en" for r in records) >= 0.7 * len(records)
     assert repeated(records) == []
