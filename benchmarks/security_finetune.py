@@ -176,15 +176,11 @@ class Classifier:
             print(f"epoch {epoch + 1}: loss {total / len(texts):.4f}", flush=True)
         self.top.eval()
 
-    def proba(self, texts: list[str], size: int = 32) -> np.ndarray:
-        import torch
-
-        out = np.zeros((len(texts), len(CLASSES)))
-        for g in self.groups(texts, size):
-            h, attn = self.lower([texts[i] for i in g])
-            with torch.inference_mode():
-                out[g] = torch.softmax(self.upper(h, attn), -1).numpy()
-        return out
+    def proba(self, texts: list[str]) -> np.ndarray:
+        """P(class) as ``aimon audit security --semantic`` computes it (fp32, the package's
+        own code), so the threshold is chosen on the numbers the package compares with it."""
+        shipped = SEMANTIC.Classifier(CLASSES, 1.0, MAX_TOKENS, (), {}, self.enc, self.head, self.tok)
+        return SEMANTIC.probabilities(texts, shipped)
 
     def save(self, path: Path) -> None:
         import torch
@@ -305,9 +301,14 @@ def main() -> None:
             ap.error("train: --threshold (the one dev chose)")
         export(clf, args.threshold, len(records), SEMANTIC.WEIGHTS_FILE)
         return
+    print(f"\nchosen threshold: {dev_report(clf, args.limit)}")
+
+
+def dev_report(clf: Classifier, limit: int = 0) -> float:
+    """What each threshold reports on the held-out sets; the threshold the rule chooses."""
     benign, planted = sample_benign()
-    if args.limit:
-        benign = benign[:args.limit]
+    if limit:
+        benign = benign[:limit]
     pb = clf.proba(read_as_verdict(benign))
     print(f"sample_logs: {len(benign)} gated prompts not planted ({planted} planted); reported at each threshold: "
           + ", ".join(f"{t}: {int(((1 - pb[:, 0]) >= t).sum())}" for t in GRID))
@@ -322,7 +323,7 @@ def main() -> None:
     runs = {"aimon v8": aimon} | {f"classifier {t}": SM.model_only(p, t) for t in GRID}
     table(DEV, recs, runs)
     table(DEV + " (stacked)", recs, {f"stacked {t}": stacked(p, aimon, t) for t in GRID})
-    print(f"\nchosen threshold: {choose(p, recs, po)}")
+    return choose(p, recs, po)
 
 
 if __name__ == "__main__":
